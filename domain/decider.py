@@ -1,0 +1,245 @@
+"""The case decider: `decide(state, command, now, policy) -> events` and nothing else.
+
+Pure: no I/O, no clock, no randomness. Ids and the time arrive from outside (the workflow passes
+`workflow.now()` and a `workflow.uuid4()` command id), so the same inputs give the same events, and
+authorisation is part of the decision: a command the rules refuse raises a DomainError and yields
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import assert_never
+
+from rectify.domain.commands import (
+    ClaimCase,
+    Command,
+    DisputeCase,
+    MergeCase,
+    ReassignCase,
+    RejectCase,
+    ReopenCase,
+    ReportCase,
+    SubmitRectification,
+    UpholdDispatch,
+    VerifyCase,
+    WithdrawCase,
+)
+from rectify.domain.deadlines import rectification_due
+from rectify.domain.errors import (
+    InvalidCommand,
+    NotAuthorised,
+    UnknownCategory,
+    UnknownUnit,
+    WindowClosed,
+    WrongStatus,
+)
+from rectify.domain.events import (
+    CaseClaimed,
+    CaseClosed,
+    CaseDispatched,
+    CaseDisputed,
+    CaseMerged,
+    CaseReassigned,
+    CaseRejected,
+    CaseReopened,
+    CaseReported,
+    CaseWithdrawn,
+    DispatchUpheld,
+    Event,
+    RectificationSubmitted,
+    ReworkOrdered,
+)
+from rectify.domain.policy import Policy
+from rectify.domain.state import CaseState
+from rectify.domain.types import OPEN_STATUSES, SYSTEM_ACTOR, Actor, CaseStatus, Role
+
+_EVENT_ID_NAMESPACE = uuid.UUID("5b0e4a36-8f7e-4c55-9d0e-2f1f6c9a7e11")
+
+S = CaseStatus
+#: Before the unit claims: 不予立案 and withdrawal are still possible.
+_BEFORE_CLAIM = frozenset({S.REPORTED, S.DISPATCHED, S.DISPUTED})
+
+
+def event_id(command_id: str, index: int) -> str:
+    """Event ids derive from the command id, so a retried command produces identical events."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"{command_id}/{index}"))
+
+
+def case_id_for(idempotency_key: str) -> str:
+    """A report's case id derives from its intake idempotency key: a retried report finds its case."""
+    return str(uuid.uuid5(_EVENT_ID_NAMESPACE, f"case/{idempotency_key}"))
+
+
+class _Emitter:
+    """Numbers the events of one decision and fills the shared envelope."""
+
+    def __init__(self, command: Command, now: datetime, version: int, correlation_id: str) -> None:
+        self.command, self.now, self.version, self.correlation_id = command, now, version, correlation_id
+        self.events: list[Event] = []
+
+    def __call__(self, cls: type[Event], actor: Actor | None = None, **payload: object) -> None:
+        index = len(self.events)
+        self.events.append(
+            cls(
+                event_id=event_id(self.command.command_id, index),
+                case_id=self.command.case_id,
+                version=self.version + index + 1,
+                occurred_at=self.now,
+                actor=actor or self.command.actor,
+                causation_id=self.command.command_id,
+                correlation_id=self.correlation_id,
+                **payload,
+            )
+        )
+
+
+def _require_status(state: CaseState, command: Command, allowed: frozenset[CaseStatus]) -> None:
+    if state.status not in allowed:
+        needed = " or ".join(sorted(allowed))
+        raise WrongStatus(f"{command.type} needs the case to be {needed}", case_id=state.case_id, status=state.status)
+
+
+def _require_role(state: CaseState | None, command: Command, *roles: Role) -> None:
+    actor = command.actor
+    if actor.role not in roles:
+        who = " or ".join(roles)
+        raise NotAuthorised(
+            f"{command.type} may be done only by a {who}; {actor.unit_id} acts as {actor.role}",
+            case_id=command.case_id,
+            status=state.status if state else None,
+        )
+
+
+def _require_lead_unit(state: CaseState, command: Command) -> None:
+    _require_role(state, command, Role.UNIT)
+    if command.actor.unit_id != state.lead_unit:
+        raise NotAuthorised(
+            f"only the lead unit {state.lead_unit} may {command.type}; {command.actor.unit_id} is not it",
+            case_id=state.case_id,
+            status=state.status,
+        )
+
+
+def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[Event]:
+    if command.actor.role is Role.AUDITOR:
+        _require_role(None, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR, Role.UNIT, Role.SYSTEM)
+    if command.category not in policy.categories:
+        raise UnknownCategory(f"unknown category {command.category!r}; known: {', '.join(sorted(policy.categories))}")
+    description = command.description.strip()
+    if not description:
+        raise InvalidCommand("description is empty: say what the problem is")
+    if len(description) > policy.description_max_chars:
+        raise InvalidCommand(
+            f"description has {len(description)} characters; at most {policy.description_max_chars} are allowed"
+        )
+    if command.routing is None:
+        raise InvalidCommand("the report was not routed: intake must route (category, location) first")
+    if command.routing.lead_unit not in policy.units:
+        raise UnknownUnit(f"routing names lead unit {command.routing.lead_unit!r}, which the city does not have")
+    if command.case_id != case_id_for(command.idempotency_key):
+        raise InvalidCommand("case id does not match the idempotency key")
+    emit = _Emitter(command, now, 0, correlation_id=command.command_id)
+    emit(
+        CaseReported,
+        idempotency_key=command.idempotency_key,
+        category=command.category,
+        description=description,
+        location=command.location,
+        address=command.address,
+        channel=command.channel,
+        evidence=command.evidence,
+    )
+    due = rectification_due(policy, command.category, now)
+    emit(CaseDispatched, actor=SYSTEM_ACTOR, routing=command.routing, due_at=due)
+    return emit.events
+
+
+def decide(state: CaseState | None, command: Command, now: datetime, policy: Policy) -> list[Event]:
+    """The events that `command` produces on `state` at `now` under `policy`, or a DomainError."""
+    if isinstance(command, ReportCase):
+        if state is not None:
+            raise WrongStatus("the case is already reported", case_id=state.case_id, status=state.status)
+        return _decide_report(command, now, policy)
+    if state is None:
+        raise WrongStatus(f"{command.type} needs an existing case; none is reported", case_id=command.case_id)
+    if command.case_id != state.case_id:
+        raise InvalidCommand(f"command is for case {command.case_id}", case_id=state.case_id, status=state.status)
+    if command.actor.role is Role.AUDITOR:
+        raise NotAuthorised("auditors only read", case_id=state.case_id, status=state.status)
+
+    emit = _Emitter(command, now, state.version, state.correlation_id)
+    match command:
+        case ClaimCase():
+            _require_status(state, command, frozenset({S.DISPATCHED}))
+            _require_lead_unit(state, command)
+            emit(CaseClaimed)
+        case DisputeCase(reason=reason):
+            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
+            _require_lead_unit(state, command)
+            emit(CaseDisputed, reason=reason)
+        case ReassignCase(to_unit=to_unit, reason=reason):
+            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
+            _require_role(state, command, Role.DISPATCHER)
+            if to_unit not in policy.units:
+                raise UnknownUnit(f"no unit {to_unit!r} in the city", case_id=state.case_id, status=state.status)
+            if to_unit == state.lead_unit:
+                raise InvalidCommand(
+                    f"{to_unit} is already the lead unit; uphold the dispatch instead",
+                    case_id=state.case_id,
+                    status=state.status,
+                )
+            due = rectification_due(policy, state.category, now)
+            emit(CaseReassigned, from_unit=state.lead_unit, to_unit=to_unit, reason=reason, due_at=due)
+        case UpholdDispatch(reason=reason):
+            _require_status(state, command, frozenset({S.DISPUTED}))
+            _require_role(state, command, Role.DISPATCHER)
+            emit(DispatchUpheld, reason=reason)
+        case SubmitRectification(evidence=evidence, note=note):
+            _require_status(state, command, frozenset({S.CLAIMED}))
+            _require_lead_unit(state, command)
+            emit(RectificationSubmitted, evidence=evidence, note=note)
+        case VerifyCase(passed=passed, note=note):
+            _require_status(state, command, frozenset({S.SUBMITTED}))
+            _require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
+            if passed:
+                emit(CaseClosed, note=note)
+            else:
+                emit(ReworkOrdered, note=note, due_at=rectification_due(policy, state.category, now))
+        case RejectCase(reason=reason):
+            _require_status(state, command, _BEFORE_CLAIM)
+            _require_role(state, command, Role.DISPATCHER)
+            emit(CaseRejected, reason=reason)
+        case WithdrawCase(reason=reason):
+            _require_status(state, command, _BEFORE_CLAIM)
+            _require_role(state, command, Role.REPORTER, Role.DISPATCHER)
+            emit(CaseWithdrawn, reason=reason)
+        case MergeCase(into_case_id=into, target_status=target_status):
+            _require_status(state, command, OPEN_STATUSES - {S.SUBMITTED})
+            _require_role(state, command, Role.DISPATCHER)
+            if into == state.case_id:
+                raise InvalidCommand("a case cannot be merged into itself", case_id=state.case_id, status=state.status)
+            if target_status is None or target_status not in OPEN_STATUSES:
+                found = f"is {target_status}" if target_status else "was not found"
+                raise WrongStatus(
+                    f"merge needs an open target case; {into} {found}", case_id=state.case_id, status=state.status
+                )
+            emit(CaseMerged, into_case_id=into)
+        case ReopenCase(reason=reason):
+            _require_status(state, command, frozenset({S.CLOSED}))
+            _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
+            window_end = state.closed_at + timedelta(days=policy.reopen_window_days)
+            if now > window_end:
+                raise WindowClosed(
+                    f"reopening is allowed until {window_end.isoformat()} "
+                    f"({policy.reopen_window_days} days after closure)",
+                    case_id=state.case_id,
+                    status=state.status,
+                )
+            emit(CaseReopened, reason=reason, due_at=rectification_due(policy, state.category, now))
+        case ReportCase():
+            raise AssertionError("handled above")  # pragma: no cover
+        case _:
+            assert_never(command)
+    return emit.events
