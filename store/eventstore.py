@@ -1,0 +1,347 @@
+"""The event store on PostgreSQL (asyncpg): append-only events, a hash chain per case, read models.
+
+`append` is atomic and optimistic: it names the version it expects, and loses cleanly with a
+`ConcurrencyError` when another writer got there first. A retried append of the same event ids is
+recognised and answered without writing twice, so activities may retry freely.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from rectify.domain.canonical import GENESIS_HASH, chain_hash
+from rectify.domain.events import Event, event_body, parse_event
+from rectify.domain.state import CaseState, fold
+from rectify.domain.types import Frozen
+from rectify.store.projections import CASE_COLUMNS, CaseRow, case_row
+
+_POSITION_LOCK = 7_310_425_002  # appends take it for their commit, so positions appear in commit order
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the case first: the expected version is stale."""
+
+    def __init__(self, case_id: str, expected: int, actual: int) -> None:
+        self.case_id, self.expected, self.actual = case_id, expected, actual
+        super().__init__(f"case {case_id}: expected version {expected}, but the store has version {actual}")
+
+
+class EventConflict(Exception):
+    """Event ids already stored with other content, or only part of a batch stored: never silently merged."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    case_id: str
+    last_version: int
+    last_position: int
+    last_hash: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    position: int
+    case_id: str
+    version: int
+    event_id: str
+    type: str
+    body: dict[str, Any]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+class ChainProblem(Frozen):
+    case_id: str
+    version: int | None
+    problem: str
+
+
+class ReadModelDiff(Frozen):
+    missing: list[str]
+    extra: list[str]
+    different: list[str]
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.different)
+
+
+Batch = Sequence[tuple[str, int, Sequence[Event], CaseState]]
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.set_type_codec("jsonb", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
+                              schema="pg_catalog")  # fmt: skip
+
+
+def _record(row: asyncpg.Record) -> EventRecord:
+    return EventRecord(**{field: row[field] for field in EventRecord.__dataclass_fields__})
+
+
+class EventStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, database_url: str, *, min_size: int = 1, max_size: int = 10) -> EventStore:
+        pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=_init_connection)
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    # -- writing ------------------------------------------------------------------------------------
+    async def append(
+        self, case_id: str, expected_version: int, events: Sequence[Event], state_after: CaseState
+    ) -> AppendResult:
+        """Append `events` to one case if it is still at `expected_version`; update its read model row."""
+        return (await self.append_many([(case_id, expected_version, events, state_after)]))[0]
+
+    async def append_many(self, batch: Batch) -> list[AppendResult]:
+        """Append to many cases in one transaction (the simulation's bulk path); all or nothing."""
+        for case_id, expected, events, _ in batch:
+            versions = [e.version for e in events]
+            if not events or versions != list(range(expected + 1, expected + 1 + len(events))):
+                raise ValueError(f"case {case_id}: event versions {versions} do not follow version {expected}")
+            if any(e.case_id != case_id for e in events):
+                raise ValueError(f"case {case_id}: an event of another case is in the batch")
+        async with self.pool.acquire() as conn, conn.transaction():
+            duplicates = await self._duplicates(conn, batch)
+            fresh = [item for item in batch if item[0] not in duplicates]
+            results = {case_id: result for case_id, result in duplicates.items()}
+            if fresh:
+                results |= await self._insert(conn, fresh)
+        return [results[case_id] for case_id, *_ in batch]
+
+    async def _duplicates(self, conn: asyncpg.Connection, batch: Batch) -> dict[str, AppendResult]:
+        ids = [e.event_id for _, _, events, _ in batch for e in events]
+        stored = {
+            r["event_id"]: r
+            for r in await conn.fetch(
+                "SELECT event_id, case_id, version, body, position, hash FROM events WHERE event_id = ANY($1::text[])",
+                ids,
+            )
+        }
+        found: dict[str, AppendResult] = {}
+        if not stored:
+            return found
+        for case_id, _, events, _ in batch:
+            hits = [stored.get(e.event_id) for e in events]
+            if not any(hits):
+                continue
+            if not all(hits) or any(
+                h["body"] != event_body(e) or h["case_id"] != case_id for h, e in zip(hits, events, strict=True)
+            ):
+                raise EventConflict(f"case {case_id}: event ids already stored with other content or only in part")
+            last = hits[-1]
+            found[case_id] = AppendResult(case_id, last["version"], last["position"], last["hash"], duplicate=True)
+        return found
+
+    async def _insert(self, conn: asyncpg.Connection, batch: Batch) -> dict[str, AppendResult]:
+        case_ids = [case_id for case_id, *_ in batch]
+        if len(set(case_ids)) != len(case_ids):
+            raise ValueError("a batch may name each case once")
+        heads = {
+            r["case_id"]: (r["version"], r["hash"])
+            for r in await conn.fetch(
+                """SELECT DISTINCT ON (case_id) case_id, version, hash FROM events
+                   WHERE case_id = ANY($1::text[]) ORDER BY case_id, version DESC""",
+                case_ids,
+            )
+        }
+        columns: dict[str, list[Any]] = {k: [] for k in _EVENT_COLUMNS}
+        for case_id, expected, events, _ in batch:
+            actual, prev = heads.get(case_id, (0, GENESIS_HASH))
+            if actual != expected:
+                raise ConcurrencyError(case_id, expected, actual)
+            for event in events:
+                body = event_body(event)
+                digest = chain_hash(prev, body)
+                for key, value in zip(
+                    _EVENT_COLUMNS,
+                    (case_id, event.version, event.event_id, event.type, json.dumps(body, ensure_ascii=False),
+                     event.actor.unit_id, event.actor.role.value, event.occurred_at, event.causation_id,
+                     event.correlation_id, event.schema_version, prev, digest),
+                    strict=True,
+                ):  # fmt: skip
+                    columns[key].append(value)
+                prev = digest
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _POSITION_LOCK)
+        try:
+            inserted = await conn.fetch(_INSERT_EVENTS, *columns.values())
+        except asyncpg.UniqueViolationError as error:
+            raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
+        await self._upsert_rows(conn, [case_row(state) for *_, state in batch])
+        last: dict[str, AppendResult] = {}
+        for r in inserted:
+            if r["case_id"] not in last or r["version"] > last[r["case_id"]].last_version:
+                last[r["case_id"]] = AppendResult(r["case_id"], r["version"], r["position"], r["hash"], False)
+        return last
+
+    async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow]) -> None:
+        await conn.executemany(_UPSERT_CASE, [tuple(getattr(row, c) for c in CASE_COLUMNS) for row in rows])
+
+    # -- reading ------------------------------------------------------------------------------------
+    async def load(self, case_id: str) -> list[Event]:
+        return [parse_event(r.body) for r in await self.load_records(case_id)]
+
+    async def load_records(self, case_id: str) -> list[EventRecord]:
+        rows = await self.pool.fetch(
+            f"SELECT {_RECORD_SELECT} FROM events WHERE case_id = $1 ORDER BY version", case_id
+        )
+        return [_record(r) for r in rows]
+
+    async def read_all(self, after_position: int = 0, batch_size: int = 1000) -> AsyncIterator[EventRecord]:
+        """Every event in global position order, in pages."""
+        position = after_position
+        while True:
+            rows = await self.pool.fetch(
+                f"SELECT {_RECORD_SELECT} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+                position,
+                batch_size,
+            )
+            for row in rows:
+                yield _record(row)
+            if len(rows) < batch_size:
+                return
+            position = rows[-1]["position"]
+
+    async def head(self, case_id: str) -> tuple[int, str] | None:
+        row = await self.pool.fetchrow(
+            "SELECT version, hash FROM events WHERE case_id = $1 ORDER BY version DESC LIMIT 1", case_id
+        )
+        return (row["version"], row["hash"]) if row else None
+
+    async def case_ids(self) -> list[str]:
+        return [r["case_id"] for r in await self.pool.fetch("SELECT DISTINCT case_id FROM events ORDER BY case_id")]
+
+    async def get_case(self, case_id: str) -> CaseRow | None:
+        row = await self.pool.fetchrow("SELECT * FROM cases WHERE case_id = $1", case_id)
+        return CaseRow(**dict(row)) if row else None
+
+    async def list_cases(
+        self,
+        *,
+        status: str | None = None,
+        category: str | None = None,
+        lead_unit: str | None = None,
+        territorial_unit: str | None = None,
+        grid_id: str | None = None,
+        escalation_level: int | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[CaseRow]:
+        filters = {
+            "status": status,
+            "category": category,
+            "lead_unit": lead_unit,
+            "territorial_unit": territorial_unit,
+            "grid_id": grid_id,
+            "escalation_level": escalation_level,
+        }
+        clauses, args = [], []
+        for column, value in filters.items():
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{column} = ${len(args)}")
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        args += [limit, offset]
+        rows = await self.pool.fetch(
+            f"SELECT * FROM cases {where} ORDER BY opened_at DESC, case_id LIMIT ${len(args) - 1} OFFSET ${len(args)}",
+            *args,
+        )
+        return [CaseRow(**dict(r)) for r in rows]
+
+    # -- audit helpers ------------------------------------------------------------------------------
+    async def _folded_rows(self) -> dict[str, CaseRow]:
+        rows: dict[str, CaseRow] = {}
+        current: list[Event] = []
+        async with self.pool.acquire() as conn, conn.transaction():
+            async for r in conn.cursor("SELECT body FROM events ORDER BY case_id, version"):
+                event = parse_event(r["body"])
+                if current and current[-1].case_id != event.case_id:
+                    rows[current[-1].case_id] = case_row(fold(current))
+                    current = []
+                current.append(event)
+        if current:
+            rows[current[-1].case_id] = case_row(fold(current))
+        return rows
+
+    async def diff_read_models(self) -> ReadModelDiff:
+        expected = await self._folded_rows()
+        stored = {r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")}
+        return ReadModelDiff(
+            missing=sorted(expected.keys() - stored.keys()),
+            extra=sorted(stored.keys() - expected.keys()),
+            different=sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k]),
+        )
+
+    async def rebuild_read_models(self) -> ReadModelDiff:
+        """Recreate the `cases` read model from the events; returns what differed before the rebuild."""
+        diff = await self.diff_read_models()
+        rows = await self._folded_rows()
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM cases")
+            await self._upsert_rows(conn, list(rows.values()))
+        return diff
+
+    async def verify_chains(self, case_id: str | None = None) -> list[ChainProblem]:
+        """Recompute every per-case chain from the stored bodies; an empty list means intact."""
+        problems: list[ChainProblem] = []
+        query = (
+            f"SELECT {_RECORD_SELECT} FROM events {'WHERE case_id = $1' if case_id else ''} ORDER BY case_id, version"
+        )
+        args = [case_id] if case_id else []
+        last: EventRecord | None = None
+        async with self.pool.acquire() as conn, conn.transaction():
+            async for row in conn.cursor(query, *args):
+                record = _record(row)
+                same_case = last is not None and last.case_id == record.case_id
+                expected_version = last.version + 1 if same_case else 1
+                expected_prev = last.hash if same_case else GENESIS_HASH
+                where = {"case_id": record.case_id, "version": record.version}
+                if record.version != expected_version:
+                    problems.append(ChainProblem(**where, problem=f"version gap: expected {expected_version}"))
+                if record.prev_hash != expected_prev:
+                    problems.append(ChainProblem(**where, problem="prev_hash does not link to the previous event"))
+                if not isinstance(record.body, dict):
+                    problems.append(ChainProblem(**where, problem="body is not a JSON object"))
+                    last = record
+                    continue
+                if chain_hash(record.prev_hash, record.body) != record.hash:
+                    problems.append(ChainProblem(**where, problem="hash does not match the stored body"))
+                if same_case and record.position <= last.position:
+                    problems.append(ChainProblem(**where, problem="global position not after the previous event"))
+                if record.body.get("version") != record.version or record.body.get("case_id") != record.case_id:
+                    problems.append(ChainProblem(**where, problem="body names another case or version"))
+                last = record
+        return problems
+
+
+_EVENT_COLUMNS = (
+    "case_id", "version", "event_id", "type", "body", "actor_unit", "actor_role", "occurred_at", "causation_id",
+    "correlation_id", "schema_version", "prev_hash", "hash",
+)  # fmt: skip
+_INSERT_EVENTS = """
+INSERT INTO events (case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at, causation_id,
+                    correlation_id, schema_version, prev_hash, hash)
+SELECT c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
+FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
+            $9::text[], $10::text[], $11::int[], $12::text[], $13::text[])
+     AS x(c, v, id, t, b, au, ar, o, ca, co, s, p, h)
+RETURNING position, case_id, version, hash
+"""
+_RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"
+_PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(CASE_COLUMNS)))
+_UPSERT_CASE = (
+    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({_PLACEHOLDERS}) "
+    f"ON CONFLICT (case_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in CASE_COLUMNS[1:])}"
+)

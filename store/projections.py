@@ -1,0 +1,56 @@
+"""Read models as pure functions of the domain state: one definition used by append and by rebuild."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rectify.domain.state import CaseState
+from rectify.domain.types import Frozen
+
+
+class CaseRow(Frozen):
+    """A row of the `cases` read model: what the case list and its filters need."""
+
+    case_id: str
+    status: str
+    category: str
+    description: str
+    channel: str
+    lead_unit: str | None
+    territorial_unit: str | None
+    grid_id: str | None
+    road_chief: str | None
+    guarantee_unit: str | None
+    escalation_level: int
+    due_at: datetime | None
+    opened_at: datetime
+    closed_at: datetime | None
+    ended_at: datetime | None
+    rework_count: int
+    version: int
+
+
+CASE_COLUMNS = tuple(CaseRow.model_fields)
+
+
+def case_row(state: CaseState) -> CaseRow:
+    routing = state.routing
+    return CaseRow(
+        case_id=state.case_id,
+        status=state.status.value,
+        category=state.category,
+        description=state.description[:200],
+        channel=state.channel.value,
+        lead_unit=state.lead_unit,
+        territorial_unit=routing.territorial_unit if routing else None,
+        grid_id=routing.grid_id if routing else None,
+        road_chief=routing.road_chief if routing else None,
+        guarantee_unit=routing.guarantee_unit if routing else None,
+        escalation_level=state.escalation_level,
+        due_at=state.due_at,
+        opened_at=state.opened_at,
+        closed_at=state.closed_at,
+        ended_at=state.ended_at,
+        rework_count=state.rework_count,
+        version=state.version,
+    )
