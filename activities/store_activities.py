@@ -1,0 +1,29 @@
+"""Activities that touch the event store. Idempotent under retry: the store recognises event ids it has."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from rectify.store import ConcurrencyError, EventConflict, EventStore
+from rectify.workflows.case_workflow import APPEND_ACTIVITY
+from rectify.workflows.models import AppendEvents, AppendOutcome
+
+
+class CaseActivities:
+    """Holds the injected dependencies (the store's pool) for the case workflow's activities."""
+
+    def __init__(self, store: EventStore) -> None:
+        self.store = store
+
+    @activity.defn(name=APPEND_ACTIVITY)
+    async def append_events(self, request: AppendEvents) -> AppendOutcome:
+        try:
+            result = await self.store.append(
+                request.case_id, request.expected_version, request.events, request.state_after
+            )
+        except ConcurrencyError as error:
+            raise ApplicationError(str(error), type="ConcurrencyError", non_retryable=True) from error
+        except EventConflict as error:
+            raise ApplicationError(str(error), type="EventConflict", non_retryable=True) from error
+        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate)

@@ -1,0 +1,333 @@
+"""The typed client SDK: report a case and issue commands over Temporal; read the record from the store.
+
+Every failure is a typed exception: `CaseNotFound`, `CommandRejected` (with the rule), or
+`ServerUnavailable`; never a dict or None.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import (
+    Client,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from rectify.city import City
+from rectify.config import Settings
+from rectify.domain import commands as c
+from rectify.domain.decider import case_id_for, decide
+from rectify.domain.errors import DomainError
+from rectify.domain.events import Event
+from rectify.domain.state import CaseState
+from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
+from rectify.store import CaseRow, EventStore
+from rectify.workflows import search
+from rectify.workflows.case_workflow import CaseWorkflow
+from rectify.workflows.models import CaseWorkflowInput, CommandResult, workflow_id_for
+
+
+class RectifyError(Exception):
+    """Base of the SDK's errors."""
+
+
+class CaseNotFound(RectifyError):
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(f"no case {case_id}")
+
+
+class CommandRejected(RectifyError):
+    """The rules refused the command; nothing was written. `rule` names the rule."""
+
+    def __init__(self, message: str, *, rule: str, case_id: str | None = None, status: str | None = None) -> None:
+        self.rule, self.case_id, self.status = rule, case_id, status
+        super().__init__(message)
+
+
+class ServerUnavailable(RectifyError):
+    """Temporal or PostgreSQL could not be reached."""
+
+
+class CaseRef(Frozen):
+    case_id: str
+    workflow_id: str
+    status: str
+    lead_unit: str | None
+    due_at: datetime | None
+
+
+class CaseView(Frozen):
+    """A case as it stands now: the live workflow's state, or the read model once the workflow has ended."""
+
+    state: CaseState | None
+    row: CaseRow | None
+    live: bool
+
+    @property
+    def status(self) -> str:
+        return self.state.status if self.state else self.row.status
+
+
+def _rejected(error: DomainError) -> CommandRejected:
+    return CommandRejected(str(error), rule=error.rule, case_id=error.case_id, status=error.status)
+
+
+def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
+    cause = error
+    while cause is not None and not isinstance(cause, ApplicationError):
+        cause = cause.__cause__
+    if isinstance(cause, ApplicationError) and cause.type == "CommandRejected":
+        details: dict[str, Any] = cause.details[0] if cause.details else {}
+        return CommandRejected(
+            cause.message, rule=details.get("rule", "domain"), case_id=case_id, status=details.get("status")
+        )
+    message = cause.message if isinstance(cause, ApplicationError) else str(error)
+    return CommandRejected(message, rule="failed", case_id=case_id)
+
+
+async def connect_temporal(settings: Settings) -> Client:
+    if not settings.temporal_address:
+        raise ServerUnavailable("no Temporal address: set RECTIFY_TEMPORAL_ADDRESS or start `rectify up`")
+    try:
+        return await Client.connect(
+            settings.temporal_address,
+            namespace=settings.namespace,
+            data_converter=pydantic_data_converter,
+            tls=settings.temporal_tls,
+        )
+    except RuntimeError as error:  # the core bridge reports connection failures as RuntimeError
+        raise ServerUnavailable(f"Temporal at {settings.temporal_address} could not be reached: {error}") from error
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register the case attributes on the namespace; upserting an unregistered one would hang workflows."""
+    # The SDK's indexed-value enum shares its numbers with the API's IndexedValueType.
+    wanted = {key.name: IndexedValueType.ValueType(int(key.indexed_value_type)) for key in search.ALL_KEYS}
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=wanted)
+        )
+    except RPCError as error:
+        if error.status not in (RPCStatusCode.ALREADY_EXISTS, RPCStatusCode.UNIMPLEMENTED):
+            raise
+
+
+class RectifyClient:
+    """Report cases, issue commands, and read cases and their history."""
+
+    def __init__(
+        self,
+        temporal: Client,
+        store: EventStore,
+        city: City,
+        task_queue: str = "rectify-cases",
+        *,
+        continue_as_new_after: int | None = None,
+    ) -> None:
+        self.temporal, self.store, self.city, self.task_queue = temporal, store, city, task_queue
+        #: Cap on a case run's history length before it continues as new (None: when Temporal suggests).
+        self.continue_as_new_after = continue_as_new_after
+
+    @classmethod
+    async def connect(cls, settings: Settings, city: City) -> RectifyClient:
+        temporal = await connect_temporal(settings)
+        if not settings.database_url:
+            raise ServerUnavailable("no database: set RECTIFY_DATABASE_URL or start `rectify up`")
+        try:
+            store = await EventStore.connect(settings.database_url)
+        except (OSError, Exception) as error:
+            if isinstance(error, OSError) or "connect" in type(error).__name__.lower():
+                raise ServerUnavailable(f"PostgreSQL could not be reached: {error}") from error
+            raise
+        return cls(temporal, store, city, settings.task_queue)
+
+    async def close(self) -> None:
+        await self.store.close()
+
+    # -- intake ---------------------------------------------------------------------------------
+    async def report(
+        self,
+        *,
+        idempotency_key: str,
+        category: str,
+        description: str,
+        location: Point,
+        channel: Channel,
+        actor: Actor,
+        address: str | None = None,
+        evidence: Sequence[EvidenceRef] = (),
+    ) -> CaseRef:
+        """Open a case (or return the one this idempotency key already opened)."""
+        case_id = case_id_for(idempotency_key)
+        try:
+            routing = self.city.router.route(category, location)
+            command = c.ReportCase(
+                command_id=str(uuid.uuid4()),
+                case_id=case_id,
+                actor=actor,
+                idempotency_key=idempotency_key,
+                category=category,
+                description=description,
+                location=location,
+                address=address,
+                channel=channel,
+                evidence=tuple(evidence),
+                routing=routing,
+            )
+            decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
+        except DomainError as error:
+            raise _rejected(error) from None
+        workflow_id = workflow_id_for(case_id)
+        try:
+            handle = await self.temporal.start_workflow(
+                CaseWorkflow.run,
+                CaseWorkflowInput(
+                    policy=self.city.policy, report=command, continue_as_new_after=self.continue_as_new_after
+                ),
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(search.STATUS, "reported"), SearchAttributePair(search.CATEGORY, category)]
+                ),
+            )
+        except WorkflowAlreadyStartedError:
+            row = await self.store.get_case(case_id)
+            if row is None:
+                raise
+            return CaseRef(
+                case_id=case_id, workflow_id=workflow_id, status=row.status, lead_unit=row.lead_unit, due_at=row.due_at
+            )
+        state: CaseState = await handle.execute_update(CaseWorkflow.opened)
+        return CaseRef(
+            case_id=case_id,
+            workflow_id=workflow_id,
+            status=state.status,
+            lead_unit=state.lead_unit,
+            due_at=state.due_at,
+        )
+
+    # -- commands -------------------------------------------------------------------------------
+    async def execute(self, command: c.Command) -> CommandResult:
+        handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
+        try:
+            return await handle.execute_update(
+                CaseWorkflow.command, command, id=command.command_id, result_type=CommandResult
+            )
+        except WorkflowUpdateFailedError as error:
+            raise _from_failure(error, command.case_id) from None
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                row = await self.store.get_case(command.case_id)
+                if row is None:
+                    raise CaseNotFound(command.case_id) from None
+                raise CommandRejected(
+                    f"case {command.case_id} (status {row.status}) has ended; it takes no more commands",
+                    rule="case_ended",
+                    case_id=command.case_id,
+                    status=row.status,
+                ) from None
+            raise
+
+    @staticmethod
+    def _id() -> str:
+        return str(uuid.uuid4())
+
+    async def claim(self, case_id: str, actor: Actor) -> CommandResult:
+        return await self.execute(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
+
+    async def dispute(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    async def reassign(self, case_id: str, actor: Actor, to_unit: str, reason: str) -> CommandResult:
+        return await self.execute(
+            c.ReassignCase(command_id=self._id(), case_id=case_id, actor=actor, to_unit=to_unit, reason=reason)
+        )
+
+    async def uphold(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    async def submit(
+        self, case_id: str, actor: Actor, evidence: Sequence[EvidenceRef], note: str = ""
+    ) -> CommandResult:
+        return await self.execute(
+            c.SubmitRectification(
+                command_id=self._id(), case_id=case_id, actor=actor, evidence=tuple(evidence), note=note
+            )
+        )
+
+    async def verify(self, case_id: str, actor: Actor, passed: bool, note: str = "") -> CommandResult:
+        return await self.execute(
+            c.VerifyCase(command_id=self._id(), case_id=case_id, actor=actor, passed=passed, note=note)
+        )
+
+    async def reject(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    async def withdraw(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    async def merge(self, case_id: str, actor: Actor, into_case_id: str) -> CommandResult:
+        """Merge a duplicate into another case; the target's status is looked up here, not trusted from the caller."""
+        target = await self.store.get_case(into_case_id)
+        command = c.MergeCase(
+            command_id=self._id(),
+            case_id=case_id,
+            actor=actor,
+            into_case_id=into_case_id,
+            target_status=target.status if target else None,
+        )
+        return await self.execute(command)
+
+    async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    # -- reads ----------------------------------------------------------------------------------
+    async def get(self, case_id: str) -> CaseView:
+        row = await self.store.get_case(case_id)
+        handle = self.temporal.get_workflow_handle(workflow_id_for(case_id))
+        try:
+            state = await handle.query(CaseWorkflow.state)
+            live = True
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            state, live = None, False
+        except Exception:  # a completed workflow may no longer answer queries (worker gone, history archived)
+            state, live = None, False
+        if state is None and row is None:
+            raise CaseNotFound(case_id)
+        return CaseView(state=state, row=row, live=live)
+
+    async def list(self, **filters: Any) -> list[CaseRow]:
+        return await self.store.list_cases(**filters)
+
+    async def history(self, case_id: str) -> list[Event]:
+        events = await self.store.load(case_id)
+        if not events:
+            raise CaseNotFound(case_id)
+        return events
+
+    async def count_in_temporal(self, key: SearchAttributeKey, value: Any) -> int:
+        """How many case workflows Temporal's visibility lists under a search attribute value."""
+        literal = f"'{value}'" if isinstance(value, str) else str(value)
+        result = await self.temporal.count_workflows(f"{key.name} = {literal}")
+        return result.count

@@ -1,0 +1,60 @@
+"""Configuration: one object, built at the edge (CLI, worker, API) from the environment.
+
+Library code receives a `Settings`; it never reads `os.environ` itself. Unset addresses mean the
+embedded stack under `.rectify/` (started by `rectify up`, which records its addresses there).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".rectify")
+STACK_FILE = "stack.json"
+
+
+@dataclass(frozen=True)
+class Settings:
+    temporal_address: str | None = None
+    namespace: str = "default"
+    database_url: str | None = None
+    city_dir: Path | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    task_queue: str = "rectify-cases"
+    temporal_tls: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        def get(*names: str) -> str | None:
+            return next((env[n] for n in names if env.get(n)), None)
+
+        return cls(
+            temporal_address=get("RECTIFY_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"),
+            namespace=get("RECTIFY_NAMESPACE", "TEMPORAL_NAMESPACE") or "default",
+            database_url=get("RECTIFY_DATABASE_URL", "DATABASE_URL"),
+            city_dir=Path(p) if (p := get("RECTIFY_CITY")) else None,
+            data_dir=Path(get("RECTIFY_DATA_DIR") or DEFAULT_DATA_DIR),
+            task_queue=get("RECTIFY_TASK_QUEUE") or "rectify-cases",
+            temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
+        )
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / STACK_FILE
+
+    def with_running_stack(self) -> Settings:
+        """Fill unset addresses from the stack file a running `rectify up` wrote, if any."""
+        if self.temporal_address and self.database_url:
+            return self
+        try:
+            stack = json.loads(self.stack_file.read_text())
+        except (OSError, ValueError):
+            return self
+        return replace(
+            self,
+            temporal_address=self.temporal_address or stack.get("temporal_address"),
+            database_url=self.database_url or stack.get("database_url"),
+            namespace=stack.get("namespace", self.namespace) if not self.temporal_address else self.namespace,
+        )

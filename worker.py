@@ -1,0 +1,73 @@
+"""The worker process: runs CaseWorkflow and its activities. Scale out by starting more on the same queue."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from rectify.activities.store_activities import CaseActivities
+from rectify.config import Settings
+from rectify.store import EventStore, migrate
+from rectify.workflows.case_workflow import CaseWorkflow
+
+log = structlog.get_logger("rectify.worker")
+
+
+def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+    activities = CaseActivities(store)
+    return Worker(client, task_queue=task_queue, workflows=[CaseWorkflow], activities=[activities.append_events])
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`."""
+    from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
+
+    settings = settings.with_running_stack()
+    client = await connect_temporal(settings)
+    if not settings.database_url:
+        raise ServerUnavailable("no database: set RECTIFY_DATABASE_URL or start `rectify up`")
+    store = await EventStore.connect(settings.database_url)
+    try:
+        await migrate(store.pool)
+        await register_search_attributes(client)
+        worker = build_worker(client, store, settings.task_queue)
+        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
+        async with worker:
+            await stop.wait()
+        log.info("worker.stopped")
+    finally:
+        await store.close()
+
+
+def main() -> None:
+    """`python -m rectify.worker`: configuration from the environment; leaves through os._exit (sdk-python#300)."""
+    from rectify import logs
+    from rectify.client import ServerUnavailable
+
+    logs.configure()
+    status = 0
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(run_worker(Settings.from_env(os.environ), stop))
+    except ServerUnavailable as error:
+        print(f"rectify worker: {error}", file=sys.stderr)
+        status = 3
+    except Exception as error:  # the last line of defence: one line, not a traceback
+        print(f"rectify worker failed: {type(error).__name__}: {error}", file=sys.stderr)
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,158 @@
+"""CaseWorkflow: one durable workflow per rectification case. Orchestration only; rules live in domain/.
+
+Commands arrive as the `command` update. Its validator runs `decide` on the current state, so an
+invalid or unauthorised command is refused before it touches history; the handler takes the lock,
+decides again, appends the events through an activity and only then evolves the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from rectify.domain.commands import Command, ReportCase
+    from rectify.domain.decider import decide
+    from rectify.domain.errors import DomainError
+    from rectify.domain.events import Event
+    from rectify.domain.state import CaseState, fold
+    from rectify.domain.types import FINAL_STATUSES, CaseStatus
+    from rectify.workflows import search
+    from rectify.workflows.models import (
+        AppendEvents,
+        AppendOutcome,
+        CaseOutcome,
+        CaseWorkflowInput,
+        CommandResult,
+    )
+
+APPEND_ACTIVITY = "rectify.append_events"
+#: Store appends retry on infrastructure faults; conflicts are business facts and are not retried.
+APPEND_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    maximum_interval=timedelta(seconds=10),
+    non_retryable_error_types=["ConcurrencyError", "EventConflict"],
+)
+
+
+def rejection(error: DomainError) -> ApplicationError:
+    """A domain error as the caller sees it: non-retryable, typed, with the rule in the details."""
+    return ApplicationError(
+        str(error),
+        {"rule": error.rule, "case_id": error.case_id, "status": error.status, "message": error.message},
+        type="CommandRejected",
+        non_retryable=True,
+    )
+
+
+@workflow.defn
+class CaseWorkflow:
+    @workflow.init
+    def __init__(self, input: CaseWorkflowInput) -> None:
+        self._policy = input.policy
+        self._state: CaseState | None = input.carried
+        self._lock = asyncio.Lock()
+        self._changed = False
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
+        if self._state is None:
+            if input.report is None:
+                raise ApplicationError("a case workflow needs a report or a carried state", non_retryable=True)
+            async with self._lock:
+                await self._execute(input.report)
+        while not self._finished():
+            wake_at = self._wake_at()
+            timeout = max(wake_at - workflow.now(), timedelta(0)) if wake_at else None
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed or self._should_continue(input), timeout=timeout)
+            self._changed = False
+            if self._should_continue(input) and not self._finished():
+                await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
+                workflow.continue_as_new(
+                    CaseWorkflowInput(
+                        policy=self._policy, carried=self._state, continue_as_new_after=input.continue_as_new_after
+                    )
+                )
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        state = self._state
+        return CaseOutcome(case_id=state.case_id, status=state.status, version=state.version)
+
+    @workflow.update(name="command")
+    async def command(self, command: Command) -> CommandResult:
+        async with self._lock:
+            events = await self._execute(command)
+            return CommandResult(state=self._state, events=events)
+
+    @command.validator
+    def validate_command(self, command: Command) -> None:
+        self._decide(command)
+
+    @workflow.update(name="opened")
+    async def opened(self) -> CaseState:
+        """Returns once the report is recorded: the reporter's answer to "is my case open?"."""
+        await workflow.wait_condition(lambda: self._state is not None)
+        return self._state
+
+    @workflow.query(name="state")
+    def state(self) -> CaseState | None:
+        return self._state
+
+    def _decide(self, command: Command) -> list[Event]:
+        try:
+            return decide(self._state, command, workflow.now(), self._policy)
+        except DomainError as error:
+            raise rejection(error) from None
+
+    async def _execute(self, command: Command) -> list[Event]:
+        events = self._decide(command)
+        if not events:
+            return events
+        state_after = fold(events, self._state)
+        expected = self._state.version if self._state else 0
+        await workflow.execute_activity(
+            APPEND_ACTIVITY,
+            AppendEvents(case_id=command.case_id, expected_version=expected, events=events, state_after=state_after),
+            result_type=AppendOutcome,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=APPEND_RETRY,
+        )
+        self._state = state_after
+        self._changed = True
+        workflow.upsert_search_attributes(search.updates_for(state_after))
+        workflow.logger.info(
+            "case.events_appended",
+            extra={"case_id": command.case_id, "types": [e.type for e in events], "version": state_after.version},
+        )
+        return events
+
+    def _wake_at(self) -> datetime | None:
+        """The next moment the case needs attention without a command: today, the end of the reopen window."""
+        state = self._state
+        if state.status is CaseStatus.CLOSED and state.closed_at is not None:
+            return state.closed_at + timedelta(days=self._policy.reopen_window_days)
+        return None
+
+    def _finished(self) -> bool:
+        state = self._state
+        if state.status in FINAL_STATUSES:
+            return True
+        if state.status is CaseStatus.CLOSED:
+            wake_at = self._wake_at()
+            return wake_at is not None and workflow.now() >= wake_at
+        return False
+
+    def _should_continue(self, input: CaseWorkflowInput) -> bool:
+        info = workflow.info()
+        if input.continue_as_new_after is not None:
+            return info.get_current_history_length() >= input.continue_as_new_after
+        return info.is_continue_as_new_suggested()
+
+
+__all__ = ["APPEND_ACTIVITY", "CaseWorkflow", "ReportCase", "rejection"]

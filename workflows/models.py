@@ -1,0 +1,48 @@
+"""One model per workflow/activity input and output; everything pydantic, carried by the data converter."""
+
+from __future__ import annotations
+
+from rectify.domain.commands import ReportCase
+from rectify.domain.events import Event
+from rectify.domain.policy import Policy
+from rectify.domain.state import CaseState
+from rectify.domain.types import Frozen
+
+TASK_QUEUE = "rectify-cases"
+
+
+def workflow_id_for(case_id: str) -> str:
+    return f"case-{case_id}"
+
+
+class CaseWorkflowInput(Frozen):
+    """Either a fresh report, or the folded state carried over by continue-as-new."""
+
+    policy: Policy
+    report: ReportCase | None = None
+    carried: CaseState | None = None
+    #: Continue-as-new once history reaches this many events (None: when Temporal suggests it).
+    continue_as_new_after: int | None = None
+
+
+class CaseOutcome(Frozen):
+    case_id: str
+    status: str
+    version: int
+
+
+class CommandResult(Frozen):
+    state: CaseState
+    events: list[Event]
+
+
+class AppendEvents(Frozen):
+    case_id: str
+    expected_version: int
+    events: list[Event]
+    state_after: CaseState
+
+
+class AppendOutcome(Frozen):
+    last_position: int
+    duplicate: bool

@@ -1,0 +1,34 @@
+"""Typed search attributes: make cases listable in Temporal itself. No personal data here."""
+
+from __future__ import annotations
+
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+from rectify.domain.state import CaseState
+
+STATUS = SearchAttributeKey.for_keyword("RectifyStatus")
+CATEGORY = SearchAttributeKey.for_keyword("RectifyCategory")
+LEAD_UNIT = SearchAttributeKey.for_keyword("RectifyLeadUnit")
+TERRITORIAL_UNIT = SearchAttributeKey.for_keyword("RectifyTerritorialUnit")
+GRID = SearchAttributeKey.for_keyword("RectifyGrid")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("RectifyEscalationLevel")
+DUE_AT = SearchAttributeKey.for_datetime("RectifyDueAt")
+
+ALL_KEYS = (STATUS, CATEGORY, LEAD_UNIT, TERRITORIAL_UNIT, GRID, ESCALATION_LEVEL, DUE_AT)
+
+
+def updates_for(state: CaseState) -> list[SearchAttributeUpdate]:
+    """The attribute values that describe `state`; unset ones are removed rather than left stale."""
+    keyword_values = {
+        STATUS: state.status.value,
+        CATEGORY: state.category,
+        LEAD_UNIT: state.lead_unit,
+        TERRITORIAL_UNIT: state.territorial_unit,
+        GRID: state.grid_id,
+    }
+    updates: list[SearchAttributeUpdate] = [
+        key.value_set(value) if value is not None else key.value_unset() for key, value in keyword_values.items()
+    ]
+    updates.append(ESCALATION_LEVEL.value_set(state.escalation_level))
+    updates.append(DUE_AT.value_set(state.due_at) if state.due_at else DUE_AT.value_unset())
+    return updates
