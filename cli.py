@@ -1,0 +1,391 @@
+"""The `rectify` command. Exit codes: 0 done, 1 command rejected, 2 usage error, 3 a server could not be reached.
+
+Every command can print JSON (`--json`). No traceback reaches the user for a usage or input error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+
+from rectify import views
+from rectify.config import Settings
+from rectify.domain.types import Actor, Channel, Point, Role
+
+app = typer.Typer(
+    name="rectify",
+    help="Rectify: rectification cases (问题整改案件) as durable, auditable workflows.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+# Wide enough for the case table when the output is a log or a pipe rather than a terminal.
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+EXIT_REJECTED, EXIT_USAGE, EXIT_UNREACHABLE = 1, 2, 3
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+CaseArg = Annotated[str, typer.Argument(help="Case id.")]
+
+
+def settings() -> Settings:
+    return Settings.from_env(os.environ).with_running_stack()
+
+
+def load_city(settings: Settings):
+    from rectify.city import DEFAULT_CITY_DIR
+    from rectify.city import load_city as _load
+
+    return _load(settings.city_dir or DEFAULT_CITY_DIR)
+
+
+def emit(value: Any, as_json: bool, render: Callable[[Any], None]) -> None:
+    if as_json:
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        elif isinstance(value, list):
+            value = [v.model_dump(mode="json") if isinstance(v, BaseModel) else v for v in value]
+        sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        render(value)
+
+
+def run_with_client(action: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Connect the SDK, run one action, and turn every expected failure into a message and an exit code."""
+    from rectify.client import RectifyClient
+
+    async def go() -> Any:
+        s = settings()
+        client = await RectifyClient.connect(s, load_city(s))
+        try:
+            return await action(client)
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
+def actor(unit: str, role: Role) -> Actor:
+    return Actor(unit_id=unit, role=role)
+
+
+def command_result(result: Any, as_json: bool) -> None:
+    emit(result, as_json, lambda r: views.print_command_result(console, r))
+
+
+# -- the stack -------------------------------------------------------------------------------------
+@app.command()
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .rectify/).")] = None,
+) -> None:
+    """Start the embedded stack in the foreground: PostgreSQL, the Temporal dev server (Web UI) and a worker."""
+    from rectify.devstack import EmbeddedStack
+
+    s = Settings.from_env(os.environ)
+    folder = data_dir or s.data_dir
+
+    async def go() -> None:
+        async with EmbeddedStack(folder, city_dir=s.city_dir, task_queue=s.task_queue) as stack:
+            views.print_stack(console, stack)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            import signal
+
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
+            console.print("stopping …")
+
+    asyncio.run(go())
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against the configured Temporal and PostgreSQL (RECTIFY_* variables or `rectify up`)."""
+    from rectify.worker import main as worker_main
+
+    worker_main()
+
+
+@app.command()
+def demo(
+    data_dir: Annotated[Path | None, typer.Option(help="Keep the demo's servers' data here.")] = None,
+) -> None:
+    """Ten cases through every path on the embedded stack, then the case table and one full history."""
+    from rectify.demo import run_demo
+
+    asyncio.run(run_demo(console, data_dir))
+
+
+@app.command("city-check")
+def city_check(path: Annotated[Path, typer.Argument(help="A city data folder.")], as_json: JsonOpt = False) -> None:
+    """Validate a city data folder (units, grids, roads, categories, policy)."""
+    from rectify.city import load_city as _load
+
+    city = _load(path)
+    summary = {
+        "city": city.policy.city,
+        "version": city.policy.version,
+        "units": len(city.policy.units),
+        "categories": len(city.policy.categories),
+        "data_hash": city.data_hash,
+    }
+    emit(summary, as_json, lambda v: console.print(f"[green]ok[/green] {v}"))
+
+
+# -- intake and commands ---------------------------------------------------------------------------
+@app.command()
+def report(
+    category: Annotated[str, typer.Option(help="Category code, e.g. street_vending.")],
+    lon: Annotated[float, typer.Option(help="Longitude (WGS84).")],
+    lat: Annotated[float, typer.Option(help="Latitude (WGS84).")],
+    description: Annotated[str, typer.Option(help="What the problem is.")],
+    channel: Annotated[Channel, typer.Option(help="Where the report came from.")] = Channel.HOTLINE,
+    address: Annotated[str | None, typer.Option(help="Street address.")] = None,
+    key: Annotated[str | None, typer.Option(help="Idempotency key: the same key never opens two cases.")] = None,
+    reporter: Annotated[str, typer.Option("--as", help="Reporting unit or channel account.")] = "citizen",
+    role: Annotated[Role, typer.Option(help="Role of the reporter.")] = Role.REPORTER,
+    photo: Annotated[list[Path] | None, typer.Option(help="Photo file(s) of the problem.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Report a problem: it is routed to the responsible unit and dispatched at once."""
+    location = Point(lon=lon, lat=lat)
+
+    async def action(client: Any) -> Any:
+        evidence = [views.evidence_store(settings()).put_file(p, location) for p in photo or []]
+        return await client.report(
+            idempotency_key=key or str(uuid.uuid4()),
+            category=category,
+            description=description,
+            location=location,
+            channel=channel,
+            actor=actor(reporter, role),
+            address=address,
+            evidence=evidence,
+        )
+
+    ref = run_with_client(action)
+    emit(ref, as_json, lambda r: views.print_case_ref(console, r))
+
+
+@app.command()
+def claim(
+    case_id: CaseArg, unit: Annotated[str, typer.Option(help="The lead unit.")], as_json: JsonOpt = False
+) -> None:
+    """认领: the lead unit takes the case and starts rectifying."""
+    command_result(run_with_client(lambda c: c.claim(case_id, actor(unit, Role.UNIT))), as_json)
+
+
+@app.command()
+def dispute(
+    case_id: CaseArg,
+    unit: Annotated[str, typer.Option(help="The lead unit.")],
+    reason: Annotated[str, typer.Option(help="Why it is not this unit's case.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """退单: the lead unit returns the dispatch with a reason."""
+    command_result(run_with_client(lambda c: c.dispute(case_id, actor(unit, Role.UNIT), reason)), as_json)
+
+
+@app.command()
+def reassign(
+    case_id: CaseArg,
+    to: Annotated[str, typer.Option("--to", help="The new lead unit.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """The dispatcher names another lead unit."""
+    command_result(run_with_client(lambda c: c.reassign(case_id, actor(by, Role.DISPATCHER), to, reason)), as_json)
+
+
+@app.command()
+def uphold(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why the dispatch stands.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """The dispatcher refuses a dispute: the same unit stays responsible."""
+    command_result(run_with_client(lambda c: c.uphold(case_id, actor(by, Role.DISPATCHER), reason)), as_json)
+
+
+@app.command()
+def submit(
+    case_id: CaseArg,
+    unit: Annotated[str, typer.Option(help="The lead unit.")],
+    photo: Annotated[list[Path], typer.Option(help="Photo of the fixed problem (办结照片); repeatable.")],
+    note: Annotated[str, typer.Option(help="What was done.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """The unit reports the problem fixed, with photos."""
+
+    async def action(client: Any) -> Any:
+        evidence = [views.evidence_store(settings()).put_file(p) for p in photo]
+        return await client.submit(case_id, actor(unit, Role.UNIT), evidence, note)
+
+    command_result(run_with_client(action), as_json)
+
+
+@app.command()
+def verify(
+    case_id: CaseArg,
+    passed: Annotated[bool, typer.Option("--pass/--fail", help="Verification result.")],
+    by: Annotated[str, typer.Option("--by", help="Inspecting unit.")] = "office_inspection",
+    role: Annotated[Role, typer.Option(help="inspector or dispatcher.")] = Role.INSPECTOR,
+    note: Annotated[str, typer.Option(help="Finding.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """核查: pass closes the case; fail orders rework (返工) with a new deadline."""
+    command_result(run_with_client(lambda c: c.verify(case_id, actor(by, role), passed, note)), as_json)
+
+
+@app.command()
+def reject(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why it is not accepted.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """不予立案: not accepted at intake."""
+    command_result(run_with_client(lambda c: c.reject(case_id, actor(by, Role.DISPATCHER), reason)), as_json)
+
+
+@app.command()
+def withdraw(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why.")],
+    by: Annotated[str, typer.Option("--by", help="Reporter account.")] = "citizen",
+    role: Annotated[Role, typer.Option(help="reporter or dispatcher.")] = Role.REPORTER,
+    as_json: JsonOpt = False,
+) -> None:
+    """The reporter withdraws the report before the unit claims it."""
+    command_result(run_with_client(lambda c: c.withdraw(case_id, actor(by, role), reason)), as_json)
+
+
+@app.command()
+def merge(
+    case_id: CaseArg,
+    into: Annotated[str, typer.Option("--into", help="The open case this one duplicates.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """Merge a duplicate into another open case."""
+    command_result(run_with_client(lambda c: c.merge(case_id, actor(by, Role.DISPATCHER), into)), as_json)
+
+
+@app.command()
+def reopen(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why: not satisfied, or the problem came back.")],
+    by: Annotated[str, typer.Option("--by", help="Who reopens.")] = "citizen",
+    role: Annotated[Role, typer.Option(help="reporter, dispatcher or inspector.")] = Role.REPORTER,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reopen a closed case within the policy window: a new cycle, counted as rework."""
+    command_result(run_with_client(lambda c: c.reopen(case_id, actor(by, role), reason)), as_json)
+
+
+# -- reads -----------------------------------------------------------------------------------------
+@app.command()
+def show(case_id: CaseArg, as_json: JsonOpt = False) -> None:
+    """One case as it stands."""
+    view = run_with_client(lambda c: c.get(case_id))
+    emit(view, as_json, lambda v: views.print_case_view(console, v))
+
+
+@app.command("list")
+def list_cases(
+    status: Annotated[str | None, typer.Option(help="Filter by status.")] = None,
+    category: Annotated[str | None, typer.Option(help="Filter by category code.")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Filter by lead unit.")] = None,
+    territory: Annotated[str | None, typer.Option(help="Filter by territorial unit.")] = None,
+    grid: Annotated[str | None, typer.Option(help="Filter by grid.")] = None,
+    level: Annotated[int | None, typer.Option(help="Filter by escalation level.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many rows.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cases from the read model, newest first."""
+    rows = run_with_client(
+        lambda c: c.list(
+            status=status,
+            category=category,
+            lead_unit=unit,
+            territorial_unit=territory,
+            grid_id=grid,
+            escalation_level=level,
+            limit=limit,
+        )
+    )
+    emit(rows, as_json, lambda r: views.print_case_table(console, r))
+
+
+@app.command()
+def history(case_id: CaseArg, as_json: JsonOpt = False) -> None:
+    """Every event of a case, in order, with who and when."""
+    events = run_with_client(lambda c: c.history(case_id))
+    emit(events, as_json, lambda e: views.print_history(console, e))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: map every expected failure to its exit code, then leave through os._exit (sdk-python#300)."""
+    from rectify import logs
+
+    logs.configure()
+    status = run(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
+def run(argv: list[str] | None = None) -> int:
+    from rectify.city import CityDataError
+    from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
+    from rectify.devstack import StackError
+
+    command = typer.main.get_command(app)
+    try:
+        # Standalone mode lets the parser print usage errors itself and exit 2, as users expect.
+        command.main(args=argv, prog_name="rectify", standalone_mode=True)
+        return 0
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_USAGE)
+    except CommandRejected as error:
+        err.print(f"[red]rejected[/red] ({error.rule}): {error}")
+        return EXIT_REJECTED
+    except CaseNotFound as error:
+        err.print(f"[red]not found[/red]: {error}")
+        return EXIT_REJECTED
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "input"
+        err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
+        return EXIT_USAGE
+    except (CityDataError, ValueError) as error:
+        err.print(f"[red]invalid input[/red]: {error}")
+        return EXIT_USAGE
+    except (ServerUnavailable, StackError, ConnectionError, OSError) as error:
+        err.print(f"[red]unreachable[/red]: {error}")
+        return EXIT_UNREACHABLE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # a bug, not a user's mistake: one line here, the traceback on request
+        if os.environ.get("RECTIFY_DEBUG"):
+            err.print_exception()
+        err.print(f"[red]internal error[/red]: {type(error).__name__}: {error} (set RECTIFY_DEBUG=1 for details)")
+        return EXIT_REJECTED
+
+
+if __name__ == "__main__":
+    main()

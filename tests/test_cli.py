@@ -1,0 +1,152 @@
+"""The `rectify` command as a user runs it: real processes, a real `rectify up`, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from rectify.city import DEFAULT_CITY_DIR, load_city
+from rectify.city.sampling import point_in
+
+PYTHON = sys.executable
+
+
+def rectify(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PYTHON, "-m", "rectify.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def descendants_named(pid: int, *names: str) -> list[psutil.Process]:
+    try:
+        children = psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+    return [c for c in children if any(n in " ".join(c.cmdline() or [c.name()]) for n in names)]
+
+
+@pytest.fixture(scope="module")
+def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """`rectify up` in its own process, as a user would start it; stopped with Ctrl-C (SIGINT) at the end."""
+    data_dir = tmp_path_factory.mktemp("up")
+    env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    for name in ("RECTIFY_TEMPORAL_ADDRESS", "RECTIFY_DATABASE_URL"):
+        env.pop(name, None)
+    proc = subprocess.Popen([PYTHON, "-m", "rectify.cli", "up"], env=env, stdout=subprocess.PIPE, text=True)
+    stack_file = data_dir / "stack.json"
+    deadline = time.monotonic() + 90
+    while not stack_file.exists():
+        assert proc.poll() is None, f"rectify up exited with {proc.returncode}"
+        assert time.monotonic() < deadline, "rectify up did not come up within 90 s"
+        time.sleep(0.2)
+    env["_UP_PID"] = str(proc.pid)
+    try:
+        yield env
+    finally:
+        servers = descendants_named(proc.pid, "postgres", "temporal")
+        proc.send_signal(signal.SIGINT)
+        proc.wait(60)
+        _gone, alive = psutil.wait_procs(servers, timeout=20)
+        assert not alive, f"servers left running after Ctrl-C: {[p.pid for p in alive]}"
+        assert not stack_file.exists()
+
+
+def test_usage_errors_exit_2_without_a_traceback() -> None:
+    result = rectify("report", "--category", "street_vending", env=dict(os.environ))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "Missing option" in result.stderr
+
+
+def test_an_unreachable_server_exits_3_with_a_message(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "RECTIFY_TEMPORAL_ADDRESS": "127.0.0.1:1",
+        "RECTIFY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x",
+        "RECTIFY_DATA_DIR": str(tmp_path),
+    }
+    result = rectify("list", env=env)
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and "127.0.0.1:1" in result.stderr
+
+
+def test_a_broken_city_folder_exits_2_naming_the_file(tmp_path: Path) -> None:
+    result = rectify("city-check", str(tmp_path), env=dict(os.environ))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and str(tmp_path.name) in result.stderr
+
+
+def test_report_claim_and_list_through_a_running_stack(running_stack: dict[str, str]) -> None:
+    env = running_stack
+    city = load_city(DEFAULT_CITY_DIR)
+    point = point_in(city, index=5)
+    report = rectify(
+        "report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
+        "--description", "人行道流动摊贩", "--key", "cli-1", "--json", env=env,
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    ref = json.loads(report.stdout)
+    assert ref["status"] == "dispatched"
+
+    wrong = rectify("claim", ref["case_id"], "--unit", "not_the_lead", env=env)
+    assert wrong.returncode == 1 and "not_authorised" in wrong.stderr and "Traceback" not in wrong.stderr
+
+    claimed = rectify("claim", ref["case_id"], "--unit", ref["lead_unit"], "--json", env=env)
+    assert claimed.returncode == 0, claimed.stderr
+    assert json.loads(claimed.stdout)["state"]["status"] == "claimed"
+
+    listed = json.loads(rectify("list", "--json", env=env).stdout)
+    assert [row["case_id"] for row in listed] == [ref["case_id"]]
+    assert listed[0]["status"] == "claimed"
+
+    history = json.loads(rectify("history", ref["case_id"], "--json", env=env).stdout)
+    assert [e["type"] for e in history] == ["case_reported", "case_dispatched", "case_claimed"]
+
+    missing = rectify("show", "no-such-case", env=env)
+    assert missing.returncode == 1 and "no case" in missing.stderr
+
+    outside = rectify(
+        "report", "--category", "street_vending", "--lon", "116.39", "--lat", "39.91",
+        "--description", "x", env=env,
+    )  # fmt: skip
+    assert outside.returncode == 1 and "outside_district" in outside.stderr
+
+
+def test_cases_are_listable_by_search_attribute_in_temporal(running_stack: dict[str, str]) -> None:
+    env = running_stack
+    city = load_city(DEFAULT_CITY_DIR)
+    point = point_in(city, index=11)
+    ref = json.loads(
+        rectify(
+            "report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
+            "--description", "占道经营", "--key", "cli-search", "--json", env=env,
+        ).stdout
+    )  # fmt: skip
+    stack = json.loads((Path(env["RECTIFY_DATA_DIR"]) / "stack.json").read_text())
+    temporal = stack["temporal_address"]
+    query = f"RectifyLeadUnit = '{ref['lead_unit']}' AND RectifyStatus = 'dispatched'"
+    deadline = time.monotonic() + 20
+    while True:  # the dev server's visibility store is eventually consistent
+        listed = subprocess.run(
+            [str(Path(PYTHON).parent / "temporal"), "workflow", "list", "--address", temporal, "--query", query,
+             "--output", "json"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        if f"case-{ref['case_id']}" in listed.stdout or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert f"case-{ref['case_id']}" in listed.stdout, listed.stdout + listed.stderr
+
+
+def test_a_second_up_on_the_same_folder_is_refused(running_stack: dict[str, str]) -> None:
+    result = rectify("up", env=running_stack, timeout=60)
+    assert result.returncode == 3
+    assert "already running" in result.stderr and "Traceback" not in result.stderr
