@@ -1,0 +1,128 @@
+"""Small builders for decider tests: given(events) / when(command) / then(events or error)."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from rectify.domain import commands as c
+from rectify.domain.decider import case_id_for, decide
+from rectify.domain.events import Event
+from rectify.domain.policy import Category, Policy, Unit
+from rectify.domain.state import CaseState, fold
+from rectify.domain.types import Actor, Channel, EvidenceRef, Point, Role, Routing
+
+T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # 09:30 in the city
+LEAD, OTHER, DEPT = "st_a", "st_b", "dept_x"
+POLICY = Policy(
+    city="测试区",
+    version="t1",
+    units={
+        LEAD: Unit(id=LEAD, name="甲街道", kind="street"),
+        OTHER: Unit(id=OTHER, name="乙街道", kind="street"),
+        DEPT: Unit(id=DEPT, name="城管局", kind="department"),
+        "office_command": Unit(id="office_command", name="指挥中心", kind="office"),
+    },
+    categories={
+        "street_vending": Category(
+            code="street_vending", name="占道经营", lead_department=DEPT, rectify_limit_hours=2, duplicate_radius_m=50
+        ),
+        "illegal_structures": Category(
+            code="illegal_structures",
+            name="乱搭乱建",
+            lead_department=DEPT,
+            rectify_limit_hours=49,
+            duplicate_radius_m=100,
+        ),
+    },
+    reopen_window_days=30,
+)
+
+_ids = itertools.count()
+
+
+def reporter(unit_id: str = "citizen") -> Actor:
+    return Actor(unit_id=unit_id, role=Role.REPORTER)
+
+
+def dispatcher() -> Actor:
+    return Actor(unit_id="office_command", role=Role.DISPATCHER)
+
+
+def inspector() -> Actor:
+    return Actor(unit_id="office_command", role=Role.INSPECTOR)
+
+
+def auditor() -> Actor:
+    return Actor(unit_id="audit", role=Role.AUDITOR)
+
+
+def unit(unit_id: str = LEAD) -> Actor:
+    return Actor(unit_id=unit_id, role=Role.UNIT)
+
+
+def photo() -> EvidenceRef:
+    return EvidenceRef(sha256="c" * 64, size=10, media_type="image/jpeg")
+
+
+def routing(lead_unit: str = LEAD) -> Routing:
+    return Routing(lead_unit=lead_unit, territorial_unit=LEAD, grid_id="g1", rule="territorial")
+
+
+KEY = "report-1"
+CASE = case_id_for(KEY)
+
+
+def report(key: str = KEY, **overrides: object) -> c.ReportCase:
+    fields = {
+        "command_id": f"cmd-{next(_ids)}",
+        "case_id": case_id_for(key),
+        "actor": reporter(),
+        "idempotency_key": key,
+        "category": "street_vending",
+        "description": "人行道上有流动摊贩",
+        "location": Point(lon=106.57, lat=29.6),
+        "channel": Channel.SNAPSHOT,
+        "routing": routing(),
+    } | overrides
+    return c.ReportCase(**fields)
+
+
+def cmd(kind: type[c.CommandBase], actor: Actor, case_id: str = CASE, **fields: object) -> c.Command:
+    return kind(command_id=f"cmd-{next(_ids)}", case_id=case_id, actor=actor, **fields)
+
+
+def claim(actor: Actor | None = None) -> c.Command:
+    return cmd(c.ClaimCase, actor or unit())
+
+
+def submit(actor: Actor | None = None) -> c.Command:
+    return cmd(c.SubmitRectification, actor or unit(), evidence=(photo(),), note="已整改")
+
+
+def verify(passed: bool, actor: Actor | None = None) -> c.Command:
+    return cmd(c.VerifyCase, actor or inspector(), passed=passed, note="核查")
+
+
+def dispute(actor: Actor | None = None) -> c.Command:
+    return cmd(c.DisputeCase, actor or unit(), reason="不属于本单位")
+
+
+def given(*commands: c.Command, start: datetime = T0, step: timedelta = timedelta(minutes=10)) -> CaseState | None:
+    """The state after `commands` were accepted one after another, `step` apart."""
+    state: CaseState | None = None
+    events: list[Event] = []
+    for i, command in enumerate(commands):
+        new = decide(state, command, start + i * step, POLICY)
+        events += new
+        state = fold(new, state)
+    assert fold(events) == state
+    return state
+
+
+def when(state: CaseState | None, command: c.Command, at: datetime | None = None) -> list[Event]:
+    return decide(state, command, at or T0 + timedelta(hours=1), POLICY)
+
+
+def types(events: list[Event]) -> list[str]:
+    return [e.type for e in events]
