@@ -8,7 +8,6 @@ process outlives the command that started it.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import os
@@ -23,6 +22,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Self
 
 import structlog
 
@@ -267,7 +267,44 @@ if __name__ == "__main__":  # pragma: no cover - manual smoke check
     sys.stdout.flush()
 
 
-class TestStack:
+class _Stack:
+    """What every stack shares: start in order, and on any failure stop what was already started."""
+
+    task_queue: str
+
+    def __init__(self) -> None:
+        self._stack = contextlib.AsyncExitStack()
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        raise NotImplementedError
+
+    async def _serve(self, temporal_client: Any, database_url: str, city: Any) -> None:
+        """Store (migrated), search attributes, an in-process worker and the SDK client on top of the servers."""
+        from rectify.client import RectifyClient, register_search_attributes
+        from rectify.store import EventStore, migrate
+        from rectify.worker import build_worker
+
+        self.store = await EventStore.connect(database_url)
+        self._stack.push_async_callback(self.store.close)
+        await migrate(self.store.pool)
+        await register_search_attributes(temporal_client)
+        self.worker = build_worker(temporal_client, self.store, self.task_queue)
+        await self._stack.enter_async_context(self.worker)
+        self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
+
+
+class TestStack(_Stack):
     """Embedded PostgreSQL + a Temporal server (time-skipping by default) + an in-process worker.
 
     ```
@@ -293,15 +330,7 @@ class TestStack:
         self.time_skipping = time_skipping
         self.city_dir = city_dir
         self.task_queue = task_queue
-        self._stack = contextlib.AsyncExitStack()
-
-    async def __aenter__(self) -> TestStack:
-        try:
-            await self._start()
-        except BaseException:
-            await self._stack.aclose()
-            raise
-        return self
+        super().__init__()
 
     async def _start(self) -> None:
         import uuid
@@ -311,9 +340,6 @@ class TestStack:
         from temporalio.testing import WorkflowEnvironment
 
         from rectify.city import DEFAULT_CITY_DIR, load_city
-        from rectify.client import RectifyClient, register_search_attributes
-        from rectify.store import EventStore, migrate
-        from rectify.worker import build_worker
 
         self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
         if self.pg is None:
@@ -329,10 +355,6 @@ class TestStack:
             await admin.close()
         self._stack.push_async_callback(self._drop_database, database)
         self.database_url = self.pg.database_url(database)
-        self.store = await EventStore.connect(self.database_url)
-        self._stack.push_async_callback(self.store.close)
-        await migrate(self.store.pool)
-
         if self.time_skipping:
             self.env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(test_server_path()), data_converter=pydantic_data_converter
@@ -345,10 +367,7 @@ class TestStack:
                 dev_server_extra_args=["--log-level", "warn"],
             )
         self._stack.push_async_callback(self.env.shutdown)
-        await register_search_attributes(self.env.client)
-        self.worker = build_worker(self.env.client, self.store, self.task_queue)
-        await self._stack.enter_async_context(self.worker)
-        self.client = RectifyClient(self.env.client, self.store, self.city, self.task_queue)
+        await self._serve(self.env.client, self.database_url, self.city)
 
     async def _drop_database(self, database: str) -> None:
         import asyncpg
@@ -359,11 +378,8 @@ class TestStack:
         finally:
             await admin.close()
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
 
-
-class EmbeddedStack:
+class EmbeddedStack(_Stack):
     """What `rectify up` and `make demo` run: PostgreSQL + the Temporal dev server + a worker, in one folder.
 
     Writes `stack.json` with the addresses so other `rectify` commands find it, and removes it on exit.
@@ -374,7 +390,7 @@ class EmbeddedStack:
         self.data_dir = data_dir.resolve()
         self.city_dir = city_dir
         self.task_queue = task_queue
-        self._stack = contextlib.AsyncExitStack()
+        super().__init__()
 
     @property
     def stack_file(self) -> Path:
@@ -398,31 +414,23 @@ class EmbeddedStack:
         except ProcessLookupError:
             pass  # a stale file from a stack that died; take over
 
-    async def __aenter__(self) -> EmbeddedStack:
-        try:
-            await self._start()
-        except BaseException:
-            await self._stack.aclose()
-            raise
-        return self
-
     async def _start(self) -> None:
         import json
 
         from rectify.city import DEFAULT_CITY_DIR, load_city
-        from rectify.client import RectifyClient, register_search_attributes
+        from rectify.client import connect_temporal
         from rectify.config import Settings
-        from rectify.store import EventStore, migrate
-        from rectify.worker import build_worker
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._refuse_if_running()
         self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
         self.pg = EmbeddedPostgres(self.data_dir / "postgres")
-        await asyncio.to_thread(self.pg.start)
+        # Started from this (the main) thread on purpose: PR_SET_PDEATHSIG fires when the forking *thread*
+        # exits, so a server forked from a pool thread could be killed when that thread is recycled.
+        self.pg.start()
         self._stack.callback(self.pg.stop)
         self.temporal = TemporalDevServer(self.data_dir / "temporal.db", log_file=self.data_dir / "temporal.log")
-        await asyncio.to_thread(self.temporal.start)
+        self.temporal.start()
         self._stack.callback(self.temporal.stop)
         self.database_url = self.pg.url
         self.settings = Settings(
@@ -432,16 +440,7 @@ class EmbeddedStack:
             city_dir=self.city_dir,
             task_queue=self.task_queue,
         )
-        self.store = await EventStore.connect(self.database_url)
-        self._stack.push_async_callback(self.store.close)
-        await migrate(self.store.pool)
-        from rectify.client import connect_temporal
-
-        temporal_client = await connect_temporal(self.settings)
-        await register_search_attributes(temporal_client)
-        self.worker = build_worker(temporal_client, self.store, self.task_queue)
-        await self._stack.enter_async_context(self.worker)
-        self.client = RectifyClient(temporal_client, self.store, self.city, self.task_queue)
+        await self._serve(await connect_temporal(self.settings), self.database_url, self.city)
         self.stack_file.write_text(
             json.dumps(
                 {
@@ -454,6 +453,3 @@ class EmbeddedStack:
             )
         )
         self._stack.callback(self.stack_file.unlink, missing_ok=True)
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self._stack.aclose()
