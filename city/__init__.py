@@ -10,6 +10,7 @@ import hashlib
 import json
 import tomllib
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +19,15 @@ from pydantic import ValidationError
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 
-from rectify.domain.policy import Category, Policy, Unit
+from rectify.domain.calendar import WorkingCalendar
+from rectify.domain.policy import DEFAULT_LADDER, Category, ExtensionLimits, Policy, Rung, StageLimits, Unit
 from rectify.domain.router import Grid, Road, Router, Territory
 
 DEFAULT_CITY_DIR = Path(__file__).parent / "jiangbei"
 DATA_FILES = (
     "city.toml",
+    "calendar.toml",
+    "policy.toml",
     "units.toml",
     "categories.toml",
     "district.geojson",
@@ -139,6 +143,21 @@ def _load_policy(r: _Reader) -> Policy:
         categories[category.code] = category
     if not categories:
         raise CityDataError(r.name("categories.toml"), "category", "no categories defined")
+    calendar = _load_calendar(r)
+    rules = r.toml("policy.toml")
+
+    def section(model: type, raw: object, prefix: str) -> object:
+        try:
+            return model.model_validate(raw)
+        except ValidationError as error:
+            raise _validation(r.name("policy.toml"), prefix, error) from None
+
+    rungs = tuple(section(Rung, x, f"rung[{i}]") for i, x in enumerate(rules.get("rung", [])))
+    timing = {
+        "stages": section(StageLimits, rules.get("stages", {}), "stages"),
+        "ladder": rungs or DEFAULT_LADDER,
+        "extensions": section(ExtensionLimits, rules.get("extensions", {}), "extensions"),
+    }
     fields = {
         k: city[k] for k in ("timezone", "dispatcher_units", "reopen_window_days", "description_max_chars") if k in city
     }
@@ -148,14 +167,56 @@ def _load_policy(r: _Reader) -> Policy:
             version=str(city.get("version", "")),
             units=units,
             categories=categories,
+            calendar=calendar,
+            **timing,
             **fields,
         )
     except ValidationError as error:
-        raise _validation(r.name("city.toml"), "", error) from None
+        file = "policy.toml" if any(str(e["loc"][0]) == "ladder" for e in error.errors() if e["loc"]) else "city.toml"
+        raise _validation(r.name(file), "", error) from None
     for unit_id in policy.dispatcher_units:
         if unit_id not in units:
             raise CityDataError(r.name("city.toml"), "dispatcher_units", f"unknown unit {unit_id!r}")
     return policy
+
+
+def _load_calendar(r: _Reader) -> WorkingCalendar:
+    """Working periods, holidays (as date ranges) and make-up working days from calendar.toml."""
+    raw = r.toml("calendar.toml")
+    file = r.name("calendar.toml")
+    holidays: set[date] = set()
+    for i, holiday in enumerate(raw.get("holiday", [])):
+        if unknown := set(holiday) - {"name", "from", "to"}:
+            raise CityDataError(
+                file, f"holiday[{i}].{sorted(unknown)[0]}", "unknown field (a key after [[holiday]] belongs to it)"
+            )
+        start, end = holiday.get("from"), holiday.get("to")
+        for key, value in (("from", start), ("to", end)):
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise CityDataError(file, f"holiday[{i}].{key}", f"expected a date like 2026-10-01, got {value!r}")
+        if end < start:
+            raise CityDataError(file, f"holiday[{i}].to", f"ends ({end}) before it starts ({start})")
+        holidays.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+    makeup = raw.get("makeup_workdays", [])
+    for i, day in enumerate(makeup):
+        if not isinstance(day, date) or isinstance(day, datetime):
+            raise CityDataError(file, f"makeup_workdays[{i}]", f"expected a date like 2026-10-10, got {day!r}")
+    periods = [{"start": p.get("start"), "end": p.get("end")} for p in raw.get("period", [])]
+    try:
+        return WorkingCalendar.model_validate(
+            {
+                "timezone": raw.get("timezone", "Asia/Shanghai"),
+                "known_years": raw.get("known_years", []),
+                "holidays": holidays,
+                "makeup_workdays": set(makeup),
+                **({"periods": periods} if periods else {}),
+            }
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]).replace("periods", "period")
+        field = field or ("period" if "period" in first["msg"] else "holiday")
+        raise CityDataError(file, field, first["msg"]) from None
 
 
 def _check_tiling(r: _Reader, file: str, outline: BaseGeometry, parts: list[tuple[str, BaseGeometry]]) -> None:

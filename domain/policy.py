@@ -9,8 +9,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from rectify.domain.calendar import WorkingCalendar
 from rectify.domain.types import Frozen
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
@@ -48,6 +49,41 @@ class Category(Frozen):
     duplicate_radius_m: Annotated[float, Field(gt=0, le=5000)]
 
 
+Hours = Annotated[float, Field(gt=0, le=24 * 365)]
+
+
+class StageLimits(Frozen):
+    """Working hours allowed for each stage besides rectification (whose limit is per category)."""
+
+    dispatch_hours: Hours = 1.0
+    claim_hours: Hours = 2.0
+    verify_hours: Hours = 7.0
+    feedback_hours: Hours = 7.0
+
+
+class Rung(Frozen):
+    """One rung of the ladder 一整改、二曝光、三扣分、四问责, reached `after_hours` past the deadline."""
+
+    level: Annotated[int, Field(ge=1, le=9)]
+    name: Annotated[str, Field(min_length=1)]
+    after_hours: Annotated[float, Field(ge=0, le=24 * 365)]
+    points: Annotated[float, Field(ge=0)] = 0.0
+
+
+DEFAULT_LADDER = (
+    Rung(level=1, name="催办", after_hours=0),
+    Rung(level=2, name="曝光", after_hours=7),
+    Rung(level=3, name="扣分", after_hours=21, points=2.0),
+    Rung(level=4, name="问责", after_hours=35),
+)
+
+
+class ExtensionLimits(Frozen):
+    max_count: Annotated[int, Field(ge=0, le=10)] = 2
+    #: All extensions together may add at most this share of the category's own limit.
+    max_total_ratio: Annotated[float, Field(ge=0, le=10)] = 1.0
+
+
 class Policy(Frozen):
     """Everything `decide` needs to know about the city besides the case itself."""
 
@@ -59,6 +95,20 @@ class Policy(Frozen):
     categories: dict[str, Category]
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 30
     description_max_chars: Annotated[int, Field(ge=1, le=20000)] = 2000
+    calendar: WorkingCalendar = WorkingCalendar()
+    stages: StageLimits = StageLimits()
+    ladder: tuple[Rung, ...] = DEFAULT_LADDER
+    extensions: ExtensionLimits = ExtensionLimits()
+
+    @model_validator(mode="after")
+    def _ladder_climbs(self) -> Policy:
+        levels = [r.level for r in self.ladder]
+        if levels != list(range(1, len(levels) + 1)):
+            raise ValueError(f"ladder levels must be 1, 2, 3 … in order, got {levels}")
+        offsets = [r.after_hours for r in self.ladder]
+        if offsets != sorted(offsets):
+            raise ValueError(f"ladder rungs must not come earlier than the rung below them: {offsets}")
+        return self
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)
