@@ -300,6 +300,34 @@ class RectifyClient:
     async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
         return await self.execute(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
+    async def request_extension(self, case_id: str, actor: Actor, hours: float, reason: str) -> CommandResult:
+        return await self.execute(
+            c.RequestExtension(command_id=self._id(), case_id=case_id, actor=actor, hours=hours, reason=reason)
+        )
+
+    async def decide_extension(self, case_id: str, actor: Actor, granted: bool, reason: str) -> CommandResult:
+        return await self.execute(
+            c.DecideExtension(command_id=self._id(), case_id=case_id, actor=actor, granted=granted, reason=reason)
+        )
+
+    async def request_suspension(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(
+            c.RequestSuspension(command_id=self._id(), case_id=case_id, actor=actor, reason=reason)
+        )
+
+    async def decide_suspension(self, case_id: str, actor: Actor, approved: bool, reason: str) -> CommandResult:
+        return await self.execute(
+            c.DecideSuspension(command_id=self._id(), case_id=case_id, actor=actor, approved=approved, reason=reason)
+        )
+
+    async def resume(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
+        return await self.execute(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+
+    async def record_feedback(self, case_id: str, actor: Actor, satisfied: bool, note: str = "") -> CommandResult:
+        return await self.execute(
+            c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
+        )
+
     # -- reads ----------------------------------------------------------------------------------
     async def get(self, case_id: str) -> CaseView:
         row = await self.store.get_case(case_id)

@@ -91,6 +91,52 @@ class ReopenCase(CommandBase):
     reason: Reason
 
 
+class Tick(CommandBase):
+    """The clock: issued by the system when the next due moment passes (never by a person)."""
+
+    type: Literal["tick"] = "tick"
+
+
+class RequestExtension(CommandBase):
+    """延期申请: the lead unit asks for more time, in the category's own units (working or natural hours)."""
+
+    type: Literal["request_extension"] = "request_extension"
+    hours: Annotated[float, Field(gt=0, le=24 * 90)]
+    reason: Reason
+
+
+class DecideExtension(CommandBase):
+    type: Literal["decide_extension"] = "decide_extension"
+    granted: bool
+    reason: Reason
+
+
+class RequestSuspension(CommandBase):
+    """挂起申请: e.g. the site is sealed by another authority, or the weather stops the work."""
+
+    type: Literal["request_suspension"] = "request_suspension"
+    reason: Reason
+
+
+class DecideSuspension(CommandBase):
+    type: Literal["decide_suspension"] = "decide_suspension"
+    approved: bool
+    reason: Reason
+
+
+class ResumeCase(CommandBase):
+    type: Literal["resume"] = "resume"
+    reason: Reason
+
+
+class RecordFeedback(CommandBase):
+    """回访: the dispatcher records the reporter's answer after closure."""
+
+    type: Literal["record_feedback"] = "record_feedback"
+    satisfied: bool
+    note: Note = ""
+
+
 Command = Annotated[
     ReportCase
     | ClaimCase
@@ -102,7 +148,14 @@ Command = Annotated[
     | RejectCase
     | WithdrawCase
     | MergeCase
-    | ReopenCase,
+    | ReopenCase
+    | Tick
+    | RequestExtension
+    | DecideExtension
+    | RequestSuspension
+    | DecideSuspension
+    | ResumeCase
+    | RecordFeedback,
     Field(discriminator="type"),
 ]
 

@@ -15,18 +15,25 @@ from typing import assert_never
 from rectify.domain.commands import (
     ClaimCase,
     Command,
+    DecideExtension,
+    DecideSuspension,
     DisputeCase,
     MergeCase,
     ReassignCase,
+    RecordFeedback,
     RejectCase,
     ReopenCase,
     ReportCase,
+    RequestExtension,
+    RequestSuspension,
+    ResumeCase,
     SubmitRectification,
+    Tick,
     UpholdDispatch,
     VerifyCase,
     WithdrawCase,
 )
-from rectify.domain.deadlines import rectification_due
+from rectify.domain.deadlines import Stage, add_time, stage_due, stage_limit
 from rectify.domain.errors import (
     InvalidCommand,
     NotAuthorised,
@@ -35,6 +42,7 @@ from rectify.domain.errors import (
     WindowClosed,
     WrongStatus,
 )
+from rectify.domain.escalation import ACTIVE_IN, due_items
 from rectify.domain.events import (
     CaseClaimed,
     CaseClosed,
@@ -45,11 +53,22 @@ from rectify.domain.events import (
     CaseRejected,
     CaseReopened,
     CaseReported,
+    CaseResumed,
+    CaseSuspended,
     CaseWithdrawn,
+    DeadlineMissed,
+    DeadlineSet,
     DispatchUpheld,
+    EscalationRaised,
     Event,
+    ExtensionGranted,
+    ExtensionRefused,
+    ExtensionRequested,
+    FeedbackRecorded,
     RectificationSubmitted,
     ReworkOrdered,
+    SuspensionRefused,
+    SuspensionRequested,
 )
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
@@ -93,6 +112,11 @@ class _Emitter:
                 **payload,
             )
         )
+
+
+def _set_deadline(emit: _Emitter, policy: Policy, stage: Stage, category: str, start: datetime) -> None:
+    due, estimated = stage_due(policy, stage, category, start)
+    emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=stage.value, due_at=due, estimated=estimated)
 
 
 def _require_status(state: CaseState, command: Command, allowed: frozenset[CaseStatus]) -> None:
@@ -151,9 +175,66 @@ def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[E
         channel=command.channel,
         evidence=command.evidence,
     )
-    due = rectification_due(policy, command.category, now)
-    emit(CaseDispatched, actor=SYSTEM_ACTOR, routing=command.routing, due_at=due)
+    _set_deadline(emit, policy, Stage.DISPATCH, command.category, now)
+    emit(CaseDispatched, actor=SYSTEM_ACTOR, routing=command.routing)  # the router dispatches at once
+    _set_deadline(emit, policy, Stage.CLAIM, command.category, now)
+    _set_deadline(emit, policy, Stage.RECTIFY, command.category, now)
     return emit.events
+
+
+def _decide_tick(emit: _Emitter, state: CaseState, policy: Policy, now: datetime) -> None:
+    """Every deadline missed and every rung reached since the last tick, in the order they came due."""
+    for item in due_items(state, policy, now):
+        if item.stage is not None:
+            unit = state.lead_unit if item.stage in {Stage.CLAIM, Stage.RECTIFY} else None
+            emit(DeadlineMissed, actor=SYSTEM_ACTOR, stage=item.stage, due_at=item.at, unit=unit)
+        else:
+            rung = item.rung
+            unit = policy.unit(state.lead_unit)
+            emit(
+                EscalationRaised,
+                actor=SYSTEM_ACTOR,
+                level=rung.level,
+                rung=rung.name,
+                due_at=item.at,
+                unit=state.lead_unit,
+                points=rung.points,
+                responsible_role=unit.responsible_role if unit and rung.level == len(policy.ladder) else None,
+            )
+
+
+def _check_extension_cap(state: CaseState, command: Command, policy: Policy, hours: float) -> None:
+    caps = policy.extensions
+    if state.extension_pending is not None:
+        raise WrongStatus("an extension request is already pending", case_id=state.case_id, status=state.status)
+    if state.extensions_granted >= caps.max_count:
+        raise WindowClosed(
+            f"{state.extensions_granted} extensions granted already; the policy allows at most {caps.max_count}",
+            case_id=state.case_id,
+            status=state.status,
+        )
+    allowed = caps.max_total_ratio * policy.categories[state.category].rectify_limit_hours
+    if state.extension_hours + hours > allowed:
+        raise WindowClosed(
+            f"extensions would total {state.extension_hours + hours:g} h; at most {allowed:g} h "
+            f"({caps.max_total_ratio:g} × the category's {policy.categories[state.category].rectify_limit_hours:g} h)",
+            case_id=state.case_id,
+            status=state.status,
+        )
+
+
+def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime) -> None:
+    """Clocks run again: each deadline not yet missed moves by the time the case was suspended."""
+    paused_working = policy.calendar.working_time_between(state.suspended_at, now)
+    ladder_running = "rectify" in state.deadlines and state.deadlines["rectify"].missed
+    emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0)
+    for stage, deadline in sorted(state.deadlines.items()):
+        if deadline.missed or state.suspended_from not in ACTIVE_IN[stage]:
+            continue
+        _, natural = stage_limit(policy, Stage(stage), state.category)
+        paused = now - state.suspended_at if natural else paused_working
+        due, estimated = add_time(policy, deadline.due_at, paused, natural)
+        emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=stage, due_at=due, estimated=estimated)
 
 
 def decide(state: CaseState | None, command: Command, now: datetime, policy: Policy) -> list[Event]:
@@ -190,8 +271,9 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                     case_id=state.case_id,
                     status=state.status,
                 )
-            due = rectification_due(policy, state.category, now)
-            emit(CaseReassigned, from_unit=state.lead_unit, to_unit=to_unit, reason=reason, due_at=due)
+            emit(CaseReassigned, from_unit=state.lead_unit, to_unit=to_unit, reason=reason)
+            _set_deadline(emit, policy, Stage.CLAIM, state.category, now)
+            _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case UpholdDispatch(reason=reason):
             _require_status(state, command, frozenset({S.DISPUTED}))
             _require_role(state, command, Role.DISPATCHER)
@@ -200,13 +282,16 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             _require_status(state, command, frozenset({S.CLAIMED}))
             _require_lead_unit(state, command)
             emit(RectificationSubmitted, evidence=evidence, note=note)
+            _set_deadline(emit, policy, Stage.VERIFY, state.category, now)
         case VerifyCase(passed=passed, note=note):
             _require_status(state, command, frozenset({S.SUBMITTED}))
             _require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
             if passed:
                 emit(CaseClosed, note=note)
+                _set_deadline(emit, policy, Stage.FEEDBACK, state.category, now)
             else:
-                emit(ReworkOrdered, note=note, due_at=rectification_due(policy, state.category, now))
+                emit(ReworkOrdered, note=note)
+                _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case RejectCase(reason=reason):
             _require_status(state, command, _BEFORE_CLAIM)
             _require_role(state, command, Role.DISPATCHER)
@@ -237,7 +322,50 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                     case_id=state.case_id,
                     status=state.status,
                 )
-            emit(CaseReopened, reason=reason, due_at=rectification_due(policy, state.category, now))
+            emit(CaseReopened, reason=reason)
+            _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
+        case Tick():
+            _require_role(state, command, Role.SYSTEM)
+            _decide_tick(emit, state, policy, now)
+        case RequestExtension(hours=hours, reason=reason):
+            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
+            _require_lead_unit(state, command)
+            _check_extension_cap(state, command, policy, hours)
+            emit(ExtensionRequested, hours=hours, reason=reason)
+        case DecideExtension(granted=granted, reason=reason):
+            _require_role(state, command, Role.DISPATCHER)
+            if state.extension_pending is None:
+                raise WrongStatus("no extension request is pending", case_id=state.case_id, status=state.status)
+            if granted:
+                hours = state.extension_pending
+                _, natural = stage_limit(policy, Stage.RECTIFY, state.category)
+                due, estimated = add_time(policy, max(state.due_at, now), timedelta(hours=hours), natural)
+                emit(ExtensionGranted, hours=hours, reason=reason)
+                emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=Stage.RECTIFY.value, due_at=due, estimated=estimated)
+            else:
+                emit(ExtensionRefused, reason=reason)
+        case RequestSuspension(reason=reason):
+            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
+            if command.actor.role is not Role.DISPATCHER:
+                _require_lead_unit(state, command)
+            if state.suspension_pending:
+                raise WrongStatus("a suspension request is already pending", case_id=state.case_id, status=state.status)
+            emit(SuspensionRequested, reason=reason)
+        case DecideSuspension(approved=approved, reason=reason):
+            _require_role(state, command, Role.DISPATCHER)
+            if not state.suspension_pending:
+                raise WrongStatus("no suspension request is pending", case_id=state.case_id, status=state.status)
+            emit(CaseSuspended if approved else SuspensionRefused, reason=reason)
+        case ResumeCase():
+            _require_status(state, command, frozenset({S.SUSPENDED}))
+            _require_role(state, command, Role.DISPATCHER)
+            _decide_resume(emit, state, policy, now)
+        case RecordFeedback(satisfied=satisfied, note=note):
+            _require_status(state, command, frozenset({S.CLOSED}))
+            _require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)
+            if state.feedback_at is not None:
+                raise WrongStatus("feedback was already recorded", case_id=state.case_id, status=state.status)
+            emit(FeedbackRecorded, satisfied=satisfied, note=note)
         case ReportCase():
             raise AssertionError("handled above")  # pragma: no cover
         case _:

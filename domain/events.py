@@ -39,11 +39,10 @@ class CaseReported(EventBase):
 
 
 class CaseDispatched(EventBase):
-    """派遣: the router (or a dispatcher) names who is responsible, and the rectification deadline."""
+    """派遣: the router names who is responsible; the deadlines follow as their own events."""
 
     type: Literal["case_dispatched"] = "case_dispatched"
     routing: Routing
-    due_at: UtcDateTime
 
 
 class CaseRejected(EventBase):
@@ -73,7 +72,6 @@ class CaseReassigned(EventBase):
     from_unit: str
     to_unit: str
     reason: str
-    due_at: UtcDateTime
 
 
 class DispatchUpheld(EventBase):
@@ -103,7 +101,6 @@ class ReworkOrdered(EventBase):
 
     type: Literal["rework_ordered"] = "rework_ordered"
     note: str
-    due_at: UtcDateTime
 
 
 class CaseWithdrawn(EventBase):
@@ -123,7 +120,84 @@ class CaseReopened(EventBase):
 
     type: Literal["case_reopened"] = "case_reopened"
     reason: str
+
+
+class DeadlineSet(EventBase):
+    """A stage's deadline, set or moved (dispatch, reassignment, rework, extension, resumption)."""
+
+    type: Literal["deadline_set"] = "deadline_set"
+    stage: str
     due_at: UtcDateTime
+    #: True when the due moment lies in a year whose official holidays the calendar does not know.
+    estimated: bool = False
+
+
+class DeadlineMissed(EventBase):
+    type: Literal["deadline_missed"] = "deadline_missed"
+    stage: str
+    due_at: UtcDateTime
+    unit: str | None
+
+
+class EscalationRaised(EventBase):
+    """A rung of 一整改、二曝光、三扣分、四问责, reached at `due_at` after the missed rectification deadline."""
+
+    type: Literal["escalation_raised"] = "escalation_raised"
+    level: int
+    rung: str
+    due_at: UtcDateTime
+    unit: str
+    points: float = 0.0
+    responsible_role: str | None = None
+
+
+class ExtensionRequested(EventBase):
+    type: Literal["extension_requested"] = "extension_requested"
+    hours: float
+    reason: str
+
+
+class ExtensionGranted(EventBase):
+    type: Literal["extension_granted"] = "extension_granted"
+    hours: float
+    reason: str
+
+
+class ExtensionRefused(EventBase):
+    type: Literal["extension_refused"] = "extension_refused"
+    reason: str
+
+
+class SuspensionRequested(EventBase):
+    type: Literal["suspension_requested"] = "suspension_requested"
+    reason: str
+
+
+class CaseSuspended(EventBase):
+    """挂起: approved; every clock stops."""
+
+    type: Literal["case_suspended"] = "case_suspended"
+    reason: str
+
+
+class SuspensionRefused(EventBase):
+    type: Literal["suspension_refused"] = "suspension_refused"
+    reason: str
+
+
+class CaseResumed(EventBase):
+    """Clocks run again; deadlines not yet missed move by the suspended working time (as DeadlineSet)."""
+
+    type: Literal["case_resumed"] = "case_resumed"
+    paused_hours: float
+
+
+class FeedbackRecorded(EventBase):
+    """回访: the reporter was told the outcome and asked whether they are satisfied."""
+
+    type: Literal["feedback_recorded"] = "feedback_recorded"
+    satisfied: bool
+    note: str
 
 
 Event = Annotated[
@@ -139,7 +213,18 @@ Event = Annotated[
     | ReworkOrdered
     | CaseWithdrawn
     | CaseMerged
-    | CaseReopened,
+    | CaseReopened
+    | DeadlineSet
+    | DeadlineMissed
+    | EscalationRaised
+    | ExtensionRequested
+    | ExtensionGranted
+    | ExtensionRefused
+    | SuspensionRequested
+    | CaseSuspended
+    | SuspensionRefused
+    | CaseResumed
+    | FeedbackRecorded,
     Field(discriminator="type"),
 ]
 

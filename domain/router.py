@@ -1,16 +1,24 @@
 """The responsibility router: (category, point) -> who is responsible, and which rule decided it.
 
 属地镇街主抓、职能部门主管、包保部门同责联创, plus 路长制 and 网格化管理: every answer names the
-territorial unit, the grid (and its chief), the community's guarantee unit, and the road chief when
-the point lies on a road. The lead unit depends on the category's `lead` rule.
+territorial unit, the grid (and its chief), the community and its guarantee unit (包保单位), and the
+road and its chief when the point lies within a road's buffer. The lead unit depends on the
+category's `lead` rule; `Routing.rule` records which rule decided:
 
-Pure computation over already-parsed geometry (shapely), so it is deterministic: a point on the
-border between two polygons resolves to the one with the lowest id among those that cover it.
+- ``territorial``: 属地主抓 — the street/town containing the point leads.
+- ``department``: 职能主管 — the category's `lead_department` leads, wherever the point is.
+- ``road_chief``: 路长制 — the chief unit of the road the point lies on leads.
+- ``territorial_fallback``: a road-chief category reported away from every road; the street/town leads.
+
+Pure computation over already-parsed geometry (shapely), no I/O, so it is deterministic and safe
+inside the workflow sandbox. Coordinates are WGS84 lon/lat; metre distances use a local
+equirectangular projection, exact to well under a metre across a district.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import shapely
@@ -27,6 +35,8 @@ _M_PER_DEG_LON_EQUATOR = 111_320.0
 
 @dataclass(frozen=True)
 class Territory:
+    """A street (街道) or town (镇): the unit that leads territorially inside `shape`."""
+
     unit_id: str
     name: str
     shape: BaseGeometry
@@ -34,6 +44,8 @@ class Territory:
 
 @dataclass(frozen=True)
 class Grid:
+    """A grid (网格) of one territory, run by a chief and two members (一长两员)."""
+
     grid_id: str
     name: str
     territorial_unit: str
@@ -46,6 +58,8 @@ class Grid:
 
 @dataclass(frozen=True)
 class Road:
+    """A road under a road chief (路长制); a point within `buffer_m` metres of the line is on it."""
+
     name: str
     road_chief: str
     buffer_m: float
@@ -53,7 +67,11 @@ class Road:
 
 
 class LocalMetres:
-    """An equirectangular projection around the district centre: metres are exact enough at city scale."""
+    """An equirectangular projection around (lon0, lat0): lon/lat degrees -> metres east/north.
+
+    Exact enough at city scale (the scale error across 20 km of latitude is about 0.1%), and an affine
+    map, so lines stay lines and distances are plain Euclidean ones.
+    """
 
     def __init__(self, lon0: float, lat0: float) -> None:
         self.lon0, self.lat0 = lon0, lat0
@@ -63,30 +81,45 @@ class LocalMetres:
         return (lon - self.lon0) * self.kx, (lat - self.lat0) * _M_PER_DEG_LAT
 
     def project(self, geometry: BaseGeometry) -> BaseGeometry:
-        return shapely.transform(
-            geometry, lambda c: (c - [self.lon0, self.lat0]) * [self.kx, _M_PER_DEG_LAT]
-        )  # fmt: skip
+        return shapely.transform(geometry, lambda c: (c - [self.lon0, self.lat0]) * [self.kx, _M_PER_DEG_LAT])
+
+    def square_metres(self, square_degrees: float) -> float:
+        return square_degrees * self.kx * _M_PER_DEG_LAT
 
 
 def metres_between(a: Point, b: Point) -> float:
-    """Distance in metres between two nearby points (duplicate radius, road buffers)."""
+    """Distance in metres between two nearby points (road buffers, duplicate radius).
+
+    Projects around the two points' midpoint rather than a fixed district centre, so it needs no
+    city and stays exact for any two points a few kilometres apart.
+    """
     local = LocalMetres((a.lon + b.lon) / 2, (a.lat + b.lat) / 2)
     (x1, y1), (x2, y2) = local.xy(a.lon, a.lat), local.xy(b.lon, b.lat)
     return math.hypot(x2 - x1, y2 - y1)
 
 
 class Router:
+    """Routes a (category, point) to its responsible units; built once per city, then read-only.
+
+    Border rule: a point on the boundary is covered by every polygon sharing that boundary. Among
+    the territories covering the point the one with the lowest unit id wins; among that territory's
+    grids covering the point the one with the lowest grid id wins. Among roads whose buffer holds the
+    point the nearest wins, ties going to the lowest name. So every point has exactly one answer,
+    whatever order the data files list their features in.
+    """
+
     def __init__(
         self,
         policy: Policy,
         district: BaseGeometry,
-        territories: list[Territory],
-        grids: list[Grid],
-        roads: list[Road],
+        territories: Sequence[Territory],
+        grids: Sequence[Grid],
+        roads: Sequence[Road],
     ) -> None:
         self.policy = policy
         self.district = district
         shapely.prepare(district)
+        # Sorted by id, so the lowest tree index among the hits is the lowest id (the border rule).
         self.territories = sorted(territories, key=lambda t: t.unit_id)
         self.grids = sorted(grids, key=lambda g: g.grid_id)
         self.roads = sorted(roads, key=lambda r: r.name)
@@ -94,36 +127,39 @@ class Router:
         self._grid_tree = STRtree([g.shape for g in self.grids])
         centre = district.centroid
         self.local = LocalMetres(centre.x, centre.y)
+        # Roads are kept in metres, so the buffer test is a plain distance in the tree.
         self._road_shapes = [self.local.project(r.shape) for r in self.roads]
         self._road_tree = STRtree(self._road_shapes)
         self._widest_road = max((r.buffer_m for r in self.roads), default=0.0)
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
+        """(min_lon, min_lat, max_lon, max_lat) of the district."""
         return tuple(self.district.bounds)
 
     def route(self, category: str, point: Point) -> Routing:
-        if category not in self.policy.categories:
-            raise UnknownCategory(f"unknown category {category!r}; known: {', '.join(sorted(self.policy.categories))}")
+        """Who leads and who shares responsibility for `category` at `point`.
+
+        Raises `UnknownCategory` for a category the policy does not define and `OutsideDistrict` for
+        a point the district does not cover (its boundary counts as inside).
+        """
+        spec = self.policy.categories.get(category)
+        if spec is None:
+            known = ", ".join(sorted(self.policy.categories))
+            raise UnknownCategory(f"unknown category {category!r}; known: {known}")
         at = shapely.Point(point.lon, point.lat)
         if not self.district.covers(at):
-            raise OutsideDistrict(f"point ({point.lon}, {point.lat}) is outside {self.policy.city}")
-        territory = self._covering(self._territory_tree, self.territories, at)
-        if territory is None:  # district and territories disagree: the loader forbids it, but say so clearly
-            raise OutsideDistrict(f"point ({point.lon}, {point.lat}) is in no territorial unit")
-        grid_candidates = [
-            self.grids[i]
-            for i in self._grid_tree.query(at, predicate="intersects")
-            if self.grids[i].territorial_unit == territory.unit_id
-        ]
-        grid = min(grid_candidates, key=lambda g: g.grid_id) if grid_candidates else None
+            raise OutsideDistrict(f"point (lon {point.lon}, lat {point.lat}) is outside {self.policy.city}")
+        territory = self._territory_at(at)
+        if territory is None:  # the loader forbids gaps; a hand-built router still gets a clear answer
+            raise OutsideDistrict(f"point (lon {point.lon}, lat {point.lat}) lies in no street or town")
+        grid = self._grid_at(at, territory.unit_id)
         road = self._road_at(point)
-        rule_spec = self.policy.categories[category]
-        if rule_spec.lead == "department":
-            lead, rule = rule_spec.lead_department, "department"
-        elif rule_spec.lead == "road_chief" and road is not None:
+        if spec.lead == "department":
+            lead, rule = spec.lead_department, "department"
+        elif spec.lead == "road_chief" and road is not None:
             lead, rule = road.road_chief, "road_chief"
-        elif rule_spec.lead == "road_chief":
+        elif spec.lead == "road_chief":
             lead, rule = territory.unit_id, "territorial_fallback"
         else:
             lead, rule = territory.unit_id, "territorial"
@@ -139,21 +175,23 @@ class Router:
             rule=rule,
         )
 
-    @staticmethod
-    def _covering(tree: STRtree, items: list, at: BaseGeometry):
-        hits = sorted(int(i) for i in tree.query(at, predicate="intersects"))
-        return items[hits[0]] if hits else None
+    def _territory_at(self, at: BaseGeometry) -> Territory | None:
+        # For a point, "intersects" a polygon is "covered by" it: its boundary counts.
+        hits = self._territory_tree.query(at, predicate="intersects")
+        return self.territories[int(hits.min())] if hits.size else None
+
+    def _grid_at(self, at: BaseGeometry, territorial_unit: str) -> Grid | None:
+        hits = sorted(int(i) for i in self._grid_tree.query(at, predicate="intersects"))
+        return next((self.grids[i] for i in hits if self.grids[i].territorial_unit == territorial_unit), None)
 
     def _road_at(self, point: Point) -> Road | None:
-        """The nearest road whose buffer contains the point (ties: the road named first)."""
+        """The nearest road whose buffer holds the point (ties: the lowest name)."""
         if not self.roads:
             return None
-        x, y = self.local.xy(point.lon, point.lat)
-        at = shapely.Point(x, y)
-        best: tuple[float, str, Road] | None = None
-        for i in self._road_tree.query(at.buffer(self._widest_road)):
-            road = self.roads[int(i)]
+        at = shapely.Point(*self.local.xy(point.lon, point.lat))
+        best: tuple[float, int] | None = None
+        for i in self._road_tree.query(at, predicate="dwithin", distance=self._widest_road):
             distance = self._road_shapes[int(i)].distance(at)
-            if distance <= road.buffer_m and (best is None or (distance, road.name) < best[:2]):
-                best = (distance, road.name, road)
-        return best[2] if best else None
+            if distance <= self.roads[int(i)].buffer_m and (best is None or (distance, int(i)) < best):
+                best = (distance, int(i))
+        return self.roads[best[1]] if best else None

@@ -6,23 +6,17 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import assert_never
 
-from rectify.domain.events import (
-    CaseClaimed,
-    CaseClosed,
-    CaseDispatched,
-    CaseDisputed,
-    CaseMerged,
-    CaseReassigned,
-    CaseRejected,
-    CaseReopened,
-    CaseReported,
-    CaseWithdrawn,
-    DispatchUpheld,
-    Event,
-    RectificationSubmitted,
-    ReworkOrdered,
-)
+from pydantic import Field
+
+from rectify.domain import events as e
+from rectify.domain.events import Event
 from rectify.domain.types import CaseStatus, Channel, EvidenceRef, Frozen, Point, Routing
+
+
+class Deadline(Frozen):
+    due_at: datetime
+    estimated: bool = False
+    missed: bool = False
 
 
 class CaseState(Frozen):
@@ -39,7 +33,6 @@ class CaseState(Frozen):
     opened_at: datetime
     routing: Routing | None = None
     lead_unit: str | None = None
-    due_at: datetime | None = None
     dispatched_at: datetime | None = None
     claimed_at: datetime | None = None
     submitted_at: datetime | None = None
@@ -50,7 +43,25 @@ class CaseState(Frozen):
     rework_count: int = 0
     reassign_count: int = 0
     merged_into: str | None = None
+    #: Open deadlines by stage (see domain.deadlines.Stage).
+    deadlines: dict[str, Deadline] = Field(default_factory=dict)
     escalation_level: int = 0
+    #: Working hours the case spent suspended after its rectification deadline was missed (the ladder waits).
+    ladder_paused_hours: float = 0.0
+    extensions_granted: int = 0
+    extension_hours: float = 0.0
+    extension_pending: float | None = None
+    suspension_pending: bool = False
+    suspended_from: CaseStatus | None = None
+    suspended_at: datetime | None = None
+    feedback_at: datetime | None = None
+    satisfied: bool | None = None
+
+    @property
+    def due_at(self) -> datetime | None:
+        """The rectification deadline (整改时限) of the current cycle."""
+        deadline = self.deadlines.get("rectify")
+        return deadline.due_at if deadline else None
 
     @property
     def territorial_unit(self) -> str | None:
@@ -61,10 +72,14 @@ class CaseState(Frozen):
         return self.routing.grid_id if self.routing else None
 
 
+def _without(deadlines: dict[str, Deadline], *stages: str) -> dict[str, Deadline]:
+    return {stage: d for stage, d in deadlines.items() if stage not in stages}
+
+
 def evolve(state: CaseState | None, event: Event) -> CaseState:
     """Apply one recorded fact. Pure and total over valid histories; no rule is checked here."""
     if state is None:
-        if not isinstance(event, CaseReported):
+        if not isinstance(event, e.CaseReported):
             raise ValueError(f"a case history must start with case_reported, got {event.type}")
         return CaseState(
             case_id=event.case_id,
@@ -80,63 +95,102 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             opened_at=event.occurred_at,
             evidence=event.evidence,
         )
+    at = event.occurred_at
     changes: dict = {"version": event.version}
     match event:
-        case CaseReported():
+        case e.CaseReported():
             raise ValueError(f"case {state.case_id} already reported")
-        case CaseDispatched(routing=routing, due_at=due_at):
+        case e.CaseDispatched(routing=routing):
             changes |= {
                 "status": CaseStatus.DISPATCHED,
                 "routing": routing,
                 "lead_unit": routing.lead_unit,
-                "due_at": due_at,
-                "dispatched_at": event.occurred_at,
+                "dispatched_at": at,
+                "deadlines": _without(state.deadlines, "dispatch"),
             }
-        case CaseRejected():
-            changes |= {"status": CaseStatus.REJECTED, "ended_at": event.occurred_at, "due_at": None}
-        case CaseClaimed():
-            changes |= {"status": CaseStatus.CLAIMED, "claimed_at": event.occurred_at}
-        case CaseDisputed(reason=reason):
+        case e.DeadlineSet(stage=stage, due_at=due_at, estimated=estimated):
+            changes["deadlines"] = state.deadlines | {stage: Deadline(due_at=due_at, estimated=estimated)}
+            if stage == "rectify":
+                changes["ladder_paused_hours"] = 0.0
+        case e.DeadlineMissed(stage=stage):
+            missed = state.deadlines[stage].model_copy(update={"missed": True})
+            changes["deadlines"] = state.deadlines | {stage: missed}
+        case e.EscalationRaised(level=level):
+            changes["escalation_level"] = level
+        case e.CaseRejected() | e.CaseWithdrawn():
+            status = CaseStatus.REJECTED if isinstance(event, e.CaseRejected) else CaseStatus.WITHDRAWN
+            changes |= {"status": status, "ended_at": at, "deadlines": {}}
+        case e.CaseMerged(into_case_id=into):
+            changes |= {"status": CaseStatus.MERGED, "merged_into": into, "ended_at": at, "deadlines": {}}
+        case e.CaseClaimed():
+            changes |= {"status": CaseStatus.CLAIMED, "claimed_at": at, "deadlines": _without(state.deadlines, "claim")}
+        case e.CaseDisputed(reason=reason):
             changes |= {"status": CaseStatus.DISPUTED, "dispute_reason": reason}
-        case CaseReassigned(to_unit=to_unit, due_at=due_at):
-            routing = state.routing.model_copy(update={"lead_unit": to_unit, "rule": "reassigned"})
+        case e.CaseReassigned(to_unit=to_unit):
             changes |= {
                 "status": CaseStatus.DISPATCHED,
-                "routing": routing,
+                "routing": state.routing.model_copy(update={"lead_unit": to_unit, "rule": "reassigned"}),
                 "lead_unit": to_unit,
-                "due_at": due_at,
-                "dispatched_at": event.occurred_at,
+                "dispatched_at": at,
                 "claimed_at": None,
                 "dispute_reason": None,
                 "reassign_count": state.reassign_count + 1,
+                "escalation_level": 0,
+                "extension_pending": None,
             }
-        case DispatchUpheld():
+        case e.DispatchUpheld():
             changes |= {"status": CaseStatus.DISPATCHED, "dispute_reason": None}
-        case RectificationSubmitted(evidence=evidence):
+        case e.RectificationSubmitted(evidence=evidence):
+            changes |= {"status": CaseStatus.SUBMITTED, "submitted_at": at, "evidence": state.evidence + evidence}
+        case e.CaseClosed():
             changes |= {
-                "status": CaseStatus.SUBMITTED,
-                "submitted_at": event.occurred_at,
-                "evidence": state.evidence + evidence,
+                "status": CaseStatus.CLOSED,
+                "closed_at": at,
+                "escalation_level": 0,
+                "deadlines": _without(state.deadlines, "verify"),
             }
-        case CaseClosed():
-            changes |= {"status": CaseStatus.CLOSED, "closed_at": event.occurred_at}
-        case ReworkOrdered(due_at=due_at) | CaseReopened(due_at=due_at):
+        case e.ReworkOrdered() | e.CaseReopened():
             changes |= {
                 "status": CaseStatus.CLAIMED,
-                "due_at": due_at,
                 "submitted_at": None,
                 "closed_at": None,
+                "feedback_at": None,
+                "satisfied": None,
                 "rework_count": state.rework_count + 1,
+                "escalation_level": 0,
+                "deadlines": _without(state.deadlines, "verify", "feedback"),
             }
-        case CaseWithdrawn():
-            changes |= {"status": CaseStatus.WITHDRAWN, "ended_at": event.occurred_at, "due_at": None}
-        case CaseMerged(into_case_id=into):
+        case e.ExtensionRequested(hours=hours):
+            changes["extension_pending"] = hours
+        case e.ExtensionGranted(hours=hours):
             changes |= {
-                "status": CaseStatus.MERGED,
-                "merged_into": into,
-                "ended_at": event.occurred_at,
-                "due_at": None,
+                "extensions_granted": state.extensions_granted + 1,
+                "extension_hours": state.extension_hours + hours,
+                "extension_pending": None,
+                "escalation_level": 0,
             }
+        case e.ExtensionRefused():
+            changes["extension_pending"] = None
+        case e.SuspensionRequested():
+            changes["suspension_pending"] = True
+        case e.CaseSuspended():
+            changes |= {
+                "status": CaseStatus.SUSPENDED,
+                "suspended_from": state.status,
+                "suspended_at": at,
+                "suspension_pending": False,
+            }
+        case e.SuspensionRefused():
+            changes["suspension_pending"] = False
+        case e.CaseResumed(paused_hours=paused):
+            changes |= {
+                "status": state.suspended_from,
+                "suspended_from": None,
+                "suspended_at": None,
+                "ladder_paused_hours": state.ladder_paused_hours + paused,
+            }
+        case e.FeedbackRecorded(satisfied=satisfied):
+            changes |= {"feedback_at": at, "satisfied": satisfied, "deadlines": _without(state.deadlines, "feedback")}
         case _:
             assert_never(event)
     return state.model_copy(update=changes)

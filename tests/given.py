@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rectify.domain import commands as c
+from rectify.domain.calendar import WorkingCalendar
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.events import Event
 from rectify.domain.policy import Category, Policy, Unit
@@ -36,6 +38,7 @@ POLICY = Policy(
         ),
     },
     reopen_window_days=30,
+    calendar=WorkingCalendar(known_years=frozenset({2025, 2026, 2027})),  # a test city with no public holidays
 )
 
 _ids = itertools.count()
@@ -122,6 +125,11 @@ def given(*commands: c.Command, start: datetime = T0, step: timedelta = timedelt
 
 def when(state: CaseState | None, command: c.Command, at: datetime | None = None) -> list[Event]:
     return decide(state, command, at or T0 + timedelta(hours=1), POLICY)
+
+
+def local(text: str) -> datetime:
+    """A wall-clock time in the city, e.g. local("2026-11-24 16:00")."""
+    return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
 def types(events: list[Event]) -> list[str]:

@@ -32,6 +32,7 @@ from tests.given import (
     dispute,
     given,
     inspector,
+    local,
     report,
     reporter,
     submit,
@@ -43,12 +44,16 @@ from tests.given import (
 
 
 def test_a_report_is_dispatched_to_the_routed_lead_unit_with_its_deadline() -> None:
-    events = when(None, report(), at=T0)
-    assert types(events) == ["case_reported", "case_dispatched"]
-    assert [e.version for e in events] == [1, 2]
-    dispatched = events[1]
+    events = when(None, report(), at=T0)  # Tuesday 09:30
+    assert types(events) == ["case_reported", "deadline_set", "case_dispatched", "deadline_set", "deadline_set"]
+    assert [e.version for e in events] == [1, 2, 3, 4, 5]
+    dispatched = events[2]
     assert dispatched.routing.lead_unit == LEAD and dispatched.actor.role == "system"
-    assert dispatched.due_at == T0 + timedelta(hours=2)
+    deadlines = {e.stage: e.due_at for e in events if e.type == "deadline_set"}
+    assert deadlines == {"dispatch": local("2026-11-24 10:30"), "claim": local("2026-11-24 11:30"),
+                         "rectify": local("2026-11-24 11:30")}  # fmt: skip
+    state = fold(events)
+    assert state.due_at == local("2026-11-24 11:30") and set(state.deadlines) == {"claim", "rectify"}
 
 
 @pytest.mark.parametrize("description", ["", "   \n\t "])
@@ -102,12 +107,12 @@ def test_claiming_twice_names_the_status() -> None:
 
 def test_dispute_then_reassign_moves_the_lead_unit_and_the_deadline() -> None:
     state = given(report(), dispute())
-    at = T0 + timedelta(hours=3)
+    at = local("2026-11-24 12:30")  # in the lunch break: the clock starts at 14:00
     events = when(state, cmd(c.ReassignCase, dispatcher(), to_unit=DEPT, reason="改派"), at=at)
     after = fold(events, state)
-    assert types(events) == ["case_reassigned"] and events[0].from_unit == LEAD
+    assert types(events) == ["case_reassigned", "deadline_set", "deadline_set"] and events[0].from_unit == LEAD
     assert after.lead_unit == DEPT and after.status is CaseStatus.DISPATCHED
-    assert after.due_at == at + timedelta(hours=2)
+    assert after.due_at == local("2026-11-24 16:00")
     with pytest.raises(NotAuthorised, match=f"only the lead unit {DEPT}"):
         when(after, claim(unit(LEAD)))
 
@@ -141,18 +146,18 @@ def test_verification_passed_closes_the_case() -> None:
 
 def test_verification_failed_orders_rework_with_a_new_deadline() -> None:
     state = given(report(), claim(), submit())
-    at = T0 + timedelta(hours=5)
-    events = when(state, verify(False), at=at)
+    events = when(state, verify(False), at=local("2026-11-24 16:30"))
     after = fold(events, state)
-    assert types(events) == ["rework_ordered"]
-    assert after.status is CaseStatus.CLAIMED and after.rework_count == 1 and after.due_at == at + timedelta(hours=2)
+    assert types(events) == ["rework_ordered", "deadline_set"]
+    assert after.status is CaseStatus.CLAIMED and after.rework_count == 1
+    assert after.due_at == local("2026-11-25 09:30")  # 1 h today, 1 h tomorrow morning
 
 
 def test_only_an_inspector_or_dispatcher_verifies() -> None:
     state = given(report(), claim(), submit())
     with pytest.raises(NotAuthorised, match="inspector or dispatcher"):
         when(state, verify(True, unit()))
-    assert types(when(state, verify(True, dispatcher()))) == ["case_closed"]
+    assert types(when(state, verify(True, dispatcher()))) == ["case_closed", "deadline_set"]
 
 
 def test_rejection_is_for_dispatchers_before_the_claim() -> None:
@@ -198,9 +203,10 @@ def test_a_merged_case_is_final() -> None:
 
 def test_reopening_within_the_window_is_a_new_cycle_counted_as_rework() -> None:
     state = given(report(), claim(), submit(), verify(True))
-    at = state.closed_at + timedelta(days=29)
+    at = local("2026-12-23 10:30")  # 29 days after closure
     after = fold(when(state, cmd(c.ReopenCase, reporter(), reason="又出现了"), at=at), state)
-    assert after.status is CaseStatus.CLAIMED and after.rework_count == 1 and after.due_at == at + timedelta(hours=2)
+    assert after.status is CaseStatus.CLAIMED and after.rework_count == 1
+    assert after.due_at == local("2026-12-23 14:30")
 
 
 def test_reopening_after_the_window_is_refused() -> None:
@@ -223,7 +229,7 @@ def test_auditors_only_read(command) -> None:
         when(given(report()), command())
 
 
-def test_a_closed_case_accepts_only_reopen() -> None:
+def test_a_closed_case_accepts_only_reopen_and_feedback() -> None:
     state = given(report(), claim(), submit(), verify(True))
     refused = [
         claim(),
@@ -239,7 +245,8 @@ def test_a_closed_case_accepts_only_reopen() -> None:
     for command in refused:
         with pytest.raises(WrongStatus, match="closed"):
             when(state, command)
-    assert types(when(state, cmd(c.ReopenCase, dispatcher(), reason="复查未通过"))) == ["case_reopened"]
+    assert types(when(state, cmd(c.ReopenCase, dispatcher(), reason="复查未通过"))) == ["case_reopened", "deadline_set"]
+    assert types(when(state, cmd(c.RecordFeedback, dispatcher(), satisfied=True))) == ["feedback_recorded"]
 
 
 def test_event_ids_derive_from_the_command_and_versions_follow_on() -> None:

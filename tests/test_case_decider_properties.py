@@ -106,7 +106,7 @@ class CaseMachine(RuleBasedStateMachine):
         assert new, "an accepted command records at least one event"
         assert actor.role is not Role.AUDITOR, "auditors only read"
         if before.status is CaseStatus.CLOSED:
-            assert kind == "reopen", f"a closed case accepted {kind}"
+            assert kind == "reopen", f"a closed case accepted {kind}"  # (feedback is not among the kinds issued)
         if kind == "claim":
             assert actor.unit_id == before.lead_unit and actor.role is Role.UNIT
         if kind in {"submit", "dispute"}:

@@ -55,7 +55,9 @@ async def test_a_report_is_routed_and_dispatched_to_the_lead_unit(stack: TestSta
     expected = stack.city.router.route(territorial_category(stack.city), point_in(stack.city))
     assert ref.lead_unit == expected.lead_unit
     events = await stack.store.load(ref.case_id)
-    assert [e.type for e in events] == ["case_reported", "case_dispatched"]
+    assert [e.type for e in events] == [
+        "case_reported", "deadline_set", "case_dispatched", "deadline_set", "deadline_set",
+    ]  # fmt: skip
 
 
 async def test_happy_path_claim_submit_verify_closes_the_case(stack: TestStack) -> None:
@@ -65,11 +67,9 @@ async def test_happy_path_claim_submit_verify_closes_the_case(stack: TestStack) 
     await stack.client.submit(ref.case_id, lead, [photo()], "摊贩已劝离")
     result = await stack.client.verify(ref.case_id, INSPECTOR, passed=True, note="现场核查通过")
     assert result.state.status == "closed"
-    assert [e.type for e in await stack.client.history(ref.case_id)][-3:] == [
-        "case_claimed",
-        "rectification_submitted",
-        "case_closed",
-    ]
+    assert [e.type for e in await stack.client.history(ref.case_id)][-5:] == [
+        "case_claimed", "rectification_submitted", "deadline_set", "case_closed", "deadline_set",
+    ]  # fmt: skip
     await assert_store_matches_workflow(stack, ref.case_id)
 
 
@@ -178,7 +178,7 @@ async def test_a_retried_report_returns_the_same_case(stack: TestStack) -> None:
     first = await report(stack, "retry-1")
     again = await report(stack, "retry-1", description="同一举报的重复提交")
     assert again.case_id == first.case_id
-    assert len(await stack.store.load(first.case_id)) == 2
+    assert len(await stack.store.load(first.case_id)) == 5
     assert len(await stack.client.list()) == 1
 
 

@@ -101,14 +101,14 @@ async def test_append_and_load_round_trip_with_the_read_model(store: EventStore)
     events = reported("rt-1")
     state = fold(events)
     result = await store.append(state.case_id, 0, events, state)
-    assert result.last_version == 2 and not result.duplicate
+    assert result.last_version == 5 and not result.duplicate
     assert await store.load(state.case_id) == events
     assert await store.get_case(state.case_id) == case_row(state)
     more = claimed(state)
     state2 = fold(more, state)
-    await store.append(state.case_id, 2, more, state2)
+    await store.append(state.case_id, 5, more, state2)
     assert (await store.get_case(state.case_id)).status == "claimed"
-    assert [r.version for r in await store.load_records(state.case_id)] == [1, 2, 3]
+    assert [r.version for r in await store.load_records(state.case_id)] == [1, 2, 3, 4, 5, 6]
 
 
 async def test_concurrent_appends_to_one_case_one_wins_versions_gap_free(store: EventStore) -> None:
@@ -117,13 +117,13 @@ async def test_concurrent_appends_to_one_case_one_wins_versions_gap_free(store: 
     await store.append(state.case_id, 0, events, state)
     attempts = [claimed(state, n) for n in range(10)]
     results = await asyncio.gather(
-        *(store.append(state.case_id, 2, batch, fold(batch, state)) for batch in attempts), return_exceptions=True
+        *(store.append(state.case_id, 5, batch, fold(batch, state)) for batch in attempts), return_exceptions=True
     )
     winners = [r for r in results if not isinstance(r, BaseException)]
     losers = [r for r in results if isinstance(r, BaseException)]
     assert len(winners) == 1
     assert all(isinstance(r, ConcurrencyError) for r in losers) and len(losers) == 9
-    assert [e.version for e in await store.load(state.case_id)] == [1, 2, 3]
+    assert [e.version for e in await store.load(state.case_id)] == [1, 2, 3, 4, 5, 6]
     assert await store.verify_chains() == []
 
 
@@ -133,14 +133,14 @@ async def test_a_retried_append_is_idempotent(store: EventStore) -> None:
     first = await store.append(state.case_id, 0, events, state)
     again = await store.append(state.case_id, 0, events, state)
     assert again.duplicate and again.last_position == first.last_position and again.last_hash == first.last_hash
-    assert len(await store.load(state.case_id)) == 2
+    assert len(await store.load(state.case_id)) == 5
 
 
 async def test_the_same_event_id_with_other_content_is_a_conflict(store: EventStore) -> None:
     events = reported("conflict-1")
     state = fold(events)
     await store.append(state.case_id, 0, events, state)
-    forged = [events[0].model_copy(update={"description": "改过的描述"}), events[1]]
+    forged = [events[0].model_copy(update={"description": "改过的描述"}), *events[1:]]
     with pytest.raises(EventConflict):
         await store.append(state.case_id, 0, forged, state)
 
@@ -149,10 +149,10 @@ async def test_a_stale_expected_version_is_a_concurrency_error(store: EventStore
     events = reported("stale-1")
     state = fold(events)
     await store.append(state.case_id, 0, events, state)
-    await store.append(state.case_id, 2, claimed(state, 0), fold(claimed(state, 0), state))
-    late = claimed(state, 1)  # decided on version 2 by another writer
-    with pytest.raises(ConcurrencyError, match="expected version 2, but the store has version 3"):
-        await store.append(state.case_id, 2, late, fold(late, state))
+    await store.append(state.case_id, 5, claimed(state, 0), fold(claimed(state, 0), state))
+    late = claimed(state, 1)  # decided on version 5 by another writer
+    with pytest.raises(ConcurrencyError, match="expected version 5, but the store has version 6"):
+        await store.append(state.case_id, 5, late, fold(late, state))
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ async def test_update_delete_and_truncate_are_refused(store: EventStore, stateme
     await store.append(state.case_id, 0, events, state)
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
         await store.pool.execute(statement)
-    assert len(await store.load(state.case_id)) == 2
+    assert await store.load(state.case_id) == events
 
 
 async def test_jsonb_round_trip_keeps_the_canonical_bytes(store: EventStore) -> None:
@@ -193,8 +193,8 @@ async def _two_cases(store: EventStore) -> tuple[CaseState, CaseState]:
         state = fold(events)
         await store.append(state.case_id, 0, events, state)
         more = claimed(state)
+        await store.append(state.case_id, 5, more, fold(more, state))
         state = fold(more, state)
-        await store.append(state.case_id, 2, more, state)
         states.append(state)
     assert await store.verify_chains() == []
     return states[0], states[1]
@@ -222,7 +222,7 @@ async def test_a_forged_event_in_the_middle_is_detected(store: EventStore) -> No
     a, _ = await _two_cases(store)
     await _tamper(store, "DELETE FROM events WHERE case_id = $1 AND version = 2", a.case_id)
     problems = await store.verify_chains(a.case_id)
-    assert any(p.version == 3 and "version gap" in p.problem for p in problems)
+    assert any(p.version == 3 and "version gap" in p.problem for p in problems)  # version 2 is gone
 
 
 async def test_rebuild_recreates_the_read_model_and_repairs_an_edit(store: EventStore) -> None:
@@ -244,8 +244,8 @@ async def test_append_many_writes_many_cases_in_one_transaction(store: EventStor
         events = reported(f"bulk-{i}", T0 + timedelta(seconds=i))
         batch.append((events[0].case_id, 0, events, fold(events)))
     results = await store.append_many(batch)
-    assert [r.last_version for r in results] == [2] * 50
+    assert [r.last_version for r in results] == [5] * 50
     positions = [r.position async for r in store.read_all()]
-    assert positions == sorted(positions) and len(positions) == 100
+    assert positions == sorted(positions) and len(positions) == 250
     assert len(await store.list_cases(limit=1000)) == 50
     assert await store.verify_chains() == []

@@ -16,12 +16,13 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from rectify.domain.commands import Command, ReportCase
+    from rectify.domain.commands import Command, ReportCase, Tick
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
+    from rectify.domain.escalation import next_due
     from rectify.domain.events import Event
     from rectify.domain.state import CaseState, fold
-    from rectify.domain.types import FINAL_STATUSES, CaseStatus
+    from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
     from rectify.workflows.models import (
         AppendEvents,
@@ -72,6 +73,7 @@ class CaseWorkflow:
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._changed or self._should_continue(input), timeout=timeout)
             self._changed = False
+            await self._tick()
             if self._should_continue(input) and not self._finished():
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() and not self._lock.locked())
                 workflow.continue_as_new(
@@ -132,20 +134,30 @@ class CaseWorkflow:
         )
         return events
 
+    async def _tick(self) -> None:
+        """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""
+        async with self._lock:
+            due = next_due(self._state, self._policy)
+            if due is None or due > workflow.now():
+                return
+            tick = Tick(command_id=str(workflow.uuid4()), case_id=self._state.case_id, actor=SYSTEM_ACTOR)
+            await self._execute(tick)
+
     def _wake_at(self) -> datetime | None:
-        """The next moment the case needs attention without a command: today, the end of the reopen window."""
+        """The next moment the case needs attention without a command: a deadline, a rung, the reopen window."""
         state = self._state
+        moments = [m for m in (next_due(state, self._policy),) if m is not None]
         if state.status is CaseStatus.CLOSED and state.closed_at is not None:
-            return state.closed_at + timedelta(days=self._policy.reopen_window_days)
-        return None
+            moments.append(state.closed_at + timedelta(days=self._policy.reopen_window_days))
+        return min(moments) if moments else None
 
     def _finished(self) -> bool:
         state = self._state
         if state.status in FINAL_STATUSES:
             return True
         if state.status is CaseStatus.CLOSED:
-            wake_at = self._wake_at()
-            return wake_at is not None and workflow.now() >= wake_at
+            window_end = state.closed_at + timedelta(days=self._policy.reopen_window_days)
+            return workflow.now() >= window_end and next_due(state, self._policy) is None
         return False
 
     def _should_continue(self, input: CaseWorkflowInput) -> bool:
