@@ -297,7 +297,97 @@ def reopen(
     command_result(run_with_client(lambda c: c.reopen(case_id, actor(by, role), reason)), as_json)
 
 
+@app.command()
+def extend(
+    case_id: CaseArg,
+    unit: Annotated[str, typer.Option(help="The lead unit asking.")],
+    hours: Annotated[float, typer.Option(min=0.1, help="Extra hours, in the category's own units.")],
+    reason: Annotated[str, typer.Option(help="Why more time is needed.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """延期申请: the lead unit asks for more time (the dispatcher then grants or refuses)."""
+    command_result(
+        run_with_client(lambda c: c.request_extension(case_id, actor(unit, Role.UNIT), hours, reason)), as_json
+    )
+
+
+@app.command("decide-extension")
+def decide_extension(
+    case_id: CaseArg,
+    granted: Annotated[bool, typer.Option("--grant/--refuse", help="Grant or refuse the pending request.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """The dispatcher grants or refuses a pending extension request."""
+    command_result(
+        run_with_client(lambda c: c.decide_extension(case_id, actor(by, Role.DISPATCHER), granted, reason)), as_json
+    )
+
+
+@app.command()
+def suspend(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why the work cannot go on for now.")],
+    by: Annotated[str, typer.Option("--by", help="The lead unit (asks) or the dispatcher.")],
+    role: Annotated[Role, typer.Option(help="unit or dispatcher.")] = Role.UNIT,
+    as_json: JsonOpt = False,
+) -> None:
+    """挂起申请: ask to pause every clock of the case."""
+    command_result(run_with_client(lambda c: c.request_suspension(case_id, actor(by, role), reason)), as_json)
+
+
+@app.command("decide-suspension")
+def decide_suspension(
+    case_id: CaseArg,
+    approved: Annotated[bool, typer.Option("--approve/--refuse", help="Approve or refuse the pending request.")],
+    reason: Annotated[str, typer.Option(help="Why.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """The dispatcher approves (clocks stop) or refuses a suspension request."""
+    command_result(
+        run_with_client(lambda c: c.decide_suspension(case_id, actor(by, Role.DISPATCHER), approved, reason)), as_json
+    )
+
+
+@app.command()
+def resume(
+    case_id: CaseArg,
+    reason: Annotated[str, typer.Option(help="Why the case can go on.")],
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """Clocks run again, with the time that was left."""
+    command_result(run_with_client(lambda c: c.resume(case_id, actor(by, Role.DISPATCHER), reason)), as_json)
+
+
+@app.command()
+def feedback(
+    case_id: CaseArg,
+    satisfied: Annotated[bool, typer.Option("--satisfied/--unsatisfied", help="The reporter's answer.")],
+    note: Annotated[str, typer.Option(help="What the reporter said.")] = "",
+    by: Annotated[str, typer.Option("--by", help="Dispatching office.")] = "office_command",
+    as_json: JsonOpt = False,
+) -> None:
+    """回访: record the reporter's answer after closure."""
+    command_result(
+        run_with_client(lambda c: c.record_feedback(case_id, actor(by, Role.DISPATCHER), satisfied, note)), as_json
+    )
+
+
 # -- reads -----------------------------------------------------------------------------------------
+@app.command()
+def inbox(
+    unit: Annotated[str, typer.Argument(help="Unit id.")],
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many.")] = 30,
+    as_json: JsonOpt = False,
+) -> None:
+    """A unit's notifications: new dispatches, missed deadlines, every rung of the ladder."""
+    rows = run_with_client(lambda c: c.store.inbox(unit, limit))
+    emit(rows, as_json, lambda r: views.print_inbox(console, unit, r))
+
+
 @app.command()
 def show(case_id: CaseArg, as_json: JsonOpt = False) -> None:
     """One case as it stands."""

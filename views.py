@@ -155,3 +155,12 @@ def print_history(console: Console, events: Sequence[Any]) -> None:
     for e in events:
         table.add_row(str(e.version), local(e.occurred_at), e.type, f"{e.actor.unit_id} ({e.actor.role})", _details(e))
     console.print(table)
+
+
+def print_inbox(console: Console, unit: str, rows: Sequence[dict]) -> None:
+    table = Table(title=f"inbox of {unit} ({len(rows)})")
+    for column in ("received", "case", "kind", "message"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(local(r["received_at"]), r["case_id"][:8], r["kind"], r["text"])
+    console.print(table)

@@ -21,7 +21,12 @@ log = structlog.get_logger("rectify.worker")
 
 def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
     activities = CaseActivities(store)
-    return Worker(client, task_queue=task_queue, workflows=[CaseWorkflow], activities=[activities.append_events])
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[CaseWorkflow],
+        activities=[activities.append_events, activities.deliver_notifications],
+    )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:

@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from rectify.store import ConcurrencyError, EventConflict, EventStore
-from rectify.workflows.case_workflow import APPEND_ACTIVITY
+from rectify.workflows.case_workflow import APPEND_ACTIVITY, DELIVER_ACTIVITY
 from rectify.workflows.models import AppendEvents, AppendOutcome
 
 
@@ -27,3 +27,8 @@ class CaseActivities:
         except EventConflict as error:
             raise ApplicationError(str(error), type="EventConflict", non_retryable=True) from error
         return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate)
+
+    @activity.defn(name=DELIVER_ACTIVITY)
+    async def deliver_notifications(self, case_id: str) -> int:
+        """Deliver the case's outbox to the units' inboxes; retried until every notification is delivered."""
+        return await self.store.deliver_outbox(case_id)

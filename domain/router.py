@@ -83,6 +83,9 @@ class LocalMetres:
     def project(self, geometry: BaseGeometry) -> BaseGeometry:
         return shapely.transform(geometry, lambda c: (c - [self.lon0, self.lat0]) * [self.kx, _M_PER_DEG_LAT])
 
+    def unproject(self, geometry: BaseGeometry) -> BaseGeometry:
+        return shapely.transform(geometry, lambda c: c / [self.kx, _M_PER_DEG_LAT] + [self.lon0, self.lat0])
+
     def square_metres(self, square_degrees: float) -> float:
         return square_degrees * self.kx * _M_PER_DEG_LAT
 
@@ -101,11 +104,15 @@ def metres_between(a: Point, b: Point) -> float:
 class Router:
     """Routes a (category, point) to its responsible units; built once per city, then read-only.
 
-    Border rule: a point on the boundary is covered by every polygon sharing that boundary. Among
-    the territories covering the point the one with the lowest unit id wins; among that territory's
-    grids covering the point the one with the lowest grid id wins. Among roads whose buffer holds the
+    Border rule: a point on a boundary is covered by every polygon sharing that boundary. Among the
+    territories covering the point the one with the lowest unit id wins; among that territory's grids
+    covering the point the one with the lowest grid id wins. Among the roads whose buffer holds the
     point the nearest wins, ties going to the lowest name. So every point has exactly one answer,
     whatever order the data files list their features in.
+
+    Speed: one STRtree over every layer (territories, grids, and each road's buffer widened slightly
+    as a polygon in lon/lat) answers a point with a single query; the exact metre distance to a road is
+    computed only for the few roads whose widened buffer was hit.
     """
 
     def __init__(
@@ -119,18 +126,22 @@ class Router:
         self.policy = policy
         self.district = district
         shapely.prepare(district)
-        # Sorted by id, so the lowest tree index among the hits is the lowest id (the border rule).
+        # Sorted by id, so the lowest index among the hits of a layer is the lowest id (the border rule).
         self.territories = sorted(territories, key=lambda t: t.unit_id)
         self.grids = sorted(grids, key=lambda g: g.grid_id)
         self.roads = sorted(roads, key=lambda r: r.name)
-        self._territory_tree = STRtree([t.shape for t in self.territories])
-        self._grid_tree = STRtree([g.shape for g in self.grids])
         centre = district.centroid
         self.local = LocalMetres(centre.x, centre.y)
-        # Roads are kept in metres, so the buffer test is a plain distance in the tree.
-        self._road_shapes = [self.local.project(r.shape) for r in self.roads]
-        self._road_tree = STRtree(self._road_shapes)
-        self._widest_road = max((r.buffer_m for r in self.roads), default=0.0)
+        self._road_lines = [self.local.project(r.shape) for r in self.roads]
+        # The buffer polygon only pre-selects; widened by 1% + 1 m it contains the true round-capped
+        # buffer despite its polygonal approximation, and the exact distance decides.
+        road_zones = [
+            self.local.unproject(line.buffer(road.buffer_m * 1.01 + 1.0))
+            for road, line in zip(self.roads, self._road_lines, strict=True)
+        ]
+        self._grids_from = len(self.territories)
+        self._roads_from = self._grids_from + len(self.grids)
+        self._tree = STRtree([*(t.shape for t in self.territories), *(g.shape for g in self.grids), *road_zones])
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -150,11 +161,10 @@ class Router:
         at = shapely.Point(point.lon, point.lat)
         if not self.district.covers(at):
             raise OutsideDistrict(f"point (lon {point.lon}, lat {point.lat}) is outside {self.policy.city}")
-        territory = self._territory_at(at)
+        territory, grid, near_roads = self._layers_at(at)
         if territory is None:  # the loader forbids gaps; a hand-built router still gets a clear answer
             raise OutsideDistrict(f"point (lon {point.lon}, lat {point.lat}) lies in no street or town")
-        grid = self._grid_at(at, territory.unit_id)
-        road = self._road_at(point)
+        road = self._nearest_road(point, near_roads)
         if spec.lead == "department":
             lead, rule = spec.lead_department, "department"
         elif spec.lead == "road_chief" and road is not None:
@@ -175,23 +185,32 @@ class Router:
             rule=rule,
         )
 
-    def _territory_at(self, at: BaseGeometry) -> Territory | None:
-        # For a point, "intersects" a polygon is "covered by" it: its boundary counts.
-        hits = self._territory_tree.query(at, predicate="intersects")
-        return self.territories[int(hits.min())] if hits.size else None
+    def _layers_at(self, at: BaseGeometry) -> tuple[Territory | None, Grid | None, list[int]]:
+        """The territory and grid covering `at` (border rule applied) and the roads whose zone holds it."""
+        territory: Territory | None = None
+        grid: Grid | None = None
+        near_roads: list[int] = []
+        # For a point, "intersects" a polygon is "is covered by" it: the boundary counts. Ascending
+        # indices visit territories, then grids, then roads, each layer in ascending id.
+        for i in sorted(self._tree.query(at, predicate="intersects").tolist()):
+            if i < self._grids_from:
+                territory = territory or self.territories[i]
+            elif i < self._roads_from:
+                candidate = self.grids[i - self._grids_from]
+                if grid is None and territory is not None and candidate.territorial_unit == territory.unit_id:
+                    grid = candidate
+            else:
+                near_roads.append(i - self._roads_from)
+        return territory, grid, near_roads
 
-    def _grid_at(self, at: BaseGeometry, territorial_unit: str) -> Grid | None:
-        hits = sorted(int(i) for i in self._grid_tree.query(at, predicate="intersects"))
-        return next((self.grids[i] for i in hits if self.grids[i].territorial_unit == territorial_unit), None)
-
-    def _road_at(self, point: Point) -> Road | None:
-        """The nearest road whose buffer holds the point (ties: the lowest name)."""
-        if not self.roads:
+    def _nearest_road(self, point: Point, candidates: list[int]) -> Road | None:
+        """Among candidate roads (ascending index = ascending name), the nearest whose buffer holds the point."""
+        if not candidates:
             return None
         at = shapely.Point(*self.local.xy(point.lon, point.lat))
         best: tuple[float, int] | None = None
-        for i in self._road_tree.query(at, predicate="dwithin", distance=self._widest_road):
-            distance = self._road_shapes[int(i)].distance(at)
-            if distance <= self.roads[int(i)].buffer_m and (best is None or (distance, int(i)) < best):
-                best = (distance, int(i))
+        for i in candidates:
+            distance = self._road_lines[i].distance(at)
+            if distance <= self.roads[i].buffer_m and (best is None or distance < best[0]):
+                best = (distance, i)
         return self.roads[best[1]] if best else None

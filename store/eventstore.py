@@ -8,7 +8,7 @@ recognised and answered without writing twice, so activities may retry freely.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,6 +17,7 @@ import asyncpg
 
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
 from rectify.domain.events import Event, event_body, parse_event
+from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
 from rectify.store.projections import CASE_COLUMNS, CaseRow, case_row
@@ -75,6 +76,7 @@ class ReadModelDiff(Frozen):
 
 
 Batch = Sequence[tuple[str, int, Sequence[Event], CaseState]]
+Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -180,6 +182,13 @@ class EventStore:
         except asyncpg.UniqueViolationError as error:
             raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
         await self._upsert_rows(conn, [case_row(state) for *_, state in batch])
+        notes = [n for _, _, events, state in batch for n in notifications_for(events, state.lead_unit)]
+        if notes:
+            await conn.executemany(
+                "INSERT INTO outbox (notification_id, case_id, event_id, recipient, kind, text) "
+                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                [(n.notification_id, n.case_id, n.event_id, n.recipient, n.kind, n.text) for n in notes],
+            )
         last: dict[str, AppendResult] = {}
         for r in inserted:
             if r["case_id"] not in last or r["version"] > last[r["case_id"]].last_version:
@@ -188,6 +197,48 @@ class EventStore:
 
     async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow]) -> None:
         await conn.executemany(_UPSERT_CASE, [tuple(getattr(row, c) for c in CASE_COLUMNS) for row in rows])
+
+    # -- the outbox ---------------------------------------------------------------------------------
+    async def deliver_outbox(self, case_id: str, deliver: Deliver | None = None) -> int:
+        """Deliver the case's undelivered notifications, then record them delivered. Returns how many.
+
+        `deliver` sends one notification (a gateway, a webhook); by default it files it in the unit's
+        inbox in this database. A crash between sending and recording means it is sent again: at least once.
+        """
+        sent = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT * FROM outbox WHERE case_id = $1 AND delivered_at IS NULL "
+                "ORDER BY created_at, notification_id FOR UPDATE SKIP LOCKED",
+                case_id,
+            )
+            for row in rows:
+                if deliver is None:
+                    await conn.execute(
+                        "INSERT INTO inbox (notification_id, unit_id, case_id, kind, text) "
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+                        row["notification_id"], row["recipient"], row["case_id"], row["kind"], row["text"],
+                    )  # fmt: skip
+                else:
+                    await deliver(dict(row))
+                await conn.execute(
+                    "UPDATE outbox SET delivered_at = clock_timestamp(), attempts = attempts + 1 "
+                    "WHERE notification_id = $1",
+                    row["notification_id"],
+                )
+                sent += 1
+        return sent
+
+    async def inbox(self, unit_id: str, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self.pool.fetch(
+            "SELECT * FROM inbox WHERE unit_id = $1 ORDER BY received_at DESC, notification_id LIMIT $2",
+            unit_id,
+            limit,
+        )
+        return [dict(r) for r in rows]
+
+    async def undelivered(self) -> int:
+        return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
 
     # -- reading ------------------------------------------------------------------------------------
     async def load(self, case_id: str) -> list[Event]:

@@ -40,6 +40,18 @@ async def history_length(stack: TestStack, case_id: str) -> int:
     return len(history.events)
 
 
+async def settled_history_length(stack: TestStack, case_id: str) -> int:
+    """History length once the asynchronous work after the last command (notification delivery) is done."""
+    previous = -1
+    for _ in range(100):
+        length = await history_length(stack, case_id)
+        if length == previous and await stack.store.undelivered() == 0:
+            return length
+        previous = length
+        await asyncio.sleep(0.1)
+    raise AssertionError("the workflow history did not settle")
+
+
 async def assert_store_matches_workflow(stack: TestStack, case_id: str) -> None:
     events = await stack.store.load(case_id)
     assert [e.version for e in events] == list(range(1, len(events) + 1))
@@ -161,7 +173,7 @@ async def dev_stack(pg: EmbeddedPostgres) -> AsyncIterator[TestStack]:
 async def test_an_invalid_command_leaves_the_history_unchanged(dev_stack: TestStack) -> None:
     stack = dev_stack
     ref = await report(stack, "invalid-1")
-    before = await history_length(stack, ref.case_id)
+    before = await settled_history_length(stack, ref.case_id)
     store_before = len(await stack.store.load(ref.case_id))
     with pytest.raises(CommandRejected) as rejected:
         await stack.client.verify(ref.case_id, INSPECTOR, passed=True)  # nothing submitted yet

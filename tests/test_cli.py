@@ -152,3 +152,31 @@ def test_a_second_up_on_the_same_folder_is_refused(running_stack: dict[str, str]
     result = rectify("up", env=running_stack, timeout=60)
     assert result.returncode == 3
     assert "already running" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_extension_and_inbox_through_a_running_stack(running_stack: dict[str, str]) -> None:
+    env = running_stack
+    point = point_in(load_city(DEFAULT_CITY_DIR), "st_cuntan")
+    ref = json.loads(
+        rectify(
+            "report", "--category", "illegal_structures", "--lon", str(point.lon), "--lat", str(point.lat),
+            "--description", "违章搭建雨棚", "--key", "cli-extend", "--json", env=env,
+        ).stdout
+    )  # fmt: skip
+    assert rectify("claim", ref["case_id"], "--unit", ref["lead_unit"], env=env).returncode == 0
+    asked = rectify(
+        "extend", ref["case_id"], "--unit", ref["lead_unit"], "--hours", "7", "--reason", "需拆除审批", env=env
+    )
+    assert asked.returncode == 0, asked.stderr
+    again = rectify("extend", ref["case_id"], "--unit", ref["lead_unit"], "--hours", "7", "--reason", "再次", env=env)
+    assert again.returncode == 1 and "already pending" in again.stderr
+    granted = rectify("decide-extension", ref["case_id"], "--grant", "--reason", "同意", "--json", env=env)
+    assert granted.returncode == 0, granted.stderr
+    assert [e["type"] for e in json.loads(granted.stdout)["events"]] == ["extension_granted", "deadline_set"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        inbox = json.loads(rectify("inbox", ref["lead_unit"], "--json", env=env).stdout)
+        if any(n["case_id"] == ref["case_id"] for n in inbox):
+            break
+        time.sleep(0.3)
+    assert any(n["case_id"] == ref["case_id"] and n["kind"] == "case_dispatched" for n in inbox)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -174,3 +175,38 @@ def test_after_a_long_outage_one_tick_fires_every_overdue_step_once_in_order() -
 def test_only_the_system_ticks() -> None:
     with pytest.raises(NotAuthorised, match="only by a system"):
         when(given(report()), cmd(Tick, dispatcher()))
+
+
+async def test_every_rung_reaches_the_lead_units_inbox_once(stack: TestStack) -> None:
+    case_id, lead = await report_case(stack, "outbox-1")
+    await stack.env.sleep(FORTNIGHT)
+    inbox = await stack.store.inbox(lead, limit=100)
+    kinds = [n["kind"] for n in inbox if n["case_id"] == case_id]
+    assert kinds.count("escalation_raised") == 4 and kinds.count("case_dispatched") == 1
+    assert any("问责（第4级）" in n["text"] for n in inbox)
+    assert any("扣2分" in n["text"] for n in inbox)
+    assert await stack.store.undelivered() == 0
+    assert await stack.store.deliver_outbox(case_id) == 0  # delivered ones are not sent again
+
+
+async def test_the_outbox_is_written_with_the_events_and_redelivered_until_recorded(stack: TestStack) -> None:
+    case_id, lead = await report_case(stack, "outbox-2")
+    rows = await stack.store.pool.fetch("SELECT * FROM outbox WHERE case_id = $1", case_id)
+    assert [r["recipient"] for r in rows] == [lead]  # written in the append's transaction
+    for _ in range(100):  # delivery follows the command asynchronously
+        if await stack.store.undelivered() == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await stack.store.undelivered() == 0
+    await stack.store.pool.execute("UPDATE outbox SET delivered_at = NULL WHERE case_id = $1", case_id)
+    calls: list[str] = []
+
+    async def failing(notification: dict) -> None:
+        calls.append(notification["notification_id"])
+        raise ConnectionError("gateway down")
+
+    with pytest.raises(ConnectionError):
+        await stack.store.deliver_outbox(case_id, failing)
+    assert await stack.store.undelivered() == 1  # not recorded as delivered: it will be sent again
+    assert await stack.store.deliver_outbox(case_id) == 1
+    assert await stack.store.undelivered() == 0 and len(calls) == 1

@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.errors import DomainError
     from rectify.domain.escalation import next_due
     from rectify.domain.events import Event
+    from rectify.domain.notifications import notifications_for
     from rectify.domain.state import CaseState, fold
     from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
@@ -33,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 APPEND_ACTIVITY = "rectify.append_events"
+DELIVER_ACTIVITY = "rectify.deliver_notifications"
 #: Store appends retry on infrastructure faults; conflicts are business facts and are not retried.
 APPEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -128,6 +130,14 @@ class CaseWorkflow:
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
+        if notifications_for(events, state_after.lead_unit):  # the outbox rows were written with the events
+            await workflow.execute_activity(
+                DELIVER_ACTIVITY,
+                command.case_id,
+                result_type=int,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+            )
         workflow.logger.info(
             "case.events_appended",
             extra={"case_id": command.case_id, "types": [e.type for e in events], "version": state_after.version},
