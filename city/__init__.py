@@ -47,21 +47,17 @@ from rectify.domain.policy import (
 from rectify.domain.router import Grid, LocalMetres, Road, Router, Territory
 
 DEFAULT_CITY_DIR = Path(__file__).parent / "jiangbei"
-#: The files a city folder consists of; `data_hash` covers exactly these, in this (sorted) order.
-DATA_FILES = tuple(
-    sorted(
-        (
-            "calendar.toml",
-            "categories.toml",
-            "city.toml",
-            "district.geojson",
-            "grids.geojson",
-            "policy.toml",
-            "roads.geojson",
-            "territories.geojson",
-            "units.toml",
-        )
-    )
+#: The files a city folder consists of, in sorted order: `data_hash` covers exactly these.
+DATA_FILES = (
+    "calendar.toml",
+    "categories.toml",
+    "city.toml",
+    "district.geojson",
+    "grids.geojson",
+    "policy.toml",
+    "roads.geojson",
+    "territories.geojson",
+    "units.toml",
 )
 #: Overlaps, gaps and spills smaller than this many square metres are drawing noise, not errors.
 AREA_TOLERANCE_M2 = 1.0

@@ -91,7 +91,7 @@ class LocalMetres:
 
 
 def metres_between(a: Point, b: Point) -> float:
-    """Distance in metres between two nearby points (road buffers, duplicate radius).
+    """Distance in metres between two nearby points (the duplicate radius, tests of road buffers).
 
     Projects around the two points' midpoint rather than a fixed district centre, so it needs no
     city and stays exact for any two points a few kilometres apart.
@@ -107,7 +107,7 @@ class Router:
     Border rule: a point on a boundary is covered by every polygon sharing that boundary. Among the
     territories covering the point the one with the lowest unit id wins; among that territory's grids
     covering the point the one with the lowest grid id wins. Among the roads whose buffer holds the
-    point the nearest wins, ties going to the lowest name. So every point has exactly one answer,
+    point the nearest wins, ties going to the lowest name (by code point). So every point has one answer,
     whatever order the data files list their features in.
 
     Speed: one STRtree over every layer (territories, grids, and each road's buffer widened slightly
