@@ -120,12 +120,48 @@ def worker() -> None:
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="Keep the demo's servers' data here.")] = None,
+    walkthrough: Annotated[
+        bool, typer.Option("--walkthrough", help="Instead: ten cases through every path on the dev server.")
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .rectify/).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the report goes.")] = Path("out"),
 ) -> None:
-    """Ten cases through every path on the embedded stack, then the case table and one full history."""
-    from rectify.demo import run_demo
+    """A simulated week in the sample city on the real engine (worker, workflows, store), then its report."""
+    if walkthrough:
+        from rectify.demo import run_demo
 
-    asyncio.run(run_demo(console, data_dir))
+        asyncio.run(run_demo(console, data_dir))
+        return
+    from rectify.sim.cli import run_simulation
+
+    s = Settings.from_env(os.environ)
+    run_simulation(console, load_city(s), engine="temporal", days=7, reports_per_day=50, seed=7, start=None,
+                   out=out, data_dir=data_dir or s.data_dir, database_url=None)  # fmt: skip
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, max=366, help="Simulated days.")] = 7,
+    seed: Annotated[int, typer.Option(help="Same seed, same run, same numbers.")] = 1,
+    reports_per_day: Annotated[int, typer.Option(min=1, max=100_000, help="Average reports a day.")] = 50,
+    engine: Annotated[
+        str, typer.Option(help="temporal: the real worker on the time-skipping server; direct: in-process, fast.")
+    ] = "temporal",
+    start: Annotated[
+        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the coming Monday).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where summary.json and the report go.")] = Path("out"),
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder of the embedded PostgreSQL.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Write to this (empty) PostgreSQL database instead of the embedded one.")
+    ] = None,
+) -> None:
+    """Play a stretch of time in the city: reports from every channel, units acting by a seeded model."""
+    from rectify.sim.cli import run_simulation
+
+    s = Settings.from_env(os.environ)
+    run_simulation(console, load_city(s), engine=engine, days=days, reports_per_day=reports_per_day, seed=seed,
+                   start=start, out=out, data_dir=data_dir or s.data_dir, database_url=database_url)  # fmt: skip
 
 
 @app.command("city-check")
@@ -443,6 +479,7 @@ def run(argv: list[str] | None = None) -> int:
     from rectify.city import CityDataError
     from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
     from rectify.devstack import StackError
+    from rectify.sim.run import SimulationError
 
     command = typer.main.get_command(app)
     try:
@@ -462,7 +499,7 @@ def run(argv: list[str] | None = None) -> int:
         field = ".".join(str(p) for p in first["loc"]) or "input"
         err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
         return EXIT_USAGE
-    except (CityDataError, ValueError) as error:
+    except (CityDataError, SimulationError, ValueError) as error:
         err.print(f"[red]invalid input[/red]: {error}")
         return EXIT_USAGE
     except (ServerUnavailable, StackError, ConnectionError, OSError) as error:

@@ -324,9 +324,12 @@ class TestStack(_Stack):
         time_skipping: bool = True,
         city_dir: Path | None = None,
         task_queue: str = "rectify-cases",
+        database_url: str | None = None,
     ) -> None:
         self._pg_given = pg
         self.pg = pg
+        #: Use this (already created) database and keep it afterwards, instead of a fresh scratch one.
+        self.database_url = database_url
         self.time_skipping = time_skipping
         self.city_dir = city_dir
         self.task_queue = task_queue
@@ -336,12 +339,13 @@ class TestStack(_Stack):
         import uuid
 
         import asyncpg
-        from temporalio.contrib.pydantic import pydantic_data_converter
-        from temporalio.testing import WorkflowEnvironment
 
         from rectify.city import DEFAULT_CITY_DIR, load_city
 
         self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
+        if self.database_url is not None:
+            await self._start_temporal()
+            return
         if self.pg is None:
             import tempfile
 
@@ -355,6 +359,12 @@ class TestStack(_Stack):
             await admin.close()
         self._stack.push_async_callback(self._drop_database, database)
         self.database_url = self.pg.database_url(database)
+        await self._start_temporal()
+
+    async def _start_temporal(self) -> None:
+        from temporalio.contrib.pydantic import pydantic_data_converter
+        from temporalio.testing import WorkflowEnvironment
+
         if self.time_skipping:
             self.env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=str(test_server_path()), data_converter=pydantic_data_converter

@@ -180,3 +180,21 @@ def test_extension_and_inbox_through_a_running_stack(running_stack: dict[str, st
             break
         time.sleep(0.3)
     assert any(n["case_id"] == ref["case_id"] and n["kind"] == "case_dispatched" for n in inbox)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--engine", "quantum"], "--engine 'quantum' is not known"),
+        (["--start", "next tuesday", "--engine", "direct"], "is not a date"),
+        (["--start", "2020-01-06", "--engine", "temporal"], "cannot start in the past"),
+        (["--days", "0"], "Invalid value for '--days'"),
+    ],
+)
+def test_simulate_refuses_bad_options_with_a_clear_message(args: list[str], message: str, tmp_path: Path) -> None:
+    env = {**os.environ, "RECTIFY_DATA_DIR": str(tmp_path)}
+    result = rectify("simulate", *args, "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "postgres").exists()  # nothing was started for a run that could not go ahead

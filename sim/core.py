@@ -1,0 +1,154 @@
+"""The simulation loop: one simulated clock, one queue of what happens next, and an engine that does it.
+
+The loop is shared by both engines, so the moments at which the behaviour model is asked, the order
+of ticks and steps, and therefore the business decisions are the same; the engines differ only in
+*how* a step is carried out (in-process `decide`, or the real worker through the client SDK).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Protocol
+
+from rectify.city import City
+from rectify.domain import commands as c
+from rectify.domain.escalation import next_due
+from rectify.domain.state import CaseState
+from rectify.domain.types import FINAL_STATUSES, CaseStatus
+from rectify.sim.behaviour import Behaviour, Planned
+from rectify.sim.intake import PlannedReport, day_reports
+
+#: At one instant, fired deadlines come before people's steps, and those before new reports.
+_TICK, _STEP, _REPORT, _DAY = 0, 1, 2, -1
+
+
+class StepRefused(Exception):
+    """The rules refused a simulated step (it is counted and the case carries on)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
+class Engine(Protocol):
+    name: str
+
+    async def advance_to(self, at: datetime) -> None: ...
+    async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...
+    async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState: ...
+    async def tick(self, state: CaseState, at: datetime) -> CaseState: ...
+    async def flush(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    seed: int
+    days: int
+    reports_per_day: int
+    start: date
+
+    def start_at(self, city: City) -> datetime:
+        return datetime.combine(self.start, time(0), city.policy.calendar.zone)
+
+    def end_at(self, city: City) -> datetime:
+        return self.start_at(city) + timedelta(days=self.days)
+
+
+@dataclass
+class SimCounts:
+    """What happened, as counted by the loop (the summary recounts it all from the stored events)."""
+
+    reports: int = 0
+    steps: int = 0
+    ticks: int = 0
+    refused: dict[str, int] = field(default_factory=dict)
+    open_cases: int = 0
+
+
+Progress = Callable[[datetime, SimCounts], None]
+
+
+class Simulation:
+    def __init__(self, city: City, config: SimConfig, engine: Engine, progress: Progress | None = None) -> None:
+        self.city, self.config, self.engine, self.progress = city, config, engine, progress
+        self.policy = city.policy
+        self.behaviour = Behaviour(self.policy, config.seed)
+        self.counts = SimCounts()
+        self._queue: list[tuple[datetime, int, int, object]] = []
+        self._seq = itertools.count()
+        self._states: dict[str, CaseState] = {}
+        self._due: dict[str, datetime] = {}
+        self._pending: dict[str, Planned] = {}
+
+    def _push(self, at: datetime, rank: int, item: object) -> None:
+        heapq.heappush(self._queue, (at, rank, next(self._seq), item))
+
+    async def run(self) -> SimCounts:
+        start, end = self.config.start_at(self.city), self.config.end_at(self.city)
+        for index in range(self.config.days):
+            self._push(start + timedelta(days=index), _DAY, index)
+        while self._queue and self._queue[0][0] < end:
+            at, rank, _, item = heapq.heappop(self._queue)
+            if rank == _DAY:
+                day = self.config.start + timedelta(days=item)
+                for report in day_reports(self.city, self.config.seed, day, self.config.reports_per_day, item):
+                    self._push(report.at, _REPORT, report)
+                continue
+            if rank == _TICK and self._due.get(item) != at:
+                continue  # superseded: the case moved on before this moment
+            if rank == _STEP and self._pending.get(item[0]) is not item[1]:
+                continue
+            await self.engine.advance_to(at)
+            await self._handle(at, rank, item)
+            if self.progress:
+                self.progress(at, self.counts)
+        await self.engine.flush()
+        self.counts.open_cases = sum(1 for s in self._states.values() if s.status not in FINAL_STATUSES)
+        if self.progress:
+            self.progress(end, self.counts)
+        return self.counts
+
+    async def _handle(self, at: datetime, rank: int, item: object) -> None:
+        if rank == _REPORT:
+            state = await self.engine.report(item, at)
+            self.counts.reports += 1
+            self._changed(state, at, human=True)
+        elif rank == _TICK:
+            state = await self.engine.tick(self._states[item], at)
+            self.counts.ticks += 1
+            self._changed(state, at, human=False)
+        else:
+            case_id, planned = item
+            try:
+                state = await self.engine.execute(self._states[case_id], planned.command, at)
+            except StepRefused as refused:
+                self.counts.refused[refused.rule] = self.counts.refused.get(refused.rule, 0) + 1
+                del self._pending[case_id]
+                return
+            self.counts.steps += 1
+            self._changed(state, at, human=True)
+
+    def _changed(self, state: CaseState, at: datetime, *, human: bool) -> None:
+        case_id = state.case_id
+        self._states[case_id] = state
+        due = next_due(state, self.policy)
+        if due is not None:
+            # A deadline already past (its clock ran again on resuming or upholding) fires now, as in the workflow.
+            due = max(due, at)
+            self._due[case_id] = due
+            self._push(due, _TICK, case_id)
+        else:
+            self._due.pop(case_id, None)
+        before = self._pending.get(case_id)
+        planned = self.behaviour.plan(state, at) if human else self.behaviour.after_tick(state, at, before)
+        if planned is None:
+            self._pending.pop(case_id, None)
+        elif planned is not before:
+            self._pending[case_id] = planned
+            self._push(planned.at, _STEP, (case_id, planned))
+        if due is None and planned is None and (state.status in FINAL_STATUSES or state.status is CaseStatus.CLOSED):
+            del self._states[case_id]  # nothing more will happen to it here: keep memory flat over long runs

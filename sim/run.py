@@ -1,0 +1,173 @@
+"""`rectify simulate`: set up the store (and for the temporal engine, the servers), play, summarise, report.
+
+Everything it starts (embedded PostgreSQL, the time-skipping server, the worker) is stopped when it
+ends, on Ctrl-C and on failure too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rectify.city import City
+from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.sim.core import SimConfig, SimCounts, Simulation
+from rectify.sim.direct import DirectEngine
+from rectify.sim.summary import summarize_store
+from rectify.store import EventStore, migrate
+
+SIM_DATABASE = "simulation"
+
+
+class EngineName(StrEnum):
+    TEMPORAL = "temporal"
+    DIRECT = "direct"
+
+
+@dataclass(frozen=True)
+class SimOptions:
+    config: SimConfig
+    engine: EngineName
+    out_dir: Path
+    data_dir: Path
+    #: A PostgreSQL database to write to instead of the embedded one (it must hold no events yet).
+    database_url: str | None = None
+    charts: bool = True
+
+
+class SimulationError(RuntimeError):
+    """A simulation could not start or finish; the message says why and what to do."""
+
+
+def next_monday(today: date) -> date:
+    """The default start: the coming Monday, so a run covers whole working weeks from the first day."""
+    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+@contextlib.asynccontextmanager
+async def _database(options: SimOptions) -> AsyncIterator[str]:
+    """A fresh `simulation` database in the embedded PostgreSQL under the data folder, or the URL given."""
+    if options.database_url:
+        yield options.database_url
+        return
+    pg = EmbeddedPostgres(options.data_dir.resolve() / "postgres")
+    pg.start()
+    try:
+        admin = await asyncpg.connect(pg.url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{SIM_DATABASE}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{SIM_DATABASE}"')
+        finally:
+            await admin.close()
+        yield pg.database_url(SIM_DATABASE)
+    finally:
+        pg.stop()
+
+
+async def _require_empty(store: EventStore) -> None:
+    if await store.pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
+        raise SimulationError("the database already holds events; a simulation needs an empty one")
+
+
+def _progress(console: Console, config: SimConfig, city: City) -> tuple[Progress, object]:
+    start = config.start_at(city)
+    total = (config.end_at(city) - start).total_seconds()
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TextColumn("[dim]{task.fields[counts]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+    task = progress.add_task("simulating", total=total, clock="", counts="")
+    zone = city.policy.calendar.zone
+
+    def update(at: datetime, counts: SimCounts) -> None:
+        progress.update(
+            task,
+            completed=min((at - start).total_seconds(), total),
+            clock=at.astimezone(zone).strftime("%a %d %b %H:%M"),
+            counts=f"{counts.reports} reports · {counts.steps} steps · {counts.ticks} fired",
+        )
+
+    return progress, update
+
+
+async def simulate(city: City, options: SimOptions, console: Console) -> dict:
+    """Play the run, write `summary.json` (and the report), and return the summary."""
+    config = options.config
+    if options.engine is EngineName.TEMPORAL:
+        await _check_temporal_start(city, config)  # before anything starts
+    async with _database(options) as database_url:
+        progress, update = _progress(console, config, city)
+        if options.engine is EngineName.DIRECT:
+            store = await EventStore.connect(database_url)
+            try:
+                await migrate(store.pool)
+                await _require_empty(store)
+                with progress:
+                    counts = await Simulation(city, config, DirectEngine(store, city), update).run()
+                summary = await _summarise(store, city, options, counts)
+            finally:
+                await store.close()
+        else:
+            async with TestStack(database_url=database_url, city_dir=city.source_dir) as stack:
+                await _require_empty(stack.store)
+                engine = _temporal_engine(stack)
+                with progress:
+                    counts = await Simulation(city, config, engine, update).run()
+                summary = await _summarise(stack.store, city, options, counts)
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    (options.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    if options.charts:
+        from rectify.sim.report import write_report
+
+        write_report(summary, options.out_dir)
+    return summary
+
+
+def _temporal_engine(stack: TestStack) -> object:
+    from rectify.sim.temporal import TemporalEngine
+
+    return TemporalEngine(stack.env, stack.client)
+
+
+async def _check_temporal_start(city: City, config: SimConfig) -> None:
+    today = datetime.now(city.policy.calendar.zone).date()
+    if config.start < today:
+        raise SimulationError(
+            f"the temporal engine cannot start in the past ({config.start}): Temporal's clock only moves forward "
+            f"from today ({today}); pick --start {today} or later, or use --engine direct"
+        )
+
+
+async def _summarise(store: EventStore, city: City, options: SimOptions, counts: SimCounts) -> dict:
+    figures = await summarize_store(store, city.policy)
+    config = options.config
+    return {
+        "simulation": {
+            "seed": config.seed,
+            "days": config.days,
+            "reports_per_day": config.reports_per_day,
+            "start": config.start.isoformat(),
+            "engine": options.engine.value,
+            "city": city.policy.city,
+            "policy_version": city.policy.version,
+            "refused_steps": dict(sorted(counts.refused.items())),
+        },
+        **figures,
+    }
+
+
+__all__ = ["EngineName", "SimOptions", "SimulationError", "asdict", "next_monday", "simulate"]
