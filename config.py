@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".rectify")
@@ -24,6 +25,8 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     task_queue: str = "rectify-cases"
     temporal_tls: bool = False
+    #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
+    checkpoint_every: timedelta = timedelta(hours=1)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -38,6 +41,7 @@ class Settings:
             data_dir=Path(get("RECTIFY_DATA_DIR") or DEFAULT_DATA_DIR),
             task_queue=get("RECTIFY_TASK_QUEUE") or "rectify-cases",
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
+            checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
         )
 
     @property
@@ -58,3 +62,13 @@ class Settings:
             database_url=self.database_url or stack.get("database_url"),
             namespace=stack.get("namespace", self.namespace) if not self.temporal_address else self.namespace,
         )
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"RECTIFY_CHECKPOINT_MINUTES must be a whole number of minutes, not {text!r}") from None
+    if value < 1:
+        raise ValueError(f"RECTIFY_CHECKPOINT_MINUTES must be at least 1, not {value}")
+    return value

@@ -450,7 +450,11 @@ class EmbeddedStack(_Stack):
             city_dir=self.city_dir,
             task_queue=self.task_queue,
         )
-        await self._serve(await connect_temporal(self.settings), self.database_url, self.city)
+        temporal_client = await connect_temporal(self.settings)
+        await self._serve(temporal_client, self.database_url, self.city)
+        from rectify.workflows.schedules import ensure_checkpoint_schedule
+
+        await ensure_checkpoint_schedule(temporal_client, self.task_queue, self.settings.checkpoint_every)
         self.stack_file.write_text(
             json.dumps(
                 {

@@ -11,27 +11,30 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from rectify.activities.audit_activities import AuditActivities
 from rectify.activities.store_activities import CaseActivities
 from rectify.config import Settings
 from rectify.store import EventStore, migrate
 from rectify.workflows.case_workflow import CaseWorkflow
+from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 
 log = structlog.get_logger("rectify.worker")
 
 
 def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
-    activities = CaseActivities(store)
+    cases, audit = CaseActivities(store), AuditActivities(store)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow],
-        activities=[activities.append_events, activities.deliver_notifications],
+        workflows=[CaseWorkflow, CheckpointWorkflow],
+        activities=[cases.append_events, cases.deliver_notifications, audit.record_checkpoint],
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`."""
     from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
+    from rectify.workflows.schedules import ensure_checkpoint_schedule
 
     settings = settings.with_running_stack()
     client = await connect_temporal(settings)
@@ -41,6 +44,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     try:
         await migrate(store.pool)
         await register_search_attributes(client)
+        await ensure_checkpoint_schedule(client, settings.task_queue, settings.checkpoint_every)
         worker = build_worker(client, store, settings.task_queue)
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
         async with worker:

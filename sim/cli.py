@@ -43,7 +43,7 @@ def run_simulation(
         )
     config = SimConfig(seed=seed, days=days, reports_per_day=reports_per_day, start=parse_start(start, city))
     options = SimOptions(config=config, engine=engine_name, out_dir=out, data_dir=data_dir, database_url=database_url)
-    where = database_url or f"database 'simulation' of the embedded PostgreSQL in {data_dir}/postgres"
+    where = database_url or f"the embedded PostgreSQL in {data_dir}/postgres (earlier simulated data there is replaced)"
     console.print(
         f"[bold]Simulating[/bold] {days} days in {city.policy.city} from {config.start} (seed {seed}, about "
         f"{reports_per_day} reports a day, engine {engine_name}); events go to {where}"
@@ -51,6 +51,11 @@ def run_simulation(
     started = time.monotonic()
     summary = asyncio.run(simulate(city, options, console))
     print_summary(console, summary)
+    checkpoint = summary["checkpoint"]
+    console.print(
+        f"audit checkpoint {checkpoint['number']} over {checkpoint['cases']} cases at position "
+        f"{checkpoint['position']}: root [bold]{checkpoint['root']}[/bold]"
+    )
     console.print(
         f"finished in {time.monotonic() - started:.1f} s; wrote {out / 'summary.json'}, {out / 'report.md'}, "
         f"{out / 'report.html'} and charts; everything it started is stopped."

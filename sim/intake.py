@@ -7,13 +7,15 @@ reports at the same moments, whichever engine then plays them.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from rectify.city import City
 from rectify.city.sampling import inside_points
 from rectify.domain.types import Actor, Channel, Point, Role
 
+#: Every simulated report's key starts so: how a folder of simulated data is told apart from real cases.
+SIM_KEY_PREFIX = "sim-"
 #: Share of reports per channel (随手拍, hotline, volunteer supervisors, inspections, third-party evaluation).
 CHANNEL_WEIGHTS: dict[Channel, float] = {
     Channel.SNAPSHOT: 0.38,
@@ -100,9 +102,8 @@ def day_reports(city: City, seed: int, day: date, per_day: int, day_index: int) 
             )
         )
     reports.sort(key=lambda r: r.at)
-    return [
-        PlannedReport(**{**r.__dict__, "key": f"sim-{seed}-d{day_index:03d}-{n:05d}"}) for n, r in enumerate(reports)
-    ]
+    keyed = [replace(r, key=f"{SIM_KEY_PREFIX}{seed}-d{day_index:03d}-{n:05d}") for n, r in enumerate(reports)]
+    return keyed
 
 
 def days(start: date, count: int) -> list[date]:

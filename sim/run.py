@@ -18,14 +18,15 @@ import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from rectify.audit.checkpoints import Checkpoint, record_checkpoint
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.sim.core import SimConfig, SimCounts, Simulation
 from rectify.sim.direct import DirectEngine
+from rectify.sim.intake import SIM_KEY_PREFIX
 from rectify.sim.summary import summarize_store
 from rectify.store import EventStore, migrate
-
-SIM_DATABASE = "simulation"
+from rectify.workflows.checkpoint_workflow import CHECKPOINT_WORKFLOW_ID, CheckpointWorkflow
 
 
 class EngineName(StrEnum):
@@ -55,22 +56,39 @@ def next_monday(today: date) -> date:
 
 @contextlib.asynccontextmanager
 async def _database(options: SimOptions) -> AsyncIterator[str]:
-    """A fresh `simulation` database in the embedded PostgreSQL under the data folder, or the URL given."""
+    """The embedded PostgreSQL under the data folder (the one `rectify up` uses), or the URL given.
+
+    The embedded database is cleared first, but only when everything in it came from earlier simulations:
+    a folder holding real cases is refused, never wiped.
+    """
     if options.database_url:
         yield options.database_url
         return
     pg = EmbeddedPostgres(options.data_dir.resolve() / "postgres")
     pg.start()
     try:
-        admin = await asyncpg.connect(pg.url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{SIM_DATABASE}" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{SIM_DATABASE}"')
-        finally:
-            await admin.close()
-        yield pg.database_url(SIM_DATABASE)
+        await _reset_for_simulation(pg.url, options.data_dir)
+        yield pg.url
     finally:
         pg.stop()
+
+
+async def _reset_for_simulation(url: str, data_dir: Path) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        if await conn.fetchval("SELECT to_regclass('public.events') IS NOT NULL"):
+            real = await conn.fetchval(
+                "SELECT count(*) FROM events WHERE type = 'case_reported' AND body->>'idempotency_key' NOT LIKE $1",
+                f"{SIM_KEY_PREFIX}%",
+            )
+            if real:
+                raise SimulationError(
+                    f"{data_dir} holds {real} cases that did not come from a simulation; a simulation replaces "
+                    "the data there, so give it another --data-dir (or remove that folder yourself)"
+                )
+        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
+    finally:
+        await conn.close()
 
 
 async def _require_empty(store: EventStore) -> None:
@@ -118,7 +136,8 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
                 await _require_empty(store)
                 with progress:
                     counts = await Simulation(city, config, DirectEngine(store, city), update).run()
-                summary = await _summarise(store, city, options, counts)
+                checkpoint = await record_checkpoint(store.pool)
+                summary = await _summarise(store, city, options, counts, checkpoint)
             finally:
                 await store.close()
         else:
@@ -127,7 +146,10 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
                 engine = _temporal_engine(stack)
                 with progress:
                     counts = await Simulation(city, config, engine, update).run()
-                summary = await _summarise(stack.store, city, options, counts)
+                checkpoint = await stack.env.client.execute_workflow(
+                    CheckpointWorkflow.run, id=CHECKPOINT_WORKFLOW_ID, task_queue=stack.task_queue
+                )
+                summary = await _summarise(stack.store, city, options, counts, checkpoint)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if options.charts:
@@ -152,7 +174,9 @@ async def _check_temporal_start(city: City, config: SimConfig) -> None:
         )
 
 
-async def _summarise(store: EventStore, city: City, options: SimOptions, counts: SimCounts) -> dict:
+async def _summarise(
+    store: EventStore, city: City, options: SimOptions, counts: SimCounts, checkpoint: Checkpoint
+) -> dict:
     figures = await summarize_store(store, city.policy)
     config = options.config
     return {
@@ -167,6 +191,8 @@ async def _summarise(store: EventStore, city: City, options: SimOptions, counts:
             "refused_steps": dict(sorted(counts.refused.items())),
         },
         **figures,
+        # Where others keep a copy: the root lets anyone check later that these events were not changed.
+        "checkpoint": checkpoint.model_dump(mode="json", include={"number", "position", "cases", "root"}),
     }
 
 

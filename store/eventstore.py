@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
+from rectify.domain.decider import event_id
 from rectify.domain.events import Event, event_body, parse_event
 from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
@@ -177,8 +178,11 @@ class EventStore:
                     columns[key].append(value)
                 prev = digest
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _POSITION_LOCK)
+        # Positions are handed out here, under the lock, so they run without gaps (the audit counts on it).
+        last = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        positions = list(range(last + 1, last + 1 + len(columns["case_id"])))
         try:
-            inserted = await conn.fetch(_INSERT_EVENTS, *columns.values())
+            inserted = await conn.fetch(_INSERT_EVENTS, positions, *columns.values())
         except asyncpg.UniqueViolationError as error:
             raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
         await self._upsert_rows(conn, [case_row(state) for *_, state in batch])
@@ -352,6 +356,7 @@ class EventStore:
         )
         args = [case_id] if case_id else []
         last: EventRecord | None = None
+        index = 0
         async with self.pool.acquire() as conn, conn.transaction():
             async for row in conn.cursor(query, *args):
                 record = _record(row)
@@ -371,8 +376,20 @@ class EventStore:
                     problems.append(ChainProblem(**where, problem="hash does not match the stored body"))
                 if same_case and record.position <= last.position:
                     problems.append(ChainProblem(**where, problem="global position not after the previous event"))
-                if record.body.get("version") != record.version or record.body.get("case_id") != record.case_id:
+                body = record.body
+                if body.get("version") != record.version or body.get("case_id") != record.case_id:
                     problems.append(ChainProblem(**where, problem="body names another case or version"))
+                if body.get("event_id") != record.event_id or body.get("type") != record.type:
+                    problems.append(ChainProblem(**where, problem="body's event id or type differs from its row"))
+                # Event ids derive from the command that caused them: a forged event rarely gets this right.
+                index = index + 1 if same_case and body.get("causation_id") == last.body.get("causation_id") else 0
+                if record.event_id != event_id(str(body.get("causation_id")), index):
+                    problems.append(ChainProblem(**where, problem="event id is not derived from its command"))
+                try:
+                    parse_event(body)
+                except ValueError as error:
+                    first = str(error).splitlines()[0]
+                    problems.append(ChainProblem(**where, problem=f"body is not a valid event: {first}"))
                 last = record
         return problems
 
@@ -382,12 +399,12 @@ _EVENT_COLUMNS = (
     "correlation_id", "schema_version", "prev_hash", "hash",
 )  # fmt: skip
 _INSERT_EVENTS = """
-INSERT INTO events (case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at, causation_id,
-                    correlation_id, schema_version, prev_hash, hash)
-SELECT c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
-FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[],
-            $9::text[], $10::text[], $11::int[], $12::text[], $13::text[])
-     AS x(c, v, id, t, b, au, ar, o, ca, co, s, p, h)
+INSERT INTO events (position, case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at,
+                    causation_id, correlation_id, schema_version, prev_hash, hash)
+SELECT pos, c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
+FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::timestamptz[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
+     AS x(pos, c, v, id, t, b, au, ar, o, ca, co, s, p, h)
 RETURNING position, case_id, version, hash
 """
 _RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"

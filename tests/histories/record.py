@@ -1,0 +1,117 @@
+"""Record the replay corpus: real CaseWorkflow and CheckpointWorkflow runs on the time-skipping server.
+
+    .venv/bin/python -m tests.histories.record
+
+Each scenario's runs are written as `<scenario>[.runN].json` beside this file. Re-record only on purpose
+(a new path worth pinning); the point of the corpus is that old histories keep replaying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from rectify.audit.replay import fetch_runs
+from rectify.client import RectifyClient
+from rectify.devstack import TestStack
+from rectify.domain.types import Channel
+from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.models import workflow_id_for
+from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
+
+HERE = Path(__file__).parent
+MONTH = timedelta(days=31)
+
+
+async def record() -> list[Path]:
+    async with TestStack() as stack:
+        client = stack.client
+        city = stack.city
+        cases: dict[str, str] = {}
+
+        async def report(name: str, category: str = "street_vending", via: RectifyClient | None = None) -> str:
+            ref = await (via or client).report(
+                idempotency_key=f"corpus-{name}", category=category, description="占道经营（回放样本）",
+                location=point_in(city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
+            )  # fmt: skip
+            cases[name] = ref.case_id
+            return ref.case_id
+
+        async def fix(case_id: str, lead: str, via: RectifyClient | None = None) -> None:
+            c = via or client
+            await c.submit(case_id, unit(lead), [photo(case_id)], "已整改")
+            await c.verify(case_id, INSPECTOR, True, "核查通过")
+
+        lead = city.router.route("street_vending", point_in(city, "st_guanyinqiao")).lead_unit
+        straight = await report("straight")
+        await client.claim(straight, unit(lead))
+        await fix(straight, lead)
+        await client.record_feedback(straight, DISPATCHER, True)
+
+        rework = await report("rework")
+        await client.claim(rework, unit(lead))
+        await client.submit(rework, unit(lead), [photo("first")], "已清理")
+        await client.verify(rework, INSPECTOR, False, "仍有摊点")
+        await fix(rework, lead)
+
+        extension = await report("extension")
+        await client.claim(extension, unit(lead))
+        await client.request_extension(extension, unit(lead), 2, "需协调城管执法")
+        await client.decide_extension(extension, DISPATCHER, True, "同意延期")
+
+        suspension = await report("suspension")
+        await client.claim(suspension, unit(lead))
+        await client.request_suspension(suspension, unit(lead), "现场被围挡施工封闭")
+        await client.decide_suspension(suspension, DISPATCHER, True, "同意挂起")
+
+        dispute = await report("dispute")
+        other = next(u for u in sorted(city.policy.units) if u.startswith("st_") and u != lead)
+        await client.dispute(dispute, unit(lead), "不属于本街道")
+        await client.reassign(dispute, DISPATCHER, other, "改派")
+        await client.claim(dispute, unit(other))
+
+        rejected = await report("rejected")
+        await client.reject(rejected, DISPATCHER, "重复举报")
+
+        ladder = await report("ladder")  # nobody acts: all four rungs, then the unit finally fixes it
+
+        long_lived = RectifyClient(stack.env.client, stack.store, city, stack.task_queue, continue_as_new_after=40)
+        continued = await report("continue_as_new", via=long_lived)
+        await long_lived.claim(continued, unit(lead))
+        for round_ in range(3):
+            await long_lived.submit(continued, unit(lead), [photo(f"round {round_}")], "已整改")
+            await long_lived.verify(continued, INSPECTOR, False, "未到位")
+
+        await stack.env.sleep(timedelta(days=14))
+        await client.resume(suspension, DISPATCHER, "围挡已拆除")
+        await client.claim(ladder, unit(lead))
+        await fix(ladder, lead)
+        await fix(extension, lead)
+        await fix(suspension, lead)
+        await fix(dispute, other)
+        await fix(continued, lead, via=long_lived)
+        checkpoint_id = "rectify-checkpoint"
+        await stack.env.client.execute_workflow(CheckpointWorkflow.run, id=checkpoint_id, task_queue=stack.task_queue)
+        await stack.env.sleep(MONTH)  # past the reopen window: the closed cases' workflows complete
+
+        written = []
+        for name, case_id in cases.items():
+            runs = await fetch_runs(stack.env.client, workflow_id_for(case_id))
+            for n, history in enumerate(runs):
+                path = HERE / (f"{name}.json" if len(runs) == 1 else f"{name}.run{n + 1}.json")
+                path.write_text(history.to_json(), encoding="utf-8")
+                written.append(path)
+        checkpoint = await fetch_runs(stack.env.client, checkpoint_id)
+        (HERE / "checkpoint.json").write_text(checkpoint[-1].to_json(), encoding="utf-8")
+        written.append(HERE / "checkpoint.json")
+        return written
+
+
+if __name__ == "__main__":
+    paths = asyncio.run(record())
+    print("\n".join(str(p) for p in paths))
+    sys.stdout.flush()
+    os._exit(0)

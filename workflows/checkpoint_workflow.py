@@ -1,0 +1,32 @@
+"""CheckpointWorkflow: record an audit checkpoint (Merkle root over all chain heads) as a durable step.
+
+Started by a Temporal Schedule (`rectify-checkpoint`, hourly by default) on a real cluster, and by
+the simulation at its end (the time-skipping test server has no Schedules).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from rectify.audit.checkpoints import Checkpoint
+
+CHECKPOINT_ACTIVITY = "rectify.record_checkpoint"
+CHECKPOINT_WORKFLOW_ID = "rectify-checkpoint"
+
+
+@workflow.defn
+class CheckpointWorkflow:
+    @workflow.run
+    async def run(self) -> Checkpoint:
+        checkpoint: Checkpoint = await workflow.execute_activity(
+            CHECKPOINT_ACTIVITY,
+            result_type=Checkpoint,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)),
+        )
+        workflow.logger.info("audit.checkpoint", extra={"number": checkpoint.number, "root": checkpoint.root})
+        return checkpoint
