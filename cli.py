@@ -84,6 +84,15 @@ def command_result(result: Any, as_json: bool) -> None:
     emit(result, as_json, lambda r: views.print_command_result(console, r))
 
 
+def _audit_app() -> typer.Typer:
+    from rectify.audit.cli import audit_app
+
+    return audit_app
+
+
+app.add_typer(_audit_app(), name="audit")
+
+
 # -- the stack -------------------------------------------------------------------------------------
 @app.command()
 def up(
@@ -96,7 +105,9 @@ def up(
     folder = data_dir or s.data_dir
 
     async def go() -> None:
-        async with EmbeddedStack(folder, city_dir=s.city_dir, task_queue=s.task_queue) as stack:
+        async with EmbeddedStack(
+            folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every
+        ) as stack:
             views.print_stack(console, stack)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
@@ -476,6 +487,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
+    import asyncpg
+
+    from rectify.audit.bundle import ExportError
+    from rectify.audit.cli import AuditFailed
     from rectify.city import CityDataError
     from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
     from rectify.devstack import StackError
@@ -488,6 +503,8 @@ def run(argv: list[str] | None = None) -> int:
         return 0
     except SystemExit as exit_:
         return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else EXIT_USAGE)
+    except AuditFailed:
+        return EXIT_REJECTED
     except CommandRejected as error:
         err.print(f"[red]rejected[/red] ({error.rule}): {error}")
         return EXIT_REJECTED
@@ -499,7 +516,7 @@ def run(argv: list[str] | None = None) -> int:
         field = ".".join(str(p) for p in first["loc"]) or "input"
         err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
         return EXIT_USAGE
-    except (CityDataError, SimulationError, ValueError) as error:
+    except (CityDataError, SimulationError, ExportError, ValueError) as error:
         err.print(f"[red]invalid input[/red]: {error}")
         return EXIT_USAGE
     except (ServerUnavailable, StackError, ConnectionError, OSError) as error:
@@ -507,6 +524,9 @@ def run(argv: list[str] | None = None) -> int:
         return EXIT_UNREACHABLE
     except KeyboardInterrupt:
         return 130
+    except asyncpg.PostgresError as error:  # e.g. an auditor's read-only role asked to write
+        err.print(f"[red]database refused[/red]: {type(error).__name__}: {error}")
+        return EXIT_REJECTED
     except Exception as error:  # a bug, not a user's mistake: one line here, the traceback on request
         if os.environ.get("RECTIFY_DEBUG"):
             err.print_exception()

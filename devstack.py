@@ -21,6 +21,7 @@ import sysconfig
 import time
 import warnings
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -396,8 +397,16 @@ class EmbeddedStack(_Stack):
     A second stack on the same folder is refused with a clear message while the first is running.
     """
 
-    def __init__(self, data_dir: Path, *, city_dir: Path | None = None, task_queue: str = "rectify-cases") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        city_dir: Path | None = None,
+        task_queue: str = "rectify-cases",
+        checkpoint_every: timedelta = timedelta(hours=1),
+    ) -> None:
         self.data_dir = data_dir.resolve()
+        self.checkpoint_every = checkpoint_every
         self.city_dir = city_dir
         self.task_queue = task_queue
         super().__init__()
@@ -449,6 +458,7 @@ class EmbeddedStack(_Stack):
             data_dir=self.data_dir,
             city_dir=self.city_dir,
             task_queue=self.task_queue,
+            checkpoint_every=self.checkpoint_every,
         )
         temporal_client = await connect_temporal(self.settings)
         await self._serve(temporal_client, self.database_url, self.city)

@@ -88,7 +88,7 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
         ]  # fmt: skip
         return CheckResult(check="positions", what=what, checked=len(rows), findings=findings)
     stats = await store.pool.fetchrow("SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events")
-    findings: tuple[Finding, ...] = ()
+    findings: list[Finding] = []
     if stats["n"] and stats["lo"] != 1:
         missing = f"positions start at {stats['lo']}: events 1…{stats['lo'] - 1} are missing"
         findings.append(Finding(position=1, problem=missing))
@@ -126,7 +126,7 @@ async def _checkpoints(store: EventStore) -> CheckResult:
     """Each checkpoint's own hash and link, and its root recomputed from the events at its position."""
     taken = await checkpoints(store.pool)
     what = "checkpoints: each chained to the one before, and its Merkle root recomputed from the store"
-    findings: tuple[Finding, ...] = ()
+    findings: list[Finding] = []
     prev_hash, prev_position = GENESIS_HASH, 0
     for cp in taken:
         findings += _checkpoint_links(cp, prev_hash, prev_position)

@@ -316,25 +316,33 @@ class EventStore:
         return [CaseRow(**dict(r)) for r in rows]
 
     # -- audit helpers ------------------------------------------------------------------------------
-    async def _folded_rows(self) -> dict[str, CaseRow]:
-        rows: dict[str, CaseRow] = {}
-        current: list[Event] = []
+    async def _folded_rows(self) -> dict[str, CaseRow | None]:
+        """Each case's row rebuilt from its events; None for a case whose events no longer fold (tampered)."""
+        rows: dict[str, CaseRow | None] = {}
+        case_id, bodies = None, []
+
+        def finish() -> None:
+            try:
+                rows[case_id] = case_row(fold(parse_event(body) for body in bodies))
+            except (ValueError, TypeError):
+                rows[case_id] = None
+
         async with self.pool.acquire() as conn, conn.transaction():
-            async for r in conn.cursor("SELECT body FROM events ORDER BY case_id, version"):
-                event = parse_event(r["body"])
-                if current and current[-1].case_id != event.case_id:
-                    rows[current[-1].case_id] = case_row(fold(current))
-                    current = []
-                current.append(event)
-        if current:
-            rows[current[-1].case_id] = case_row(fold(current))
+            async for r in conn.cursor("SELECT case_id, body FROM events ORDER BY case_id, version"):
+                if bodies and r["case_id"] != case_id:
+                    finish()
+                    bodies = []
+                case_id = r["case_id"]
+                bodies.append(r["body"])
+        if bodies:
+            finish()
         return rows
 
     async def diff_read_models(self) -> ReadModelDiff:
         expected = await self._folded_rows()
         stored = {r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")}
         return ReadModelDiff(
-            missing=sorted(expected.keys() - stored.keys()),
+            missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
             extra=sorted(stored.keys() - expected.keys()),
             different=sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k]),
         )
@@ -343,9 +351,11 @@ class EventStore:
         """Recreate the `cases` read model from the events; returns what differed before the rebuild."""
         diff = await self.diff_read_models()
         rows = await self._folded_rows()
+        if broken := sorted(case_id for case_id, row in rows.items() if row is None):
+            raise EventConflict(f"cannot rebuild: the events of {len(broken)} cases no longer fold, e.g. {broken[0]}")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
-            await self._upsert_rows(conn, list(rows.values()))
+            await self._upsert_rows(conn, [row for row in rows.values() if row is not None])
         return diff
 
     async def verify_chains(self, case_id: str | None = None) -> list[ChainProblem]:

@@ -198,3 +198,27 @@ def test_simulate_refuses_bad_options_with_a_clear_message(args: list[str], mess
     assert message in result.stderr + result.stdout
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "postgres").exists()  # nothing was started for a run that could not go ahead
+
+
+def test_audit_replays_the_corpus_from_the_command_line(tmp_path: Path) -> None:
+    corpus = Path(__file__).parent / "histories"
+    result = rectify("audit", "replay", "--dir", str(corpus), env={**os.environ, "RECTIFY_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stdout + result.stderr
+    count = len(list(corpus.glob("*.json")))
+    assert f"{count} of {count} histories replay on today's code" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["audit", "verify"], 3, "no database"),
+        (["audit", "show", "x", "--at", "soon"], 2, "is not a moment"),
+        (["audit", "replay"], 2, "give exactly one of --case ID, --all or --dir PATH"),
+        (["audit", "export", "out.zip", "--from", "2026-13-01"], 2, "is not a date"),
+    ],
+)
+def test_audit_commands_explain_what_is_missing(args: list[str], code: int, message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")} | {"RECTIFY_DATA_DIR": str(tmp_path)}
+    result = rectify(*args, env=env)
+    assert result.returncode == code, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
