@@ -146,7 +146,7 @@ def demo(
     from rectify.sim.cli import run_simulation
 
     s = Settings.from_env(os.environ)
-    run_simulation(console, load_city(s), engine="temporal", days=7, reports_per_day=50, seed=7, start=None,
+    run_simulation(console, load_city(s), engine="temporal", days=8, reports_per_day=50, seed=7, start=None,
                    out=out, data_dir=data_dir or s.data_dir, database_url=None)  # fmt: skip
 
 
@@ -192,12 +192,20 @@ def city_check(path: Annotated[Path, typer.Argument(help="A city data folder.")]
 
 
 # -- intake and commands ---------------------------------------------------------------------------
-@app.command()
+report_app = typer.Typer(
+    invoke_without_command=True,
+    help="File a case (with --category …), or read reports: weekly, unit, quarter.",
+)
+app.add_typer(report_app, name="report")
+
+
+@report_app.callback()
 def report(
-    category: Annotated[str, typer.Option(help="Category code, e.g. street_vending.")],
-    lon: Annotated[float, typer.Option(help="Longitude (WGS84).")],
-    lat: Annotated[float, typer.Option(help="Latitude (WGS84).")],
-    description: Annotated[str, typer.Option(help="What the problem is.")],
+    ctx: typer.Context,
+    category: Annotated[str | None, typer.Option(help="Category code, e.g. street_vending.")] = None,
+    lon: Annotated[float | None, typer.Option(help="Longitude (WGS84).")] = None,
+    lat: Annotated[float | None, typer.Option(help="Latitude (WGS84).")] = None,
+    description: Annotated[str | None, typer.Option(help="What the problem is.")] = None,
     channel: Annotated[Channel, typer.Option(help="Where the report came from.")] = Channel.HOTLINE,
     address: Annotated[str | None, typer.Option(help="Street address.")] = None,
     key: Annotated[str | None, typer.Option(help="Idempotency key: the same key never opens two cases.")] = None,
@@ -207,6 +215,14 @@ def report(
     as_json: JsonOpt = False,
 ) -> None:
     """Report a problem: it is routed to the responsible unit and dispatched at once."""
+    if ctx.invoked_subcommand is not None:
+        return
+    missing = [f"--{n}" for n, v in (("category", category), ("lon", lon), ("lat", lat),
+                                      ("description", description)) if v is None]  # fmt: skip
+    if missing:
+        from typer._click.exceptions import UsageError  # typer ships its own copy of click's errors
+
+        raise UsageError(f"Missing option {', '.join(missing)} (or a subcommand: weekly, unit, quarter)", ctx)
     location = Point(lon=lon, lat=lat)
 
     async def action(client: Any) -> Any:
@@ -224,6 +240,17 @@ def report(
 
     ref = run_with_client(action)
     emit(ref, as_json, lambda r: views.print_case_ref(console, r))
+
+
+def _report_commands() -> None:
+    from rectify import report_cli
+
+    report_app.command("weekly")(report_cli.weekly)
+    report_app.command("quarter")(report_cli.quarter)
+    report_app.command("unit")(report_cli.unit)
+
+
+_report_commands()
 
 
 @app.command()
@@ -494,6 +521,8 @@ def run(argv: list[str] | None = None) -> int:
     from rectify.city import CityDataError
     from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
     from rectify.devstack import StackError
+    from rectify.domain.periods import PeriodError
+    from rectify.reports import UnknownUnitError
     from rectify.sim.run import SimulationError
 
     command = typer.main.get_command(app)
@@ -516,7 +545,7 @@ def run(argv: list[str] | None = None) -> int:
         field = ".".join(str(p) for p in first["loc"]) or "input"
         err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
         return EXIT_USAGE
-    except (CityDataError, SimulationError, ExportError, ValueError) as error:
+    except (CityDataError, SimulationError, ExportError, PeriodError, UnknownUnitError, ValueError) as error:
         err.print(f"[red]invalid input[/red]: {error}")
         return EXIT_USAGE
     except (ServerUnavailable, StackError, ConnectionError, OSError) as error:

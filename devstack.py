@@ -290,7 +290,7 @@ class _Stack:
     async def _start(self) -> None:
         raise NotImplementedError
 
-    async def _serve(self, temporal_client: Any, database_url: str, city: Any) -> None:
+    async def _serve(self, temporal_client: Any, database_url: str, city: Any, bulletin_dir: Path) -> None:
         """Store (migrated), search attributes, an in-process worker and the SDK client on top of the servers."""
         from rectify.client import RectifyClient, register_search_attributes
         from rectify.store import EventStore, migrate
@@ -300,7 +300,10 @@ class _Stack:
         self._stack.push_async_callback(self.store.close)
         await migrate(self.store.pool)
         await register_search_attributes(temporal_client)
-        self.worker = build_worker(temporal_client, self.store, self.task_queue)
+        self.bulletin_dir = bulletin_dir
+        self.worker = build_worker(
+            temporal_client, self.store, self.task_queue, policy=city.policy, bulletin_dir=bulletin_dir
+        )
         await self._stack.enter_async_context(self.worker)
         self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
 
@@ -326,8 +329,11 @@ class TestStack(_Stack):
         city_dir: Path | None = None,
         task_queue: str = "rectify-cases",
         database_url: str | None = None,
+        bulletin_dir: Path | None = None,
     ) -> None:
         self._pg_given = pg
+        #: Where BulletinWorkflow writes (a scratch folder when not given).
+        self.bulletin_dir = bulletin_dir
         self.pg = pg
         #: Use this (already created) database and keep it afterwards, instead of a fresh scratch one.
         self.database_url = database_url
@@ -378,7 +384,11 @@ class TestStack(_Stack):
                 dev_server_extra_args=["--log-level", "warn"],
             )
         self._stack.push_async_callback(self.env.shutdown)
-        await self._serve(self.env.client, self.database_url, self.city)
+        if self.bulletin_dir is None:
+            import tempfile
+
+            self.bulletin_dir = Path(tempfile.mkdtemp(prefix="rectify-bulletins-"))
+        await self._serve(self.env.client, self.database_url, self.city, self.bulletin_dir)
 
     async def _drop_database(self, database: str) -> None:
         import asyncpg
@@ -461,10 +471,11 @@ class EmbeddedStack(_Stack):
             checkpoint_every=self.checkpoint_every,
         )
         temporal_client = await connect_temporal(self.settings)
-        await self._serve(temporal_client, self.database_url, self.city)
-        from rectify.workflows.schedules import ensure_checkpoint_schedule
+        await self._serve(temporal_client, self.database_url, self.city, self.data_dir / "bulletins")
+        from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
 
         await ensure_checkpoint_schedule(temporal_client, self.task_queue, self.settings.checkpoint_every)
+        await ensure_bulletin_schedule(temporal_client, self.task_queue, self.city.policy.timezone)
         self.stack_file.write_text(
             json.dumps(
                 {

@@ -6,35 +6,52 @@ import asyncio
 import os
 import signal
 import sys
+from pathlib import Path
 
 import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from rectify.activities.audit_activities import AuditActivities
+from rectify.activities.audit_activities import AuditActivities, BulletinActivities
 from rectify.activities.store_activities import CaseActivities
 from rectify.config import Settings
+from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
+from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 
 log = structlog.get_logger("rectify.worker")
 
 
-def build_worker(client: Client, store: EventStore, task_queue: str) -> Worker:
+def build_worker(
+    client: Client,
+    store: EventStore,
+    task_queue: str,
+    *,
+    policy: Policy | None = None,
+    bulletin_dir: Path | None = None,
+) -> Worker:
+    """The worker for every workflow; bulletins are issued only where a policy and a folder are given."""
     cases, audit = CaseActivities(store), AuditActivities(store)
+    activities = [cases.append_events, cases.deliver_notifications, audit.record_checkpoint]
+    if policy is not None and bulletin_dir is not None:
+        activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, CheckpointWorkflow],
-        activities=[cases.append_events, cases.deliver_notifications, audit.record_checkpoint],
+        workflows=[CaseWorkflow, CheckpointWorkflow, BulletinWorkflow],
+        activities=activities,
     )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`."""
+    from rectify.city import DEFAULT_CITY_DIR, load_city
     from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
-    from rectify.workflows.schedules import ensure_checkpoint_schedule
+    from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
+
+    city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
 
     settings = settings.with_running_stack()
     client = await connect_temporal(settings)
@@ -45,7 +62,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await migrate(store.pool)
         await register_search_attributes(client)
         await ensure_checkpoint_schedule(client, settings.task_queue, settings.checkpoint_every)
-        worker = build_worker(client, store, settings.task_queue)
+        await ensure_bulletin_schedule(client, settings.task_queue, city.policy.timezone)
+        worker = build_worker(
+            client, store, settings.task_queue, policy=city.policy, bulletin_dir=settings.data_dir / "bulletins"
+        )
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
         async with worker:
             await stop.wait()

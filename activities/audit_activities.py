@@ -1,11 +1,19 @@
-"""Activities of the audit: recording checkpoints (reads the store, appends one checkpoint row)."""
+"""Activities of the audit and the weekly bulletin: checkpoints, and rendering 督查通报 files."""
 
 from __future__ import annotations
 
-from temporalio import activity
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from rectify.activities.bulletins import Bulletin, issue_bulletin
 from rectify.audit.checkpoints import Checkpoint, record_checkpoint
+from rectify.domain.periods import PeriodError, previous_week, week_of
+from rectify.domain.policy import Policy
 from rectify.store import EventStore
+from rectify.workflows.bulletin_workflow import BULLETIN_ACTIVITY, BulletinTask
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_ACTIVITY
 
 
@@ -16,3 +24,17 @@ class AuditActivities:
     @activity.defn(name=CHECKPOINT_ACTIVITY)
     async def record_checkpoint(self) -> Checkpoint:
         return await record_checkpoint(self.store.pool)
+
+
+class BulletinActivities:
+    def __init__(self, store: EventStore, policy: Policy, out_dir: Path) -> None:
+        self.store, self.policy, self.out_dir = store, policy, out_dir
+
+    @activity.defn(name=BULLETIN_ACTIVITY)
+    async def issue_bulletin(self, task: BulletinTask) -> Bulletin:
+        zone = self.policy.timezone
+        week = task.week or previous_week(week_of(task.issued_at.astimezone(ZoneInfo(zone)).date(), zone), zone).label
+        try:
+            return await issue_bulletin(self.store, self.policy, week, self.out_dir)
+        except PeriodError as error:
+            raise ApplicationError(str(error), type="PeriodError", non_retryable=True) from error

@@ -110,10 +110,12 @@ async def _read_models(store: EventStore, case_id: str | None) -> CheckResult:
     findings += [Finding(case_id=c, problem="the cases read model has a row but no events") for c in diff.extra]
     findings += [Finding(case_id=c, problem="the read model row differs from a rebuild from events")
                  for c in diff.different]  # fmt: skip
+    findings += [Finding(case_id=c, problem="its indicator facts (unit_facts) differ from a rebuild from events")
+                 for c in diff.facts_different]  # fmt: skip
     if case_id:
         findings = [f for f in findings if f.case_id == case_id]
     checked = 1 if case_id else await store.pool.fetchval("SELECT count(*) FROM cases")
-    return CheckResult(check="read models", what="the cases read model equals a fresh rebuild from the events",
+    return CheckResult(check="read models", what="the cases and unit_facts read models equal a rebuild from events",
                        checked=checked, findings=findings)  # fmt: skip
 
 

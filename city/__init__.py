@@ -36,10 +36,12 @@ from shapely.geometry.base import BaseGeometry
 from rectify.domain.calendar import WorkingCalendar
 from rectify.domain.policy import (
     DEFAULT_LADDER,
+    AccountabilityRules,
     Category,
     ExtensionLimits,
     Policy,
     Rung,
+    Scoring,
     StageLimits,
     Unit,
     UnitKind,
@@ -242,6 +244,8 @@ def _load_policy(r: _Reader) -> Policy:
         "stages": section(StageLimits, rules.get("stages", {}), "stages"),
         "ladder": rungs or DEFAULT_LADDER,
         "extensions": section(ExtensionLimits, rules.get("extensions", {}), "extensions"),
+        "scoring": section(Scoring, rules.get("scoring", {}), "scoring"),
+        "accountability": section(AccountabilityRules, rules.get("accountability", {}), "accountability"),
     }
     fields = {
         k: city[k] for k in ("timezone", "dispatcher_units", "reopen_window_days", "description_max_chars") if k in city

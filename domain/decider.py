@@ -287,7 +287,8 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             _require_status(state, command, frozenset({S.SUBMITTED}))
             _require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
             if passed:
-                emit(CaseClosed, note=note)
+                worked = policy.calendar.working_time_between(state.opened_at, now).total_seconds() / 3600
+                emit(CaseClosed, note=note, working_hours=round(worked, 4))
                 _set_deadline(emit, policy, Stage.FEEDBACK, state.category, now)
             else:
                 emit(ReworkOrdered, note=note)

@@ -94,6 +94,8 @@ class CaseClosed(EventBase):
 
     type: Literal["case_closed"] = "case_closed"
     note: str
+    #: Working hours from the report to this closure on the case's own calendar (None on older events).
+    working_hours: float | None = None
 
 
 class ReworkOrdered(EventBase):

@@ -84,6 +84,45 @@ class ExtensionLimits(Frozen):
     max_total_ratio: Annotated[float, Field(ge=0, le=10)] = 1.0
 
 
+#: What a score weight may name (domain.indicators computes each; docs/indicators.md gives the formulas).
+SCORED_INDICATORS = frozenset(
+    {"on_time_rate", "closure_rate", "dispute_rate", "rework_rate", "claim_on_time_rate", "points", "open_overdue"}
+)
+
+
+class Scoring(Frozen):
+    """The weekly score (一周一排名): base + Σ weight × indicator, rates as fractions 0…1, points as points.
+
+    Ties are broken by more cases closed on time, then fewer points deducted, then the unit id.
+    """
+
+    base: float = 60.0
+    weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "on_time_rate": 30.0,
+            "closure_rate": 10.0,
+            "dispute_rate": -10.0,
+            "rework_rate": -10.0,
+            "points": -1.0,
+        }
+    )
+
+    @model_validator(mode="after")
+    def _known_indicators(self) -> Scoring:
+        if unknown := sorted(set(self.weights) - SCORED_INDICATORS):
+            raise ValueError(f"unknown indicators {unknown}; known: {sorted(SCORED_INDICATORS)}")
+        return self
+
+
+class AccountabilityRules(Frozen):
+    """问责: how long the unit has for its written explanation, and what each decision costs in points."""
+
+    explanation_hours: Annotated[float, Field(gt=0, le=24 * 90)] = 21.0  # three working days
+    points: dict[str, float] = Field(
+        default_factory=lambda: {"no_fault": 0.0, "interview": 2.0, "public_criticism": 5.0, "discipline": 10.0}
+    )
+
+
 class Policy(Frozen):
     """Everything `decide` needs to know about the city besides the case itself."""
 
@@ -99,6 +138,8 @@ class Policy(Frozen):
     stages: StageLimits = StageLimits()
     ladder: tuple[Rung, ...] = DEFAULT_LADDER
     extensions: ExtensionLimits = ExtensionLimits()
+    scoring: Scoring = Scoring()
+    accountability: AccountabilityRules = AccountabilityRules()
 
     @model_validator(mode="after")
     def _ladder_climbs(self) -> Policy:

@@ -17,13 +17,16 @@ from typing import Protocol
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.escalation import next_due
+from rectify.domain.periods import previous_week, week_of
 from rectify.domain.state import CaseState
 from rectify.domain.types import FINAL_STATUSES, CaseStatus
 from rectify.sim.behaviour import Behaviour, Planned
 from rectify.sim.intake import PlannedReport, day_reports
 
 #: At one instant, fired deadlines come before people's steps, and those before new reports.
-_TICK, _STEP, _REPORT, _DAY = 0, 1, 2, -1
+_TICK, _STEP, _REPORT, _BULLETIN, _DAY = 0, 1, 2, 3, -1
+#: 一周一讲评: the week's bulletin is issued on Monday at this hour, as the Schedule does in production.
+BULLETIN_HOUR = 9
 
 
 class StepRefused(Exception):
@@ -41,6 +44,7 @@ class Engine(Protocol):
     async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...
     async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState: ...
     async def tick(self, state: CaseState, at: datetime) -> CaseState: ...
+    async def bulletin(self, week: str, at: datetime) -> object: ...
     async def flush(self) -> None: ...
 
 
@@ -67,6 +71,7 @@ class SimCounts:
     ticks: int = 0
     refused: dict[str, int] = field(default_factory=dict)
     open_cases: int = 0
+    bulletins: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[datetime, SimCounts], None]
@@ -89,8 +94,13 @@ class Simulation:
 
     async def run(self) -> SimCounts:
         start, end = self.config.start_at(self.city), self.config.end_at(self.city)
+        zone = self.policy.timezone
         for index in range(self.config.days):
             self._push(start + timedelta(days=index), _DAY, index)
+            day = self.config.start + timedelta(days=index)
+            ended = previous_week(week_of(day, zone), zone)
+            if day.weekday() == 0 and ended.end > start:  # a Monday after a simulated (part of a) week
+                self._push(start + timedelta(days=index, hours=BULLETIN_HOUR), _BULLETIN, ended.label)
         while self._queue and self._queue[0][0] < end:
             at, rank, _, item = heapq.heappop(self._queue)
             if rank == _DAY:
@@ -113,7 +123,11 @@ class Simulation:
         return self.counts
 
     async def _handle(self, at: datetime, rank: int, item: object) -> None:
-        if rank == _REPORT:
+        if rank == _BULLETIN:
+            await self.engine.flush()  # the bulletin counts what is in the store
+            await self.engine.bulletin(item, at)
+            self.counts.bulletins.append(item)
+        elif rank == _REPORT:
             state = await self.engine.report(item, at)
             self.counts.reports += 1
             self._changed(state, at, human=True)

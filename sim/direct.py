@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from pathlib import Path
 
+from rectify.activities.bulletins import Bulletin, issue_bulletin
+from rectify.audit.checkpoints import record_checkpoint
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.decider import case_id_for, decide
@@ -27,8 +30,9 @@ _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
 class DirectEngine:
     name = "direct"
 
-    def __init__(self, store: EventStore, city: City, *, batch_events: int = 4000) -> None:
+    def __init__(self, store: EventStore, city: City, bulletin_dir: Path, *, batch_events: int = 4000) -> None:
         self.store, self.city, self.policy = store, city, city.policy
+        self.bulletin_dir = bulletin_dir
         self.batch_events = batch_events
         #: case id -> (expected version in the store, events not yet written, state after them)
         self._buffer: dict[str, tuple[int, list[Event], CaseState]] = {}
@@ -58,6 +62,11 @@ class DirectEngine:
     async def tick(self, state: CaseState, at: datetime) -> CaseState:
         tick_id = str(uuid.uuid5(_IDS, f"tick/{state.case_id}/{state.version}"))
         return await self._decide(state, c.Tick(command_id=tick_id, case_id=state.case_id, actor=SYSTEM_ACTOR), at)
+
+    async def bulletin(self, week: str, at: datetime) -> Bulletin:
+        """What BulletinWorkflow does, called directly: a checkpoint, then the numbered files."""
+        await record_checkpoint(self.store.pool)
+        return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date())
 
     async def _decide(self, state: CaseState | None, command: c.Command, at: datetime) -> CaseState:
         try:

@@ -135,13 +135,14 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
                 await migrate(store.pool)
                 await _require_empty(store)
                 with progress:
-                    counts = await Simulation(city, config, DirectEngine(store, city), update).run()
+                    counts = await Simulation(city, config, DirectEngine(store, city, options.out_dir), update).run()
                 checkpoint = await record_checkpoint(store.pool)
                 summary = await _summarise(store, city, options, counts, checkpoint)
             finally:
                 await store.close()
         else:
-            async with TestStack(database_url=database_url, city_dir=city.source_dir) as stack:
+            stack = TestStack(database_url=database_url, city_dir=city.source_dir, bulletin_dir=options.out_dir)
+            async with stack:
                 await _require_empty(stack.store)
                 engine = _temporal_engine(stack)
                 with progress:
@@ -189,6 +190,7 @@ async def _summarise(
             "city": city.policy.city,
             "policy_version": city.policy.version,
             "refused_steps": dict(sorted(counts.refused.items())),
+            "bulletins": counts.bulletins,
         },
         **figures,
         # Where others keep a copy: the root lets anyone check later that these events were not changed.

@@ -70,10 +70,14 @@ class Summary:
         self.units: defaultdict[str, UnitFigures] = defaultdict(UnitFigures)
         self.cases: dict[str, _Case] = {}
         self.daily: defaultdict[date, Counter] = defaultdict(Counter)
+        #: (ISO week, unit) -> the figures a weekly bulletin prints, counted here independently of unit_facts.
+        self.weekly: defaultdict[tuple[str, str], Counter] = defaultdict(Counter)
 
     def add(self, event: Event) -> None:
         units = self.units
-        counts = self.daily[event.occurred_at.astimezone(self.zone).date()]
+        day = event.occurred_at.astimezone(self.zone).date()
+        counts = self.daily[day]
+        self._count_week(event, day)
         case = self.cases.setdefault(event.case_id, _Case())
         match event:
             case e.CaseReported():
@@ -121,6 +125,34 @@ class Summary:
             if not isinstance(event, e.CaseClosed):
                 counts["ended_otherwise"] += 1
 
+    def _count_week(self, event: Event, day: date) -> None:
+        year, number, _ = day.isocalendar()
+        label = f"{year}-W{number:02d}"
+        case = self.cases.get(event.case_id)
+        match event:
+            case e.CaseDispatched(routing=routing):
+                self.weekly[label, routing.lead_unit]["received"] += 1
+            case e.CaseReassigned(to_unit=to_unit):
+                self.weekly[label, to_unit]["received"] += 1
+            case e.EscalationRaised(unit=unit, points=points, level=level):
+                self.weekly[label, unit]["points"] += points
+                self.weekly[label, unit][f"rung_{level}"] += 1
+            case e.CaseClosed() if case is not None:
+                self.weekly[label, case.lead]["closed"] += 1
+                self.weekly[label, case.lead]["closed_on_time"] += case.submitted_on_time
+            case _:
+                pass
+
+    def weeks(self) -> dict:
+        out: dict[str, dict[str, dict]] = {}
+        for (label, unit), c in sorted(self.weekly.items()):
+            rungs = {k.removeprefix("rung_"): v for k, v in sorted(c.items()) if k.startswith("rung_")}
+            out.setdefault(label, {})[unit] = {
+                "received": c["received"], "closed": c["closed"], "closed_on_time": c["closed_on_time"],
+                "points": round(c["points"], 2), "rungs": rungs,
+            }  # fmt: skip
+        return out
+
     def result(self) -> dict:
         rungs = [r.name for r in self.policy.ladder]
         names = {u.id: (u.name, u.kind.value) for u in self.policy.units.values()}
@@ -152,7 +184,7 @@ class Summary:
                 }
             )
         totals["open_at_end"] = open_now
-        return {"totals": totals, "units": per_unit, "daily": daily}
+        return {"totals": totals, "units": per_unit, "daily": daily, "weeks": self.weeks()}
 
 
 def summarize(events: Iterable[Event], policy: Policy) -> dict:

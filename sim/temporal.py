@@ -13,6 +13,7 @@ from datetime import datetime
 
 from temporalio.testing import WorkflowEnvironment
 
+from rectify.activities.bulletins import Bulletin
 from rectify.client import CommandRejected, RectifyClient
 from rectify.domain import commands as c
 from rectify.domain.decider import decide
@@ -20,6 +21,7 @@ from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
+from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
 
 
 class SimulationStalled(RuntimeError):
@@ -73,6 +75,13 @@ class TemporalEngine:
                     f"within {self.wait_seconds:.0f} s (store at version {head[0] if head else 0}, expected {expected})"
                 )
             await asyncio.sleep(0.002)
+
+    async def bulletin(self, week: str, at: datetime) -> Bulletin:
+        """Start BulletinWorkflow, as the Monday 09:00 Schedule does in production, and wait for it."""
+        return await self.client.temporal.execute_workflow(
+            BulletinWorkflow.run, BulletinRequest(week=week, timezone=self.policy.timezone),
+            id=f"rectify-bulletin-{week}", task_queue=self.client.task_queue,
+        )  # fmt: skip
 
     async def flush(self) -> None:
         """Appends happen inside the workflows; let the last notifications reach their inboxes before stopping."""

@@ -14,10 +14,12 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from pydantic import Field
 
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
 from rectify.domain.decider import event_id
 from rectify.domain.events import Event, event_body, parse_event
+from rectify.domain.indicators import Fact, UnitCounts, facts_for
 from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
@@ -70,10 +72,12 @@ class ReadModelDiff(Frozen):
     missing: list[str]
     extra: list[str]
     different: list[str]
+    #: Cases whose indicator facts (unit_facts) differ from a rebuild.
+    facts_different: list[str] = Field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not (self.missing or self.extra or self.different)
+        return not (self.missing or self.extra or self.different or self.facts_different)
 
 
 Batch = Sequence[tuple[str, int, Sequence[Event], CaseState]]
@@ -186,6 +190,7 @@ class EventStore:
         except asyncpg.UniqueViolationError as error:
             raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
         await self._upsert_rows(conn, [case_row(state) for *_, state in batch])
+        await self._insert_facts(conn, await self._facts(conn, batch))
         notes = [n for _, _, events, state in batch for n in notifications_for(events, state.lead_unit)]
         if notes:
             await conn.executemany(
@@ -198,6 +203,33 @@ class EventStore:
             if r["case_id"] not in last or r["version"] > last[r["case_id"]].last_version:
                 last[r["case_id"]] = AppendResult(r["case_id"], r["version"], r["position"], r["hash"], False)
         return last
+
+    async def _facts(self, conn: asyncpg.Connection, batch: Batch) -> list[Fact]:
+        """The indicator facts of this batch; each case's earlier events are folded to see it as it stood."""
+        earlier = [case_id for case_id, expected, *_ in batch if expected > 0]
+        before: dict[str, list[dict]] = {}
+        if earlier:
+            rows = await conn.fetch(
+                "SELECT case_id, body FROM events WHERE case_id = ANY($1::text[]) ORDER BY case_id, version", earlier
+            )
+            for r in rows:
+                before.setdefault(r["case_id"], []).append(r["body"])
+        facts: list[Fact] = []
+        for case_id, expected, events, _ in batch:
+            bodies = before.get(case_id, [])[:expected]
+            facts += facts_for(fold(parse_event(b) for b in bodies), events)
+        return facts
+
+    @staticmethod
+    async def _insert_facts(conn: asyncpg.Connection, facts: Sequence[Fact]) -> None:
+        if facts:
+            await conn.execute(
+                """INSERT INTO unit_facts (event_id, kind, unit_id, case_id, at, value)
+                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
+                                        $6::float8[])
+                   ON CONFLICT DO NOTHING""",
+                *zip(*((f.event_id, f.kind, f.unit_id, f.case_id, f.at, f.value) for f in facts), strict=True),
+            )
 
     async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow]) -> None:
         await conn.executemany(_UPSERT_CASE, [tuple(getattr(row, c) for c in CASE_COLUMNS) for row in rows])
@@ -315,15 +347,51 @@ class EventStore:
         )
         return [CaseRow(**dict(r)) for r in rows]
 
+    # -- indicators ---------------------------------------------------------------------------------
+    async def unit_counts(self, start: datetime, end: datetime) -> dict[str, UnitCounts]:
+        """Each unit's fact sums for [start, end); open overdue counts every episode begun and not ended by `end`."""
+        rows = await self.pool.fetch(
+            """SELECT unit_id, kind, count(*) AS n, coalesce(sum(value), 0) AS total,
+                      array_agg(value ORDER BY value) FILTER (WHERE kind = 'closed') AS hours
+               FROM unit_facts WHERE at >= $1 AND at < $2 GROUP BY unit_id, kind""",
+            start, end,
+        )  # fmt: skip
+        overdue = await self.pool.fetch(
+            """SELECT unit_id, sum(CASE kind WHEN 'overdue_start' THEN 1 ELSE -1 END) AS n FROM unit_facts
+               WHERE kind IN ('overdue_start', 'overdue_end') AND at < $1 GROUP BY unit_id""",
+            end,
+        )
+        raw: dict[str, dict] = {}
+        for r in rows:
+            u = raw.setdefault(r["unit_id"], {"rungs": {}})
+            kind = r["kind"]
+            if kind.startswith("rung_"):
+                u["rungs"][int(kind.removeprefix("rung_"))] = r["n"]
+            elif kind == "points":
+                u["points"] = r["total"]
+            elif kind in UnitCounts.model_fields:
+                u[kind] = r["n"]
+            if kind == "closed":
+                u["hours_to_close"] = tuple(r["hours"] or ())
+        for r in overdue:
+            raw.setdefault(r["unit_id"], {"rungs": {}})["open_overdue"] = r["n"]
+        return {unit: UnitCounts(**u) for unit, u in raw.items()}
+
+    async def latest_event_time(self) -> datetime | None:
+        return await self.pool.fetchval("SELECT max(occurred_at) FROM events")
+
     # -- audit helpers ------------------------------------------------------------------------------
-    async def _folded_rows(self) -> dict[str, CaseRow | None]:
-        """Each case's row rebuilt from its events; None for a case whose events no longer fold (tampered)."""
+    async def _folded(self) -> tuple[dict[str, CaseRow | None], set[tuple]]:
+        """Each case's row and facts rebuilt from its events; a None row for a case that no longer folds."""
         rows: dict[str, CaseRow | None] = {}
+        facts: set[tuple] = set()
         case_id, bodies = None, []
 
         def finish() -> None:
             try:
-                rows[case_id] = case_row(fold(parse_event(body) for body in bodies))
+                events = [parse_event(body) for body in bodies]
+                rows[case_id] = case_row(fold(events))
+                facts.update(_fact_key(f) for f in facts_for(None, events))
             except (ValueError, TypeError):
                 rows[case_id] = None
 
@@ -336,26 +404,31 @@ class EventStore:
                 bodies.append(r["body"])
         if bodies:
             finish()
-        return rows
+        return rows, facts
 
     async def diff_read_models(self) -> ReadModelDiff:
-        expected = await self._folded_rows()
+        expected, facts = await self._folded()
         stored = {r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")}
+        stored_facts = {_fact_key(Fact(**dict(r))) for r in await self.pool.fetch("SELECT * FROM unit_facts")}
+        odd = sorted({f[3] for f in facts ^ stored_facts})
         return ReadModelDiff(
             missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
             extra=sorted(stored.keys() - expected.keys()),
             different=sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k]),
+            facts_different=odd,
         )
 
     async def rebuild_read_models(self) -> ReadModelDiff:
         """Recreate the `cases` read model from the events; returns what differed before the rebuild."""
         diff = await self.diff_read_models()
-        rows = await self._folded_rows()
+        rows, facts = await self._folded()
         if broken := sorted(case_id for case_id, row in rows.items() if row is None):
             raise EventConflict(f"cannot rebuild: the events of {len(broken)} cases no longer fold, e.g. {broken[0]}")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
             await self._upsert_rows(conn, [row for row in rows.values() if row is not None])
+            await conn.execute("DELETE FROM unit_facts")
+            await self._insert_facts(conn, [Fact(**dict(zip(_FACT_FIELDS, f, strict=True))) for f in facts])
         return diff
 
     async def verify_chains(self, case_id: str | None = None) -> list[ChainProblem]:
@@ -402,6 +475,13 @@ class EventStore:
                     problems.append(ChainProblem(**where, problem=f"body is not a valid event: {first}"))
                 last = record
         return problems
+
+
+_FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
+
+
+def _fact_key(fact: Fact) -> tuple:
+    return tuple(getattr(fact, name) for name in _FACT_FIELDS)
 
 
 _EVENT_COLUMNS = (

@@ -63,4 +63,4 @@ async def test_an_unpatched_change_to_the_workflow_fails_replay_and_names_the_ca
 async def test_the_same_change_behind_workflow_patched_replays() -> None:
     outcomes = await replay(load_histories(CORPUS), workflows=[CaseWorkflowWithAPatchedChange, CheckpointWorkflow])
     assert [o for o in outcomes if not o.ok] == []
-    assert (CaseWorkflow, CheckpointWorkflow) == WORKFLOWS
+    assert CaseWorkflow in WORKFLOWS and CheckpointWorkflow in WORKFLOWS

@@ -10,14 +10,18 @@ from temporalio.client import (
     Schedule,
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
     ScheduleIntervalSpec,
+    ScheduleRange,
     ScheduleSpec,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_WORKFLOW_ID, CheckpointWorkflow
 
 CHECKPOINT_SCHEDULE_ID = "rectify-checkpoint"
+BULLETIN_SCHEDULE_ID = "rectify-weekly-bulletin"
 log = structlog.get_logger("rectify.schedules")
 
 
@@ -27,9 +31,27 @@ async def ensure_checkpoint_schedule(client: Client, task_queue: str, every: tim
         action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, id=CHECKPOINT_WORKFLOW_ID, task_queue=task_queue),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
     )
+    return await _ensure(client, CHECKPOINT_SCHEDULE_ID, schedule)
+
+
+async def ensure_bulletin_schedule(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:
+    """Mondays 09:00 in the city's zone: the bulletin for the week just ended (一周一讲评)."""
+    monday_nine = ScheduleCalendarSpec(
+        day_of_week=[ScheduleRange(1)], hour=[ScheduleRange(9)], minute=[ScheduleRange(0)], second=[ScheduleRange(0)]
+    )
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            BulletinWorkflow.run, BulletinRequest(timezone=timezone), id="rectify-bulletin", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(calendars=[monday_nine], time_zone_name=timezone),
+    )
+    return await _ensure(client, BULLETIN_SCHEDULE_ID, schedule)
+
+
+async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> bool:
     try:
-        await client.create_schedule(CHECKPOINT_SCHEDULE_ID, schedule)
-        log.info("schedule.created", schedule=CHECKPOINT_SCHEDULE_ID, every=str(every))
+        await client.create_schedule(schedule_id, schedule)
+        log.info("schedule.created", schedule=schedule_id)
     except ScheduleAlreadyRunningError:
         pass
     except RPCError as error:

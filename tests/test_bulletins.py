@@ -1,0 +1,154 @@
+"""Weekly rankings and numbered bulletins: right, explainable, and the same every time."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import itertools
+import json
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import asyncpg
+import pytest
+from rich.console import Console
+
+from rectify import reports
+from rectify.activities.bulletins import issue_bulletin
+from rectify.city import DEFAULT_CITY_DIR, City, load_city
+from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.periods import PeriodError, week
+from rectify.sim.core import SimConfig
+from rectify.sim.run import EngineName, SimOptions, simulate
+from rectify.store import EventStore
+from rectify.workflows.schedules import BULLETIN_SCHEDULE_ID, ensure_bulletin_schedule
+
+WEEK = "2026-W49"  # Mon 30 Nov - Sun 6 Dec 2026, the simulated week
+
+
+@pytest.fixture(scope="module")
+def city() -> City:
+    return load_city(DEFAULT_CITY_DIR)
+
+
+@pytest.fixture(scope="module")
+async def simulated(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    name = f"bulletins_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(pg.url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    out = tmp_path_factory.mktemp("bulletins")
+    config = SimConfig(seed=9, days=8, reports_per_day=50, start=date(2026, 11, 30))
+    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
+                         database_url=pg.database_url(name), charts=False)  # fmt: skip
+    await simulate(city, options, Console(quiet=True))
+    return pg.database_url(name), out
+
+
+def csv_rows(path: Path) -> dict[str, dict]:
+    return {r["unit"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))}
+
+
+async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summary_and_a_rebuild(
+    simulated: tuple[str, Path], city: City, tmp_path: Path
+) -> None:
+    url, out = simulated
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["simulation"]["bulletins"] == [WEEK]
+    files = sorted(p.name for p in out.glob("bulletin-*"))
+    assert files == [f"bulletin-{WEEK}-001.{ext}" for ext in ("csv", "html", "md", "png")]
+    printed = csv_rows(out / f"bulletin-{WEEK}-001.csv")
+    counted = summary["weeks"][WEEK]  # counted from the events by the simulation's own summary
+    for unit, row in printed.items():
+        mine = counted.get(unit, {"received": 0, "closed": 0, "closed_on_time": 0, "points": 0})
+        assert (int(row["received"]), int(row["closed"]), int(row["closed_on_time"]), float(row["points"])) == (
+            mine["received"], mine["closed"], mine["closed_on_time"], mine["points"]), unit  # fmt: skip
+    assert sum(int(r["received"]) for r in printed.values()) > 300
+
+    store = await EventStore.connect(url)
+    try:
+        assert (await store.rebuild_read_models()).clean  # the facts the bulletin used equal a rebuild
+        again = await issue_bulletin(store, city.policy, WEEK, tmp_path, today=date(2026, 12, 7))
+        assert again.number == 1
+        for name in again.files:
+            assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name  # byte-identical
+        earlier = await issue_bulletin(store, city.policy, "2026-W48", tmp_path, today=date(2026, 12, 7))
+        assert earlier.number == 2  # numbers are given in order of first issue and never reused
+        assert (await issue_bulletin(store, city.policy, WEEK, tmp_path, today=date(2026, 12, 7))).number == 1
+    finally:
+        await store.close()
+
+
+async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_events(
+    simulated: tuple[str, Path], city: City
+) -> None:
+    url, _ = simulated
+    period = week(WEEK, city.policy.timezone)
+    store = await EventStore.connect(url)
+    try:
+        report = await reports.weekly(store, city.policy, WEEK, today=date(2026, 12, 7))
+        rows = await store.pool.fetch(
+            """WITH w AS (SELECT * FROM events WHERE occurred_at >= $1 AND occurred_at < $2),
+                    received AS (
+                      SELECT coalesce(body->'routing'->>'lead_unit', body->>'to_unit') AS unit, count(*) AS n FROM w
+                      WHERE type IN ('case_dispatched', 'case_reassigned') GROUP BY 1),
+                    points AS (
+                      SELECT body->>'unit' AS unit, sum((body->>'points')::float) AS p FROM w
+                      WHERE type = 'escalation_raised' GROUP BY 1),
+                    closed AS (
+                      SELECT (SELECT coalesce(d.body->'routing'->>'lead_unit', d.body->>'to_unit') FROM events d
+                              WHERE d.case_id = c.case_id AND d.version < c.version
+                                AND d.type IN ('case_dispatched', 'case_reassigned')
+                              ORDER BY d.version DESC LIMIT 1) AS unit, count(*) AS n
+                      FROM w c WHERE c.type = 'case_closed' GROUP BY 1)
+               SELECT r.unit, r.n AS received, coalesce(c.n, 0) AS closed, coalesce(p.p, 0) AS points
+               FROM received r LEFT JOIN closed c USING (unit) LEFT JOIN points p USING (unit)""",
+            period.start,
+            period.end,
+        )  # fmt: skip
+    finally:
+        await store.close()
+    by_unit = {r["unit"]: r for group in report["groups"].values() for r in group}
+    assert rows
+    for row in rows:
+        mine = by_unit[row["unit"]]
+        assert (mine["received"], mine["closed"], mine["points"]) == (row["received"], row["closed"], row["points"])
+    territorial = report["groups"]["territorial"]
+    assert [r["score"] for r in territorial] == sorted((r["score"] for r in territorial), reverse=True)
+
+
+async def test_bad_periods_and_units_are_refused_clearly(simulated: tuple[str, Path], city: City) -> None:
+    store = await EventStore.connect(simulated[0])
+    try:
+        with pytest.raises(PeriodError, match="has not happened yet"):
+            await reports.weekly(store, city.policy, "2027-W20", today=date(2026, 12, 7))
+        with pytest.raises(reports.UnknownUnitError, match="no unit 'st_atlantis'"):
+            await reports.unit_report(store, city.policy, "st_atlantis", "2026-11-30", "2026-12-06")
+        quiet = await reports.unit_report(store, city.policy, "st_cuntan", "2026-10-01", "2026-10-31")
+        assert quiet["received"] == 0 and quiet["on_time_rate"] == 0.0 and quiet["score"] == city.policy.scoring.base
+    finally:
+        await store.close()
+
+
+async def test_the_monday_schedule_runs_at_nine_in_shanghai_and_its_trigger_issues_a_bulletin(
+    pg: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    async with TestStack(pg=pg, time_skipping=False, bulletin_dir=tmp_path) as stack:
+        client = stack.env.client
+        assert await ensure_bulletin_schedule(client, stack.task_queue, "Asia/Shanghai")
+        handle = client.get_schedule_handle(BULLETIN_SCHEDULE_ID)
+        described = await handle.describe()
+        upcoming = [t.astimezone(stack.city.policy.calendar.zone) for t in described.info.next_action_times]
+        assert upcoming and all((t.weekday(), t.hour, t.minute) == (0, 9, 0) for t in upcoming)
+        assert all(b - a == timedelta(days=7) for a, b in itertools.pairwise(upcoming))
+        await handle.trigger()
+        give_up = time.monotonic() + 30
+        while not list(tmp_path.glob("bulletin-*-001.md")):
+            assert time.monotonic() < give_up, "the triggered schedule issued no bulletin"
+            await asyncio.sleep(0.2)
+        await handle.delete()

@@ -1,0 +1,57 @@
+"""BulletinWorkflow: issue the weekly supervision bulletin (督查通报) as a durable step.
+
+A Temporal Schedule starts it on Mondays at 09:00 Asia/Shanghai for the week just ended; the
+simulation starts it itself at each simulated Monday 09:00 (the time-skipping server has no Schedules).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+from rectify.workflows.checkpoint_workflow import CHECKPOINT_ACTIVITY
+
+with workflow.unsafe.imports_passed_through():
+    from rectify.activities.bulletins import Bulletin
+    from rectify.audit.checkpoints import Checkpoint
+    from rectify.domain.types import Frozen
+
+BULLETIN_ACTIVITY = "rectify.issue_bulletin"
+
+
+class BulletinRequest(Frozen):
+    #: ISO week like 2026-W47; None means the week before the one the workflow runs in.
+    week: str | None = None
+    timezone: str = "Asia/Shanghai"
+
+
+class BulletinTask(Frozen):
+    """What the activity gets: the week, or the moment to take "the week just ended" from."""
+
+    week: str | None
+    issued_at: datetime
+
+@workflow.defn
+class BulletinWorkflow:
+    @workflow.run
+    async def run(self, request: BulletinRequest) -> Bulletin:
+        # A fresh checkpoint first, so the bulletin prints a root that covers everything it reports on.
+        await workflow.execute_activity(
+            CHECKPOINT_ACTIVITY,
+            result_type=Checkpoint,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+        )
+        bulletin: Bulletin = await workflow.execute_activity(
+            BULLETIN_ACTIVITY,
+            # Time zones are computed in the activity: the sandbox keeps ZoneInfo out of workflow code.
+            BulletinTask(week=request.week, issued_at=workflow.now()),
+            result_type=Bulletin,
+            start_to_close_timeout=timedelta(minutes=10),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["PeriodError"]),
+        )
+        workflow.logger.info("bulletin.issued", extra={"week": bulletin.week, "number": bulletin.number})
+        return bulletin
+
