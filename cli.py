@@ -93,6 +93,15 @@ def _audit_app() -> typer.Typer:
 app.add_typer(_audit_app(), name="audit")
 
 
+def _accountability_app() -> typer.Typer:
+    from rectify.accountability_cli import accountability_app
+
+    return accountability_app
+
+
+app.add_typer(_accountability_app(), name="accountability")
+
+
 # -- the stack -------------------------------------------------------------------------------------
 @app.command()
 def up(
@@ -146,7 +155,7 @@ def demo(
     from rectify.sim.cli import run_simulation
 
     s = Settings.from_env(os.environ)
-    run_simulation(console, load_city(s), engine="temporal", days=8, reports_per_day=50, seed=7, start=None,
+    run_simulation(console, load_city(s), engine="temporal", days=12, reports_per_day=50, seed=1, start=None,
                    out=out, data_dir=data_dir or s.data_dir, database_url=None)  # fmt: skip
 
 

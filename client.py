@@ -32,15 +32,24 @@ from temporalio.service import RPCError, RPCStatusCode
 from rectify.city import City
 from rectify.config import Settings
 from rectify.domain import commands as c
+from rectify.domain.accountability import (
+    DecideProceeding,
+    Outcome,
+    ProceedingCommand,
+    ProceedingState,
+    SubmitExplanation,
+    fold_proceeding,
+)
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError
-from rectify.domain.events import Event
+from rectify.domain.events import PROCEEDING_PREFIX, Event
 from rectify.domain.state import CaseState
 from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
 from rectify.store import CaseRow, EventStore
+from rectify.store.projections import ProceedingRow
 from rectify.workflows import search
 from rectify.workflows.case_workflow import CaseWorkflow
-from rectify.workflows.models import CaseWorkflowInput, CommandResult, workflow_id_for
+from rectify.workflows.models import CaseWorkflowInput, CommandResult, ProceedingResult, workflow_id_for
 
 
 class RectifyError(Exception):
@@ -327,6 +336,48 @@ class RectifyClient:
         return await self.execute(
             c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
         )
+
+    # -- accountability (问责) -------------------------------------------------------------------------
+    async def execute_proceeding(self, command: ProceedingCommand) -> ProceedingResult:
+        handle: WorkflowHandle = self.temporal.get_workflow_handle(command.case_id)
+        try:
+            return await handle.execute_update("command", command, id=command.command_id, result_type=ProceedingResult)
+        except WorkflowUpdateFailedError as error:
+            raise _from_failure(error, command.case_id) from None
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                rows = [p for p in await self.store.list_proceedings() if p.proceeding_id == command.case_id]
+                if not rows:
+                    raise CaseNotFound(command.case_id) from None
+                status = rows[0].status
+                message = f"proceeding {command.case_id} is {status}; it takes no more steps"
+                raise CommandRejected(message, rule="case_ended", case_id=command.case_id, status=status) from None
+            raise
+
+    async def explain(self, proceeding_id: str, actor: Actor, text: str) -> ProceedingResult:
+        """说明: the unit's written explanation, within the policy's working hours."""
+        return await self.execute_proceeding(
+            SubmitExplanation(command_id=self._id(), case_id=proceeding_id, actor=actor, text=text)
+        )
+
+    async def decide_accountability(
+        self, proceeding_id: str, actor: Actor, outcome: Outcome, reason: str
+    ) -> ProceedingResult:
+        """A reviewer's decision: no fault, 约谈, 通报批评 or 移交纪检; it closes the proceeding."""
+        return await self.execute_proceeding(
+            DecideProceeding(
+                command_id=self._id(), case_id=proceeding_id, actor=actor, outcome=outcome, reason=reason
+            )
+        )
+
+    async def proceedings(self, **filters: Any) -> list[ProceedingRow]:
+        return await self.store.list_proceedings(**filters)
+
+    async def proceeding(self, proceeding_id: str) -> tuple[ProceedingState, list]:
+        events = await self.store.load(proceeding_id)
+        if not events or not proceeding_id.startswith(PROCEEDING_PREFIX):
+            raise CaseNotFound(proceeding_id)
+        return fold_proceeding(events), events
 
     # -- reads ----------------------------------------------------------------------------------
     async def get(self, case_id: str) -> CaseView:

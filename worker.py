@@ -17,6 +17,7 @@ from rectify.activities.store_activities import CaseActivities
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
+from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
@@ -34,13 +35,14 @@ def build_worker(
 ) -> Worker:
     """The worker for every workflow; bulletins are issued only where a policy and a folder are given."""
     cases, audit = CaseActivities(store), AuditActivities(store)
-    activities = [cases.append_events, cases.deliver_notifications, audit.record_checkpoint]
+    activities = [cases.append_events, cases.append_proceeding_events, cases.deliver_notifications,
+                  audit.record_checkpoint]  # fmt: skip
     if policy is not None and bulletin_dir is not None:
         activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, CheckpointWorkflow, BulletinWorkflow],
+        workflows=[CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow],
         activities=activities,
     )
 

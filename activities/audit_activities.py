@@ -33,8 +33,9 @@ class BulletinActivities:
     @activity.defn(name=BULLETIN_ACTIVITY)
     async def issue_bulletin(self, task: BulletinTask) -> Bulletin:
         zone = self.policy.timezone
-        week = task.week or previous_week(week_of(task.issued_at.astimezone(ZoneInfo(zone)).date(), zone), zone).label
+        today = task.issued_at.astimezone(ZoneInfo(zone)).date()  # the workflow's clock, not this machine's
+        week = task.week or previous_week(week_of(today, zone), zone).label
         try:
-            return await issue_bulletin(self.store, self.policy, week, self.out_dir)
+            return await issue_bulletin(self.store, self.policy, week, self.out_dir, today=today)
         except PeriodError as error:
             raise ApplicationError(str(error), type="PeriodError", non_retryable=True) from error

@@ -6,8 +6,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from rectify.store import ConcurrencyError, EventConflict, EventStore
+from rectify.workflows.accountability_workflow import APPEND_PROCEEDING_ACTIVITY
 from rectify.workflows.case_workflow import APPEND_ACTIVITY, DELIVER_ACTIVITY
-from rectify.workflows.models import AppendEvents, AppendOutcome
+from rectify.workflows.models import AppendEvents, AppendOutcome, AppendProceedingEvents
 
 
 class CaseActivities:
@@ -18,10 +19,16 @@ class CaseActivities:
 
     @activity.defn(name=APPEND_ACTIVITY)
     async def append_events(self, request: AppendEvents) -> AppendOutcome:
+        return await self._append(request.case_id, request.expected_version, request.events, request.state_after)
+
+    @activity.defn(name=APPEND_PROCEEDING_ACTIVITY)
+    async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:
+        """The same idempotent append, for an accountability proceeding's own stream."""
+        return await self._append(request.stream_id, request.expected_version, request.events, request.state_after)
+
+    async def _append(self, stream_id: str, expected: int, events: list, state_after: object) -> AppendOutcome:
         try:
-            result = await self.store.append(
-                request.case_id, request.expected_version, request.events, request.state_after
-            )
+            result = await self.store.append(stream_id, expected, events, state_after)
         except ConcurrencyError as error:
             raise ApplicationError(str(error), type="ConcurrencyError", non_retryable=True) from error
         except EventConflict as error:

@@ -15,11 +15,12 @@ from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 
-WORKFLOWS = (CaseWorkflow, CheckpointWorkflow, BulletinWorkflow)
+WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
 
 

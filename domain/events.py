@@ -202,6 +202,55 @@ class FeedbackRecorded(EventBase):
     note: str
 
 
+class MissedDeadline(Frozen):
+    stage: str
+    due_at: UtcDateTime
+
+
+class ProceedingOpened(EventBase):
+    """问责 referral: the stream id is the proceeding's; `subject_case_id` is the case that climbed the ladder."""
+
+    type: Literal["proceeding_opened"] = "proceeding_opened"
+    subject_case_id: str
+    unit: str
+    responsible_role: str | None
+    missed: tuple[MissedDeadline, ...]
+    evidence: tuple[EvidenceRef, ...] = ()
+    explanation_due_at: UtcDateTime
+
+
+class ExplanationSubmitted(EventBase):
+    """说明: the unit's written explanation."""
+
+    type: Literal["explanation_submitted"] = "explanation_submitted"
+    text: str
+
+
+class ExplanationMissed(EventBase):
+    type: Literal["explanation_missed"] = "explanation_missed"
+    due_at: UtcDateTime
+
+
+class ProceedingDecided(EventBase):
+    """The reviewer's decision: no fault, 约谈, 通报批评 or 移交纪检, with the points it costs the unit."""
+
+    type: Literal["proceeding_decided"] = "proceeding_decided"
+    outcome: str
+    reason: str
+    unit: str
+    points: float
+
+
+class ProceedingClosed(EventBase):
+    type: Literal["proceeding_closed"] = "proceeding_closed"
+
+
+ProceedingEvent = Annotated[
+    ProceedingOpened | ExplanationSubmitted | ExplanationMissed | ProceedingDecided | ProceedingClosed,
+    Field(discriminator="type"),
+]
+
+
 Event = Annotated[
     CaseReported
     | CaseDispatched
@@ -230,14 +279,22 @@ Event = Annotated[
     Field(discriminator="type"),
 ]
 
-EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+#: Anything the store holds: a case's events, or an accountability proceeding's.
+StoredEvent = Annotated[
+    Event | ProceedingOpened | ExplanationSubmitted | ExplanationMissed | ProceedingDecided | ProceedingClosed,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[StoredEvent] = TypeAdapter(StoredEvent)
 EVENT_LIST_ADAPTER: TypeAdapter[list[Event]] = TypeAdapter(list[Event])
+PROCEEDING_EVENT_LIST_ADAPTER: TypeAdapter[list[ProceedingEvent]] = TypeAdapter(list[ProceedingEvent])
+#: Stream ids of accountability proceedings start so; every other stream is a case.
+PROCEEDING_PREFIX = "acc-"
 
 
-def event_body(event: Event) -> dict:
+def event_body(event: StoredEvent) -> dict:
     """The event as plain JSON data: exactly what is stored and hashed."""
     return event.model_dump(mode="json")
 
 
-def parse_event(body: dict) -> Event:
+def parse_event(body: dict) -> StoredEvent:
     return EVENT_ADAPTER.validate_python(body)

@@ -185,3 +185,22 @@ def counts_from_facts(facts: Iterable[Fact], start: datetime, end: datetime) -> 
         )
         for unit, u in raw.items()
     }
+
+
+def proceeding_facts(events: Sequence[e.ProceedingEvent]) -> list[Fact]:
+    """Facts of an accountability proceeding: the referral, and the decision with its points."""
+    facts = []
+    for event in events:
+        match event:
+            case e.ProceedingOpened(unit=unit):
+                facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind="referred",
+                                  at=event.occurred_at))  # fmt: skip
+            case e.ProceedingDecided(unit=unit, outcome=outcome, points=points):
+                facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit,
+                                  kind=f"decided_{outcome}", at=event.occurred_at))  # fmt: skip
+                if points:
+                    facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind="points",
+                                      at=event.occurred_at, value=points))  # fmt: skip
+            case _:
+                pass
+    return facts

@@ -34,6 +34,10 @@ def _text(event: Event) -> tuple[str, str] | None:
         case e.EscalationRaised(level=level, rung=rung, unit=unit, points=points):
             extra = f"，扣{points:g}分" if points else ""
             return unit, f"{rung}（第{level}级）：整改超期{extra}"
+        case e.ProceedingOpened(unit=unit, subject_case_id=case_id):
+            return unit, f"问责：案件 {case_id} 已移交问责，请在时限内提交书面说明"
+        case e.ProceedingDecided(unit=unit, outcome=outcome, points=points):
+            return unit, f"问责决定：{outcome}" + (f"，扣{points:g}分" if points else "")
         case _:
             return None
 

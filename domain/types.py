@@ -33,6 +33,7 @@ class Role(StrEnum):
     UNIT = "unit"
     INSPECTOR = "inspector"
     AUDITOR = "auditor"
+    REVIEWER = "reviewer"  # 纪检/督查室: decides accountability proceedings (问责)
     SYSTEM = "system"
 
 

@@ -15,6 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rectify.domain import commands as c
+from rectify.domain.accountability import (
+    DecideProceeding,
+    Outcome,
+    ProceedingState,
+    ProceedingStatus,
+    SubmitExplanation,
+)
+from rectify.domain.accountability import next_due as proceeding_due
 from rectify.domain.escalation import next_due
 from rectify.domain.policy import LimitKind, Policy, UnitKind
 from rectify.domain.state import CaseState
@@ -36,6 +44,8 @@ REASONS = {
     "suspend": "现场被其他部门封闭，暂无法整改",
     "resume": "封闭施工结束，恢复计时",
     "reopen": "回访不满意，重新整改",
+    "explain": "因人手不足未能按期整改，现已增派力量并完成整改",
+    "decide": "经审查，依据问责办法作出处理",
 }
 
 
@@ -50,12 +60,14 @@ class UnitProfile:
     speed: tuple[float, float]
     quality: float
     extension: float
+    #: Share of cases the unit never touches at all: they climb the whole ladder to 问责.
+    ignore: float = 0.0
 
 
 ARCHETYPES: dict[str, UnitProfile] = {
-    "diligent": UnitProfile("diligent", 0.95, 0.04, 0.01, (0.2, 0.9), 0.92, 0.04),
-    "slack": UnitProfile("slack", 0.7, 0.08, 0.06, (0.5, 1.6), 0.8, 0.12),
-    "troubled": UnitProfile("troubled", 0.45, 0.15, 0.2, (0.9, 3.0), 0.65, 0.2),
+    "diligent": UnitProfile("diligent", 0.95, 0.04, 0.01, (0.2, 0.9), 0.92, 0.04, 0.005),
+    "slack": UnitProfile("slack", 0.7, 0.08, 0.06, (0.5, 1.6), 0.8, 0.12, 0.03),
+    "troubled": UnitProfile("troubled", 0.45, 0.15, 0.2, (0.9, 3.0), 0.65, 0.2, 0.15),
 }
 
 
@@ -100,13 +112,38 @@ class Behaviour:
             return self.plan(state, now)
         return self._clear_of_due(state, pending)
 
+    def plan_proceeding(self, state: ProceedingState, now: datetime) -> Planned | None:
+        """问责: most units explain in time (the troubled ones less often); the reviewer then decides."""
+        rng = random.Random(f"{self.seed}/{state.proceeding_id}/{state.version}")
+        profile = self.profiles.get(state.unit, ARCHETYPES["slack"])
+        reviewer = Actor(unit_id=self.inspector.unit_id, role=Role.REVIEWER)
+        match state.status:
+            case ProceedingStatus.REFERRED:
+                if rng.random() > profile.quality:
+                    return None  # says nothing: the explanation deadline passes and that is recorded
+                step = self._at_stream(state.proceeding_id, state.version, now, rng, 1, 18, SubmitExplanation,
+                                       Actor(unit_id=state.unit, role=Role.UNIT), text=REASONS["explain"])  # fmt: skip
+            case ProceedingStatus.EXPLAINED | ProceedingStatus.EXPLANATION_MISSED:
+                lenient = state.status is ProceedingStatus.EXPLAINED
+                weights = [0.3, 0.5, 0.15, 0.05] if lenient else [0.0, 0.3, 0.5, 0.2]
+                outcome = rng.choices(list(Outcome), weights)[0]
+                step = self._at_stream(state.proceeding_id, state.version, now, rng, 2, 12, DecideProceeding,
+                                       reviewer, outcome=outcome, reason=REASONS["decide"])  # fmt: skip
+            case _:
+                return None
+        due = proceeding_due(state)
+        if due is not None and step.at < due <= step.at + _GUARD:
+            return Planned(due + 2 * _GUARD, step.command)
+        return step
+
     # -- the model -----------------------------------------------------------------------------------
     def _next(self, state: CaseState, now: datetime, rng: random.Random) -> Planned | None:
         lead = state.lead_unit
         profile = self.profiles.get(lead or "", ARCHETYPES["slack"])
         unit = Actor(unit_id=lead, role=Role.UNIT) if lead else None
-        silent = self._silent(state, profile) and state.escalation_level < WAKES_AT_LEVEL
-        woken = self._silent(state, profile) and state.escalation_level >= WAKES_AT_LEVEL
+        ignored = self._draw(state, "ignored") < profile.ignore
+        silent = ignored or (self._silent(state, profile) and state.escalation_level < WAKES_AT_LEVEL)
+        woken = not ignored and self._silent(state, profile) and state.escalation_level >= WAKES_AT_LEVEL
         match state.status:
             case S.DISPATCHED:
                 if state.reassign_count == 0 and rng.random() < 0.02:
@@ -173,11 +210,21 @@ class Behaviour:
 
     # -- helpers -------------------------------------------------------------------------------------
     def _silent(self, state: CaseState, profile: UnitProfile) -> bool:
-        """Whether this unit keeps silent on this case: drawn once per (case, unit), not per step."""
-        return random.Random(f"{self.seed}/{state.idempotency_key}/{state.lead_unit}/silent").random() < profile.silent
+        """Whether this unit keeps silent on this case until exposure: drawn once per (case, unit), not per step."""
+        return self._draw(state, "silent") < profile.silent
+
+    def _draw(self, state: CaseState, what: str) -> float:
+        return random.Random(f"{self.seed}/{state.idempotency_key}/{state.lead_unit}/{what}").random()
 
     def _at(
         self, state: CaseState, now: datetime, rng: random.Random, low: float, high: float,
+        command: type[c.CommandBase], actor: Actor, *, natural: bool = False, **fields: object,
+    ) -> Planned:  # fmt: skip
+        return self._at_stream(state.case_id, state.version, now, rng, low, high, command, actor, natural=natural,
+                               **fields)  # fmt: skip
+
+    def _at_stream(
+        self, stream: str, version: int, now: datetime, rng: random.Random, low: float, high: float,
         command: type[c.CommandBase], actor: Actor, *, natural: bool = False, **fields: object,
     ) -> Planned:  # fmt: skip
         """A step `low`-`high` working hours from now, on a whole minute plus 5-55 s."""
@@ -186,8 +233,8 @@ class Behaviour:
         at = at.replace(second=rng.randrange(5, 56), microsecond=0)
         if at <= now:
             at += timedelta(minutes=1)
-        command_id = str(uuid.uuid5(_IDS, f"{self.seed}/{state.case_id}/{state.version}/{command.__name__}"))
-        return Planned(at, command(command_id=command_id, case_id=state.case_id, actor=actor, **fields))
+        command_id = str(uuid.uuid5(_IDS, f"{self.seed}/{stream}/{version}/{command.__name__}"))
+        return Planned(at, command(command_id=command_id, case_id=stream, actor=actor, **fields))
 
     def _clear_of_due(self, state: CaseState, step: Planned) -> Planned:
         due = next_due(state, self.policy)

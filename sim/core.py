@@ -16,6 +16,8 @@ from typing import Protocol
 
 from rectify.city import City
 from rectify.domain import commands as c
+from rectify.domain.accountability import ProceedingState, ProceedingStatus
+from rectify.domain.accountability import next_due as proceeding_due
 from rectify.domain.escalation import next_due
 from rectify.domain.periods import previous_week, week_of
 from rectify.domain.state import CaseState
@@ -43,7 +45,8 @@ class Engine(Protocol):
     async def advance_to(self, at: datetime) -> None: ...
     async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...
     async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState: ...
-    async def tick(self, state: CaseState, at: datetime) -> CaseState: ...
+    async def tick(self, state: CaseState | ProceedingState, at: datetime) -> CaseState | ProceedingState: ...
+    async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]: ...
     async def bulletin(self, week: str, at: datetime) -> object: ...
     async def flush(self) -> None: ...
 
@@ -72,6 +75,7 @@ class SimCounts:
     refused: dict[str, int] = field(default_factory=dict)
     open_cases: int = 0
     bulletins: list[str] = field(default_factory=list)
+    proceedings: int = 0
 
 
 Progress = Callable[[datetime, SimCounts], None]
@@ -117,7 +121,9 @@ class Simulation:
             if self.progress:
                 self.progress(at, self.counts)
         await self.engine.flush()
-        self.counts.open_cases = sum(1 for s in self._states.values() if s.status not in FINAL_STATUSES)
+        self.counts.open_cases = sum(
+            1 for s in self._states.values() if isinstance(s, CaseState) and s.status not in FINAL_STATUSES
+        )
         if self.progress:
             self.progress(end, self.counts)
         return self.counts
@@ -135,6 +141,9 @@ class Simulation:
             state = await self.engine.tick(self._states[item], at)
             self.counts.ticks += 1
             self._changed(state, at, human=False)
+            for proceeding in await self.engine.opened_proceedings(state, at):  # 四问责 reached: a proceeding
+                self.counts.proceedings += 1
+                self._changed(proceeding, at, human=True)
         else:
             case_id, planned = item
             try:
@@ -146,7 +155,10 @@ class Simulation:
             self.counts.steps += 1
             self._changed(state, at, human=True)
 
-    def _changed(self, state: CaseState, at: datetime, *, human: bool) -> None:
+    def _changed(self, state: CaseState | ProceedingState, at: datetime, *, human: bool) -> None:
+        if isinstance(state, ProceedingState):
+            self._changed_proceeding(state, at, human=human)
+            return
         case_id = state.case_id
         self._states[case_id] = state
         due = next_due(state, self.policy)
@@ -166,3 +178,22 @@ class Simulation:
             self._push(planned.at, _STEP, (case_id, planned))
         if due is None and planned is None and (state.status in FINAL_STATUSES or state.status is CaseStatus.CLOSED):
             del self._states[case_id]  # nothing more will happen to it here: keep memory flat over long runs
+
+    def _changed_proceeding(self, state: ProceedingState, at: datetime, *, human: bool) -> None:
+        stream = state.proceeding_id
+        self._states[stream] = state
+        due = proceeding_due(state)
+        if due is not None:
+            self._due[stream] = max(due, at)
+            self._push(self._due[stream], _TICK, stream)
+        else:
+            self._due.pop(stream, None)
+        before = self._pending.get(stream)
+        planned = self.behaviour.plan_proceeding(state, at) if human or before is None else before
+        if planned is None:
+            self._pending.pop(stream, None)
+        elif planned is not before:
+            self._pending[stream] = planned
+            self._push(planned.at, _STEP, (stream, planned))
+        if state.status is ProceedingStatus.CLOSED:
+            del self._states[stream]

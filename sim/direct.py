@@ -15,9 +15,19 @@ from rectify.activities.bulletins import Bulletin, issue_bulletin
 from rectify.audit.checkpoints import record_checkpoint
 from rectify.city import City
 from rectify.domain import commands as c
+from rectify.domain.accountability import (
+    DecideProceeding,
+    OpenProceeding,
+    ProceedingState,
+    ProceedingTick,
+    SubmitExplanation,
+    decide_proceeding,
+    fold_proceeding,
+    referral_for,
+)
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError
-from rectify.domain.events import Event
+from rectify.domain.events import EscalationRaised, Event
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
@@ -25,6 +35,7 @@ from rectify.sim.intake import PlannedReport
 from rectify.store import EventStore
 
 _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
+Stream = CaseState | ProceedingState
 
 
 class DirectEngine:
@@ -38,6 +49,7 @@ class DirectEngine:
         self._buffer: dict[str, tuple[int, list[Event], CaseState]] = {}
         self._buffered = 0
         self.appended = 0
+        self._top_rungs: dict[str, list[int]] = {}
 
     async def advance_to(self, at: datetime) -> None:
         """The clock is simply the moment of each step: nothing waits."""
@@ -56,24 +68,44 @@ class DirectEngine:
         )
         return await self._decide(None, command, at)
 
-    async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState:
+    async def execute(self, state: Stream, command: c.Command, at: datetime) -> Stream:
         return await self._decide(state, command, at)
 
-    async def tick(self, state: CaseState, at: datetime) -> CaseState:
-        tick_id = str(uuid.uuid5(_IDS, f"tick/{state.case_id}/{state.version}"))
-        return await self._decide(state, c.Tick(command_id=tick_id, case_id=state.case_id, actor=SYSTEM_ACTOR), at)
+    async def tick(self, state: CaseState | ProceedingState, at: datetime) -> CaseState | ProceedingState:
+        stream = state.proceeding_id if isinstance(state, ProceedingState) else state.case_id
+        tick_id = str(uuid.uuid5(_IDS, f"tick/{stream}/{state.version}"))
+        kind = ProceedingTick if isinstance(state, ProceedingState) else c.Tick
+        return await self._decide(state, kind(command_id=tick_id, case_id=stream, actor=SYSTEM_ACTOR), at)
+
+    async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]:
+        """What the case workflow's child does at the top rung: open a proceeding with the same referral."""
+        opened = []
+        for version in self._top_rungs.pop(case.case_id, []):
+            command_id = str(uuid.uuid5(_IDS, f"referral/{case.case_id}/{version}"))
+            opened.append(await self._decide(None, referral_for(case, version, command_id), at))
+        return opened
 
     async def bulletin(self, week: str, at: datetime) -> Bulletin:
         """What BulletinWorkflow does, called directly: a checkpoint, then the numbered files."""
         await record_checkpoint(self.store.pool)
         return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date())
 
-    async def _decide(self, state: CaseState | None, command: c.Command, at: datetime) -> CaseState:
+    async def _decide(self, state: Stream | None, command: object, at: datetime) -> Stream:
+        proceeding = isinstance(command, OpenProceeding | SubmitExplanation | DecideProceeding | ProceedingTick)
         try:
-            events = decide(state, command, at, self.policy)
+            if proceeding:
+                events = decide_proceeding(state, command, at, self.policy)
+            else:
+                events = decide(state, command, at, self.policy)
         except DomainError as error:
             raise StepRefused(error.rule, str(error)) from None
-        after = fold(events, state)
+        if not events:
+            return state
+        after = fold_proceeding(events, state) if proceeding else fold(events, state)
+        top = len(self.policy.ladder)
+        rungs = [e.version for e in events if isinstance(e, EscalationRaised) and e.level == top]
+        if rungs:
+            self._top_rungs.setdefault(command.case_id, []).extend(rungs[:1])
         expected, pending, _ = self._buffer.get(command.case_id, (state.version if state else 0, [], None))
         self._buffer[command.case_id] = (expected, [*pending, *events], after)
         self._buffered += len(events)

@@ -111,6 +111,8 @@ class Summary:
                 units[unit].escalations[rung] += 1
                 units[unit].points += points
                 counts[f"rung:{rung}"] += 1
+            case e.ProceedingDecided(unit=unit, points=points):
+                units[unit].points += points  # 问责 decisions cost points too
             case e.CaseReopened():
                 case.open = True
                 counts["open_delta"] += 1
@@ -137,6 +139,8 @@ class Summary:
             case e.EscalationRaised(unit=unit, points=points, level=level):
                 self.weekly[label, unit]["points"] += points
                 self.weekly[label, unit][f"rung_{level}"] += 1
+            case e.ProceedingDecided(unit=unit, points=points):
+                self.weekly[label, unit]["points"] += points
             case e.CaseClosed() if case is not None:
                 self.weekly[label, case.lead]["closed"] += 1
                 self.weekly[label, case.lead]["closed_on_time"] += case.submitted_on_time

@@ -16,12 +16,22 @@ from temporalio.testing import WorkflowEnvironment
 from rectify.activities.bulletins import Bulletin
 from rectify.client import CommandRejected, RectifyClient
 from rectify.domain import commands as c
+from rectify.domain.accountability import (
+    ProceedingState,
+    ProceedingTick,
+    decide_proceeding,
+    fold_proceeding,
+    proceeding_id_for,
+)
 from rectify.domain.decider import decide
+from rectify.domain.events import EscalationRaised
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
 from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
+
+Stream = CaseState | ProceedingState
 
 
 class SimulationStalled(RuntimeError):
@@ -35,6 +45,7 @@ class TemporalEngine:
         self.env, self.client, self.store = env, client, client.store
         self.policy = client.city.policy
         self.wait_seconds = wait_seconds
+        self._last_events: dict[str, list] = {}
 
     async def advance_to(self, at: datetime) -> None:
         now = await self.env.get_current_time()
@@ -52,36 +63,65 @@ class TemporalEngine:
         )
         return fold(await self.store.load(ref.case_id))
 
-    async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState:
+    async def execute(self, state: Stream, command: c.Command, at: datetime) -> Stream:
         try:
-            result = await self.client.execute(command)
+            if isinstance(state, ProceedingState):
+                result = await self.client.execute_proceeding(command)
+            else:
+                result = await self.client.execute(command)
         except CommandRejected as error:
             raise StepRefused(error.rule, str(error)) from None
         return result.state
 
-    async def tick(self, state: CaseState, at: datetime) -> CaseState:
+    async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]:
+        """The case workflow opened a child for its top rung: wait until the proceeding's first events land."""
+        top = len(self.policy.ladder)
+        opened = []
+        for event in self._last_events.pop(case.case_id, []):
+            if isinstance(event, EscalationRaised) and event.level == top:
+                stream = proceeding_id_for(case.case_id, event.version)
+                events = await self._wait(stream, 1, at)
+                opened.append(fold_proceeding(events))
+                break
+        return opened
+
+    async def tick(self, state: Stream, at: datetime) -> Stream:
         """The workflow fires its own timer; wait until what fell due is in the store, then fold it in."""
+        if isinstance(state, ProceedingState):
+            probe = ProceedingTick(command_id="probe", case_id=state.proceeding_id, actor=SYSTEM_ACTOR)
+            expected = state.version + len(decide_proceeding(state, probe, at, self.policy))
+            new = [e for e in await self._wait(state.proceeding_id, expected, at) if e.version > state.version]
+            return fold_proceeding(new, state)
         probe = c.Tick(command_id="probe", case_id=state.case_id, actor=SYSTEM_ACTOR)
         expected = state.version + len(decide(state, probe, at, self.policy))
+        new = [e for e in await self._wait(state.case_id, expected, at) if e.version > state.version]
+        self._last_events[state.case_id] = new
+        return fold(new, state)
+
+    async def _wait(self, stream: str, expected: int, at: datetime) -> list:
+        """Every event of `stream` once it reaches version `expected`."""
         give_up = time.monotonic() + self.wait_seconds
         while True:
-            head = await self.store.head(state.case_id)
+            head = await self.store.head(stream)
             if head and head[0] >= expected:
-                events = [e for e in await self.store.load(state.case_id) if e.version > state.version]
-                return fold(events, state)
+                return await self.store.load(stream)
             if time.monotonic() > give_up:
                 raise SimulationStalled(
-                    f"case {state.case_id}: the workflow did not record what fell due at {at.isoformat()} "
-                    f"within {self.wait_seconds:.0f} s (store at version {head[0] if head else 0}, expected {expected})"
+                    f"{stream}: the workflow did not record what fell due at {at.isoformat()} within "
+                    f"{self.wait_seconds:.0f} s (store at version {head[0] if head else 0}, expected {expected})"
                 )
             await asyncio.sleep(0.002)
 
     async def bulletin(self, week: str, at: datetime) -> Bulletin:
-        """Start BulletinWorkflow, as the Monday 09:00 Schedule does in production, and wait for it."""
-        return await self.client.temporal.execute_workflow(
-            BulletinWorkflow.run, BulletinRequest(week=week, timezone=self.policy.timezone),
-            id=f"rectify-bulletin-{week}", task_queue=self.client.task_queue,
-        )  # fmt: skip
+        """Start BulletinWorkflow, as the Monday 09:00 Schedule does in production, and wait for it.
+
+        Waiting for a result would let the time-skipping server jump ahead to the next timer: not here.
+        """
+        with self.env.auto_time_skipping_disabled():
+            return await self.client.temporal.execute_workflow(
+                BulletinWorkflow.run, BulletinRequest(week=week, timezone=self.policy.timezone),
+                id=f"rectify-bulletin-{week}", task_queue=self.client.task_queue,
+            )  # fmt: skip
 
     async def flush(self) -> None:
         """Appends happen inside the workflows; let the last notifications reach their inboxes before stopping."""

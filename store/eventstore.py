@@ -16,14 +16,23 @@ from typing import Any
 import asyncpg
 from pydantic import Field
 
+from rectify.domain.accountability import ProceedingState, fold_proceeding
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
 from rectify.domain.decider import event_id
-from rectify.domain.events import Event, event_body, parse_event
-from rectify.domain.indicators import Fact, UnitCounts, facts_for
+from rectify.domain.events import PROCEEDING_PREFIX, Event, event_body, parse_event
+from rectify.domain.indicators import Fact, UnitCounts, facts_for, proceeding_facts
 from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
-from rectify.store.projections import CASE_COLUMNS, CaseRow, case_row
+from rectify.store.projections import (
+    CASE_COLUMNS,
+    PROCEEDING_COLUMNS,
+    CaseRow,
+    ProceedingRow,
+    case_row,
+    proceeding_row,
+    stream_row,
+)
 
 _POSITION_LOCK = 7_310_425_002  # appends take it for their commit, so positions appear in commit order
 
@@ -189,9 +198,9 @@ class EventStore:
             inserted = await conn.fetch(_INSERT_EVENTS, positions, *columns.values())
         except asyncpg.UniqueViolationError as error:
             raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
-        await self._upsert_rows(conn, [case_row(state) for *_, state in batch])
+        await self._upsert_rows(conn, [stream_row(state) for *_, state in batch])
         await self._insert_facts(conn, await self._facts(conn, batch))
-        notes = [n for _, _, events, state in batch for n in notifications_for(events, state.lead_unit)]
+        notes = [n for _, _, events, state in batch for n in notifications_for(events, _recipient(state))]
         if notes:
             await conn.executemany(
                 "INSERT INTO outbox (notification_id, case_id, event_id, recipient, kind, text) "
@@ -206,7 +215,7 @@ class EventStore:
 
     async def _facts(self, conn: asyncpg.Connection, batch: Batch) -> list[Fact]:
         """The indicator facts of this batch; each case's earlier events are folded to see it as it stood."""
-        earlier = [case_id for case_id, expected, *_ in batch if expected > 0]
+        earlier = [case_id for case_id, expected, *_ in batch if expected > 0 and not _is_proceeding(case_id)]
         before: dict[str, list[dict]] = {}
         if earlier:
             rows = await conn.fetch(
@@ -216,6 +225,9 @@ class EventStore:
                 before.setdefault(r["case_id"], []).append(r["body"])
         facts: list[Fact] = []
         for case_id, expected, events, _ in batch:
+            if _is_proceeding(case_id):
+                facts += proceeding_facts(events)
+                continue
             bodies = before.get(case_id, [])[:expected]
             facts += facts_for(fold(parse_event(b) for b in bodies), events)
         return facts
@@ -231,8 +243,13 @@ class EventStore:
                 *zip(*((f.event_id, f.kind, f.unit_id, f.case_id, f.at, f.value) for f in facts), strict=True),
             )
 
-    async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow]) -> None:
-        await conn.executemany(_UPSERT_CASE, [tuple(getattr(row, c) for c in CASE_COLUMNS) for row in rows])
+    async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow | ProceedingRow]) -> None:
+        cases = [tuple(getattr(r, c) for c in CASE_COLUMNS) for r in rows if isinstance(r, CaseRow)]
+        proceedings = [tuple(getattr(r, c) for c in PROCEEDING_COLUMNS) for r in rows if isinstance(r, ProceedingRow)]
+        if cases:
+            await conn.executemany(_UPSERT_CASE, cases)
+        if proceedings:
+            await conn.executemany(_UPSERT_PROCEEDING, proceedings)
 
     # -- the outbox ---------------------------------------------------------------------------------
     async def deliver_outbox(self, case_id: str, deliver: Deliver | None = None) -> int:
@@ -347,6 +364,17 @@ class EventStore:
         )
         return [CaseRow(**dict(r)) for r in rows]
 
+    # -- proceedings ---------------------------------------------------------------------------------
+    async def list_proceedings(
+        self, *, unit: str | None = None, status: str | None = None, case_id: str | None = None
+    ) -> list[ProceedingRow]:
+        rows = await self.pool.fetch(
+            """SELECT * FROM proceedings WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR status = $2)
+               AND ($3::text IS NULL OR subject_case_id = $3) ORDER BY opened_at, proceeding_id""",
+            unit, status, case_id,
+        )  # fmt: skip
+        return [ProceedingRow(**dict(r)) for r in rows]
+
     # -- indicators ---------------------------------------------------------------------------------
     async def unit_counts(self, start: datetime, end: datetime) -> dict[str, UnitCounts]:
         """Each unit's fact sums for [start, end); open overdue counts every episode begun and not ended by `end`."""
@@ -381,17 +409,21 @@ class EventStore:
         return await self.pool.fetchval("SELECT max(occurred_at) FROM events")
 
     # -- audit helpers ------------------------------------------------------------------------------
-    async def _folded(self) -> tuple[dict[str, CaseRow | None], set[tuple]]:
-        """Each case's row and facts rebuilt from its events; a None row for a case that no longer folds."""
-        rows: dict[str, CaseRow | None] = {}
+    async def _folded(self) -> tuple[dict[str, CaseRow | ProceedingRow | None], set[tuple]]:
+        """Each stream's row and facts rebuilt from its events; a None row for a stream that no longer folds."""
+        rows: dict[str, CaseRow | ProceedingRow | None] = {}
         facts: set[tuple] = set()
         case_id, bodies = None, []
 
         def finish() -> None:
             try:
                 events = [parse_event(body) for body in bodies]
-                rows[case_id] = case_row(fold(events))
-                facts.update(_fact_key(f) for f in facts_for(None, events))
+                if _is_proceeding(case_id):
+                    rows[case_id] = proceeding_row(fold_proceeding(events))
+                    facts.update(_fact_key(f) for f in proceeding_facts(events))
+                else:
+                    rows[case_id] = case_row(fold(events))
+                    facts.update(_fact_key(f) for f in facts_for(None, events))
             except (ValueError, TypeError):
                 rows[case_id] = None
 
@@ -408,7 +440,11 @@ class EventStore:
 
     async def diff_read_models(self) -> ReadModelDiff:
         expected, facts = await self._folded()
-        stored = {r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")}
+        stored: dict[str, CaseRow | ProceedingRow] = {
+            r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")
+        }
+        for r in await self.pool.fetch("SELECT * FROM proceedings"):
+            stored[r["proceeding_id"]] = ProceedingRow(**dict(r))
         stored_facts = {_fact_key(Fact(**dict(r))) for r in await self.pool.fetch("SELECT * FROM unit_facts")}
         odd = sorted({f[3] for f in facts ^ stored_facts})
         return ReadModelDiff(
@@ -426,6 +462,7 @@ class EventStore:
             raise EventConflict(f"cannot rebuild: the events of {len(broken)} cases no longer fold, e.g. {broken[0]}")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
+            await conn.execute("DELETE FROM proceedings")
             await self._upsert_rows(conn, [row for row in rows.values() if row is not None])
             await conn.execute("DELETE FROM unit_facts")
             await self._insert_facts(conn, [Fact(**dict(zip(_FACT_FIELDS, f, strict=True))) for f in facts])
@@ -480,6 +517,14 @@ class EventStore:
 _FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
 
 
+def _is_proceeding(stream_id: str) -> bool:
+    return stream_id.startswith(PROCEEDING_PREFIX)
+
+
+def _recipient(state: CaseState | ProceedingState) -> str | None:
+    return state.unit if isinstance(state, ProceedingState) else state.lead_unit
+
+
 def _fact_key(fact: Fact) -> tuple:
     return tuple(getattr(fact, name) for name in _FACT_FIELDS)
 
@@ -499,6 +544,11 @@ RETURNING position, case_id, version, hash
 """
 _RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"
 _PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(CASE_COLUMNS)))
+_UPSERT_PROCEEDING = (
+    f"INSERT INTO proceedings ({', '.join(PROCEEDING_COLUMNS)}) "
+    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(PROCEEDING_COLUMNS)))}) "
+    f"ON CONFLICT (proceeding_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in PROCEEDING_COLUMNS[1:])}"
+)
 _UPSERT_CASE = (
     f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({_PLACEHOLDERS}) "
     f"ON CONFLICT (case_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in CASE_COLUMNS[1:])}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from rectify.domain.accountability import ProceedingState
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
@@ -54,3 +55,34 @@ def case_row(state: CaseState) -> CaseRow:
         rework_count=state.rework_count,
         version=state.version,
     )
+
+
+class ProceedingRow(Frozen):
+    """A row of the `proceedings` read model (问责)."""
+
+    proceeding_id: str
+    subject_case_id: str
+    unit: str
+    status: str
+    outcome: str | None
+    points: float
+    opened_at: datetime
+    explanation_due_at: datetime
+    decided_at: datetime | None
+    version: int
+
+
+PROCEEDING_COLUMNS = tuple(ProceedingRow.model_fields)
+
+
+def proceeding_row(state: ProceedingState) -> ProceedingRow:
+    return ProceedingRow(
+        proceeding_id=state.proceeding_id, subject_case_id=state.subject_case_id, unit=state.unit,
+        status=state.status.value, outcome=state.outcome.value if state.outcome else None, points=state.points,
+        opened_at=state.opened_at, explanation_due_at=state.explanation_due_at, decided_at=state.decided_at,
+        version=state.version,
+    )  # fmt: skip
+
+
+def stream_row(state: CaseState | ProceedingState) -> CaseRow | ProceedingRow:
+    return proceeding_row(state) if isinstance(state, ProceedingState) else case_row(state)

@@ -70,13 +70,14 @@ def differences(a: dict, b: dict) -> list[str]:
 async def test_one_seed_gives_the_same_events_through_the_workflow_and_in_process(
     city: City, pg: object, tmp_path: Path
 ) -> None:
-    cfg = config(seed=11, days=3, per_day=18)
+    cfg = config(seed=5, days=12, per_day=15)  # long enough for a case to climb to 问责 and open a proceeding
     urls = {}
     for engine in EngineName:
         urls[engine] = await _fresh(pg, f"sim_{engine.value}_{tmp_path.name[-8:]}")
         await run(city, cfg, engine, urls[engine], tmp_path / engine.value)
     direct, temporal = await streams(urls[EngineName.DIRECT]), await streams(urls[EngineName.TEMPORAL])
     assert len(direct) > 30 and set(direct) == set(temporal)  # case ids derive from the report keys
+    assert any(stream.startswith("acc-") for stream in direct)  # an accountability proceeding, in both
     assert sum(len(events) for events in direct.values()) > 200
     problems = []
     for case_id, events in direct.items():

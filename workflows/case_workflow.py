@@ -12,15 +12,17 @@ import contextlib
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from rectify.domain.accountability import referral_for
     from rectify.domain.commands import Command, ReportCase, Tick
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
     from rectify.domain.escalation import next_due
-    from rectify.domain.events import Event
+    from rectify.domain.events import EscalationRaised, Event
     from rectify.domain.notifications import notifications_for
     from rectify.domain.state import CaseState, fold
     from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
@@ -31,9 +33,13 @@ with workflow.unsafe.imports_passed_through():
         CaseOutcome,
         CaseWorkflowInput,
         CommandResult,
+        ProceedingInput,
     )
 
 APPEND_ACTIVITY = "rectify.append_events"
+#: Patch id of the accountability child (histories from before it replay without one).
+ACCOUNTABILITY_PATCH = "accountability-proceeding"
+ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
 DELIVER_ACTIVITY = "rectify.deliver_notifications"
 #: Store appends retry on infrastructure faults; conflicts are business facts and are not retried.
 APPEND_RETRY = RetryPolicy(
@@ -130,6 +136,7 @@ class CaseWorkflow:
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
+        await self._refer_for_accountability(events, state_after)
         if notifications_for(events, state_after.lead_unit):  # the outbox rows were written with the events
             await workflow.execute_activity(
                 DELIVER_ACTIVITY,
@@ -143,6 +150,21 @@ class CaseWorkflow:
             extra={"case_id": command.case_id, "types": [e.type for e in events], "version": state_after.version},
         )
         return events
+
+    async def _refer_for_accountability(self, events: list[Event], state: CaseState) -> None:
+        """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""
+        top = len(self._policy.ladder)
+        reached = [e for e in events if isinstance(e, EscalationRaised) and e.level == top]
+        if not reached or not workflow.patched(ACCOUNTABILITY_PATCH):
+            return
+        referral = referral_for(state, reached[0].version, str(workflow.uuid4()))
+        await workflow.start_child_workflow(
+            ACCOUNTABILITY_WORKFLOW,
+            ProceedingInput(policy=self._policy, referral=referral),
+            id=referral.case_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
 
     async def _tick(self) -> None:
         """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from rectify.domain.accountability import OpenProceeding, ProceedingState
 from rectify.domain.commands import ReportCase
-from rectify.domain.events import Event
+from rectify.domain.events import Event, ProceedingEvent
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
@@ -46,3 +47,20 @@ class AppendEvents(Frozen):
 class AppendOutcome(Frozen):
     last_position: int
     duplicate: bool
+
+
+class ProceedingInput(Frozen):
+    policy: Policy
+    referral: OpenProceeding
+
+
+class AppendProceedingEvents(Frozen):
+    stream_id: str
+    expected_version: int
+    events: list[ProceedingEvent]
+    state_after: ProceedingState
+
+
+class ProceedingResult(Frozen):
+    state: ProceedingState
+    events: list[ProceedingEvent]

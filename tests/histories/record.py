@@ -2,8 +2,9 @@
 
     .venv/bin/python -m tests.histories.record
 
-Each scenario's runs are written as `<scenario>[.runN].json` beside this file. Re-record only on purpose
-(a new path worth pinning); the point of the corpus is that old histories keep replaying.
+Each scenario's runs are written as `<scenario>[.runN].json` beside this file (or into the folder
+given as the first argument). Re-record only on purpose, into a scratch folder, and copy in just the
+new paths worth pinning: the point of the corpus is that old histories keep replaying.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from pathlib import Path
 from rectify.audit.replay import fetch_runs
 from rectify.client import RectifyClient
 from rectify.devstack import TestStack
-from rectify.domain.types import Channel
+from rectify.domain.accountability import Outcome
+from rectify.domain.types import Actor, Channel, Role
+from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.models import workflow_id_for
 from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
@@ -26,8 +29,9 @@ HERE = Path(__file__).parent
 MONTH = timedelta(days=31)
 
 
-async def record() -> list[Path]:
-    async with TestStack() as stack:
+async def record(out: Path = HERE) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    async with TestStack(bulletin_dir=out / "bulletins") as stack:
         client = stack.client
         city = stack.city
         cases: dict[str, str] = {}
@@ -86,6 +90,10 @@ async def record() -> list[Path]:
             await long_lived.verify(continued, INSPECTOR, False, "未到位")
 
         await stack.env.sleep(timedelta(days=14))
+        # 四问责 opened a proceeding (a child workflow); its explanation deadline has passed unanswered.
+        [proceeding] = await client.proceedings(case_id=ladder)
+        reviewer = Actor(unit_id="office_inspection", role=Role.REVIEWER)
+        await client.decide_accountability(proceeding.proceeding_id, reviewer, Outcome.PUBLIC_CRITICISM, "逾期未说明")
         await client.resume(suspension, DISPATCHER, "围挡已拆除")
         await client.claim(ladder, unit(lead))
         await fix(ladder, lead)
@@ -97,21 +105,29 @@ async def record() -> list[Path]:
         await stack.env.client.execute_workflow(CheckpointWorkflow.run, id=checkpoint_id, task_queue=stack.task_queue)
         await stack.env.sleep(MONTH)  # past the reopen window: the closed cases' workflows complete
 
+        bulletin_id = "rectify-bulletin-corpus"
+        with stack.env.auto_time_skipping_disabled():
+            await stack.env.client.execute_workflow(
+                BulletinWorkflow.run, BulletinRequest(week=None), id=bulletin_id, task_queue=stack.task_queue
+            )
+        cases["accountability"] = proceeding.proceeding_id
         written = []
         for name, case_id in cases.items():
-            runs = await fetch_runs(stack.env.client, workflow_id_for(case_id))
+            workflow_id = case_id if case_id.startswith("acc-") else workflow_id_for(case_id)
+            runs = await fetch_runs(stack.env.client, workflow_id)
             for n, history in enumerate(runs):
-                path = HERE / (f"{name}.json" if len(runs) == 1 else f"{name}.run{n + 1}.json")
+                path = out / (f"{name}.json" if len(runs) == 1 else f"{name}.run{n + 1}.json")
                 path.write_text(history.to_json(), encoding="utf-8")
                 written.append(path)
-        checkpoint = await fetch_runs(stack.env.client, checkpoint_id)
-        (HERE / "checkpoint.json").write_text(checkpoint[-1].to_json(), encoding="utf-8")
-        written.append(HERE / "checkpoint.json")
+        for name, workflow_id in (("checkpoint", checkpoint_id), ("bulletin", bulletin_id)):
+            history = (await fetch_runs(stack.env.client, workflow_id))[-1]
+            (out / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
+            written.append(out / f"{name}.json")
         return written
 
 
 if __name__ == "__main__":
-    paths = asyncio.run(record())
+    paths = asyncio.run(record(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE))
     print("\n".join(str(p) for p in paths))
     sys.stdout.flush()
     os._exit(0)

@@ -1,0 +1,108 @@
+"""AccountabilityWorkflow (问责): a child of the case that reached the top rung, and outliving it if need be.
+
+Referral → the unit's written explanation (due within the policy's working hours; missing it is
+recorded) → a reviewer's decision → closed. Each step goes through `decide_proceeding` and is appended
+to the proceeding's own stream; the decision's points count against the unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from rectify.domain.accountability import (
+        ProceedingCommand,
+        ProceedingState,
+        ProceedingStatus,
+        ProceedingTick,
+        decide_proceeding,
+        fold_proceeding,
+        next_due,
+    )
+    from rectify.domain.errors import DomainError
+    from rectify.domain.events import ProceedingEvent
+    from rectify.domain.types import SYSTEM_ACTOR
+    from rectify.workflows.models import AppendOutcome, AppendProceedingEvents, ProceedingInput, ProceedingResult
+
+from rectify.workflows.case_workflow import ACCOUNTABILITY_WORKFLOW, APPEND_RETRY, rejection
+
+APPEND_PROCEEDING_ACTIVITY = "rectify.append_proceeding_events"
+DELIVER_ACTIVITY = "rectify.deliver_notifications"
+
+
+@workflow.defn(name=ACCOUNTABILITY_WORKFLOW)
+class AccountabilityWorkflow:
+    @workflow.init
+    def __init__(self, input: ProceedingInput) -> None:
+        self._policy = input.policy
+        self._state: ProceedingState | None = None
+        self._lock = asyncio.Lock()
+        self._changed = False
+
+    @workflow.run
+    async def run(self, input: ProceedingInput) -> ProceedingState:
+        async with self._lock:
+            await self._execute(input.referral)
+        while self._state.status is not ProceedingStatus.CLOSED:
+            due = next_due(self._state)
+            timeout = max(due - workflow.now(), timedelta(0)) if due else None
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed, timeout=timeout)
+            self._changed = False
+            due = next_due(self._state)
+            if due is not None and due <= workflow.now():
+                async with self._lock:
+                    tick = ProceedingTick(command_id=str(workflow.uuid4()), case_id=self._state.proceeding_id,
+                                          actor=SYSTEM_ACTOR)  # fmt: skip
+                    await self._execute(tick)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    @workflow.update(name="command")
+    async def command(self, command: ProceedingCommand) -> ProceedingResult:
+        async with self._lock:
+            events = await self._execute(command)
+            return ProceedingResult(state=self._state, events=events)
+
+    @command.validator
+    def validate_command(self, command: ProceedingCommand) -> None:
+        self._decide(command)
+
+    @workflow.query(name="state")
+    def state(self) -> ProceedingState | None:
+        return self._state
+
+    def _decide(self, command: ProceedingCommand) -> list[ProceedingEvent]:
+        try:
+            return decide_proceeding(self._state, command, workflow.now(), self._policy)
+        except DomainError as error:
+            raise rejection(error) from None
+
+    async def _execute(self, command: ProceedingCommand) -> list[ProceedingEvent]:
+        events = self._decide(command)
+        if not events:
+            return events
+        after = fold_proceeding(events, self._state)
+        expected = self._state.version if self._state else 0
+        append = AppendProceedingEvents(stream_id=command.case_id, expected_version=expected, events=events,
+                                        state_after=after)  # fmt: skip
+        await workflow.execute_activity(
+            APPEND_PROCEEDING_ACTIVITY,
+            append,
+            result_type=AppendOutcome,
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=10),
+            retry_policy=APPEND_RETRY,
+        )
+        self._state = after
+        self._changed = True
+        await workflow.execute_activity(
+            DELIVER_ACTIVITY, command.case_id, result_type=int, start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
+        )  # fmt: skip
+        return events
