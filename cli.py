@@ -17,6 +17,7 @@ from typing import Annotated, Any
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.table import Table
 
 from rectify import views
 from rectify.config import Settings
@@ -114,20 +115,105 @@ def up(
     folder = data_dir or s.data_dir
 
     async def go() -> None:
+        from rectify.api.serve import serving
+        from rectify.devstack import free_port, port_open
+
         async with EmbeddedStack(
             folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every
         ) as stack:
-            views.print_stack(console, stack)
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            import signal
-
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await stop.wait()
+            port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
+            async with serving(stack.client, stack.data_dir / "evidence", "127.0.0.1", port) as api_url:
+                stack.api_url = api_url
+                info = json.loads(stack.stack_file.read_text())
+                stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
+                views.print_stack(console, stack)
+                await _wait_for_ctrl_c()
             console.print("stopping …")
 
     asyncio.run(go())
+
+
+async def _wait_for_ctrl_c() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+@app.command("api")
+def api_command(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default RECTIFY_API_PORT or 8311).")] = None,
+) -> None:
+    """Serve the HTTP API (Open311 GeoReport v2 and /v1) against the configured Temporal and PostgreSQL."""
+    from rectify.api.serve import serving
+    from rectify.client import RectifyClient
+
+    async def go() -> None:
+        s = settings()
+        client = await RectifyClient.connect(s, load_city(s))
+        try:
+            async with serving(client, s.data_dir / "evidence", host, port or s.api_port) as url:
+                console.print(f"Rectify API at {url}  (Open311: {url}/open311/v2/services.json, docs: {url}/docs)")
+                await _wait_for_ctrl_c()
+        finally:
+            await client.close()
+
+    asyncio.run(go())
+
+
+keys_app = typer.Typer(help="API keys: one per actor, a role and a unit; only a hash is kept.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _with_keys(work: Callable[[Any], Awaitable[Any]]) -> Any:
+    from rectify.api.keys import KeyStore
+    from rectify.audit.cli import open_store
+
+    async def go() -> Any:
+        async with open_store(None) as store:
+            return await work(KeyStore(store.pool))
+
+    return asyncio.run(go())
+
+
+@keys_app.command("create")
+def keys_create(
+    unit: Annotated[str, typer.Option(help="The actor's unit (a unit id, or an app's name for reporters).")],
+    role: Annotated[Role, typer.Option(help="What the key may do.")],
+    label: Annotated[str, typer.Option(help="Who holds it, for the list.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key. The key itself is printed once; store it, it cannot be shown again."""
+    secret, key = _with_keys(lambda keys: keys.create(unit, role, label))
+    shown = f"key [bold]{secret}[/bold] for {unit} as {role.value} (id {key.key_id}); it is not shown again"
+    emit({"key": secret, **key.model_dump(mode="json")}, as_json, lambda _: console.print(shown))
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """Every key with its actor and whether it is revoked (never the key itself)."""
+    keys = _with_keys(lambda store: store.list())
+
+    def render(rows: list) -> None:
+        table = Table(title=f"API keys ({len(rows)})")
+        for column in ("id", "unit", "role", "label", "created", "revoked"):
+            table.add_column(column)
+        for k in rows:
+            table.add_row(k.key_id, k.unit_id, k.role, k.label, views.local(k.created_at), views.local(k.revoked_at))
+        console.print(table)
+
+    emit(keys, as_json, render)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (from `rectify keys list`).")]) -> None:
+    """Revoke a key at once; requests with it are refused from then on."""
+    key = _with_keys(lambda keys: keys.revoke(key_id))
+    console.print(f"revoked {key.key_id} ({key.unit_id}, {key.role})")
 
 
 @app.command()
@@ -525,6 +611,7 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None = None) -> int:
     import asyncpg
 
+    from rectify.api.keys import ApiKeyError
     from rectify.audit.bundle import ExportError
     from rectify.audit.cli import AuditFailed
     from rectify.city import CityDataError
@@ -554,7 +641,8 @@ def run(argv: list[str] | None = None) -> int:
         field = ".".join(str(p) for p in first["loc"]) or "input"
         err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
         return EXIT_USAGE
-    except (CityDataError, SimulationError, ExportError, PeriodError, UnknownUnitError, ValueError) as error:
+    except (CityDataError, SimulationError, ExportError, PeriodError, UnknownUnitError, ApiKeyError,
+            ValueError) as error:  # fmt: skip
         err.print(f"[red]invalid input[/red]: {error}")
         return EXIT_USAGE
     except (ServerUnavailable, StackError, ConnectionError, OSError) as error:

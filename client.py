@@ -182,6 +182,7 @@ class RectifyClient:
         actor: Actor,
         address: str | None = None,
         evidence: Sequence[EvidenceRef] = (),
+        media_url: str | None = None,
     ) -> CaseRef:
         """Open a case (or return the one this idempotency key already opened)."""
         case_id = case_id_for(idempotency_key)
@@ -199,6 +200,7 @@ class RectifyClient:
                 channel=channel,
                 evidence=tuple(evidence),
                 routing=routing,
+                media_url=media_url,
             )
             decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
         except DomainError as error:

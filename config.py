@@ -27,6 +27,8 @@ class Settings:
     temporal_tls: bool = False
     #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
+    #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
+    api_port: int = 8311
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             task_queue=get("RECTIFY_TASK_QUEUE") or "rectify-cases",
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
+            api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
         )
 
     @property
@@ -64,11 +67,11 @@ class Settings:
         )
 
 
-def _positive_int(text: str) -> int:
+def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES") -> int:
     try:
         value = int(text)
     except ValueError:
-        raise ValueError(f"RECTIFY_CHECKPOINT_MINUTES must be a whole number of minutes, not {text!r}") from None
+        raise ValueError(f"{name} must be a whole number, not {text!r}") from None
     if value < 1:
-        raise ValueError(f"RECTIFY_CHECKPOINT_MINUTES must be at least 1, not {value}")
+        raise ValueError(f"{name} must be at least 1, not {value}")
     return value

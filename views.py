@@ -45,11 +45,14 @@ def print_stack(console: Console, stack: Any) -> None:
     table.add_row("Temporal", stack.temporal.address)
     table.add_row("Temporal Web UI", f"[link={stack.temporal.ui_url}]{stack.temporal.ui_url}[/link]")
     table.add_row("PostgreSQL", stack.database_url)
+    if api_url := getattr(stack, "api_url", None):
+        table.add_row("HTTP API", f"{api_url}/open311/v2/services.json · {api_url}/docs")
     table.add_row("Task queue", stack.task_queue)
     table.add_row("Data folder", str(stack.data_dir))
     table.add_row("City", f"{stack.city.policy.city} ({len(stack.city.policy.units)} units)")
     console.print(table)
-    console.print("Worker running. Other terminals: `rectify report …`, `rectify list`. Ctrl-C stops everything.")
+    console.print("Worker running. Other terminals: `rectify report …`, `rectify list`, `rectify keys create …`. "
+                  "Ctrl-C stops everything.")  # fmt: skip
 
 
 def print_case_ref(console: Console, ref: Any) -> None:

@@ -35,6 +35,18 @@ class ReportCase(CommandBase):
     channel: Channel
     evidence: tuple[EvidenceRef, ...] = ()
     routing: Routing | None = None
+    media_url: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class AttachDuplicate(CommandBase):
+    """A new report found to repeat this open case (same category, within its radius and window)."""
+
+    type: Literal["attach_duplicate"] = "attach_duplicate"
+    idempotency_key: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=2000)]
+    location: Point
+    channel: Channel
+    distance_m: Annotated[float, Field(ge=0)]
 
 
 class ClaimCase(CommandBase):
@@ -148,6 +160,7 @@ Command = Annotated[
     | RejectCase
     | WithdrawCase
     | MergeCase
+    | AttachDuplicate
     | ReopenCase
     | Tick
     | RequestExtension

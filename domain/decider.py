@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from rectify.domain.commands import (
+    AttachDuplicate,
     ClaimCase,
     Command,
     DecideExtension,
@@ -59,6 +60,7 @@ from rectify.domain.events import (
     DeadlineMissed,
     DeadlineSet,
     DispatchUpheld,
+    DuplicateAttached,
     EscalationRaised,
     Event,
     ExtensionGranted,
@@ -174,6 +176,7 @@ def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[E
         address=command.address,
         channel=command.channel,
         evidence=command.evidence,
+        media_url=command.media_url,
     )
     _set_deadline(emit, policy, Stage.DISPATCH, command.category, now)
     emit(CaseDispatched, actor=SYSTEM_ACTOR, routing=command.routing)  # the router dispatches at once
@@ -312,6 +315,10 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                     f"merge needs an open target case; {into} {found}", case_id=state.case_id, status=state.status
                 )
             emit(CaseMerged, into_case_id=into)
+        case AttachDuplicate():
+            _require_status(state, command, OPEN_STATUSES)
+            emit(DuplicateAttached, idempotency_key=command.idempotency_key, description=command.description,
+                 location=command.location, channel=command.channel, distance_m=command.distance_m)  # fmt: skip
         case ReopenCase(reason=reason):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)

@@ -36,6 +36,8 @@ class CaseReported(EventBase):
     address: str | None = None
     channel: Channel
     evidence: tuple[EvidenceRef, ...] = ()
+    #: A photo the reporter's app hosts elsewhere (Open311 media_url); kept as given, never fetched.
+    media_url: str | None = None
 
 
 class CaseDispatched(EventBase):
@@ -108,6 +110,17 @@ class ReworkOrdered(EventBase):
 class CaseWithdrawn(EventBase):
     type: Literal["case_withdrawn"] = "case_withdrawn"
     reason: str
+
+
+class DuplicateAttached(EventBase):
+    """Another report of the same problem, within the category's radius and window: attached, not opened anew."""
+
+    type: Literal["duplicate_attached"] = "duplicate_attached"
+    idempotency_key: str
+    description: str
+    location: Point
+    channel: Channel
+    distance_m: float
 
 
 class CaseMerged(EventBase):
@@ -264,6 +277,7 @@ Event = Annotated[
     | ReworkOrdered
     | CaseWithdrawn
     | CaseMerged
+    | DuplicateAttached
     | CaseReopened
     | DeadlineSet
     | DeadlineMissed

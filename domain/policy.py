@@ -133,6 +133,8 @@ class Policy(Frozen):
     units: dict[str, Unit]
     categories: dict[str, Category]
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 30
+    #: A report within a category's duplicate radius of an open case opened this recently is attached to it.
+    duplicate_window_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 72.0
     description_max_chars: Annotated[int, Field(ge=1, le=20000)] = 2000
     calendar: WorkingCalendar = WorkingCalendar()
     stages: StageLimits = StageLimits()

@@ -56,6 +56,11 @@ class CaseState(Frozen):
     suspended_at: datetime | None = None
     feedback_at: datetime | None = None
     satisfied: bool | None = None
+    media_url: str | None = None
+    #: When the last event happened (Open311's updated_datetime).
+    updated_at: datetime | None = None
+    #: Reports of the same problem attached to this case instead of opening new ones.
+    duplicates: int = 0
 
     @property
     def due_at(self) -> datetime | None:
@@ -94,9 +99,11 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             channel=event.channel,
             opened_at=event.occurred_at,
             evidence=event.evidence,
+            media_url=event.media_url,
+            updated_at=event.occurred_at,
         )
     at = event.occurred_at
-    changes: dict = {"version": event.version}
+    changes: dict = {"version": event.version, "updated_at": at}
     match event:
         case e.CaseReported():
             raise ValueError(f"case {state.case_id} already reported")
@@ -120,6 +127,8 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
         case e.CaseRejected() | e.CaseWithdrawn():
             status = CaseStatus.REJECTED if isinstance(event, e.CaseRejected) else CaseStatus.WITHDRAWN
             changes |= {"status": status, "ended_at": at, "deadlines": {}}
+        case e.DuplicateAttached():
+            changes["duplicates"] = state.duplicates + 1
         case e.CaseMerged(into_case_id=into):
             changes |= {"status": CaseStatus.MERGED, "merged_into": into, "ended_at": at, "deadlines": {}}
         case e.CaseClaimed():

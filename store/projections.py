@@ -29,6 +29,12 @@ class CaseRow(Frozen):
     ended_at: datetime | None
     rework_count: int
     version: int
+    lon: float | None = None
+    lat: float | None = None
+    address: str | None = None
+    media_url: str | None = None
+    updated_at: datetime | None = None
+    duplicates: int = 0
 
 
 CASE_COLUMNS = tuple(CaseRow.model_fields)
@@ -54,6 +60,12 @@ def case_row(state: CaseState) -> CaseRow:
         ended_at=state.ended_at,
         rework_count=state.rework_count,
         version=state.version,
+        lon=state.location.lon,
+        lat=state.location.lat,
+        address=state.address,
+        media_url=state.media_url,
+        updated_at=state.updated_at,
+        duplicates=state.duplicates,
     )
 
 

@@ -222,3 +222,34 @@ def test_audit_commands_explain_what_is_missing(args: list[str], code: int, mess
     result = rectify(*args, env=env)
     assert result.returncode == code, result.stdout + result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running_stack: dict[str, str]) -> None:
+    import httpx
+
+    stack_file = Path(running_stack["RECTIFY_DATA_DIR"]) / "stack.json"
+    deadline = time.monotonic() + 30
+    while "api_url" not in json.loads(stack_file.read_text()):
+        assert time.monotonic() < deadline, "rectify up did not start its API"
+        time.sleep(0.2)
+    base = json.loads(stack_file.read_text())["api_url"]
+    made = rectify("keys", "create", "--unit", "app_hotline", "--role", "reporter", "--json", env=running_stack)
+    assert made.returncode == 0, made.stderr
+    key = json.loads(made.stdout)["key"]
+    city = load_city(DEFAULT_CITY_DIR)
+    spot = point_in(city, "st_guanyinqiao", index=5)
+    services = httpx.get(f"{base}/open311/v2/services.json", timeout=10).json()
+    assert any(s["service_code"] == "street_vending" for s in services)
+    created = httpx.post(f"{base}/open311/v2/requests.json", timeout=30, data={
+        "api_key": key, "service_code": "street_vending", "lat": spot.lat, "long": spot.lon, "description": "摊贩占道",
+        "media_url": "https://img.example.cn/a.jpg"})  # fmt: skip
+    assert created.status_code == 200, created.text
+    case_id = created.json()[0]["service_request_id"]
+    shown = httpx.get(f"{base}/open311/v2/requests/{case_id}.xml", timeout=10)
+    assert shown.status_code == 200 and case_id in shown.text
+    listed = rectify("keys", "list", "--json", env=running_stack)
+    assert key not in listed.stdout and "app_hotline" in listed.stdout  # the key itself is never shown again
+    key_id = key.split("_")[1]
+    assert rectify("keys", "revoke", key_id, env=running_stack).returncode == 0
+    refused = httpx.post(f"{base}/open311/v2/requests.json", timeout=10, data={"api_key": key, "service_code": "x"})
+    assert refused.status_code == 403

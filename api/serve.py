@@ -1,0 +1,32 @@
+"""Running the API: uvicorn inside the caller's event loop, stopped with it (`rectify up`, `rectify api`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+
+from rectify.api.app import create_app
+from rectify.client import RectifyClient
+
+
+@contextlib.asynccontextmanager
+async def serving(client: RectifyClient, evidence_dir: Path, host: str, port: int) -> AsyncIterator[str]:
+    """The API on host:port until the block ends; yields its base URL."""
+    app = create_app(client, evidence_dir=evidence_dir)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False))
+    server.install_signal_handlers = lambda: None  # the caller owns Ctrl-C
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()  # raises why it could not start (the port is taken, …)
+            raise OSError(f"the API could not listen on {host}:{port}")
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        await task

@@ -1,0 +1,87 @@
+"""What the HTTP layer asks of Rectify: keys, intake with duplicate attachment, and reporters' contacts.
+
+Kept apart from the routes so the same rules hold for Open311 and /v1, and so tests can reach them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rectify.activities.evidence import EvidenceStore
+from rectify.api.evidence import DEFAULT_MAX_BYTES
+from rectify.api.keys import ApiKey, ApiKeyError, KeyStore
+from rectify.client import RectifyClient
+from rectify.domain import commands as c
+from rectify.domain.router import metres_between
+from rectify.domain.types import Channel, Point
+from rectify.store.projections import CaseRow
+
+_OPEN = ("reported", "dispatched", "claimed", "submitted", "disputed", "suspended")
+
+
+class ApiService:
+    def __init__(self, client: RectifyClient, evidence_dir: Path, max_evidence_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.client, self.store, self.city = client, client.store, client.city
+        self.keys = KeyStore(client.store.pool)
+        self.evidence = EvidenceStore(evidence_dir)
+        self.max_evidence_bytes = max_evidence_bytes
+
+    async def key_for(self, presented: str) -> ApiKey | None:
+        if not presented:
+            return None
+        try:
+            return await self.keys.verify(presented)
+        except ApiKeyError:
+            return None
+
+    async def duplicate_of(self, category: str, at: Point, now: datetime) -> tuple[CaseRow, float] | None:
+        """The nearest open case of the category within its radius, opened within the policy's window."""
+        policy = self.city.policy
+        radius = policy.categories[category].duplicate_radius_m
+        degrees = radius / 100_000 + 1e-4  # a generous box first (1° ≥ 100 km here), exact distance after
+        rows = await self.store.pool.fetch(
+            """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
+               AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7""",
+            category, list(_OPEN), now - timedelta(hours=policy.duplicate_window_hours),
+            at.lat - degrees, at.lat + degrees, at.lon - degrees * 1.5, at.lon + degrees * 1.5,
+        )  # fmt: skip
+        near = sorted(
+            (metres_between(at, Point(lon=r["lon"], lat=r["lat"])), r["case_id"], CaseRow(**dict(r))) for r in rows
+        )
+        return (near[0][2], near[0][0]) if near and near[0][0] <= radius else None
+
+    async def report(
+        self, key: ApiKey, category: str, description: str, location: Point, address: str | None,
+        media_url: str | None, report_key: str, contact: dict[str, str],
+    ) -> dict[str, Any]:  # fmt: skip
+        """Open a case, or attach the report to the open case it repeats. Contacts go to their own table."""
+        duplicate = await self.duplicate_of(category, location, datetime.now(UTC))
+        if duplicate is not None:
+            row, distance = duplicate
+            attach = c.AttachDuplicate(
+                command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)), case_id=row.case_id, actor=key.actor,
+                idempotency_key=report_key, description=description, location=location, channel=Channel.OPEN311,
+                distance_m=round(distance, 1),
+            )  # fmt: skip
+            await self.client.execute(attach)
+            case_id = row.case_id
+            notice = f"同一问题已在办理中（{distance:.0f} 米内的案件 {case_id}），本次举报已并入该案件"
+        else:
+            ref = await self.client.report(
+                idempotency_key=report_key, category=category, description=description, location=location,
+                channel=Channel.OPEN311, actor=key.actor, address=address, media_url=media_url,
+            )  # fmt: skip
+            case_id = ref.case_id
+            unit = self.city.policy.units.get(ref.lead_unit or "")
+            notice = f"已受理，由{unit.name if unit else ref.lead_unit}负责整改"
+        if contact:
+            await self.store.pool.execute(
+                "INSERT INTO reporter_contacts (case_id, report_key, contact) VALUES ($1, $2, $3) "
+                "ON CONFLICT (report_key) DO NOTHING",
+                case_id, report_key, json.loads(json.dumps(contact)),
+            )  # fmt: skip
+        return {"service_request_id": case_id, "service_notice": notice, "account_id": contact.get("account_id", "")}

@@ -1,0 +1,167 @@
+"""The units' API (/v1): who may see and do what, idempotent commands, evidence, and a case worked to closed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from rectify.devstack import EmbeddedPostgres, free_port
+from tests.api_support import Api, api_stack, png
+
+
+@pytest.fixture
+async def api(pg: EmbeddedPostgres, tmp_path: Path) -> AsyncIterator[Api]:
+    async with api_stack(pg, tmp_path) as a:
+        yield a
+
+
+async def test_each_role_sees_and_does_only_what_it_may(api: Api) -> None:
+    case_id = (await api.report())["service_request_id"]
+    http = api.http
+    expect = [  # who, method, path, body, status
+        ("none", "GET", "/v1/cases", None, 401),
+        ("revoked", "GET", "/v1/cases", None, 403),
+        ("app", "GET", "/v1/cases", None, 403),
+        ("lead", "GET", "/v1/cases", None, 200),
+        ("other", "GET", f"/v1/cases/{case_id}", None, 404),
+        ("other", "GET", "/v1/cases?lead_unit=st_guanyinqiao", None, 403),
+        ("auditor", "GET", f"/v1/cases/{case_id}", None, 200),
+        ("auditor", "POST", f"/v1/cases/{case_id}/claim", {}, 403),
+        ("other", "POST", f"/v1/cases/{case_id}/claim", {}, 404),
+        ("dispatcher", "POST", f"/v1/cases/{case_id}/claim", {}, 409),  # the rules: only the lead unit claims
+        ("lead", "POST", f"/v1/cases/{case_id}/verify", {"passed": True}, 409),
+        ("lead", "POST", f"/v1/cases/{case_id}/claim", {}, 200),
+    ]
+    for who, method, path, body, status in expect:
+        headers = {} if who == "none" else api.auth(who)
+        response = await http.request(method, path, json=body, headers=headers)
+        assert response.status_code == status, (who, method, path, response.text)
+        if status == 409:
+            assert response.json()["error"]["rule"] in ("not_authorised", "wrong_status")  # the domain's rule name
+    listed = (await http.get("/v1/cases", headers=api.auth("lead"))).json()
+    assert [c["case_id"] for c in listed["cases"]] == [case_id]
+    assert (await http.get("/v1/cases", headers=api.auth("other"))).json()["cases"] == []
+    refused = await http.post(f"/v1/cases/{case_id}/claim", json={}, headers=api.auth("dispatcher"))
+    assert refused.status_code == 409 and "claim needs the case to be dispatched" in refused.text
+
+
+async def test_a_command_repeated_with_the_same_idempotency_key_happens_once(api: Api) -> None:
+    case_id = (await api.report())["service_request_id"]
+    headers = api.auth("lead") | {"Idempotency-Key": "claim-once"}
+    first = await api.http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers)
+    again = await api.http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["events"] == again.json()["events"]
+    assert [e.type for e in await api.stack.store.load(case_id)].count("case_claimed") == 1
+
+
+async def test_bad_bodies_and_parameters_get_a_4xx_naming_the_field(api: Api) -> None:
+    case_id = (await api.report())["service_request_id"]
+    lead = api.auth("lead")
+    checks = [
+        ("POST", f"/v1/cases/{case_id}/dispute", {"reason": ""}, 400, "reason"),
+        ("POST", f"/v1/cases/{case_id}/extend", {"hours": "many", "reason": "x"}, 400, "hours"),
+        ("POST", f"/v1/cases/{case_id}/submit", {"evidence": [], "note": ""}, 400, "evidence"),
+        ("GET", "/v1/cases?limit=100000", None, 400, "limit"),
+        ("GET", "/v1/cases?cursor=bm90LWpzb24", None, 400, "cursor"),
+        ("GET", "/v1/cases/no-such-case", None, 404, "no-such-case"),
+    ]
+    for method, path, body, status, word in checks:
+        response = await api.http.request(method, path, json=body, headers=lead)
+        assert response.status_code == status, (path, response.text)
+        assert word in response.text
+    garbage = await api.http.post(f"/v1/cases/{case_id}/claim", content=b"{not json", headers=lead)
+    assert garbage.status_code == 400
+
+
+async def test_photos_are_checked_by_content_and_size_and_served_back(api: Api) -> None:
+    lead = api.auth("lead")
+    ok = await api.http.post("/v1/evidence", files={"file": ("a.txt", png(), "text/plain")}, headers=lead)
+    assert ok.status_code == 200, ok.text
+    ref = ok.json()["evidence"]
+    assert ref["media_type"] == "image/png" and len(ref["sha256"]) == 64  # by content, not by name
+    served = await api.http.get(f"/v1/evidence/{ref['sha256']}", headers=api.auth("auditor"))
+    assert served.status_code == 200 and served.headers["content-type"] == "image/png" and served.content == png()
+    fake = await api.http.post("/v1/evidence", files={"file": ("photo.jpg", b"GIF89a not really", "image/jpeg")},
+                               headers=lead)  # fmt: skip
+    assert fake.status_code == 415 and "not an accepted image" in fake.text
+    big = await api.http.post("/v1/evidence", files={"file": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")},
+                              headers=lead)  # fmt: skip
+    assert big.status_code == 413
+    assert (await api.http.get(f"/v1/evidence/{ref['sha256']}", headers=api.auth("app"))).status_code == 403
+
+
+async def test_a_unit_works_a_case_to_closed_through_v1_and_open311_shows_it(api: Api) -> None:
+    case_id = (await api.report())["service_request_id"]
+    photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
+                                 headers=api.auth("lead"))).json()["evidence"]  # fmt: skip
+    steps = [("lead", "claim", {}), ("lead", "submit", {"evidence": [photo], "note": "已整改"}),
+             ("inspector", "verify", {"passed": True, "note": "核查通过"})]  # fmt: skip
+    for who, action, body in steps:
+        response = await api.http.post(f"/v1/cases/{case_id}/{action}", json=body, headers=api.auth(who))
+        assert response.status_code == 200, response.text
+    [shown] = (await api.http.get(f"/open311/v2/requests/{case_id}.json")).json()
+    assert shown["status"] == "closed" and shown["expected_datetime"] is None
+    detail = (await api.http.get(f"/v1/cases/{case_id}", headers=api.auth("lead"))).json()
+    assert [e["type"] for e in detail["history"]][-2:] == ["case_closed", "deadline_set"]
+
+
+@contextlib.asynccontextmanager
+async def served(api: Api) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def test_the_third_party_georeport_client_lists_services_and_follows_a_request(api: Api) -> None:
+    from georeport import GeoReport
+
+    case_id = (await api.report())["service_request_id"]
+    async with served(api) as base:
+        for fmt in ("json", "xml"):
+            client = GeoReport(f"{base}/open311/v2", output_format=fmt)
+            services = await asyncio.to_thread(client.get_service_list)
+            assert "street_vending" in {s["service_code"] for s in services}
+            followed = await asyncio.to_thread(client.get_service_request, case_id)
+            assert followed["service_request_id"] == case_id and followed["status"] == "open"
+
+
+async def test_schemathesis_finds_no_server_error_in_v1(api: Api, tmp_path: Path) -> None:
+    case_id = (await api.report())["service_request_id"]
+    st = Path(sys.executable).parent / "st"
+    async with served(api) as base:
+        proc = await asyncio.create_subprocess_exec(
+            str(st), "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
+            "--header", f"Authorization: Bearer {api.keys['lead']}", "--include-path-regex", "^/v1/",
+            "--seed", "1", "--no-color",
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=tmp_path,
+        )  # fmt: skip
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
+    text = out.decode(errors="replace")
+    assert proc.returncode == 0, text[-4000:]
+    assert case_id  # a real case existed while it ran
+
+
+async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres, tmp_path: Path) -> None:
+    async with api_stack(pg, tmp_path, rate=0.5, burst=3) as slow:
+        codes = [(await slow.http.get("/v1/cases", headers=slow.auth("lead"))).status_code for _ in range(5)]
+        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        assert (await slow.http.get("/v1/cases", headers=slow.auth("auditor"))).status_code == 200  # per key
+        too_big = await slow.http.post("/open311/v2/requests.json", content=b"x", headers={
+            "content-length": str(50 * 1024 * 1024), "content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+        assert too_big.status_code == 413 and too_big.json()[0]["code"] == 413
