@@ -41,12 +41,14 @@ class ApiService:
     async def duplicate_of(self, category: str, at: Point, now: datetime) -> tuple[CaseRow, float] | None:
         """The nearest open case of the category within its radius, opened within the policy's window."""
         policy = self.city.policy
-        radius = policy.categories[category].duplicate_radius_m
+        spec = policy.categories[category]
+        radius = spec.duplicate_radius_m
+        window = policy.duplicate_window_hours if spec.duplicate_window_hours is None else spec.duplicate_window_hours
         degrees = radius / 100_000 + 1e-4  # a generous box first (1° ≥ 100 km here), exact distance after
         rows = await self.store.pool.fetch(
             """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
                AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7""",
-            category, list(_OPEN), now - timedelta(hours=policy.duplicate_window_hours),
+            category, list(_OPEN), now - timedelta(hours=window),
             at.lat - degrees, at.lat + degrees, at.lon - degrees * 1.5, at.lon + degrees * 1.5,
         )  # fmt: skip
         near = sorted(

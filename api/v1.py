@@ -9,7 +9,7 @@ import base64
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
 from fastapi.responses import Response
@@ -71,6 +71,7 @@ async def list_cases(
     escalation_level: Annotated[int | None, Query(ge=0, le=9)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: str | None = None,
+    sort: Annotated[Literal["-opened_at", "opened_at"], Query(description="newest or oldest first")] = "-opened_at",
 ) -> dict:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot list cases; use /open311/v2")
@@ -79,12 +80,15 @@ async def list_cases(
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
         lead_unit = key.unit_id
     opened, after_id = _after(cursor) if cursor else (None, None)
+    newest = sort == "-opened_at"
+    # Keyset pagination: the cursor is the last row's (opened_at, case_id); the order decides the side.
+    order, beyond = ("DESC", "<") if newest else ("ASC", ">")
     rows = await request.app.state.api.store.pool.fetch(
-        """SELECT * FROM cases WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR category = $2)
+        f"""SELECT * FROM cases WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR category = $2)
            AND ($3::text IS NULL OR lead_unit = $3) AND ($4::text IS NULL OR grid_id = $4)
            AND ($5::int IS NULL OR escalation_level = $5)
-           AND ($6::timestamptz IS NULL OR (opened_at, case_id) < ($6, $7))
-           ORDER BY opened_at DESC, case_id DESC LIMIT $8""",
+           AND ($6::timestamptz IS NULL OR (opened_at, case_id) {beyond} ($6, $7))
+           ORDER BY opened_at {order}, case_id {order} LIMIT $8""",
         status, category, lead_unit, grid_id, escalation_level, opened, after_id, limit + 1,
     )  # fmt: skip
     cases = [CaseRow(**dict(r)) for r in rows]

@@ -47,6 +47,8 @@ class Category(Frozen):
     rectify_limit_hours: Annotated[float, Field(gt=0, le=24 * 365)]
     limit_kind: LimitKind = LimitKind.WORKING
     duplicate_radius_m: Annotated[float, Field(gt=0, le=5000)]
+    #: How recent an open case must be to absorb a repeat report; None: the policy's duplicate_window_hours.
+    duplicate_window_hours: Annotated[float, Field(ge=0, le=24 * 365)] | None = None
 
 
 Hours = Annotated[float, Field(gt=0, le=24 * 365)]

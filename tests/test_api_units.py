@@ -127,17 +127,28 @@ async def served(api: Api) -> AsyncIterator[str]:
         await task
 
 
-async def test_the_third_party_georeport_client_lists_services_and_follows_a_request(api: Api) -> None:
+async def test_the_third_party_georeport_client_follows_a_request_to_closed_while_the_unit_works_it(api: Api) -> None:
     from georeport import GeoReport
 
-    case_id = (await api.report())["service_request_id"]
+    case_id = (await api.report(media_url="https://img.example.cn/a.jpg"))["service_request_id"]
     async with served(api) as base:
-        for fmt in ("json", "xml"):
-            client = GeoReport(f"{base}/open311/v2", output_format=fmt)
+        clients = [GeoReport(f"{base}/open311/v2", output_format=fmt) for fmt in ("json", "xml")]
+        for client in clients:
             services = await asyncio.to_thread(client.get_service_list)
             assert "street_vending" in {s["service_code"] for s in services}
             followed = await asyncio.to_thread(client.get_service_request, case_id)
             assert followed["service_request_id"] == case_id and followed["status"] == "open"
+        photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
+                                     headers=api.auth("lead"))).json()["evidence"]  # fmt: skip
+        for who, action, body in (("lead", "claim", {}), ("lead", "submit", {"evidence": [photo]}),
+                                  ("inspector", "verify", {"passed": True})):  # fmt: skip
+            assert (await api.http.post(f"/v1/cases/{case_id}/{action}", json=body, headers=api.auth(who))).is_success
+        for client in clients:
+            followed = await asyncio.to_thread(client.get_service_request, case_id)
+            assert followed["status"] == "closed" and followed["media_url"] == "https://img.example.cn/a.jpg"
+            found = await asyncio.to_thread(client.get_service_requests, service_code="street_vending", status="closed")
+            found = found if isinstance(found, list) else [found]
+            assert case_id in {r["service_request_id"] for r in found}
 
 
 async def test_schemathesis_finds_no_server_error_in_v1(api: Api, tmp_path: Path) -> None:
@@ -165,3 +176,35 @@ async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres,
         too_big = await slow.http.post("/open311/v2/requests.json", content=b"x", headers={
             "content-length": str(50 * 1024 * 1024), "content-type": "application/x-www-form-urlencoded"})  # fmt: skip
         assert too_big.status_code == 413 and too_big.json()[0]["code"] == 413
+
+
+async def test_exif_time_and_gps_are_read_from_the_photo(api: Api) -> None:
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (8, 8), (10, 120, 10))
+    exif = image.getexif()
+    exif[0x0132] = "2026:11:20 10:15:00"  # DateTime
+    exif[0x8825] = {1: "N", 2: (29.0, 34.0, 27.0), 3: "E", 4: (106.0, 32.0, 3.0)}  # GPSInfo
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", exif=exif)
+    response = await api.http.post("/v1/evidence", files={"file": ("x.bin", buffer.getvalue(), "application/x")},
+                                   headers=api.auth("lead"))  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["evidence"]["media_type"] == "image/jpeg" and body["exif"]["taken_at"] == "2026:11:20 10:15:00"
+    assert abs(body["exif"]["gps"]["lat"] - 29.5742) < 1e-3
+    assert abs(body["evidence"]["location"]["lon"] - 106.5342) < 1e-3  # the photo's GPS, as no place was given
+
+
+async def test_oldest_first_pages_through_every_case_once(api: Api) -> None:
+    made = [(await api.report(at=api.spot(index=i * 7)))["service_request_id"] for i in range(5)]
+    seen, cursor = [], None
+    while True:
+        params = {"limit": 2, "sort": "opened_at"} | ({"cursor": cursor} if cursor else {})
+        page = (await api.http.get("/v1/cases", params=params, headers=api.auth("dispatcher"))).json()
+        seen += [c["case_id"] for c in page["cases"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert sorted(seen) == sorted(set(made)) and len(seen) == len(set(seen))
