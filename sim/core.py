@@ -141,9 +141,10 @@ class Simulation:
             state = await self.engine.tick(self._states[item], at)
             self.counts.ticks += 1
             self._changed(state, at, human=False)
-            for proceeding in await self.engine.opened_proceedings(state, at):  # 四问责 reached: a proceeding
-                self.counts.proceedings += 1
-                self._changed(proceeding, at, human=True)
+            if isinstance(state, CaseState):
+                for proceeding in await self.engine.opened_proceedings(state, at):  # 四问责: a proceeding opens
+                    self.counts.proceedings += 1
+                    self._changed(proceeding, at, human=True)
         else:
             case_id, planned = item
             try:

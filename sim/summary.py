@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rectify.domain import events as e
@@ -199,9 +199,15 @@ def summarize(events: Iterable[Event], policy: Policy) -> dict:
     return summary.result()
 
 
-async def summarize_store(store: EventStore, policy: Policy) -> dict:
-    """The same figures, streamed from the store in pages: what `summary.json` must always equal."""
+async def summarize_store(store: EventStore, policy: Policy, until: datetime | None = None) -> dict:
+    """The same figures, streamed from the store in pages: what `summary.json` must always equal.
+
+    `until`: count only what happened before it (the real engine's clock runs on for a few seconds while
+    it shuts down, and a timer due in those seconds may still fire).
+    """
     summary = Summary(policy)
     async for record in store.read_all(batch_size=5000):
-        summary.add(parse_event(record.body))
+        event = parse_event(record.body)
+        if until is None or event.occurred_at < until:
+            summary.add(event)
     return summary.result()

@@ -190,15 +190,9 @@ class EventStore:
                 ):  # fmt: skip
                     columns[key].append(value)
                 prev = digest
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _POSITION_LOCK)
-        # Positions are handed out here, under the lock, so they run without gaps (the audit counts on it).
-        last = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-        positions = list(range(last + 1, last + 1 + len(columns["case_id"])))
-        try:
-            inserted = await conn.fetch(_INSERT_EVENTS, positions, *columns.values())
-        except asyncpg.UniqueViolationError as error:
-            raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
-        await self._upsert_rows(conn, [stream_row(state) for *_, state in batch])
+        # Read models, facts and the outbox first (in case id order, so concurrent batches never deadlock);
+        # the position lock comes last, so it is held only for the events' own insert and the commit.
+        await self._upsert_rows(conn, sorted((stream_row(state) for *_, state in batch), key=_row_id))
         await self._insert_facts(conn, await self._facts(conn, batch))
         notes = [n for _, _, events, state in batch for n in notifications_for(events, _recipient(state))]
         if notes:
@@ -207,6 +201,14 @@ class EventStore:
                 "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
                 [(n.notification_id, n.case_id, n.event_id, n.recipient, n.kind, n.text) for n in notes],
             )
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _POSITION_LOCK)
+        # Positions are handed out by the insert itself, under the lock taken just before, so they run
+        # without gaps (the audit counts on it): the last position plus each row's place in the batch.
+        offsets = list(range(1, 1 + len(columns["case_id"])))
+        try:
+            inserted = await conn.fetch(_INSERT_EVENTS, offsets, *columns.values())
+        except asyncpg.UniqueViolationError as error:
+            raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
         last: dict[str, AppendResult] = {}
         for r in inserted:
             if r["case_id"] not in last or r["version"] > last[r["case_id"]].last_version:
@@ -517,6 +519,10 @@ class EventStore:
 _FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
 
 
+def _row_id(row: CaseRow | ProceedingRow) -> str:
+    return row.proceeding_id if isinstance(row, ProceedingRow) else row.case_id
+
+
 def _is_proceeding(stream_id: str) -> bool:
     return stream_id.startswith(PROCEEDING_PREFIX)
 
@@ -536,7 +542,7 @@ _EVENT_COLUMNS = (
 _INSERT_EVENTS = """
 INSERT INTO events (position, case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at,
                     causation_id, correlation_id, schema_version, prev_hash, hash)
-SELECT pos, c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
+SELECT (SELECT coalesce(max(position), 0) FROM events) + pos, c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
 FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::timestamptz[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
      AS x(pos, c, v, id, t, b, au, ar, o, ca, co, s, p, h)

@@ -247,9 +247,35 @@ def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running
     case_id = created.json()[0]["service_request_id"]
     shown = httpx.get(f"{base}/open311/v2/requests/{case_id}.xml", timeout=10)
     assert shown.status_code == 200 and case_id in shown.text
+    # The lead unit works it through /v1 while a third-party Open311 client follows it to closed.
+    lead = city.router.route("street_vending", spot).lead_unit
+    keys = {}
+    for unit, role in ((lead, "unit"), ("office_inspection", "inspector")):
+        made = rectify("keys", "create", "--unit", unit, "--role", role, "--json", env=running_stack)
+        keys[role] = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
+    photo = httpx.post(f"{base}/v1/evidence", headers=keys["unit"], timeout=30,
+                       files={"file": ("p.png", _png(), "image/png")}).json()["evidence"]  # fmt: skip
+    for role, action, body in (("unit", "claim", {}), ("unit", "submit", {"evidence": [photo]}),
+                               ("inspector", "verify", {"passed": True})):  # fmt: skip
+        done = httpx.post(f"{base}/v1/cases/{case_id}/{action}", json=body, headers=keys[role], timeout=30)
+        assert done.status_code == 200, done.text
+    from georeport import GeoReport
+
+    followed = GeoReport(f"{base}/open311/v2").get_service_request(case_id)
+    assert followed["status"] == "closed" and followed["media_url"] == "https://img.example.cn/a.jpg"
     listed = rectify("keys", "list", "--json", env=running_stack)
     assert key not in listed.stdout and "app_hotline" in listed.stdout  # the key itself is never shown again
     key_id = key.split("_")[1]
     assert rectify("keys", "revoke", key_id, env=running_stack).returncode == 0
     refused = httpx.post(f"{base}/open311/v2/requests.json", timeout=10, data={"api_key": key, "service_code": "x"})
     assert refused.status_code == 403
+
+
+def _png() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (4, 4), (0, 90, 200)).save(buffer, format="PNG")
+    return buffer.getvalue()

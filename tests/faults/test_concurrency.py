@@ -1,0 +1,88 @@
+"""Races: two workers on one task queue, fifty commands at one case at once. Nothing lost, nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from rectify.audit.verify import verify
+from rectify.client import CommandRejected
+from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.types import Actor, Channel, Role
+from rectify.store.eventstore import _POSITION_LOCK
+from rectify.worker import build_worker
+from tests.scenario import REPORTER, point_in
+
+
+async def report(stack: TestStack, key: str) -> tuple[str, str]:
+    ref = await stack.client.report(
+        idempotency_key=key, category="street_vending", description="占道经营",
+        location=point_in(stack.city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
+    )  # fmt: skip
+    return ref.case_id, ref.lead_unit
+
+
+def worker_process(stack: TestStack) -> subprocess.Popen:
+    """Another worker on the same task queue, in its own process: how Rectify scales out."""
+    env = {**os.environ, "RECTIFY_TEMPORAL_ADDRESS": stack.env.client.service_client.config.target_host,
+           "RECTIFY_DATABASE_URL": stack.database_url, "RECTIFY_TASK_QUEUE": stack.task_queue}  # fmt: skip
+    return subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL)
+
+
+async def test_fifty_commands_at_once_on_one_case_with_two_workers_racing(pg: EmbeddedPostgres) -> None:
+    async with TestStack(pg=pg, time_skipping=False) as stack:
+        second = worker_process(stack)
+        try:
+            await asyncio.sleep(2)  # let it poll
+            case_id, lead = await report(stack, "race-1")
+            unit = Actor(unit_id=lead, role=Role.UNIT)
+            reasons = [f"第{i}次申请延期" for i in range(25)]
+            attempts = [stack.client.claim(case_id, unit) for _ in range(25)]
+            attempts += [stack.client.request_extension(case_id, unit, 1, r) for r in reasons]
+            outcomes = await asyncio.gather(*attempts, return_exceptions=True)
+        finally:
+            second.send_signal(signal.SIGTERM)
+            second.wait(30)
+        won = [o for o in outcomes if not isinstance(o, BaseException)]
+        refused = [o for o in outcomes if isinstance(o, CommandRejected)]
+        assert len(won) + len(refused) == 50, [o for o in outcomes if isinstance(o, BaseException)][:3]
+        types = [e.type for e in await stack.store.load(case_id)]
+        assert types.count("case_claimed") == 1  # one claim won, the other 24 were refused by the rules
+        assert types.count("extension_requested") == 1  # one request pending at a time
+        assert len(won) == 2 and {r.rule for r in refused} <= {"wrong_status"}
+        report_ = await verify(stack.store)
+        assert report_.ok, [f.problem for r in report_.results for f in r.findings]
+
+
+async def test_a_worker_killed_in_the_middle_of_an_append_is_replaced_and_the_events_land_once(
+    pg: EmbeddedPostgres,
+) -> None:
+    async with TestStack(pg=pg, time_skipping=False) as stack:
+        case_id, lead = await report(stack, "kill-1")
+        await stack.worker.shutdown()  # from here on only the worker process below serves the queue
+        doomed = worker_process(stack)
+        blocker = await stack.store.pool.acquire()
+        try:
+            await blocker.execute("SELECT pg_advisory_lock($1)", _POSITION_LOCK)  # appends now wait at the lock
+            claim = asyncio.create_task(stack.client.claim(case_id, Actor(unit_id=lead, role=Role.UNIT)))
+            give_up = time.monotonic() + 30
+            while not await stack.store.pool.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ):
+                assert time.monotonic() < give_up, "the worker never reached the append"
+                await asyncio.sleep(0.1)
+            doomed.send_signal(signal.SIGKILL)  # in the middle of the append activity
+            doomed.wait(10)
+        finally:
+            await blocker.execute("SELECT pg_advisory_unlock($1)", _POSITION_LOCK)
+            await stack.store.pool.release(blocker)
+        async with build_worker(stack.env.client, stack.store, stack.task_queue):
+            result = await asyncio.wait_for(claim, timeout=90)  # the activity times out and is retried here
+        assert result.state.status == "claimed"
+        types = [e.type for e in await stack.store.load(case_id)]
+        assert types.count("case_claimed") == 1
+        assert (await verify(stack.store)).ok
