@@ -137,7 +137,7 @@ async def _checkpoints(store: EventStore) -> CheckResult:
     heads: dict[str, tuple[int, str]] = {}
     cursor_position = 0
     async with store.pool.acquire() as conn, conn.transaction():
-        rows = conn.cursor("SELECT position, case_id, version, hash FROM events ORDER BY position")
+        rows = conn.cursor("SELECT position, case_id, version, hash FROM events ORDER BY position", prefetch=2000)
         pending = sorted(taken, key=lambda c: c.position)
         async for row in rows:
             while pending and pending[0].position < row["position"]:

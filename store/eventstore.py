@@ -35,6 +35,8 @@ from rectify.store.projections import (
 )
 
 _POSITION_LOCK = 7_310_425_002  # appends take it for their commit, so positions appear in commit order
+#: Rows fetched per round trip when the audit and the rebuild scan the whole store.
+_PREFETCH = 2000
 
 
 class ConcurrencyError(Exception):
@@ -430,7 +432,8 @@ class EventStore:
                 rows[case_id] = None
 
         async with self.pool.acquire() as conn, conn.transaction():
-            async for r in conn.cursor("SELECT case_id, body FROM events ORDER BY case_id, version"):
+            query = "SELECT case_id, body FROM events ORDER BY case_id, version"
+            async for r in conn.cursor(query, prefetch=_PREFETCH):
                 if bodies and r["case_id"] != case_id:
                     finish()
                     bodies = []
@@ -480,7 +483,7 @@ class EventStore:
         last: EventRecord | None = None
         index = 0
         async with self.pool.acquire() as conn, conn.transaction():
-            async for row in conn.cursor(query, *args):
+            async for row in conn.cursor(query, *args, prefetch=_PREFETCH):
                 record = _record(row)
                 same_case = last is not None and last.case_id == record.case_id
                 expected_version = last.version + 1 if same_case else 1
