@@ -12,23 +12,16 @@ import io
 from datetime import date
 from pathlib import Path
 
-import jinja2
-
 from rectify import reports
 from rectify.audit.checkpoints import Checkpoint
 from rectify.domain.periods import week
 from rectify.domain.policy import Policy
 from rectify.domain.types import Frozen
+from rectify.rendering import templates
 from rectify.store import EventStore
 
 _NUMBER_LOCK = 7_310_425_004
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("rectify.activities", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_ENV = templates("rectify.activities")
 
 
 class Bulletin(Frozen):

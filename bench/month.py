@@ -11,9 +11,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import psutil
 
+from bench.common import fresh_database
 from rectify.audit.verify import verify
 from rectify.sim.core import SimConfig, SimCounts, Simulation
 from rectify.sim.direct import DirectEngine
@@ -21,12 +21,7 @@ from rectify.store import EventStore, migrate
 
 
 async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[dict]:
-    database = f"bench_month_{days}x{per_day}"
-    admin = await asyncpg.connect(pg.url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{database}"')
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    store = await EventStore.connect(pg.database_url(database))
+    store = await EventStore.connect(await fresh_database(pg, f"bench_month_{days}x{per_day}"))
     process = psutil.Process()
     samples: dict[int, int] = {}
     config = SimConfig(seed=11, days=days, reports_per_day=per_day, start=date(2026, 11, 2))

@@ -7,7 +7,6 @@ a workflow whose handler does nothing. Rectify's figures include routing, the de
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 import time
 import uuid
@@ -15,26 +14,30 @@ from typing import Any
 
 from temporalio.worker import Worker
 
+from bench.common import concurrently
 from bench.raw_workflows import BenchCommands, BenchIntake, noop
 from rectify.city.sampling import inside_points
 from rectify.devstack import TestStack
 from rectify.domain.types import Actor, Channel, Role
 
 
-async def _concurrently(n: int, width: int, job: Any) -> float:
-    queue = list(range(n))
-
-    async def lane() -> None:
-        while queue:
-            await job(queue.pop())
-
-    started = time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(width)))
-    return n / (time.perf_counter() - started)
-
-
 def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def _senders(stack: TestStack, raw_queue: str) -> tuple[Any, Any]:
+    """One Rectify report, and one raw workflow with one activity: the two things intake compares."""
+    points, tag = inside_points(stack.city), uuid.uuid4().hex[:6]
+
+    async def report(i: int) -> None:
+        await stack.client.report(idempotency_key=f"bench-{tag}-{i}", category="street_vending",
+                                  description="占道经营", location=points[i % len(points)], channel=Channel.HOTLINE,
+                                  actor=Actor(unit_id="citizen", role=Role.REPORTER))  # fmt: skip
+
+    async def raw_intake(i: int) -> None:
+        await stack.env.client.execute_workflow(BenchIntake.run, id=f"raw-{tag}-{i}", task_queue=raw_queue)
+
+    return report, raw_intake
 
 
 async def run(pg: Any, n: int = 300, width: int = 16) -> list[dict]:
@@ -42,19 +45,10 @@ async def run(pg: Any, n: int = 300, width: int = 16) -> list[dict]:
         client, temporal = stack.client, stack.env.client
         raw_queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
         async with Worker(temporal, task_queue=raw_queue, workflows=[BenchIntake, BenchCommands], activities=[noop]):
-            points = inside_points(stack.city)
+            report, raw_intake = _senders(stack, raw_queue)
             tag = uuid.uuid4().hex[:6]
-
-            async def report(i: int) -> None:
-                await client.report(idempotency_key=f"bench-{tag}-{i}", category="street_vending",
-                                    description="占道经营", location=points[i % len(points)], channel=Channel.HOTLINE,
-                                    actor=Actor(unit_id="citizen", role=Role.REPORTER))  # fmt: skip
-
-            async def raw_intake(i: int) -> None:
-                await temporal.execute_workflow(BenchIntake.run, id=f"raw-{tag}-{i}", task_queue=raw_queue)
-
-            raw_rate = await _concurrently(n, width, raw_intake)
-            rectify_rate = await _concurrently(n, width, report)
+            raw_rate = await concurrently(n, width, raw_intake)
+            rectify_rate = await concurrently(n, width, report)
 
             cases = [r.case_id for r in await client.list(limit=n)]
             rectify_ms: list[float] = []
@@ -89,19 +83,9 @@ async def burst(pg: Any, n: int = 2000, width: int = 64) -> list[dict]:
         client, temporal = stack.client, stack.env.client
         raw_queue = f"bench-burst-{uuid.uuid4().hex[:6]}"
         async with Worker(temporal, task_queue=raw_queue, workflows=[BenchIntake], activities=[noop]):
-            points = inside_points(stack.city)
-            tag = uuid.uuid4().hex[:6]
-
-            async def report(i: int) -> None:
-                await client.report(idempotency_key=f"burst-{tag}-{i}", category="street_vending",
-                                    description="占道经营", location=points[i % len(points)], channel=Channel.HOTLINE,
-                                    actor=Actor(unit_id="citizen", role=Role.REPORTER))  # fmt: skip
-
-            async def raw_intake(i: int) -> None:
-                await temporal.execute_workflow(BenchIntake.run, id=f"burst-raw-{tag}-{i}", task_queue=raw_queue)
-
-            raw_rate = await _concurrently(n, width, raw_intake)
-            rectify_rate = await _concurrently(n, width, report)
+            report, raw_intake = _senders(stack, raw_queue)
+            raw_rate = await concurrently(n, width, raw_intake)
+            rectify_rate = await concurrently(n, width, report)
             stored = await client.store.pool.fetchval("SELECT count(*) FROM cases")
     assert stored == n, f"{stored} of {n} reports stored"
     note = f"{n / rectify_rate:.0f} s for the day's load"

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import jinja2
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+
+from rectify.rendering import templates
 
 CHARTS = {
     "intake": "intake_vs_closures.png",
@@ -20,13 +21,7 @@ CHARTS = {
     "escalations": "escalations_by_rung.png",
     "ranking": "unit_ranking.png",
 }
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("rectify.sim", "templates"),
-    autoescape=jinja2.select_autoescape(["html"]),
-    keep_trailing_newline=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
+_ENV = templates("rectify.sim")
 
 
 def ranking(summary: dict) -> list[tuple[int, str, dict]]:
