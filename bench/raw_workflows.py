@@ -35,3 +35,19 @@ class BenchCommands:
     @workflow.signal
     def finish(self) -> None:
         self.done = True
+
+
+@workflow.defn(name="BenchTimer")
+class BenchTimer:
+    """Sleeps until each given moment, as a case waits for its deadlines; returns how late each fired (s)."""
+
+    @workflow.run
+    async def run(self, due: list[str]) -> list[float]:
+        from datetime import datetime
+
+        late = []
+        for moment in due:
+            at = datetime.fromisoformat(moment)
+            await workflow.sleep(max((at - workflow.now()).total_seconds(), 0))
+            late.append((workflow.now() - at).total_seconds())
+        return late

@@ -24,9 +24,9 @@ from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
 
 HERE = Path(__file__).parent
-SIZES = {"quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8},
-         "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14},
-         "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30}}  # fmt: skip
+SIZES = {"quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100},
+         "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14, "timers": 1000},
+         "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30, "timers": 10000}}  # fmt: skip
 
 
 def verdict(row: dict) -> bool:
@@ -50,7 +50,7 @@ def target_text(row: dict) -> str:
 
 
 async def main(size: str) -> list[dict]:
-    from bench import audit, month, store, temporal
+    from bench import audit, month, store, temporal, timers
 
     console = Console(width=None if sys.stdout.isatty() else 170)
     sizes = SIZES[size]
@@ -65,6 +65,8 @@ async def main(size: str) -> list[dict]:
             rows += await temporal.run(pg, sizes["intake"])
         with console.status(f"burst: {sizes['burst']} reports as fast as the client allows …"):
             rows += await temporal.burst(pg, sizes["burst"])
+        with console.status(f"timers: {sizes['timers']} live cases on the dev server, in real time (minutes) …"):
+            rows += await timers.run(pg, sizes["timers"])
         with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
             rows += await month.run(pg, city, sizes["month"], 2000, Path(scratch))
     for row in rows:
