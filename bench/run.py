@@ -24,9 +24,14 @@ from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
 
 HERE = Path(__file__).parent
-SIZES = {"quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100},
-         "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14, "timers": 1000},
-         "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30, "timers": 10000}}  # fmt: skip
+#: How big each benchmark runs at each size (cases, simulated days and reports a day, reports, live cases).
+SIZES = {
+    "quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100},
+    "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14,
+                "timers": 1000},
+    "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30,
+             "timers": 10000},
+}  # fmt: skip
 
 
 def verdict(row: dict) -> bool:
