@@ -77,6 +77,17 @@ def run_with_client(action: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(go())
 
 
+def run_with_store(action: Callable[[Any], Awaitable[Any]]) -> Any:
+    """Reads that need only the event store: the configured database, or the embedded one under the data folder."""
+    from rectify.audit.cli import open_store
+
+    async def go() -> Any:
+        async with open_store(None) as store:
+            return await action(store)
+
+    return asyncio.run(go())
+
+
 def actor(unit: str, role: Role) -> Actor:
     return Actor(unit_id=unit, role=role)
 
@@ -559,9 +570,22 @@ def inbox(
 
 @app.command()
 def show(case_id: CaseArg, as_json: JsonOpt = False) -> None:
-    """One case as it stands."""
-    view = run_with_client(lambda c: c.get(case_id))
+    """One case as it stands: from its live workflow, or folded from its events when no Temporal is running."""
+    if settings().temporal_address:
+        view = run_with_client(lambda c: c.get(case_id))
+    else:
+        view = run_with_store(lambda store: _view_from_store(store, case_id))
     emit(view, as_json, lambda v: views.print_case_view(console, v))
+
+
+async def _view_from_store(store: Any, case_id: str) -> Any:
+    from rectify.client import CaseNotFound, CaseView
+    from rectify.domain.state import fold
+
+    events = await store.load(case_id)
+    if not events:
+        raise CaseNotFound(case_id)
+    return CaseView(state=fold(events), row=await store.get_case(case_id), live=False)
 
 
 @app.command("list")
@@ -575,9 +599,9 @@ def list_cases(
     limit: Annotated[int, typer.Option(min=1, max=10000, help="At most this many rows.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cases from the read model, newest first."""
-    rows = run_with_client(
-        lambda c: c.list(
+    """Cases from the read model, newest first (needs only the database)."""
+    rows = run_with_store(
+        lambda c: c.list_cases(
             status=status,
             category=category,
             lead_unit=unit,
@@ -592,8 +616,12 @@ def list_cases(
 
 @app.command()
 def history(case_id: CaseArg, as_json: JsonOpt = False) -> None:
-    """Every event of a case, in order, with who and when."""
-    events = run_with_client(lambda c: c.history(case_id))
+    """Every event of a case, in order, with who and when (needs only the database)."""
+    from rectify.client import CaseNotFound
+
+    events = run_with_store(lambda store: store.load(case_id))
+    if not events:
+        raise CaseNotFound(case_id)
     emit(events, as_json, lambda e: views.print_history(console, e))
 
 

@@ -92,7 +92,7 @@ def print_case_view(console: Console, view: Any) -> None:
             ("rework", str(s.rework_count)),
             ("escalation level", str(s.escalation_level)),
             ("version", str(s.version)),
-            ("workflow", "running" if view.live else "ended"),
+            ("workflow", "running" if view.live else "not asked: folded from the stored events"),
         ]
     else:
         r = view.row
