@@ -19,19 +19,6 @@ def _cli() -> Any:
     return cli
 
 
-def _read(work: Any) -> Any:
-    """Reads need only the store (they work after `make demo`, with no Temporal running)."""
-    import asyncio
-
-    from rectify.audit.cli import open_store
-
-    async def go() -> Any:
-        async with open_store(None) as store:
-            return await work(store)
-
-    return asyncio.run(go())
-
-
 @accountability_app.command("list")
 def list_(
     unit: Annotated[str | None, typer.Option(help="Only this unit's.")] = None,
@@ -41,7 +28,7 @@ def list_(
 ) -> None:
     """Proceedings, oldest first."""
     cli = _cli()
-    rows = _read(lambda store: store.list_proceedings(unit=unit, status=status, case_id=case))
+    rows = cli.run_with_store(lambda store: store.list_proceedings(unit=unit, status=status, case_id=case))
 
     def render(rows: list) -> None:
         table = Table(title=f"accountability proceedings ({len(rows)})")
@@ -62,7 +49,7 @@ def show(proceeding_id: IdArg, as_json: JsonOpt = False) -> None:
     from rectify.client import CaseNotFound
     from rectify.domain.accountability import fold_proceeding
 
-    events = _read(lambda store: store.load(proceeding_id))
+    events = cli.run_with_store(lambda store: store.load(proceeding_id))
     if not events or not proceeding_id.startswith("acc-"):
         raise CaseNotFound(proceeding_id)
     state = fold_proceeding(events)

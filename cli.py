@@ -77,12 +77,12 @@ def run_with_client(action: Callable[[Any], Awaitable[Any]]) -> Any:
     return asyncio.run(go())
 
 
-def run_with_store(action: Callable[[Any], Awaitable[Any]]) -> Any:
-    """Reads that need only the event store: the configured database, or the embedded one under the data folder."""
+def run_with_store(action: Callable[[Any], Awaitable[Any]], database_url: str | None = None) -> Any:
+    """Work that needs only the event store: the given or configured database, or the embedded one."""
     from rectify.audit.cli import open_store
 
     async def go() -> Any:
-        async with open_store(None) as store:
+        async with open_store(database_url) as store:
             return await action(store)
 
     return asyncio.run(go())
@@ -182,13 +182,8 @@ app.add_typer(keys_app, name="keys")
 
 def _with_keys(work: Callable[[Any], Awaitable[Any]]) -> Any:
     from rectify.api.keys import KeyStore
-    from rectify.audit.cli import open_store
 
-    async def go() -> Any:
-        async with open_store(None) as store:
-            return await work(KeyStore(store.pool))
-
-    return asyncio.run(go())
+    return run_with_store(lambda store: work(KeyStore(store.pool)))
 
 
 @keys_app.command("create")

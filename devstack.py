@@ -106,6 +106,28 @@ class EmbeddedPostgres:
     def database_url(self, database: str) -> str:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
+    async def create_database(self, name: str, *, template: str | None = None, replace: bool = False) -> str:
+        """A new database on this server (a copy of `template` when given); returns its URL."""
+        import asyncpg
+
+        admin = await asyncpg.connect(self.url)
+        try:
+            if replace:
+                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        finally:
+            await admin.close()
+        return self.database_url(name)
+
+    async def drop_database(self, name: str) -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(self.url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
     def _run_as(self) -> dict:
         if os.geteuid() != 0:
             return {}
@@ -345,8 +367,6 @@ class TestStack(_Stack):
     async def _start(self) -> None:
         import uuid
 
-        import asyncpg
-
         from rectify.city import DEFAULT_CITY_DIR, load_city
 
         self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
@@ -359,13 +379,8 @@ class TestStack(_Stack):
             self.pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="rectify-stack-")) / "pg").start()
             self._stack.callback(self.pg.stop)
         database = f"stack_{uuid.uuid4().hex[:12]}"
-        admin = await asyncpg.connect(self.pg.url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await admin.close()
-        self._stack.push_async_callback(self._drop_database, database)
-        self.database_url = self.pg.database_url(database)
+        self.database_url = await self.pg.create_database(database)
+        self._stack.push_async_callback(self.pg.drop_database, database)
         await self._start_temporal()
 
     async def _start_temporal(self) -> None:
@@ -390,14 +405,6 @@ class TestStack(_Stack):
             self.bulletin_dir = Path(tempfile.mkdtemp(prefix="rectify-bulletins-"))
         await self._serve(self.env.client, self.database_url, self.city, self.bulletin_dir)
 
-    async def _drop_database(self, database: str) -> None:
-        import asyncpg
-
-        admin = await asyncpg.connect(self.pg.url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await admin.close()
 
 
 class EmbeddedStack(_Stack):

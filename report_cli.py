@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -29,14 +28,10 @@ def _policy() -> Any:
     return load_city(Settings.from_env(os.environ).with_running_stack()).policy
 
 
-def _run(work: Any, database_url: str | None) -> Any:
-    from rectify.audit.cli import open_store
+def _store_run(work: Any, database_url: str | None) -> Any:
+    from rectify.cli import run_with_store
 
-    async def go() -> Any:
-        async with open_store(database_url) as store:
-            return await work(store)
-
-    return asyncio.run(go())
+    return run_with_store(work, database_url)
 
 
 def _print(value: Any) -> None:
@@ -60,7 +55,7 @@ def weekly(
         bulletin = await issue_bulletin(store, policy, week, out) if out else None
         return result, bulletin
 
-    result, bulletin = _run(work, database_url)
+    result, bulletin = _store_run(work, database_url)
     if as_json:
         _print(result | ({"bulletin": bulletin.model_dump()} if bulletin else {}))
         return
@@ -79,7 +74,7 @@ def quarter(
     from rectify import reports
 
     policy = _policy()
-    result = _run(lambda store: reports.quarterly(store, policy, label), database_url)
+    result = _store_run(lambda store: reports.quarterly(store, policy, label), database_url)
     if as_json:
         _print(result)
         return
@@ -98,7 +93,7 @@ def unit(
     from rectify import reports
 
     policy = _policy()
-    result = _run(lambda store: reports.unit_report(store, policy, unit_id, from_, to), database_url)
+    result = _store_run(lambda store: reports.unit_report(store, policy, unit_id, from_, to), database_url)
     if as_json:
         _print(result)
         return

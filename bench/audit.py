@@ -13,7 +13,6 @@ from typing import Any
 
 from rich.console import Console
 
-from bench.common import fresh_database
 from rectify.audit.verify import verify
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
@@ -31,7 +30,7 @@ async def _scan(store: EventStore) -> float:
 
 
 async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[dict]:
-    url = await fresh_database(pg, f"bench_audit_{days}x{per_day}")
+    url = await pg.create_database(f"bench_audit_{days}x{per_day}", replace=True)
     config = SimConfig(seed=3, days=days, reports_per_day=per_day, start=date(2026, 11, 2))
     options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out, database_url=url,
                          charts=False)  # fmt: skip

@@ -1,24 +1,10 @@
-"""What the benchmarks share: a fresh database on the benchmark server, and reports sent many at a time."""
+"""What the benchmarks share: jobs sent many at a time."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
-
-import asyncpg
-
-
-async def fresh_database(pg: Any, name: str) -> str:
-    """An empty database of this name on the server (replacing an earlier one); returns its URL."""
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return pg.database_url(name)
 
 
 async def concurrently(n: int, width: int, job: Callable[[int], Awaitable[None]]) -> float:

@@ -13,7 +13,6 @@ from typing import Any
 
 import psutil
 
-from bench.common import fresh_database
 from rectify.audit.verify import verify
 from rectify.sim.core import SimConfig, SimCounts, Simulation
 from rectify.sim.direct import DirectEngine
@@ -21,7 +20,7 @@ from rectify.store import EventStore, migrate
 
 
 async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[dict]:
-    store = await EventStore.connect(await fresh_database(pg, f"bench_month_{days}x{per_day}"))
+    store = await EventStore.connect(await pg.create_database(f"bench_month_{days}x{per_day}", replace=True))
     process = psutil.Process()
     samples: dict[int, int] = {}
     config = SimConfig(seed=11, days=days, reports_per_day=per_day, start=date(2026, 11, 2))

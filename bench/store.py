@@ -128,13 +128,11 @@ async def run(pg: Any, city: Any, n: int = 1500) -> list[dict]:
         figures = {}
         for name in ("rectify", "raw", "eventsourcing"):
             database = f"bench_{name}_{writers}_{uuid.uuid4().hex[:6]}"
-            admin = await asyncpg.connect(pg.url)
-            await admin.execute(f'CREATE DATABASE "{database}"')
-            await admin.close()
+            url = await pg.create_database(database)
             if name == "rectify":
-                figures[name] = await rectify_rate(pg.database_url(database), cases, writers)
+                figures[name] = await rectify_rate(url, cases, writers)
             elif name == "raw":
-                figures[name] = await raw_rate(pg.database_url(database), cases, writers)
+                figures[name] = await raw_rate(url, cases, writers)
             else:
                 figures[name] = await asyncio.to_thread(eventsourcing_rate, pg.host, pg.port, database, cases, writers)
         results.append({"benchmark": f"store appends, {writers} writer{'s' if writers > 1 else ''}",

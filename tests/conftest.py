@@ -13,7 +13,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from rectify.devstack import EmbeddedPostgres
@@ -48,14 +47,5 @@ def pg() -> Iterator[EmbeddedPostgres]:
 async def fresh_database_url(pg: EmbeddedPostgres) -> AsyncIterator[str]:
     """An empty database of its own for each test, dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield pg.database_url(name)
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    yield await pg.create_database(name)
+    await pg.drop_database(name)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
-import asyncpg
 import pytest
 from rich.console import Console
 
@@ -38,15 +37,11 @@ def city() -> City:
 
 @pytest.fixture(scope="module")
 async def base(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPathFactory) -> str:
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{BASE}"')
-    finally:
-        await admin.close()
+    url = await pg.create_database(BASE)
     config = SimConfig(seed=21, days=2, reports_per_day=30, start=date(2026, 11, 16))
     out = tmp_path_factory.mktemp("tamper")
     options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
-                         database_url=pg.database_url(BASE), charts=False)  # fmt: skip
+                         database_url=url, charts=False)  # fmt: skip
     await simulate(city, options, Console(quiet=True))
     return BASE
 
@@ -54,12 +49,7 @@ async def base(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPa
 @pytest.fixture
 async def store(pg: EmbeddedPostgres, base: str) -> AsyncIterator[EventStore]:
     name = f"tamper_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{base}"')
-    finally:
-        await admin.close()
-    s = await EventStore.connect(pg.database_url(name))
+    s = await EventStore.connect(await pg.create_database(name, template=base))
     yield s
     await s.close()
 

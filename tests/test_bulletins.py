@@ -12,7 +12,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import asyncpg
 import pytest
 from rich.console import Console
 
@@ -36,18 +35,13 @@ def city() -> City:
 
 @pytest.fixture(scope="module")
 async def simulated(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
-    name = f"bulletins_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
+    url = await pg.create_database(f"bulletins_{uuid.uuid4().hex[:8]}")
     out = tmp_path_factory.mktemp("bulletins")
     config = SimConfig(seed=9, days=8, reports_per_day=50, start=date(2026, 11, 30))
     options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
-                         database_url=pg.database_url(name), charts=False)  # fmt: skip
+                         database_url=url, charts=False)  # fmt: skip
     await simulate(city, options, Console(quiet=True))
-    return pg.database_url(name), out
+    return url, out
 
 
 def csv_rows(path: Path) -> dict[str, dict]:

@@ -78,7 +78,7 @@ async def test_one_seed_gives_the_same_events_through_the_workflow_and_in_proces
     cfg = config(seed=5, days=12, per_day=15)  # long enough for a case to climb to 问责 and open a proceeding
     urls = {}
     for engine in EngineName:
-        urls[engine] = await _fresh(pg, f"sim_{engine.value}_{tmp_path.name[-8:]}")
+        urls[engine] = await pg.create_database(f"sim_{engine.value}_{tmp_path.name[-8:]}")
         await run(city, cfg, engine, urls[engine], tmp_path / engine.value)
     end = cfg.end_at(city)
     direct, temporal = await streams(urls[EngineName.DIRECT], end), await streams(urls[EngineName.TEMPORAL], end)
@@ -99,17 +99,6 @@ async def test_one_seed_gives_the_same_events_through_the_workflow_and_in_proces
         s["simulation"].pop("engine")
         s.pop("checkpoint")  # a root over heads whose hashes cover the (differing) ids
     assert summaries[0] == summaries[1]
-
-
-async def _fresh(pg: object, name: str) -> str:
-    import asyncpg
-
-    admin = await asyncpg.connect(pg.url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    return pg.database_url(name)
 
 
 async def test_summary_json_is_recomputed_exactly_from_the_stored_events(
@@ -137,7 +126,7 @@ async def test_the_same_seed_gives_the_same_numbers_and_another_seed_does_not(
 ) -> None:
     results = []
     for n, seed in enumerate((5, 5, 6)):
-        url = await _fresh(pg, f"seed_{n}_{tmp_path.name[-8:]}")
+        url = await pg.create_database(f"seed_{n}_{tmp_path.name[-8:]}")
         summary = await run(city, config(seed=seed, days=2, per_day=40), EngineName.DIRECT, url, tmp_path / str(n))
         results.append({k: summary[k] for k in ("totals", "units", "daily")})
     assert results[0] == results[1]

@@ -8,8 +8,6 @@ import uuid
 from dataclasses import replace
 from pathlib import Path
 
-import asyncpg
-
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.client import RectifyClient, connect_temporal, register_search_attributes
 from rectify.config import Settings
@@ -24,11 +22,7 @@ from tests.test_outage import round_the_clock
 async def test_cases_survive_a_server_restart_and_fire_their_rungs_after_it(
     pg: EmbeddedPostgres, tmp_path: Path
 ) -> None:
-    database = f"restart_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(pg.url)
-    await admin.execute(f'CREATE DATABASE "{database}"')
-    await admin.close()
-    store = await EventStore.connect(pg.database_url(database))
+    store = await EventStore.connect(await pg.create_database(f"restart_{uuid.uuid4().hex[:8]}"))
     await migrate(store.pool)
     server = TemporalDevServer(tmp_path / "temporal.db").start()
     try:
