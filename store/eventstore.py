@@ -16,14 +16,15 @@ from typing import Any
 import asyncpg
 from pydantic import Field
 
-from rectify.domain.accountability import ProceedingState, fold_proceeding
+from rectify.domain.accountability import fold_proceeding
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
 from rectify.domain.decider import event_id
-from rectify.domain.events import PROCEEDING_PREFIX, Event, event_body, parse_event
+from rectify.domain.events import PROCEEDING_PREFIX, Event, parse_event
 from rectify.domain.indicators import Fact, UnitCounts, facts_for, proceeding_facts
-from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
+from rectify.store import append
+from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
 from rectify.store.projections import (
     CASE_COLUMNS,
     PROCEEDING_COLUMNS,
@@ -31,33 +32,11 @@ from rectify.store.projections import (
     ProceedingRow,
     case_row,
     proceeding_row,
-    stream_row,
 )
 
-_POSITION_LOCK = 7_310_425_002  # appends take it for their commit, so positions appear in commit order
+_POSITION_LOCK = 7_310_425_002  # rectify_append takes it for its commit, so positions appear in commit order
 #: Rows fetched per round trip when the audit and the rebuild scan the whole store.
 _PREFETCH = 2000
-
-
-class ConcurrencyError(Exception):
-    """Another writer appended to the case first: the expected version is stale."""
-
-    def __init__(self, case_id: str, expected: int, actual: int) -> None:
-        self.case_id, self.expected, self.actual = case_id, expected, actual
-        super().__init__(f"case {case_id}: expected version {expected}, but the store has version {actual}")
-
-
-class EventConflict(Exception):
-    """Event ids already stored with other content, or only part of a batch stored: never silently merged."""
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    case_id: str
-    last_version: int
-    last_position: int
-    last_hash: str
-    duplicate: bool
 
 
 @dataclass(frozen=True)
@@ -91,7 +70,6 @@ class ReadModelDiff(Frozen):
         return not (self.missing or self.extra or self.different or self.facts_different)
 
 
-Batch = Sequence[tuple[str, int, Sequence[Event], CaseState]]
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
@@ -107,6 +85,8 @@ def _record(row: asyncpg.Record) -> EventRecord:
 class EventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
+        #: Each stream's head as this process last wrote it, so an append needs no read first.
+        self.heads = append.Heads()
 
     @classmethod
     async def connect(cls, database_url: str, *, min_size: int = 1, max_size: int = 10) -> EventStore:
@@ -124,117 +104,46 @@ class EventStore:
         return (await self.append_many([(case_id, expected_version, events, state_after)]))[0]
 
     async def append_many(self, batch: Batch) -> list[AppendResult]:
-        """Append to many cases in one transaction (the simulation's bulk path); all or nothing."""
-        for case_id, expected, events, _ in batch:
-            versions = [e.version for e in events]
-            if not events or versions != list(range(expected + 1, expected + 1 + len(events))):
-                raise ValueError(f"case {case_id}: event versions {versions} do not follow version {expected}")
-            if any(e.case_id != case_id for e in events):
-                raise ValueError(f"case {case_id}: an event of another case is in the batch")
-        async with self.pool.acquire() as conn, conn.transaction():
-            duplicates = await self._duplicates(conn, batch)
-            fresh = [item for item in batch if item[0] not in duplicates]
-            results = {case_id: result for case_id, result in duplicates.items()}
-            if fresh:
-                results |= await self._insert(conn, fresh)
-        return [results[case_id] for case_id, *_ in batch]
+        """Append to many cases in one transaction (the simulation's bulk path); all or nothing.
 
-    async def _duplicates(self, conn: asyncpg.Connection, batch: Batch) -> dict[str, AppendResult]:
-        ids = [e.event_id for _, _, events, _ in batch for e in events]
-        stored = {
-            r["event_id"]: r
-            for r in await conn.fetch(
-                "SELECT event_id, case_id, version, body, position, hash FROM events WHERE event_id = ANY($1::text[])",
-                ids,
-            )
-        }
-        found: dict[str, AppendResult] = {}
-        if not stored:
-            return found
-        for case_id, _, events, _ in batch:
-            hits = [stored.get(e.event_id) for e in events]
-            if not any(hits):
+        One call of `rectify_append` (see store/append.py); a retried append is answered from what is
+        stored, and a head this process remembered wrongly is read again, once.
+        """
+        append.check_batch(batch)
+        results: dict[str, AppendResult] = {}
+        pending, reread = list(batch), False
+        for _ in range(4):  # duplicates answered, a stale memory or a racing twin: each costs one more call
+            bases = {case_id: self.heads.get(case_id, expected) for case_id, expected, *_ in pending}
+            if missing := {case_id: expected for case_id, expected, *_ in pending if bases[case_id] is None}:
+                bases |= await append.read_bases(self.pool, missing)
+            document, after = append.payload(pending, bases)  # type: ignore[arg-type]
+            try:
+                stored = await self.pool.fetch(append.CALL, document)
+            except asyncpg.UniqueViolationError:
+                self.heads.forget([case_id for case_id, *_ in pending])  # a twin won the race: ask again
                 continue
-            if not all(hits) or any(
-                h["body"] != event_body(e) or h["case_id"] != case_id for h, e in zip(hits, events, strict=True)
-            ):
-                raise EventConflict(f"case {case_id}: event ids already stored with other content or only in part")
-            last = hits[-1]
-            found[case_id] = AppendResult(case_id, last["version"], last["position"], last["hash"], duplicate=True)
-        return found
-
-    async def _insert(self, conn: asyncpg.Connection, batch: Batch) -> dict[str, AppendResult]:
-        case_ids = [case_id for case_id, *_ in batch]
-        if len(set(case_ids)) != len(case_ids):
-            raise ValueError("a batch may name each case once")
-        heads = {
-            r["case_id"]: (r["version"], r["hash"])
-            for r in await conn.fetch(
-                """SELECT DISTINCT ON (case_id) case_id, version, hash FROM events
-                   WHERE case_id = ANY($1::text[]) ORDER BY case_id, version DESC""",
-                case_ids,
-            )
-        }
-        columns: dict[str, list[Any]] = {k: [] for k in _EVENT_COLUMNS}
-        for case_id, expected, events, _ in batch:
-            actual, prev = heads.get(case_id, (0, GENESIS_HASH))
-            if actual != expected:
-                raise ConcurrencyError(case_id, expected, actual)
-            for event in events:
-                body = event_body(event)
-                digest = chain_hash(prev, body)
-                for key, value in zip(
-                    _EVENT_COLUMNS,
-                    (case_id, event.version, event.event_id, event.type, json.dumps(body, ensure_ascii=False),
-                     event.actor.unit_id, event.actor.role.value, event.occurred_at, event.causation_id,
-                     event.correlation_id, event.schema_version, prev, digest),
-                    strict=True,
-                ):  # fmt: skip
-                    columns[key].append(value)
-                prev = digest
-        # Read models, facts and the outbox first (in case id order, so concurrent batches never deadlock);
-        # the position lock comes last, so it is held only for the events' own insert and the commit.
-        await self._upsert_rows(conn, sorted((stream_row(state) for *_, state in batch), key=_row_id))
-        await self._insert_facts(conn, await self._facts(conn, batch))
-        notes = [n for _, _, events, state in batch for n in notifications_for(events, _recipient(state))]
-        if notes:
-            await conn.executemany(
-                "INSERT INTO outbox (notification_id, case_id, event_id, recipient, kind, text) "
-                "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-                [(n.notification_id, n.case_id, n.event_id, n.recipient, n.kind, n.text) for n in notes],
-            )
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _POSITION_LOCK)
-        # Positions are handed out by the insert itself, under the lock taken just before, so they run
-        # without gaps (the audit counts on it): the last position plus each row's place in the batch.
-        offsets = list(range(1, 1 + len(columns["case_id"])))
-        try:
-            inserted = await conn.fetch(_INSERT_EVENTS, offsets, *columns.values())
-        except asyncpg.UniqueViolationError as error:
-            raise ConcurrencyError(case_ids[0] if len(case_ids) == 1 else "batch", -1, -1) from error
-        last: dict[str, AppendResult] = {}
-        for r in inserted:
-            if r["case_id"] not in last or r["version"] > last[r["case_id"]].last_version:
-                last[r["case_id"]] = AppendResult(r["case_id"], r["version"], r["position"], r["hash"], False)
-        return last
-
-    async def _facts(self, conn: asyncpg.Connection, batch: Batch) -> list[Fact]:
-        """The indicator facts of this batch; each case's earlier events are folded to see it as it stood."""
-        earlier = [case_id for case_id, expected, *_ in batch if expected > 0 and not _is_proceeding(case_id)]
-        before: dict[str, list[dict]] = {}
-        if earlier:
-            rows = await conn.fetch(
-                "SELECT case_id, body FROM events WHERE case_id = ANY($1::text[]) ORDER BY case_id, version", earlier
-            )
-            for r in rows:
-                before.setdefault(r["case_id"], []).append(r["body"])
-        facts: list[Fact] = []
-        for case_id, expected, events, _ in batch:
-            if _is_proceeding(case_id):
-                facts += proceeding_facts(events)
+            except asyncpg.PostgresError as error:
+                head = append.moved(error)
+                if head is None:
+                    raise
+                stream_id, version = head["case_id"], head["version"]
+                expected = next(expected for case_id, expected, *_ in pending if case_id == stream_id)
+                if version != expected or reread:
+                    raise ConcurrencyError(stream_id, expected, version) from error
+                self.heads.forget([stream_id])
+                reread = True
                 continue
-            bodies = before.get(case_id, [])[:expected]
-            facts += facts_for(fold(parse_event(b) for b in bodies), events)
-        return facts
+            if stored and stored[0]["duplicate"]:
+                results |= append.duplicates(pending, stored)
+                pending = [item for item in pending if item[0] not in results]
+                if pending:
+                    continue
+            else:
+                results |= append.written(stored)
+                for stream_id, base in after.items():
+                    self.heads.put(stream_id, base)
+            return [results[case_id] for case_id, *_ in batch]
+        raise ConcurrencyError(batch[0][0] if len(batch) == 1 else "batch", -1, -1)
 
     @staticmethod
     async def _insert_facts(conn: asyncpg.Connection, facts: Sequence[Fact]) -> None:
@@ -530,27 +439,10 @@ def _is_proceeding(stream_id: str) -> bool:
     return stream_id.startswith(PROCEEDING_PREFIX)
 
 
-def _recipient(state: CaseState | ProceedingState) -> str | None:
-    return state.unit if isinstance(state, ProceedingState) else state.lead_unit
-
-
 def _fact_key(fact: Fact) -> tuple:
     return tuple(getattr(fact, name) for name in _FACT_FIELDS)
 
 
-_EVENT_COLUMNS = (
-    "case_id", "version", "event_id", "type", "body", "actor_unit", "actor_role", "occurred_at", "causation_id",
-    "correlation_id", "schema_version", "prev_hash", "hash",
-)  # fmt: skip
-_INSERT_EVENTS = """
-INSERT INTO events (position, case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at,
-                    causation_id, correlation_id, schema_version, prev_hash, hash)
-SELECT (SELECT coalesce(max(position), 0) FROM events) + pos, c, v, id, t, b::jsonb, au, ar, o, ca, co, s, p, h
-FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::timestamptz[], $10::text[], $11::text[], $12::int[], $13::text[], $14::text[])
-     AS x(pos, c, v, id, t, b, au, ar, o, ca, co, s, p, h)
-RETURNING position, case_id, version, hash
-"""
 _RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"
 _PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(CASE_COLUMNS)))
 _UPSERT_PROCEEDING = (
