@@ -9,12 +9,15 @@ import subprocess
 import sys
 import time
 
+from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState
+
 from rectify.audit.verify import verify
 from rectify.client import CommandRejected
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Actor, Channel, Role
 from rectify.store.eventstore import _POSITION_LOCK
 from rectify.worker import build_worker
+from rectify.workflows.models import workflow_id_for
 from tests.scenario import REPORTER, point_in
 
 
@@ -83,6 +86,41 @@ async def test_a_worker_killed_in_the_middle_of_an_append_is_replaced_and_the_ev
         async with build_worker(stack.env.client, stack.store, stack.task_queue):
             result = await asyncio.wait_for(claim, timeout=90)  # the activity times out and is retried here
         assert result.state.status == "claimed"
+        types = [e.type for e in await stack.store.load(case_id)]
+        assert types.count("case_claimed") == 1
+        assert (await verify(stack.store)).ok
+
+
+async def test_a_worker_killed_holding_an_updates_workflow_task_is_replaced_and_the_claim_lands_once(
+    pg: EmbeddedPostgres,
+) -> None:
+    async with TestStack(pg=pg, time_skipping=False) as stack:
+        case_id, lead = await report(stack, "kill-2")
+        await stack.worker.shutdown()  # from here on only the worker process below serves the queue
+        doomed = worker_process(stack)
+        try:
+            await asyncio.sleep(3)  # let it poll; then freeze it with its polls open
+            doomed.send_signal(signal.SIGSTOP)
+            claim = asyncio.create_task(stack.client.claim(case_id, Actor(unit_id=lead, role=Role.UNIT)))
+            handle = stack.env.client.get_workflow_handle(workflow_id_for(case_id))
+            give_up = time.monotonic() + 30
+            while True:  # the server hands the update's workflow task to the frozen worker's open poll
+                description = await handle.describe()
+                pending = description.raw_description.pending_workflow_task
+                if pending.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED:
+                    break
+                assert time.monotonic() < give_up, "the update's workflow task never reached the worker"
+                await asyncio.sleep(0.1)
+        finally:
+            doomed.send_signal(signal.SIGKILL)  # in the middle of the update's workflow task
+            doomed.wait(10)
+        assert not claim.done()
+        async with build_worker(stack.env.client, stack.store, stack.task_queue):
+            result = await asyncio.wait_for(claim, timeout=90)  # the task times out and runs here
+        assert result.state.status == "claimed"
+        history = await handle.fetch_history()
+        timed_out = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT]
+        assert timed_out, "the killed worker's workflow task should have timed out and run again"
         types = [e.type for e in await stack.store.load(case_id)]
         assert types.count("case_claimed") == 1
         assert (await verify(stack.store)).ok

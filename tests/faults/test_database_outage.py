@@ -25,8 +25,7 @@ async def test_commands_sent_while_postgres_is_down_land_once_after_it_returns()
         stack.pg.stop()
         down_at = time.monotonic()
         claims = [
-            asyncio.create_task(stack.client.claim(r.case_id, Actor(unit_id=r.lead_unit, role=Role.UNIT)))
-            for r in refs
+            asyncio.create_task(stack.client.claim(r.case_id, Actor(unit_id=r.lead_unit, role=Role.UNIT))) for r in refs
         ]
         await asyncio.sleep(OUTAGE_SECONDS)
         assert not any(c.done() for c in claims), "a command finished while the database was down"
