@@ -28,9 +28,7 @@ audit_app = typer.Typer(help="Audit: prove the record was not changed; replay; p
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-UrlOpt = Annotated[
-    str | None, typer.Option("--database-url", help="Read this database (e.g. as an auditor role).")
-]
+UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Read this database (e.g. as an auditor role).")]
 
 
 class AuditFailed(Exception):
@@ -100,6 +98,10 @@ def _json(value: Any) -> None:
 def verify(
     case: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
     temporal: Annotated[bool, typer.Option(help="Also compare with Temporal's histories when reachable.")] = True,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Processes scanning the events of a large store (default: one per CPU)."),
+    ] = None,
     database_url: UrlOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -110,7 +112,7 @@ def verify(
     async def go() -> Any:
         client = await _temporal_or_none() if temporal else None
         async with open_store(database_url) as store:
-            report = await run_verify(store, case, histories=history_check(client) if client else None)
+            report = await run_verify(store, case, histories=history_check(client) if client else None, workers=workers)
         if client is None:
             from rectify.audit.verify import CheckResult
 

@@ -13,6 +13,7 @@ from rectify.audit.checkpoints import Checkpoint, checkpoints
 from rectify.domain.canonical import GENESIS_HASH, heads_root
 from rectify.domain.types import Frozen
 from rectify.store import EventStore
+from rectify.store.scan import ChainProblem, ReadModelDiff
 
 
 class Finding(Frozen):
@@ -52,25 +53,23 @@ HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
 
 
 async def verify(
-    store: EventStore, case_id: str | None = None, *, histories: HistoryCheck | None = None
+    store: EventStore, case_id: str | None = None, *, histories: HistoryCheck | None = None, workers: int | None = None
 ) -> AuditReport:
-    results = [await _chains(store, case_id), await _positions(store, case_id), await _read_models(store, case_id)]
+    """Every check; chains and read models share one pass over the events, over `workers` processes."""
+    events, problems, diff = await store.audit(case_id, workers=workers)
+    results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
     results.append(await _checkpoints(store) if case_id is None else _skipped_checkpoints())
     if histories is not None:
         results.append(await histories(store, case_id))
     return AuditReport(case_id=case_id, results=tuple(results))
 
 
-async def _chains(store: EventStore, case_id: str | None) -> CheckResult:
-    problems = await store.verify_chains(case_id)
-    count = await store.pool.fetchval(
-        "SELECT count(*) FROM events" + (" WHERE case_id = $1" if case_id else ""), *([case_id] if case_id else [])
-    )
+def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
     return CheckResult(
         check="chains",
         what="per-case hash chains: versions 1…n without gaps, each hash over its body and the one before, "
         "bodies valid events matching their rows, event ids derived from their commands",
-        checked=count,
+        checked=events,
         findings=[Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in problems],
     )
 
@@ -104,8 +103,7 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
     return CheckResult(check="positions", what=what, checked=stats["n"], findings=findings)
 
 
-async def _read_models(store: EventStore, case_id: str | None) -> CheckResult:
-    diff = await store.diff_read_models()
+async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDiff) -> CheckResult:
     findings = [Finding(case_id=c, problem="the cases read model has no row for this case") for c in diff.missing]
     findings += [Finding(case_id=c, problem="the cases read model has a row but no events") for c in diff.extra]
     findings += [Finding(case_id=c, problem="the read model row differs from a rebuild from events")

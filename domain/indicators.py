@@ -47,6 +47,11 @@ def _overdue(state: CaseState | None) -> str | None:
 
 def facts_for(state_before: CaseState | None, events: Sequence[Event]) -> list[Fact]:
     """The facts an append yields, folding event by event so each fact sees the case as it stood then."""
+    return facts_and_state(state_before, events)[0]
+
+
+def facts_and_state(state_before: CaseState | None, events: Sequence[Event]) -> tuple[list[Fact], CaseState | None]:
+    """`facts_for` and the state after the events, from the same fold (the audit needs both)."""
     facts: list[Fact] = []
     state = state_before
     for event in events:
@@ -91,7 +96,7 @@ def facts_for(state_before: CaseState | None, events: Sequence[Event]) -> list[F
                 fact("overdue_end", owed_before)
             if owed_after:
                 fact("overdue_start", owed_after)
-    return facts
+    return facts, state
 
 
 class UnitCounts(Frozen):

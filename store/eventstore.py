@@ -14,29 +14,21 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
-from pydantic import Field
 
-from rectify.domain.accountability import fold_proceeding
-from rectify.domain.canonical import GENESIS_HASH, chain_hash
-from rectify.domain.decider import event_id
-from rectify.domain.events import PROCEEDING_PREFIX, Event, parse_event
-from rectify.domain.indicators import Fact, UnitCounts, facts_for, proceeding_facts
-from rectify.domain.state import CaseState, fold
-from rectify.domain.types import Frozen
-from rectify.store import append
+from rectify.domain.events import Event, parse_event
+from rectify.domain.indicators import Fact, UnitCounts
+from rectify.domain.state import CaseState
+from rectify.store import append, scan
 from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
 from rectify.store.projections import (
     CASE_COLUMNS,
     PROCEEDING_COLUMNS,
     CaseRow,
     ProceedingRow,
-    case_row,
-    proceeding_row,
 )
+from rectify.store.scan import ChainProblem, ReadModelDiff
 
 _POSITION_LOCK = 7_310_425_002  # rectify_append takes it for its commit, so positions appear in commit order
-#: Rows fetched per round trip when the audit and the rebuild scan the whole store.
-_PREFETCH = 2000
 
 
 @dataclass(frozen=True)
@@ -52,28 +44,10 @@ class EventRecord:
     hash: str
 
 
-class ChainProblem(Frozen):
-    case_id: str
-    version: int | None
-    problem: str
-
-
-class ReadModelDiff(Frozen):
-    missing: list[str]
-    extra: list[str]
-    different: list[str]
-    #: Cases whose indicator facts (unit_facts) differ from a rebuild.
-    facts_different: list[str] = Field(default_factory=list)
-
-    @property
-    def clean(self) -> bool:
-        return not (self.missing or self.extra or self.different or self.facts_different)
-
-
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def _init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: asyncpg.Connection) -> None:
     await conn.set_type_codec("jsonb", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
                               schema="pg_catalog")  # fmt: skip
 
@@ -83,15 +57,17 @@ def _record(row: asyncpg.Record) -> EventRecord:
 
 
 class EventStore:
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, database_url: str | None = None) -> None:
         self.pool = pool
+        #: Where this store lives, for work that opens connections of its own (the audit's processes).
+        self.database_url = database_url
         #: Each stream's head as this process last wrote it, so an append needs no read first.
         self.heads = append.Heads()
 
     @classmethod
     async def connect(cls, database_url: str, *, min_size: int = 1, max_size: int = 10) -> EventStore:
-        pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=_init_connection)
-        return cls(pool)
+        pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=init_connection)
+        return cls(pool, database_url)
 
     async def close(self) -> None:
         await self.pool.close()
@@ -322,125 +298,36 @@ class EventStore:
         return await self.pool.fetchval("SELECT max(occurred_at) FROM events")
 
     # -- audit helpers ------------------------------------------------------------------------------
-    async def _folded(self) -> tuple[dict[str, CaseRow | ProceedingRow | None], set[tuple]]:
-        """Each stream's row and facts rebuilt from its events; a None row for a stream that no longer folds."""
-        rows: dict[str, CaseRow | ProceedingRow | None] = {}
-        facts: set[tuple] = set()
-        case_id, bodies = None, []
+    async def audit(
+        self, case_id: str | None = None, *, workers: int | None = None
+    ) -> tuple[int, list[ChainProblem], ReadModelDiff]:
+        """Every chain checked and every stream folded against the read models, in one pass (see store/scan.py).
 
-        def finish() -> None:
-            try:
-                events = [parse_event(body) for body in bodies]
-                if _is_proceeding(case_id):
-                    rows[case_id] = proceeding_row(fold_proceeding(events))
-                    facts.update(_fact_key(f) for f in proceeding_facts(events))
-                else:
-                    rows[case_id] = case_row(fold(events))
-                    facts.update(_fact_key(f) for f in facts_for(None, events))
-            except (ValueError, TypeError):
-                rows[case_id] = None
+        Returns how many events were read, the chain problems and the read-model differences.
+        """
+        return await scan.audit(self.pool, self.database_url, case_id=case_id, workers=workers)
 
-        async with self.pool.acquire() as conn, conn.transaction():
-            query = "SELECT case_id, body FROM events ORDER BY case_id, version"
-            async for r in conn.cursor(query, prefetch=_PREFETCH):
-                if bodies and r["case_id"] != case_id:
-                    finish()
-                    bodies = []
-                case_id = r["case_id"]
-                bodies.append(r["body"])
-        if bodies:
-            finish()
-        return rows, facts
+    async def verify_chains(self, case_id: str | None = None) -> list[ChainProblem]:
+        """Recompute every per-case chain from the stored bodies; an empty list means intact."""
+        return (await self.audit(case_id, workers=1))[1]
 
     async def diff_read_models(self) -> ReadModelDiff:
-        expected, facts = await self._folded()
-        stored: dict[str, CaseRow | ProceedingRow] = {
-            r["case_id"]: CaseRow(**dict(r)) for r in await self.pool.fetch("SELECT * FROM cases")
-        }
-        for r in await self.pool.fetch("SELECT * FROM proceedings"):
-            stored[r["proceeding_id"]] = ProceedingRow(**dict(r))
-        stored_facts = {_fact_key(Fact(**dict(r))) for r in await self.pool.fetch("SELECT * FROM unit_facts")}
-        odd = sorted({f[3] for f in facts ^ stored_facts})
-        return ReadModelDiff(
-            missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
-            extra=sorted(stored.keys() - expected.keys()),
-            different=sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k]),
-            facts_different=odd,
-        )
+        return (await self.audit(workers=1))[2]
 
     async def rebuild_read_models(self) -> ReadModelDiff:
-        """Recreate the `cases` read model from the events; returns what differed before the rebuild."""
-        diff = await self.diff_read_models()
-        rows, facts = await self._folded()
-        if broken := sorted(case_id for case_id, row in rows.items() if row is None):
+        """Recreate the read models from the events; returns what differed before the rebuild."""
+        async with self.pool.acquire() as conn:
+            found = await scan.scan(conn)
+            diff = await scan.diff(conn, found)
+        if broken := sorted(case_id for case_id, row in found.rows.items() if row is None):
             raise EventConflict(f"cannot rebuild: the events of {len(broken)} cases no longer fold, e.g. {broken[0]}")
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
             await conn.execute("DELETE FROM proceedings")
-            await self._upsert_rows(conn, [row for row in rows.values() if row is not None])
+            await self._upsert_rows(conn, [row for row in found.rows.values() if row is not None])
             await conn.execute("DELETE FROM unit_facts")
-            await self._insert_facts(conn, [Fact(**dict(zip(_FACT_FIELDS, f, strict=True))) for f in facts])
+            await self._insert_facts(conn, [Fact(**dict(zip(scan.FACT_FIELDS, f, strict=True))) for f in found.facts])
         return diff
-
-    async def verify_chains(self, case_id: str | None = None) -> list[ChainProblem]:
-        """Recompute every per-case chain from the stored bodies; an empty list means intact."""
-        problems: list[ChainProblem] = []
-        query = (
-            f"SELECT {_RECORD_SELECT} FROM events {'WHERE case_id = $1' if case_id else ''} ORDER BY case_id, version"
-        )
-        args = [case_id] if case_id else []
-        last: EventRecord | None = None
-        index = 0
-        async with self.pool.acquire() as conn, conn.transaction():
-            async for row in conn.cursor(query, *args, prefetch=_PREFETCH):
-                record = _record(row)
-                same_case = last is not None and last.case_id == record.case_id
-                expected_version = last.version + 1 if same_case else 1
-                expected_prev = last.hash if same_case else GENESIS_HASH
-                where = {"case_id": record.case_id, "version": record.version}
-                if record.version != expected_version:
-                    problems.append(ChainProblem(**where, problem=f"version gap: expected {expected_version}"))
-                if record.prev_hash != expected_prev:
-                    problems.append(ChainProblem(**where, problem="prev_hash does not link to the previous event"))
-                if not isinstance(record.body, dict):
-                    problems.append(ChainProblem(**where, problem="body is not a JSON object"))
-                    last = record
-                    continue
-                if chain_hash(record.prev_hash, record.body) != record.hash:
-                    problems.append(ChainProblem(**where, problem="hash does not match the stored body"))
-                if same_case and record.position <= last.position:
-                    problems.append(ChainProblem(**where, problem="global position not after the previous event"))
-                body = record.body
-                if body.get("version") != record.version or body.get("case_id") != record.case_id:
-                    problems.append(ChainProblem(**where, problem="body names another case or version"))
-                if body.get("event_id") != record.event_id or body.get("type") != record.type:
-                    problems.append(ChainProblem(**where, problem="body's event id or type differs from its row"))
-                # Event ids derive from the command that caused them: a forged event rarely gets this right.
-                index = index + 1 if same_case and body.get("causation_id") == last.body.get("causation_id") else 0
-                if record.event_id != event_id(str(body.get("causation_id")), index):
-                    problems.append(ChainProblem(**where, problem="event id is not derived from its command"))
-                try:
-                    parse_event(body)
-                except ValueError as error:
-                    first = str(error).splitlines()[0]
-                    problems.append(ChainProblem(**where, problem=f"body is not a valid event: {first}"))
-                last = record
-        return problems
-
-
-_FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
-
-
-def _row_id(row: CaseRow | ProceedingRow) -> str:
-    return row.proceeding_id if isinstance(row, ProceedingRow) else row.case_id
-
-
-def _is_proceeding(stream_id: str) -> bool:
-    return stream_id.startswith(PROCEEDING_PREFIX)
-
-
-def _fact_key(fact: Fact) -> tuple:
-    return tuple(getattr(fact, name) for name in _FACT_FIELDS)
 
 
 _RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"

@@ -25,7 +25,7 @@ from rectify.devstack import EmbeddedPostgres
 from rectify.domain.canonical import canonical_json, chain_hash
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
-from rectify.store import EventStore
+from rectify.store import EventStore, scan
 
 BASE = f"tamper_base_{uuid.uuid4().hex[:8]}"
 
@@ -210,3 +210,25 @@ async def test_a_bundle_from_a_store_that_lost_events_fails_against_its_checkpoi
     await as_superuser(store, "DELETE FROM events WHERE case_id = $1", victim)
     problems_found = verify_files(await bundle_files(store, city, tmp_path))[0]
     assert any("the listed heads give root" in p for p in problems_found)
+
+
+async def test_verify_over_several_processes_names_the_same_problems_as_one_pass(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, last = await a_case(store)
+    await as_superuser(store, "DELETE FROM events WHERE case_id = $1 AND version = $2", first, last)
+    other = await store.pool.fetchval("SELECT max(case_id) FROM cases")
+    await as_superuser(store, "UPDATE cases SET status = 'closed' WHERE case_id = $1", other)
+    await as_superuser(
+        store,
+        "UPDATE events SET body = jsonb_set(body, '{description}', '\"改\"') WHERE case_id = $1 AND version = 1",
+        other,
+    )
+    monkeypatch.setattr(scan, "PARALLEL_FROM", 1)  # split even this small store
+    one, several = await verify(store, workers=1), await verify(store, workers=3)
+    assert problems(several) == problems(one)
+    assert f"chains: case {other} v1: hash does not match the stored body" in problems(several)
+    assert f"read models: case {first}: the read model row differs from a rebuild from events" in problems(several)
+    assert f"read models: case {other}: the read model row differs from a rebuild from events" in problems(several)
+    async with store.pool.acquire() as conn:
+        assert len(await scan.ranges(conn, 3)) == 3
