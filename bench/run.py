@@ -1,6 +1,6 @@
 """`make bench`: every benchmark as a ratio against a baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick | --full]
+    .venv/bin/python -m bench.run [--quick | --full] [--only store,audit,temporal,burst,timers,month]
 
 Prints the table and writes bench/results.json. Embedded PostgreSQL and the Temporal dev server are
 started here and stopped at the end, as everywhere else.
@@ -8,6 +8,7 @@ started here and stopped at the end, as everywhere else.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -26,12 +27,16 @@ from rectify.devstack import EmbeddedPostgres
 HERE = Path(__file__).parent
 #: How big each benchmark runs at each size (cases, simulated days and reports a day, reports, live cases).
 SIZES = {
-    "quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100},
+    "quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100,
+              "window": 60},
     "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14,
-                "timers": 1000},
+                "timers": 1000, "window": 300},
     "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30,
-             "timers": 10000},
+             "timers": 10000, "window": 600},
 }  # fmt: skip
+
+
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month")
 
 
 def verdict(row: dict) -> bool:
@@ -54,7 +59,7 @@ def target_text(row: dict) -> str:
     return "—"
 
 
-async def main(size: str) -> list[dict]:
+async def main(size: str, only: set[str] | None = None) -> list[dict]:
     from bench import audit, month, store, temporal, timers
 
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -62,18 +67,26 @@ async def main(size: str) -> list[dict]:
     city = load_city(DEFAULT_CITY_DIR)
     rows: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch, EmbeddedPostgres(Path(scratch) / "pg") as pg:
-        with console.status("event store: Rectify vs eventsourcing vs raw asyncpg …"):
-            rows += await store.run(pg, city, sizes["cases"])
-        with console.status(f"audit verify and rebuild over {sizes['days']} days × {sizes['per_day']} reports …"):
-            rows += await audit.run(pg, city, sizes["days"], sizes["per_day"], Path(scratch))
-        with console.status("intake and command latency vs raw Temporal on the dev server …"):
-            rows += await temporal.run(pg, sizes["intake"])
-        with console.status(f"burst: {sizes['burst']} reports as fast as the client allows …"):
-            rows += await temporal.burst(pg, sizes["burst"])
-        with console.status(f"timers: {sizes['timers']} live cases on the dev server, in real time (minutes) …"):
-            rows += await timers.run(pg, sizes["timers"])
-        with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
-            rows += await month.run(pg, city, sizes["month"], 2000, Path(scratch))
+        wanted = only or set(BENCHMARKS)
+        if "store" in wanted:
+            with console.status("event store: Rectify vs eventsourcing vs raw asyncpg …"):
+                rows += await store.run(pg, city, sizes["cases"])
+        if "audit" in wanted:
+            with console.status(f"audit verify and rebuild over {sizes['days']} days × {sizes['per_day']} reports …"):
+                rows += await audit.run(pg, city, sizes["days"], sizes["per_day"], Path(scratch))
+        if "temporal" in wanted:
+            with console.status("intake and command latency vs raw Temporal on the dev server …"):
+                rows += await temporal.run(pg, sizes["intake"])
+        if "burst" in wanted:
+            with console.status(f"burst: {sizes['burst']} reports as fast as the client allows …"):
+                rows += await temporal.burst(pg, sizes["burst"])
+        if "timers" in wanted:
+            minutes = sizes["window"] // 60
+            with console.status(f"timers: {sizes['timers']} live cases over {minutes} min, in real time …"):
+                rows += await timers.run(pg, sizes["timers"], sizes["window"])
+        if "month" in wanted:
+            with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
+                rows += await month.run(pg, city, sizes["month"], 2000, Path(scratch))
     for row in rows:
         row["met"] = verdict(row)
     table = Table(title=f"Rectify benchmarks ({size})")
@@ -85,16 +98,31 @@ async def main(size: str) -> list[dict]:
                       "[green]yes[/green]" if r["met"] else "[red]no[/red]", r.get("note", ""))  # fmt: skip
     console.print(table)
     machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
+    if only:  # a partial run is printed, not recorded over the full table
+        return rows
     (HERE / "results.json").write_text(json.dumps({"when": datetime.now(UTC).isoformat(), "size": size,
                                                    "machine": machine, "results": rows}, indent=2) + "\n")  # fmt: skip
     return rows
 
 
+def _parse(argv: list[str]) -> tuple[str, set[str] | None]:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
+    group.add_argument("--full", action="store_true", help="the issue's sizes (10,000 live cases, 1M events)")
+    parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHMARKS)} (not recorded in results.json)")
+    args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    if only and (unknown := only - set(BENCHMARKS)):
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
+    return ("quick" if args.quick else "full" if args.full else "default"), only
+
+
 if __name__ == "__main__":
-    chosen = "quick" if "--quick" in sys.argv else "full" if "--full" in sys.argv else "default"
+    chosen, only = _parse(sys.argv[1:])
     status = 0
     try:
-        asyncio.run(main(chosen))
+        asyncio.run(main(chosen, only))
     except KeyboardInterrupt:
         status = 130
     sys.stdout.flush()
