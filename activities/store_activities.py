@@ -19,7 +19,15 @@ class CaseActivities:
 
     @activity.defn(name=APPEND_ACTIVITY)
     async def append_events(self, request: AppendEvents) -> AppendOutcome:
-        return await self._append(request.case_id, request.expected_version, request.events, request.state_after)
+        if not request.adopt:
+            return await self._append(request.case_id, request.expected_version, request.events, request.state_after)
+        try:
+            result, stored = await self.store.append_or_stored(
+                request.case_id, request.expected_version, request.events, request.state_after
+            )
+        except (ConcurrencyError, EventConflict) as error:
+            raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
+        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored)
 
     @activity.defn(name=APPEND_PROCEEDING_ACTIVITY)
     async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:

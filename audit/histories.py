@@ -7,13 +7,20 @@ the hash chains and checkpoints cover the rest.
 
 from __future__ import annotations
 
+import json
+
+from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 
 from rectify.audit.verify import CheckResult, Finding, HistoryCheck
 from rectify.domain.events import event_body
 from rectify.store import EventStore
 from rectify.workflows.case_workflow import APPEND_ACTIVITY
-from rectify.workflows.models import AppendEvents, CaseWorkflowInput, workflow_id_for
+from rectify.workflows.models import AppendEvents, AppendOutcome, CaseWorkflowInput, workflow_id_for
+
+#: The marker the SDK's core records for a completed local activity, with its result.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 WHAT = "the store's events equal what each case workflow's Temporal history recorded appending"
 
@@ -39,7 +46,22 @@ async def recorded_appends(client: Client, workflow_id: str, run_id: str) -> tup
             request = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
             if request is not None:
                 appended |= {e.version: event_body(e) for e in request.events}
+        elif event.HasField("marker_recorded_event_attributes"):  # a local append (LOCAL_APPEND_PATCH)
+            outcome = await _local_append(converter, event.marker_recorded_event_attributes)
+            if outcome is not None and outcome.stored:
+                appended |= {e.version: event_body(e) for e in outcome.stored}
     return appended, first
+
+
+async def _local_append(converter: DataConverter, marker: MarkerRecordedEventAttributes) -> AppendOutcome | None:
+    """The outcome of a completed local append activity, from its marker; None for any other marker."""
+    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in marker.details:
+        return None
+    data = json.loads(marker.details["data"].payloads[0].data)
+    if data.get("activity_type") != APPEND_ACTIVITY:
+        return None
+    [outcome] = await converter.decode(marker.details["result"].payloads, [AppendOutcome])
+    return outcome
 
 
 def history_check(client: Client) -> HistoryCheck:

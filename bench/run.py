@@ -15,6 +15,8 @@ import os
 import platform
 import sys
 import tempfile
+import time
+from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,27 +68,36 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
     sizes = SIZES[size]
     city = load_city(DEFAULT_CITY_DIR)
     rows: list[dict] = []
+
+    async def timed(job: Awaitable[list[dict]]) -> list[dict]:
+        """The benchmark's rows, each noting how long its benchmark took in all (baselines included)."""
+        started = time.perf_counter()
+        done = await job
+        for row in done:
+            row["took_s"] = round(time.perf_counter() - started)
+        return done
+
     with tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch, EmbeddedPostgres(Path(scratch) / "pg") as pg:
         wanted = only or set(BENCHMARKS)
         if "store" in wanted:
             with console.status("event store: Rectify vs eventsourcing vs raw asyncpg …"):
-                rows += await store.run(pg, city, sizes["cases"])
+                rows += await timed(store.run(pg, city, sizes["cases"]))
         if "audit" in wanted:
             with console.status(f"audit verify and rebuild over {sizes['days']} days × {sizes['per_day']} reports …"):
-                rows += await audit.run(pg, city, sizes["days"], sizes["per_day"], Path(scratch))
+                rows += await timed(audit.run(pg, city, sizes["days"], sizes["per_day"], Path(scratch)))
         if "temporal" in wanted:
             with console.status("intake and command latency vs raw Temporal on the dev server …"):
-                rows += await temporal.run(pg, sizes["intake"])
+                rows += await timed(temporal.run(pg, sizes["intake"]))
         if "burst" in wanted:
             with console.status(f"burst: {sizes['burst']} reports as fast as the client allows …"):
-                rows += await temporal.burst(pg, sizes["burst"])
+                rows += await timed(temporal.burst(pg, sizes["burst"]))
         if "timers" in wanted:
             minutes = sizes["window"] // 60
             with console.status(f"timers: {sizes['timers']} live cases over {minutes} min, in real time …"):
-                rows += await timers.run(pg, sizes["timers"], sizes["window"])
+                rows += await timed(timers.run(pg, sizes["timers"], sizes["window"]))
         if "month" in wanted:
             with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
-                rows += await month.run(pg, city, sizes["month"], 2000, Path(scratch))
+                rows += await timed(month.run(pg, city, sizes["month"], 2000, Path(scratch)))
     for row in rows:
         row["met"] = verdict(row)
     table = Table(title=f"Rectify benchmarks ({size})")

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from rectify.domain.events import Event, parse_event
-from rectify.domain.indicators import Fact, UnitCounts
+from rectify.domain.indicators import UnitCounts
 from rectify.domain.state import CaseState
 from rectify.store import append, scan
 from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
@@ -79,6 +79,28 @@ class EventStore:
         """Append `events` to one case if it is still at `expected_version`; update its read model row."""
         return (await self.append_many([(case_id, expected_version, events, state_after)]))[0]
 
+    async def append_or_stored(
+        self, case_id: str, expected_version: int, events: Sequence[Event], state_after: CaseState
+    ) -> tuple[AppendResult, list[Event]]:
+        """`append`, but when the case already holds events after `expected_version`, answer with them.
+
+        For the case workflow's local append: the workflow is the case's only writer, so events it has not
+        folded can only come from an earlier attempt of its own workflow task, decided a moment earlier.
+        The workflow takes them as the record instead of its new decision. Returns the events as stored.
+        """
+        try:
+            return await self.append(case_id, expected_version, events, state_after), list(events)
+        except (ConcurrencyError, EventConflict):
+            records = await self.pool.fetch(
+                f"SELECT {_RECORD_SELECT} FROM events WHERE case_id = $1 AND version > $2 ORDER BY version",
+                case_id, expected_version,
+            )  # fmt: skip
+            if not records:
+                raise
+            last = records[-1]
+            result = AppendResult(case_id, last["version"], last["position"], last["hash"], duplicate=True)
+            return result, [parse_event(r["body"]) for r in records]
+
     async def append_many(self, batch: Batch) -> list[AppendResult]:
         """Append to many cases in one transaction (the simulation's bulk path); all or nothing.
 
@@ -120,25 +142,6 @@ class EventStore:
                     self.heads.put(stream_id, base)
             return [results[case_id] for case_id, *_ in batch]
         raise ConcurrencyError(batch[0][0] if len(batch) == 1 else "batch", -1, -1)
-
-    @staticmethod
-    async def _insert_facts(conn: asyncpg.Connection, facts: Sequence[Fact]) -> None:
-        if facts:
-            await conn.execute(
-                """INSERT INTO unit_facts (event_id, kind, unit_id, case_id, at, value)
-                   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[],
-                                        $6::float8[])
-                   ON CONFLICT DO NOTHING""",
-                *zip(*((f.event_id, f.kind, f.unit_id, f.case_id, f.at, f.value) for f in facts), strict=True),
-            )
-
-    async def _upsert_rows(self, conn: asyncpg.Connection, rows: Sequence[CaseRow | ProceedingRow]) -> None:
-        cases = [tuple(getattr(r, c) for c in CASE_COLUMNS) for r in rows if isinstance(r, CaseRow)]
-        proceedings = [tuple(getattr(r, c) for c in PROCEEDING_COLUMNS) for r in rows if isinstance(r, ProceedingRow)]
-        if cases:
-            await conn.executemany(_UPSERT_CASE, cases)
-        if proceedings:
-            await conn.executemany(_UPSERT_PROCEEDING, proceedings)
 
     # -- the outbox ---------------------------------------------------------------------------------
     async def deliver_outbox(self, case_id: str, deliver: Deliver | None = None) -> int:
@@ -314,30 +317,26 @@ class EventStore:
     async def diff_read_models(self) -> ReadModelDiff:
         return (await self.audit(workers=1))[2]
 
-    async def rebuild_read_models(self) -> ReadModelDiff:
-        """Recreate the read models from the events; returns what differed before the rebuild."""
-        async with self.pool.acquire() as conn:
-            found = await scan.scan(conn)
-            diff = await scan.diff(conn, found)
+    async def rebuild_read_models(self, *, workers: int | None = None) -> ReadModelDiff:
+        """Recreate the read models from the events; returns what differed before the rebuild.
+
+        The events are folded by the audit's scan (over several processes for a large store) and the rows
+        written back with COPY, all in one transaction: readers see the old read models or the new ones.
+        """
+        found, diff = await scan.whole(self.pool, self.database_url, workers=workers, keep=True)
         if broken := sorted(case_id for case_id, row in found.rows.items() if row is None):
             raise EventConflict(f"cannot rebuild: the events of {len(broken)} cases no longer fold, e.g. {broken[0]}")
+        rows = list(found.rows.values())
+        cases = [tuple(getattr(r, c) for c in CASE_COLUMNS) for r in rows if isinstance(r, CaseRow)]
+        proceedings = [tuple(getattr(r, c) for c in PROCEEDING_COLUMNS) for r in rows if isinstance(r, ProceedingRow)]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
             await conn.execute("DELETE FROM proceedings")
-            await self._upsert_rows(conn, [row for row in found.rows.values() if row is not None])
             await conn.execute("DELETE FROM unit_facts")
-            await self._insert_facts(conn, [Fact(**dict(zip(scan.FACT_FIELDS, f, strict=True))) for f in found.facts])
+            await conn.copy_records_to_table("cases", records=cases, columns=CASE_COLUMNS)
+            await conn.copy_records_to_table("proceedings", records=proceedings, columns=PROCEEDING_COLUMNS)
+            await conn.copy_records_to_table("unit_facts", records=list(found.facts), columns=scan.FACT_FIELDS)
         return diff
 
 
 _RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"
-_PLACEHOLDERS = ", ".join(f"${i + 1}" for i in range(len(CASE_COLUMNS)))
-_UPSERT_PROCEEDING = (
-    f"INSERT INTO proceedings ({', '.join(PROCEEDING_COLUMNS)}) "
-    f"VALUES ({', '.join(f'${i + 1}' for i in range(len(PROCEEDING_COLUMNS)))}) "
-    f"ON CONFLICT (proceeding_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in PROCEEDING_COLUMNS[1:])}"
-)
-_UPSERT_CASE = (
-    f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({_PLACEHOLDERS}) "
-    f"ON CONFLICT (case_id) DO UPDATE SET {', '.join(f'{c} = EXCLUDED.{c}' for c in CASE_COLUMNS[1:])}"
-)

@@ -205,19 +205,22 @@ async def ranges(conn: asyncpg.Connection, parts: int) -> list[Range]:
     return [Range(low, high) for low, high in itertools.pairwise(edges)]
 
 
-def _scan_part(database_url: str, within: Range) -> tuple[int, list[ChainProblem], ReadModelDiff]:
-    """One process's share: scan and diff one range over its own connection."""
+def _scan_part(database_url: str, within: Range, keep: bool) -> tuple[Scan, ReadModelDiff]:
+    """One process's share: scan and diff one range over its own connection (rows returned if `keep`)."""
 
-    async def run() -> tuple[int, list[ChainProblem], ReadModelDiff]:
+    async def run() -> tuple[Scan, ReadModelDiff]:
         conn = await asyncpg.connect(database_url)
         try:
             from rectify.store.eventstore import init_connection
 
             await init_connection(conn)
             found = await scan(conn, within)
-            return found.events, found.problems, await diff(conn, found, within)
+            changed = await diff(conn, found, within)
         finally:
             await conn.close()
+        if not keep:
+            found.rows, found.facts = {}, set()
+        return found, changed
 
     return asyncio.run(run())
 
@@ -226,10 +229,19 @@ def default_workers() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-async def audit(
-    pool: asyncpg.Pool, database_url: str | None, *, case_id: str | None = None, workers: int | None = None
-) -> tuple[int, list[ChainProblem], ReadModelDiff]:
-    """Chains and read models in one pass; over `workers` processes when the store is large."""
+async def whole(
+    pool: asyncpg.Pool,
+    database_url: str | None,
+    *,
+    case_id: str | None = None,
+    workers: int | None = None,
+    keep: bool = False,
+) -> tuple[Scan, ReadModelDiff]:
+    """Every stream (or one) scanned and diffed; over `workers` processes when the store is large.
+
+    With `keep` the rebuilt rows and facts come back too (the rebuild writes them); otherwise only the
+    problems and differences, which is all the audit needs.
+    """
     workers = workers or default_workers()
     async with pool.acquire() as conn:
         if case_id is None and database_url and workers > 1:
@@ -241,10 +253,23 @@ async def audit(
                 context = multiprocessing.get_context("spawn")
                 with ProcessPoolExecutor(len(parts), mp_context=context) as executor:
                     done = await asyncio.gather(
-                        *(loop.run_in_executor(executor, _scan_part, database_url, part) for part in parts)
+                        *(loop.run_in_executor(executor, _scan_part, database_url, part, keep) for part in parts)
                     )
-                problems = sorted((p for _, found, _ in done for p in found), key=lambda p: (p.case_id, p.version or 0))
-                return sum(n for n, _, _ in done), problems, sum((d for *_, d in done), ReadModelDiff())
+                merged = Scan(events=sum(found.events for found, _ in done))
+                for found, _ in done:
+                    merged.problems += found.problems
+                    merged.rows |= found.rows
+                    merged.facts |= found.facts
+                merged.problems.sort(key=lambda p: (p.case_id, p.version or 0))
+                return merged, sum((changed for _, changed in done), ReadModelDiff())
         within = Range(only=case_id) if case_id else Range()
         found = await scan(conn, within)
-        return found.events, found.problems, await diff(conn, found, within)
+        return found, await diff(conn, found, within)
+
+
+async def audit(
+    pool: asyncpg.Pool, database_url: str | None, *, case_id: str | None = None, workers: int | None = None
+) -> tuple[int, list[ChainProblem], ReadModelDiff]:
+    """Chains and read models in one pass: how many events, the chain problems, the read-model differences."""
+    found, changed = await whole(pool, database_url, case_id=case_id, workers=workers)
+    return found.events, found.problems, changed

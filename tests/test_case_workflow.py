@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 
 from rectify.client import CaseNotFound, CommandRejected, RectifyClient
 from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.commands import ClaimCase
+from rectify.domain.decider import decide
 from rectify.domain.state import fold
 from rectify.domain.types import Channel, Point
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -256,4 +260,39 @@ async def test_continue_as_new_carries_the_folded_state(stack: TestStack) -> Non
     assert view.state.rework_count == 5
     described = await handle.describe()
     assert described.run_id != described.raw_description.workflow_execution_info.first_run_id  # it did continue
+    await assert_store_matches_workflow(stack, ref.case_id)
+
+
+async def stored_by_an_earlier_attempt(stack: TestStack, command: ClaimCase, minutes_ago: int) -> list:
+    """What a workflow task that appended and then died left behind: the events, decided a while ago."""
+    events = await stack.store.load(command.case_id)
+    state = fold(events)
+    decided = decide(state, command, state.updated_at + timedelta(minutes=minutes_ago), stack.city.policy)
+    await stack.store.append(command.case_id, state.version, decided, fold(decided, state))
+    return decided
+
+
+async def test_a_command_whose_events_an_earlier_task_attempt_stored_takes_those_events(stack: TestStack) -> None:
+    ref = await report(stack, "adopt-1")
+    claim = ClaimCase(command_id=str(uuid.uuid4()), case_id=ref.case_id, actor=unit(ref.lead_unit))
+    earlier = await stored_by_an_earlier_attempt(stack, claim, minutes_ago=1)
+    with stack.env.auto_time_skipping_disabled():
+        result = await stack.client.execute(claim)  # decided again now, later: the stored decision stands
+    assert result.events == earlier
+    assert [e.type for e in await stack.store.load(ref.case_id)].count("case_claimed") == 1
+    await assert_store_matches_workflow(stack, ref.case_id)
+
+
+async def test_another_commands_stored_events_are_folded_first_and_that_command_then_answers_with_them(
+    stack: TestStack,
+) -> None:
+    ref = await report(stack, "adopt-2")
+    first = ClaimCase(command_id=str(uuid.uuid4()), case_id=ref.case_id, actor=unit(ref.lead_unit))
+    earlier = await stored_by_an_earlier_attempt(stack, first, minutes_ago=1)
+    second = ClaimCase(command_id=str(uuid.uuid4()), case_id=ref.case_id, actor=unit(ref.lead_unit))
+    with stack.env.auto_time_skipping_disabled():
+        with pytest.raises(CommandRejected, match="wrong_status"):
+            await stack.client.execute(second)  # the stored claim is folded in first: this one comes too late
+        result = await stack.client.execute(first)  # and the first, arriving now, gets what was stored for it
+    assert result.events == earlier
     await assert_store_matches_workflow(stack, ref.case_id)

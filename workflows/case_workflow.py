@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
@@ -47,6 +48,20 @@ APPEND_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=10),
     non_retryable_error_types=["ConcurrencyError", "EventConflict"],
 )
+DELIVER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+#: Patch id of the local append: the store activities run in the workflow task instead of the task queue.
+LOCAL_APPEND_PATCH = "local-append"
+
+
+def _by_command(events: list[Event]) -> list[list[Event]]:
+    """Consecutive events grouped by the command that caused them."""
+    groups: list[list[Event]] = []
+    for event in events:
+        if groups and groups[-1][0].causation_id == event.causation_id:
+            groups[-1].append(event)
+        else:
+            groups.append([event])
+    return groups
 
 
 def rejection(error: DomainError) -> ApplicationError:
@@ -67,6 +82,8 @@ class CaseWorkflow:
         self._state: CaseState | None = input.carried
         self._lock = asyncio.Lock()
         self._changed = False
+        #: Commands whose events an earlier attempt of the current workflow task stored (local append).
+        self._adopted: dict[str, list[Event]] = {}
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
@@ -101,7 +118,8 @@ class CaseWorkflow:
 
     @command.validator
     def validate_command(self, command: Command) -> None:
-        self._decide(command)
+        if command.command_id not in self._adopted:
+            self._decide(command)
 
     @workflow.update(name="opened")
     async def opened(self) -> CaseState:
@@ -120,36 +138,55 @@ class CaseWorkflow:
             raise rejection(error) from None
 
     async def _execute(self, command: Command) -> list[Event]:
-        events = self._decide(command)
-        if not events:
-            return events
+        if (adopted := self._adopted.pop(command.command_id, None)) is not None:
+            return adopted  # an earlier attempt of this workflow task recorded it; it is folded already
+        local = workflow.patched(LOCAL_APPEND_PATCH)
+        for _ in range(3):
+            events = self._decide(command)
+            if not events:
+                return events
+            expected = self._state.version if self._state else 0
+            request = AppendEvents(case_id=command.case_id, expected_version=expected, events=events,
+                                   state_after=fold(events, self._state), adopt=local)  # fmt: skip
+            outcome = await self._activity(APPEND_ACTIVITY, request, AppendOutcome, timedelta(seconds=30), APPEND_RETRY)
+            for group in _by_command(outcome.stored or events):
+                await self._record(group)
+                if group[0].causation_id == events[0].causation_id:
+                    return group
+                self._adopted[group[0].causation_id] = group
+            # The store held another command's events from an earlier attempt: they are folded now; decide again.
+        raise ApplicationError(f"case {command.case_id}: the store kept moving ahead of the workflow", type="Stalled")
+
+    async def _record(self, events: list[Event]) -> None:
+        """After `events` are stored: fold them, publish the state, refer for accountability, deliver notices.
+
+        Behind LOCAL_APPEND_PATCH the store activities are local: no round trip through the task queue. A
+        workflow task retried after its append landed decides again at a later `workflow.now()`; the store
+        then answers with the events it holds, and the workflow records those instead of its new decision.
+        """
         state_after = fold(events, self._state)
-        expected = self._state.version if self._state else 0
-        await workflow.execute_activity(
-            APPEND_ACTIVITY,
-            AppendEvents(case_id=command.case_id, expected_version=expected, events=events, state_after=state_after),
-            result_type=AppendOutcome,
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=10),
-            retry_policy=APPEND_RETRY,
-        )
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
         if notifications_for(events, state_after.lead_unit):  # the outbox rows were written with the events
-            await workflow.execute_activity(
-                DELIVER_ACTIVITY,
-                command.case_id,
-                result_type=int,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-            )
+            await self._activity(DELIVER_ACTIVITY, state_after.case_id, int, timedelta(seconds=30), DELIVER_RETRY)
         workflow.logger.info(
             "case.events_appended",
-            extra={"case_id": command.case_id, "types": [e.type for e in events], "version": state_after.version},
+            extra={"case_id": state_after.case_id, "types": [e.type for e in events], "version": state_after.version},
         )
-        return events
+
+    async def _activity(self, name: str, arg: object, result_type: type, timeout: timedelta, retry: RetryPolicy) -> Any:
+        """A store activity: local behind LOCAL_APPEND_PATCH (decided when the workflow first ran it), else queued."""
+        if workflow.patched(LOCAL_APPEND_PATCH):
+            return await workflow.execute_local_activity(
+                name, arg, result_type=result_type, start_to_close_timeout=timeout,
+                schedule_to_close_timeout=timedelta(minutes=10), retry_policy=retry,
+            )  # fmt: skip
+        return await workflow.execute_activity(
+            name, arg, result_type=result_type, start_to_close_timeout=timeout,
+            schedule_to_close_timeout=timedelta(minutes=10) if name == APPEND_ACTIVITY else None, retry_policy=retry,
+        )  # fmt: skip
 
     async def _refer_for_accountability(self, events: list[Event], state: CaseState) -> None:
         """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""

@@ -42,11 +42,17 @@ class AppendEvents(Frozen):
     expected_version: int
     events: list[Event]
     state_after: CaseState
+    #: Run as a local activity: a retried workflow task decides again (at a later `workflow.now()`), so
+    #: the store answers with what it already holds after `expected_version` instead of refusing.
+    adopt: bool = False
 
 
 class AppendOutcome(Frozen):
     last_position: int
     duplicate: bool
+    #: With `adopt`: the case's events after `expected_version` as stored (the ones sent, once appended,
+    #: or an earlier attempt's). Recorded in the local-activity marker, which the audit reads.
+    stored: list[Event] | None = None
 
 
 class ProceedingInput(Frozen):

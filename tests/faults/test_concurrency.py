@@ -56,7 +56,7 @@ async def test_fifty_commands_at_once_on_one_case_with_two_workers_racing(pg: Em
         types = [e.type for e in await stack.store.load(case_id)]
         assert types.count("case_claimed") == 1  # one claim won, the other 24 were refused by the rules
         assert types.count("extension_requested") == 1  # one request pending at a time
-        assert len(won) == 2 and {r.rule for r in refused} <= {"wrong_status"}
+        assert len(won) == 2 and {r.rule for r in refused} <= {"wrong_status"}, [(r.rule, str(r)) for r in refused][:4]
         report_ = await verify(stack.store)
         assert report_.ok, [f.problem for r in report_.results for f in r.findings]
 
@@ -84,7 +84,7 @@ async def test_a_worker_killed_in_the_middle_of_an_append_is_replaced_and_the_ev
             await blocker.execute("SELECT pg_advisory_unlock($1)", _POSITION_LOCK)
             await stack.store.pool.release(blocker)
         async with build_worker(stack.env.client, stack.store, stack.task_queue):
-            result = await asyncio.wait_for(claim, timeout=90)  # the activity times out and is retried here
+            result = await asyncio.wait_for(claim, timeout=90)  # the task times out and runs again here
         assert result.state.status == "claimed"
         types = [e.type for e in await stack.store.load(case_id)]
         assert types.count("case_claimed") == 1
