@@ -27,7 +27,10 @@ class CaseActivities:
             )
         except (ConcurrencyError, EventConflict) as error:
             raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
-        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored)
+        # The unit inboxes live in this database: delivering right away saves the workflow another step.
+        await self.store.deliver_outbox(request.case_id)
+        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored,
+                             delivered=True)  # fmt: skip
 
     @activity.defn(name=APPEND_PROCEEDING_ACTIVITY)
     async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:

@@ -150,26 +150,26 @@ class CaseWorkflow:
                                    state_after=fold(events, self._state), adopt=local)  # fmt: skip
             outcome = await self._activity(APPEND_ACTIVITY, request, AppendOutcome, timedelta(seconds=30), APPEND_RETRY)
             for group in _by_command(outcome.stored or events):
-                await self._record(group)
+                await self._record(group, delivered=outcome.delivered)
                 if group[0].causation_id == events[0].causation_id:
                     return group
                 self._adopted[group[0].causation_id] = group
             # The store held another command's events from an earlier attempt: they are folded now; decide again.
         raise ApplicationError(f"case {command.case_id}: the store kept moving ahead of the workflow", type="Stalled")
 
-    async def _record(self, events: list[Event]) -> None:
+    async def _record(self, events: list[Event], *, delivered: bool) -> None:
         """After `events` are stored: fold them, publish the state, refer for accountability, deliver notices.
 
-        Behind LOCAL_APPEND_PATCH the store activities are local: no round trip through the task queue. A
-        workflow task retried after its append landed decides again at a later `workflow.now()`; the store
-        then answers with the events it holds, and the workflow records those instead of its new decision.
+        Behind LOCAL_APPEND_PATCH the append is a local activity (no round trip through the task queue) that
+        also delivers the outbox. A workflow task retried after its append landed decides again at a later
+        `workflow.now()`; the store then answers with the events it holds, and the workflow records those.
         """
         state_after = fold(events, self._state)
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
-        if notifications_for(events, state_after.lead_unit):  # the outbox rows were written with the events
+        if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
             await self._activity(DELIVER_ACTIVITY, state_after.case_id, int, timedelta(seconds=30), DELIVER_RETRY)
         workflow.logger.info(
             "case.events_appended",

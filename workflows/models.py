@@ -53,6 +53,8 @@ class AppendOutcome(Frozen):
     #: With `adopt`: the case's events after `expected_version` as stored (the ones sent, once appended,
     #: or an earlier attempt's). Recorded in the local-activity marker, which the audit reads.
     stored: list[Event] | None = None
+    #: The case's outbox was delivered in the same activity, so the workflow need not ask for it.
+    delivered: bool = False
 
 
 class ProceedingInput(Frozen):
