@@ -2,7 +2,7 @@
 
 The client computes what only Python knows (hashes from the one canonical form, read-model rows, indicator
 facts, notifications) and sends it as one JSON document; the database checks the stream heads, writes
-everything and hands out positions in the call's own transaction. One round trip instead of nine.
+everything and hands out positions in the call's own transaction. One round trip instead of ten.
 
 To hash and to count facts the client needs each stream's head and its state before the append. This
 process remembers both from its own last append to the stream (`Heads`); a stream it has not written
@@ -202,7 +202,3 @@ def _json_default(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"cannot send {type(value).__name__} to the store")
-
-
-def is_proceeding(stream_id: str) -> bool:
-    return stream_id.startswith(PROCEEDING_PREFIX)
