@@ -34,7 +34,7 @@ SIZES = {
     "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14,
                 "timers": 1000, "window": 300},
     "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30,
-             "timers": 10000, "window": 600},
+             "timers": 10000, "window": 600, "workers": 2},
 }  # fmt: skip
 
 
@@ -94,7 +94,7 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
         if "timers" in wanted:
             minutes = sizes["window"] // 60
             with console.status(f"timers: {sizes['timers']} live cases over {minutes} min, in real time …"):
-                rows += await timed(timers.run(pg, sizes["timers"], sizes["window"]))
+                rows += await timed(timers.run(pg, sizes["timers"], sizes["window"], sizes.get("workers", 1)))
         if "month" in wanted:
             with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
                 rows += await timed(month.run(pg, city, sizes["month"], 2000, Path(scratch)))
