@@ -136,5 +136,9 @@ if __name__ == "__main__":
         asyncio.run(main(chosen, only))
     except KeyboardInterrupt:
         status = 130
+    except Exception as error:  # a benchmark failed, or Ctrl-C cancelled a call mid-flight
+        print(f"bench stopped: {type(error).__name__}: {error}", file=sys.stderr)
+        status = 1
     sys.stdout.flush()
+    sys.stderr.flush()
     os._exit(status)
