@@ -148,7 +148,7 @@ class CaseWorkflow:
             expected = self._state.version if self._state else 0
             request = AppendEvents(case_id=command.case_id, expected_version=expected, events=events,
                                    state_after=fold(events, self._state), adopt=local)  # fmt: skip
-            outcome = await self._activity(APPEND_ACTIVITY, request, AppendOutcome, timedelta(seconds=30), APPEND_RETRY)
+            outcome = await self._append(request)
             for group in _by_command(outcome.stored or events):
                 await self._record(group, delivered=outcome.delivered)
                 if group[0].causation_id == events[0].causation_id:
@@ -170,23 +170,24 @@ class CaseWorkflow:
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
         if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
-            await self._activity(DELIVER_ACTIVITY, state_after.case_id, int, timedelta(seconds=30), DELIVER_RETRY)
+            await workflow.execute_activity(  # only before LOCAL_APPEND_PATCH: the local append delivers itself
+                DELIVER_ACTIVITY, state_after.case_id, result_type=int, start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=DELIVER_RETRY,
+            )
         workflow.logger.info(
             "case.events_appended",
             extra={"case_id": state_after.case_id, "types": [e.type for e in events], "version": state_after.version},
         )
 
-    async def _activity(self, name: str, arg: object, result_type: type, timeout: timedelta, retry: RetryPolicy) -> Any:
-        """A store activity: local behind LOCAL_APPEND_PATCH (decided when the workflow first ran it), else queued."""
-        if workflow.patched(LOCAL_APPEND_PATCH):
-            return await workflow.execute_local_activity(
-                name, arg, result_type=result_type, start_to_close_timeout=timeout,
-                schedule_to_close_timeout=timedelta(minutes=10), retry_policy=retry,
-            )  # fmt: skip
-        return await workflow.execute_activity(
-            name, arg, result_type=result_type, start_to_close_timeout=timeout,
-            schedule_to_close_timeout=timedelta(minutes=10) if name == APPEND_ACTIVITY else None, retry_policy=retry,
-        )  # fmt: skip
+    async def _append(self, request: AppendEvents) -> AppendOutcome:
+        """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
+        options: dict[str, Any] = {
+            "result_type": AppendOutcome, "start_to_close_timeout": timedelta(seconds=30),
+            "schedule_to_close_timeout": timedelta(minutes=10), "retry_policy": APPEND_RETRY,
+        }  # fmt: skip
+        if request.adopt:
+            return await workflow.execute_local_activity(APPEND_ACTIVITY, request, **options)
+        return await workflow.execute_activity(APPEND_ACTIVITY, request, **options)
 
     async def _refer_for_accountability(self, events: list[Event], state: CaseState) -> None:
         """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""
