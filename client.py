@@ -6,6 +6,8 @@ Every failure is a typed exception: `CaseNotFound`, `CommandRejected` (with the 
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -111,18 +113,26 @@ def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
     return CommandRejected(message, rule="failed", case_id=case_id)
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Client:
+    """A client of the configured Temporal. `patience`: seconds to keep trying, for a server this process
+    has just started: its port opens before its frontend answers, the more so on a busy machine."""
     if not settings.temporal_address:
         raise ServerUnavailable("no Temporal address: set RECTIFY_TEMPORAL_ADDRESS or start `rectify up`")
-    try:
-        return await Client.connect(
-            settings.temporal_address,
-            namespace=settings.namespace,
-            data_converter=pydantic_data_converter,
-            tls=settings.temporal_tls,
-        )
-    except RuntimeError as error:  # the core bridge reports connection failures as RuntimeError
-        raise ServerUnavailable(f"Temporal at {settings.temporal_address} could not be reached: {error}") from error
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            return await Client.connect(
+                settings.temporal_address,
+                namespace=settings.namespace,
+                data_converter=pydantic_data_converter,
+                tls=settings.temporal_tls,
+            )
+        except RuntimeError as error:  # the core bridge reports connection failures as RuntimeError
+            if time.monotonic() >= deadline:
+                raise ServerUnavailable(
+                    f"Temporal at {settings.temporal_address} could not be reached: {error}"
+                ) from error
+            await asyncio.sleep(0.5)
 
 
 async def register_search_attributes(client: Client) -> None:

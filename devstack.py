@@ -477,7 +477,7 @@ class EmbeddedStack(_Stack):
             task_queue=self.task_queue,
             checkpoint_every=self.checkpoint_every,
         )
-        temporal_client = await connect_temporal(self.settings)
+        temporal_client = await connect_temporal(self.settings, patience=30)
         await self._serve(temporal_client, self.database_url, self.city, self.data_dir / "bulletins")
         from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
 

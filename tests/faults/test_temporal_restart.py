@@ -27,7 +27,7 @@ async def test_cases_survive_a_server_restart_and_fire_their_rungs_after_it(
     server = TemporalDevServer(tmp_path / "temporal.db").start()
     try:
         settings = Settings(temporal_address=server.address)
-        temporal = await connect_temporal(settings)
+        temporal = await connect_temporal(settings, patience=30)
         await register_search_attributes(temporal)
         city = load_city(DEFAULT_CITY_DIR)
         city = replace(city, policy=round_the_clock(city.policy))  # rungs seconds apart, all day long
