@@ -383,6 +383,11 @@ class TestStack(_Stack):
         self._stack.push_async_callback(self.pg.drop_database, database)
         await self._start_temporal()
 
+    def worker_environment(self) -> dict[str, str]:
+        """The settings for another worker process (`python -m rectify.worker`) on this stack's task queue."""
+        return {"RECTIFY_TEMPORAL_ADDRESS": self.env.client.service_client.config.target_host,
+                "RECTIFY_DATABASE_URL": self.database_url, "RECTIFY_TASK_QUEUE": self.task_queue}  # fmt: skip
+
     async def _start_temporal(self) -> None:
         from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.testing import WorkflowEnvironment

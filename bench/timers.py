@@ -56,8 +56,7 @@ def _rss(pids: list[int]) -> float:
 
 
 def worker_processes(stack: TestStack, count: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "RECTIFY_TEMPORAL_ADDRESS": stack.env.client.service_client.config.target_host,
-           "RECTIFY_DATABASE_URL": stack.database_url, "RECTIFY_TASK_QUEUE": stack.task_queue}  # fmt: skip
+    env = {**os.environ, **stack.worker_environment()}
     return [subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL) for _ in range(count)]  # fmt: skip
 

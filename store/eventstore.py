@@ -28,7 +28,9 @@ from rectify.store.projections import (
 )
 from rectify.store.scan import ChainProblem, ReadModelDiff
 
-_POSITION_LOCK = 7_310_425_002  # rectify_append takes it for its commit, so positions appear in commit order
+#: rectify_append (migration 0008) takes this advisory lock for its commit, so positions appear in commit order;
+#: the number is written there too, and a fault test holds the lock to catch an append in the middle.
+_POSITION_LOCK = 7_310_425_002
 
 
 @dataclass(frozen=True)

@@ -31,8 +31,7 @@ async def report(stack: TestStack, key: str) -> tuple[str, str]:
 
 def worker_process(stack: TestStack) -> subprocess.Popen:
     """Another worker on the same task queue, in its own process: how Rectify scales out."""
-    env = {**os.environ, "RECTIFY_TEMPORAL_ADDRESS": stack.env.client.service_client.config.target_host,
-           "RECTIFY_DATABASE_URL": stack.database_url, "RECTIFY_TASK_QUEUE": stack.task_queue}  # fmt: skip
+    env = {**os.environ, **stack.worker_environment()}
     return subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL)
 
 
