@@ -212,17 +212,30 @@ def _fact_columns(rebuilt: set[tuple], stored: set[tuple]) -> dict[str, list[str
     found only in the rebuild or only in the table."""
     keyed = {f[:3]: f for f in stored}
     found: dict[str, set[str]] = {}
+    unmatched: dict[str, list[tuple]] = {}
     for fact in rebuilt:
         twin = keyed.pop(fact[:3], None)
         if twin is None:
-            found.setdefault(fact[3], set()).add("a fact missing from the table")
+            unmatched.setdefault(fact[3], []).append(fact)
         else:
-            changed = {FACT_FIELDS[i] for i in range(3, len(FACT_FIELDS)) if fact[i] != twin[i]}
             for case_id in {fact[3], twin[3]}:
-                found.setdefault(case_id, set()).update(f"column {c}" for c in changed)
-    for fact in keyed.values():
-        found.setdefault(fact[3], set()).add("a fact the events do not give")
+                found.setdefault(case_id, set()).update(_changed(fact, twin))
+    for extra in keyed.values():  # a key column changed: pair it with a rebuilt fact of its case differing only there
+        same_case = unmatched.get(extra[3], [])
+        close = next((fact for fact in same_case if len(_changed(fact, extra)) == 1), None)
+        if close is not None:
+            same_case.remove(close)
+            found.setdefault(extra[3], set()).update(_changed(close, extra))
+        else:
+            found.setdefault(extra[3], set()).add("a fact the events do not give")
+    for case_id, facts in unmatched.items():
+        if facts:
+            found.setdefault(case_id, set()).add("a fact missing from the table")
     return {f"facts:{case_id}": sorted(what) for case_id, what in found.items()}
+
+
+def _changed(a: tuple, b: tuple) -> set[str]:
+    return {f"column {name}" for name, x, y in zip(FACT_FIELDS, a, b, strict=True) if x != y}
 
 
 async def ranges(conn: asyncpg.Connection, parts: int) -> list[Range]:

@@ -3,7 +3,11 @@ proceeding and a checkpoint covering everything, built once per module and copie
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
@@ -11,11 +15,13 @@ from pathlib import Path
 
 from rich.console import Console
 
+from rectify.audit.bundle import cases_in_scope, export_bundle
 from rectify.audit.checkpoints import record_checkpoint
 from rectify.audit.verify import AuditReport
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.accountability import decide_proceeding, fold_proceeding, referral_for
+from rectify.domain.canonical import canonical_json
 from rectify.domain.state import fold
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
@@ -80,3 +86,19 @@ async def a_case(store: EventStore, min_events: int = 6) -> tuple[str, int]:
 
 def problems(report: AuditReport) -> list[str]:
     return [f"{r.check}: {f.where()}: {f.problem}" for r in report.results for f in r.findings]
+
+
+async def bundle_files(store: EventStore, city: City, tmp_path: Path, case_id: str | None = None) -> dict[str, bytes]:
+    """The export bundle of one case (by default the first with six events), as {file name: bytes}."""
+    case_id = case_id or (await a_case(store))[0]
+    out = tmp_path / "case.zip"
+    await export_bundle(store, city, await cases_in_scope(store, case_id=case_id), {"case": case_id}, out)
+    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as z:
+        return {n: z.read(n) for n in z.namelist()}
+
+
+def reseal(files: dict[str, bytes]) -> dict[str, bytes]:
+    """What a careful forger does: recompute the manifest's file hashes after editing."""
+    manifest = json.loads(files["manifest.json"])
+    manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items() if n in manifest["files"]}
+    return files | {"manifest.json": canonical_json(manifest)}

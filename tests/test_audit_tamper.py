@@ -6,23 +6,19 @@ Every scenario must make `verify` fail and name what was changed; export bundles
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
-import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from rectify.audit.bundle import cases_in_scope, export_bundle
 from rectify.audit.verify import verify
 from rectify.audit.verify_bundle import verify_files
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres
-from rectify.domain.canonical import canonical_json, chain_hash
+from rectify.domain.canonical import chain_hash
 from rectify.store import EventStore, scan
-from tests.audit_support import a_case, as_superuser, build_base, copy_of, problems
+from tests.audit_support import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
 
 
 @pytest.fixture(scope="module")
@@ -138,23 +134,6 @@ async def test_cutting_off_the_tail_is_caught_by_the_checkpoint(store: EventStor
 
 
 # -- bundles ------------------------------------------------------------------------------------------
-async def bundle_files(store: EventStore, city: City, tmp_path: Path) -> dict[str, bytes]:
-    case_id, _ = await a_case(store)
-    out = tmp_path / "case.zip"
-    await export_bundle(store, city, await cases_in_scope(store, case_id=case_id), {"case": case_id}, out)
-    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as z:
-        return {n: z.read(n) for n in z.namelist()}
-
-
-def reseal(files: dict[str, bytes]) -> dict[str, bytes]:
-    """What a careful forger does: recompute the manifest's file hashes after editing."""
-    import hashlib
-
-    manifest = json.loads(files["manifest.json"])
-    manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items() if n in manifest["files"]}
-    return files | {"manifest.json": canonical_json(manifest)}
-
-
 async def test_a_bundle_verifies_and_catches_edits_even_when_the_manifest_is_resealed(
     store: EventStore, city: City, tmp_path: Path
 ) -> None:
