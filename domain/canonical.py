@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 GENESIS_HASH = "0" * 64
@@ -32,7 +32,8 @@ def chain_hash(prev_hash: str, body: Any) -> str:
 
 def micros(at: datetime) -> int:
     """An instant as whole microseconds since 1970-01-01 UTC: the one spelling of a time that is sealed."""
-    return (at - _EPOCH) // timedelta(microseconds=1)
+    since = at - _EPOCH  # exact integer arithmetic, not float seconds
+    return (since.days * 86_400 + since.seconds) * 1_000_000 + since.microseconds
 
 
 def seal_hash(prev_seal: str, position: int, recorded_at: datetime, digest: str) -> str:

@@ -25,7 +25,7 @@ from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
 from rectify.domain.types import Frozen
 from rectify.store.projections import CaseRow, ProceedingRow, case_row, proceeding_row
-from rectify.store.rowcheck import BODY_FIELDS, column_problems
+from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
 #: Rows fetched per round trip when the audit and the rebuild scan the whole store.
 PREFETCH = 2000
@@ -33,7 +33,7 @@ PREFETCH = 2000
 PARALLEL_FROM = 100_000
 FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
 #: Every column of `events`: the audit reads each one, and each is covered (docs/audit.md).
-SCAN_COLUMNS = ", ".join(["position", "body", "recorded_at", "prev_hash", "hash", "seal", *BODY_FIELDS])
+SCAN_COLUMNS = ", ".join(["position", "body", "recorded_at", "prev_hash", "hash", "seal", *BODY_COLUMNS])
 
 
 class ChainProblem(Frozen):
