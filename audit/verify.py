@@ -130,6 +130,7 @@ def _skipped_checkpoints() -> CheckResult:
                        skipped="covers the whole store; run without --case")  # fmt: skip
 
 
+Row = asyncpg.Record
 _CLOCK = "recording times: recorded_at never goes back with position, nor lies after a checkpoint that covers it"
 
 
@@ -169,9 +170,6 @@ class _Clock:
                    f"{other['position']} (case {other['case_id']} v{other['version']}) {order} it was recorded at "
                    f"{other['recorded_at'].isoformat()}: the record's clock never goes back")  # fmt: skip
         self.findings.append(_at(blamed, problem))
-
-
-Row = asyncpg.Record
 
 
 def _at(row: Row, problem: str) -> Finding:
