@@ -27,16 +27,18 @@ Verify it with Python 3.11 or later and nothing else:
 
     python3 verify_bundle.py
 
-events.jsonl           every event of the exported cases, one canonical JSON object per line
+events.jsonl           every event of the exported cases, one canonical JSON object per line: its body (hashed
+                       into its case's chain) and its position and recording time (sealed into its case's seals)
 chain_heads.json       each exported case's last version and hash when the bundle was made
-checkpoint.json        the latest checkpoint: a Merkle root over every case's head at a global position
+checkpoint.json        the latest checkpoint: a Merkle root over its time and every case's head at a position
 checkpoint_heads.jsonl every head that checkpoint covers, so its root can be recomputed here
 manifest.json          what was exported, the policy and city data hashes, and every file's SHA-256
 canonical.py           the canonical JSON, chain hash and Merkle root, exactly as Rectify computes them
 verify_bundle.py       the verifier (`rectify audit verify-bundle` runs the same code)
 
 Compare the checkpoint root with a copy kept elsewhere (a printed bulletin, an earlier bundle): a match
-means the store held these cases, unchanged, when the checkpoint was taken.
+means the store held these cases, unchanged, when the checkpoint was taken, and recorded each of their
+events before it at the time given, no later than the checkpoint's own time.
 """
 
 
@@ -87,7 +89,7 @@ async def export_bundle(store: EventStore, city: City, case_ids: list[str], scop
             lines.append(canonical_json({
                 "position": record.position, "case_id": record.case_id, "version": record.version,
                 "recorded_at": record.recorded_at.astimezone(UTC).isoformat(), "prev_hash": record.prev_hash,
-                "hash": record.hash, "body": record.body,
+                "hash": record.hash, "seal": record.seal, "body": record.body,
             }))  # fmt: skip
             heads[case_id] = {"version": record.version, "hash": record.hash}
     files["events.jsonl"] = b"\n".join(lines) + b"\n"
@@ -97,14 +99,17 @@ async def export_bundle(store: EventStore, city: City, case_ids: list[str], scop
         files["checkpoint.json"] = canonical_json(checkpoint.model_dump(mode="json"))
         async with store.pool.acquire() as conn:
             covered = await heads_at(conn, checkpoint.position)
-        files["checkpoint_heads.jsonl"] = b"\n".join(
-            canonical_json({"case_id": c, "version": v, "hash": h}) for c, v, h in covered
-        ) + b"\n"
+        files["checkpoint_heads.jsonl"] = (
+            b"\n".join(
+                canonical_json({"case_id": c, "version": v, "hash": h, "seal": seal}) for c, v, h, seal in covered
+            )
+            + b"\n"
+        )
     files["README.txt"] = README.encode()
     files["canonical.py"] = Path(canonical.__file__).read_bytes()
     files["verify_bundle.py"] = Path(verifier.__file__).read_bytes()
     manifest = {
-        "format": "rectify-audit-bundle/1",
+        "format": "rectify-audit-bundle/2",
         "created_at": datetime.now(UTC).isoformat(),
         "scope": scope,
         "cases": len(heads),

@@ -3,6 +3,10 @@
 A per-case hash chain shows an edited event, but not a case deleted whole or a tail cut off. A
 checkpoint does: recomputing its root from the store must give the same value, and the roots are
 printed where others keep copies (the weekly bulletin, every export bundle).
+
+From format 2 (migration 0009) the root also covers each head's seal, which covers the position and
+recording time of every event of that case, and the checkpoint's own time: every event it covers was
+recorded at or before that time (docs/audit.md).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from datetime import datetime
 
 import asyncpg
 
-from rectify.domain.canonical import GENESIS_HASH, checkpoint_hash, heads_root
+from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash, checkpoint_root, heads_root
 from rectify.domain.types import Frozen
 
 _CHECKPOINT_LOCK = 7_310_425_003
@@ -25,19 +29,32 @@ class Checkpoint(Frozen):
     prev_hash: str
     hash: str
     created_at: datetime | None = None
+    #: 1: root over (case, version, hash), time not covered (before migration 0009); 2: see checkpoint_root.
+    format: int = 1
+
+    @property
+    def sealed_time(self) -> datetime | None:
+        """The checkpoint's own time, when its hash and root cover it (format 2)."""
+        return self.created_at if self.format >= 2 else None
 
     def expected_hash(self) -> str:
-        return checkpoint_hash(self.number, self.position, self.cases, self.root, self.prev_hash)
+        return checkpoint_hash(self.number, self.position, self.cases, self.root, self.prev_hash, self.sealed_time)
+
+    def expected_root(self, heads: list[tuple[str, int, str, str]]) -> str:
+        """The root these heads (case id, version, hash, seal) give under this checkpoint's format."""
+        if self.format >= 2 and self.created_at is not None:
+            return checkpoint_root(self.position, self.created_at, heads)
+        return heads_root([(case_id, version, digest) for case_id, version, digest, _ in heads])
 
 
-async def heads_at(conn: asyncpg.Connection, position: int) -> list[tuple[str, int, str]]:
-    """Every case's last (version, hash) among the events at or before `position`."""
+async def heads_at(conn: asyncpg.Connection, position: int) -> list[tuple[str, int, str, str]]:
+    """Every case's last (version, hash, seal) among the events at or before `position`."""
     rows = await conn.fetch(
-        """SELECT DISTINCT ON (case_id) case_id, version, hash FROM events
+        """SELECT DISTINCT ON (case_id) case_id, version, hash, seal FROM events
            WHERE position <= $1 ORDER BY case_id, version DESC""",
         position,
     )
-    return [(r["case_id"], r["version"], r["hash"]) for r in rows]
+    return [(r["case_id"], r["version"], r["hash"], r["seal"]) for r in rows]
 
 
 async def record_checkpoint(pool: asyncpg.Pool) -> Checkpoint:
@@ -47,17 +64,24 @@ async def record_checkpoint(pool: asyncpg.Pool) -> Checkpoint:
         await conn.execute("SELECT pg_advisory_lock($1)", _CHECKPOINT_LOCK)
         try:
             async with conn.transaction(isolation="repeatable_read"):
-                # Positions are given out under a lock held to commit, so a snapshot sees a gap-free prefix.
-                position = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+                # Positions are given out under a lock held to commit, so a snapshot sees a gap-free prefix. Its
+                # time is read after the snapshot began: every event it sees was recorded (and committed) before.
+                # (recorded_at never goes back with position, so the last event's is the latest.)
+                now = await conn.fetchrow(
+                    """SELECT coalesce(e.position, 0) AS position, greatest(clock_timestamp(), e.recorded_at) AS at
+                       FROM (SELECT 1) one LEFT JOIN LATERAL (
+                           SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1) e ON true"""
+                )
+                position, at = now["position"], now["at"]
                 heads = await heads_at(conn, position)
                 last = await conn.fetchrow("SELECT number, hash FROM checkpoints ORDER BY number DESC LIMIT 1")
                 number, prev = (last["number"] + 1, last["hash"]) if last else (1, GENESIS_HASH)
-                root = heads_root(heads)
-                digest = checkpoint_hash(number, position, len(heads), root, prev)
+                root = checkpoint_root(position, at, heads)
+                digest = checkpoint_hash(number, position, len(heads), root, prev, at)
                 row = await conn.fetchrow(
-                    "INSERT INTO checkpoints (number, position, cases, root, prev_hash, hash) "
-                    "VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
-                    number, position, len(heads), root, prev, digest,
+                    "INSERT INTO checkpoints (number, position, cases, root, prev_hash, hash, created_at, format) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+                    number, position, len(heads), root, prev, digest, at, CHECKPOINT_FORMAT,
                 )  # fmt: skip
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _CHECKPOINT_LOCK)

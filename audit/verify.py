@@ -9,8 +9,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Awaitable, Callable
 
+import asyncpg
+
 from rectify.audit.checkpoints import Checkpoint, checkpoints
-from rectify.domain.canonical import GENESIS_HASH, heads_root
+from rectify.domain.canonical import GENESIS_HASH
 from rectify.domain.types import Frozen
 from rectify.store import EventStore
 from rectify.store.scan import ChainProblem, ReadModelDiff
@@ -58,7 +60,10 @@ async def verify(
     """Every check; chains and read models share one pass over the events, over `workers` processes."""
     events, problems, diff = await store.audit(case_id, workers=workers)
     results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
-    results.append(await _checkpoints(store) if case_id is None else _skipped_checkpoints())
+    if case_id is None:
+        results += await _ledger(store)
+    else:
+        results += [await _clock_near(store, case_id), _skipped_checkpoints()]
     if histories is not None:
         results.append(await histories(store, case_id))
     return AuditReport(case_id=case_id, results=tuple(results))
@@ -67,8 +72,9 @@ async def verify(
 def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
     return CheckResult(
         check="chains",
-        what="per-case hash chains: versions 1…n without gaps, each hash over its body and the one before, "
-        "bodies valid events matching their rows, event ids derived from their commands",
+        what="per-case hash chains: versions 1…n without gaps, each hash over its body and the one before, each "
+        "seal over its position, recorded_at and hash and the one before, every other column equal to its body, "
+        "bodies valid events, event ids derived from their commands",
         checked=events,
         findings=[Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in problems],
     )
@@ -106,9 +112,11 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
 async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDiff) -> CheckResult:
     findings = [Finding(case_id=c, problem="the cases read model has no row for this case") for c in diff.missing]
     findings += [Finding(case_id=c, problem="the cases read model has a row but no events") for c in diff.extra]
-    findings += [Finding(case_id=c, problem="the read model row differs from a rebuild from events")
+    findings += [Finding(case_id=c, problem="the read model row differs from a rebuild from events in column "
+                         + ", ".join(diff.columns.get(c, [])))
                  for c in diff.different]  # fmt: skip
-    findings += [Finding(case_id=c, problem="its indicator facts (unit_facts) differ from a rebuild from events")
+    findings += [Finding(case_id=c, problem="its indicator facts (unit_facts) differ from a rebuild from events: "
+                         + ", ".join(diff.columns.get(f"facts:{c}", [])))
                  for c in diff.facts_different]  # fmt: skip
     if case_id:
         findings = [f for f in findings if f.case_id == case_id]
@@ -122,51 +130,134 @@ def _skipped_checkpoints() -> CheckResult:
                        skipped="covers the whole store; run without --case")  # fmt: skip
 
 
-async def _checkpoints(store: EventStore) -> CheckResult:
-    """Each checkpoint's own hash and link, and its root recomputed from the events at its position."""
+Row = asyncpg.Record
+_CLOCK = "recording times: recorded_at never goes back with position, nor lies after a checkpoint that covers it"
+
+
+class _Clock:
+    """recorded_at must not go back with position (the append gives it under the position lock, and never a time
+    before the last event's). A step back is blamed on the row that stands out from its neighbours."""
+
+    def __init__(self) -> None:
+        self.window: list[asyncpg.Record] = []
+        self.findings: list[Finding] = []
+
+    def add(self, row: asyncpg.Record) -> None:
+        window = self.window
+        window.append(row)
+        if len(window) >= 3:
+            self._pair(window[-4] if len(window) >= 4 else None, window[-3], window[-2], window[-1])
+            del window[:-3]
+
+    def finish(self) -> None:
+        window = self.window
+        if len(window) >= 2:
+            self._pair(window[-3] if len(window) >= 3 else None, window[-2], window[-1], None)
+        self.window = []
+
+    def _pair(self, before: Row | None, a: Row, b: Row, after: Row | None) -> None:
+        if a["recorded_at"] <= b["recorded_at"]:
+            return
+        if (
+            after is not None
+            and a["recorded_at"] > after["recorded_at"]
+            and (before is None or before["recorded_at"] <= b["recorded_at"])
+        ):
+            blamed, other, order = a, b, "after"  # a stands above both neighbours
+        else:
+            blamed, other, order = b, a, "before"  # b sits below both
+        problem = (f"column recorded_at: recorded at {blamed['recorded_at'].isoformat()}, but position "
+                   f"{other['position']} (case {other['case_id']} v{other['version']}) {order} it was recorded at "
+                   f"{other['recorded_at'].isoformat()}: the record's clock never goes back")  # fmt: skip
+        self.findings.append(_at(blamed, problem))
+
+
+def _at(row: Row, problem: str) -> Finding:
+    return Finding(case_id=row["case_id"], version=row["version"], position=row["position"], problem=problem)
+
+
+async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
+    """One pass in position order: recording times, then each checkpoint's links and root over the heads it saw."""
     taken = await checkpoints(store.pool)
     what = "checkpoints: each chained to the one before, and its Merkle root recomputed from the store"
     findings: list[Finding] = []
-    prev_hash, prev_position = GENESIS_HASH, 0
+    prev: Checkpoint | None = None
     for cp in taken:
-        findings += _checkpoint_links(cp, prev_hash, prev_position)
-        prev_hash, prev_position = cp.hash, cp.position
+        findings += _checkpoint_links(cp, prev)
+        prev = cp
     max_position = await store.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
-    heads: dict[str, tuple[int, str]] = {}
-    cursor_position = 0
+    heads: dict[str, tuple[int, str, str]] = {}
+    clock = _Clock()
+    cursor_position = events = 0
+    pending = sorted(taken, key=lambda c: c.position)
+    covering = _first_timed(pending)  # the first checkpoint still ahead whose time is sealed: bounds every row
     async with store.pool.acquire() as conn, conn.transaction():
-        rows = conn.cursor("SELECT position, case_id, version, hash FROM events ORDER BY position", prefetch=2000)
-        pending = sorted(taken, key=lambda c: c.position)
-        async for row in rows:
+        query = "SELECT position, case_id, version, hash, seal, recorded_at FROM events ORDER BY position"
+        async for row in conn.cursor(query, prefetch=2000):
             while pending and pending[0].position < row["position"]:
                 findings += _root_matches(pending.pop(0), heads)
-            heads[row["case_id"]] = (row["version"], row["hash"])
+                covering = _first_timed(pending)
+            if covering is not None and row["recorded_at"] > covering.sealed_time:
+                clock.findings.append(_at(row, f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
+                                               f"after checkpoint {covering.number}'s time "
+                                               f"{covering.sealed_time.isoformat()}, though it covers position "
+                                               f"{covering.position}"))  # fmt: skip
+            clock.add(row)
+            heads[row["case_id"]] = (row["version"], row["hash"], row["seal"])
             cursor_position = row["position"]
-        for cp in pending:
-            if cp.position > cursor_position:
-                gone = f"checkpoint {cp.number} covers position {cp.position}, but the store ends at {max_position}"
-                findings.append(Finding(position=cp.position, problem=f"{gone}: its tail is gone"))
-            else:
-                findings += _root_matches(cp, heads)
-    return CheckResult(check="checkpoints", what=what, checked=len(taken), findings=findings,
-                       skipped=None if taken else "no checkpoint taken yet")  # fmt: skip
+            events += 1
+    clock.finish()
+    for cp in pending:
+        if cp.position > cursor_position:
+            gone = f"checkpoint {cp.number} covers position {cp.position}, but the store ends at {max_position}"
+            findings.append(Finding(position=cp.position, problem=f"{gone}: its tail is gone"))
+        else:
+            findings += _root_matches(cp, heads)
+    checked = CheckResult(check="checkpoints", what=what, checked=len(taken), findings=findings,
+                          skipped=None if taken else "no checkpoint taken yet")  # fmt: skip
+    return CheckResult(check="recording times", what=_CLOCK, checked=events, findings=clock.findings), checked
 
 
-def _checkpoint_links(cp: Checkpoint, prev_hash: str, prev_position: int) -> list[Finding]:
+def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
+    return next((cp for cp in pending if cp.sealed_time is not None), None)
+
+
+async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
+    """The recording times of one case's events against the events just before and after each in position."""
+    rows = await store.pool.fetch(
+        """SELECT position, case_id, version, recorded_at FROM events WHERE position IN (
+               SELECT e.position + d FROM events e, generate_series(-2, 2) d WHERE e.case_id = $1)
+           ORDER BY position""",
+        case_id,
+    )
+    clock = _Clock()
+    for before, row in itertools.pairwise([None, *rows]):
+        if before is not None and row["position"] != before["position"] + 1:
+            clock.finish()
+        clock.add(row)
+    clock.finish()
+    findings = [f for f in clock.findings if f.case_id == case_id]
+    return CheckResult(check="recording times", what=_CLOCK, checked=sum(r["case_id"] == case_id for r in rows),
+                       findings=findings)  # fmt: skip
+
+
+def _checkpoint_links(cp: Checkpoint, prev: Checkpoint | None) -> list[Finding]:
     problems = []
     if cp.hash != cp.expected_hash():
         problems.append("its hash does not match its fields")
-    if cp.prev_hash != prev_hash:
+    if cp.prev_hash != (prev.hash if prev else GENESIS_HASH):
         problems.append("it does not link to the checkpoint before")
-    if cp.position < prev_position:
+    if prev and cp.position < prev.position:
         problems.append("it goes back in position")
+    if prev and cp.sealed_time and prev.sealed_time and cp.sealed_time < prev.sealed_time:
+        problems.append("it goes back in time")
     return [Finding(position=cp.position, problem=f"checkpoint {cp.number}: {p}") for p in problems]
 
 
-def _root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str]]) -> list[Finding]:
-    root = heads_root([(case_id, version, digest) for case_id, (version, digest) in heads.items()])
+def _root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list[Finding]:
+    root = cp.expected_root([(case_id, *head) for case_id, head in heads.items()])
     if root == cp.root and len(heads) == cp.cases:
         return []
     return [Finding(position=cp.position, problem=f"checkpoint {cp.number}: the store now gives root {root[:16]}… over "
                     f"{len(heads)} cases, but {cp.root[:16]}… over {cp.cases} cases was recorded (events before "
-                    f"position {cp.position} were deleted, changed or reordered)")]  # fmt: skip
+                    f"position {cp.position} were deleted, changed or reordered, or their times changed)")]  # fmt: skip

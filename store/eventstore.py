@@ -44,6 +44,7 @@ class EventRecord:
     recorded_at: datetime
     prev_hash: str
     hash: str
+    seal: str
 
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
@@ -336,7 +337,7 @@ class EventStore:
         return diff
 
 
-_RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash"
+_RECORD_SELECT = "position, case_id, version, event_id, type, body, recorded_at, prev_hash, hash, seal"
 _FILE_IN_INBOX = """
 WITH picked AS (
     SELECT * FROM outbox WHERE case_id = $1 AND delivered_at IS NULL

@@ -19,18 +19,21 @@ import asyncpg
 from pydantic import Field
 
 from rectify.domain.accountability import fold_proceeding
-from rectify.domain.canonical import GENESIS_HASH, chain_hash
+from rectify.domain.canonical import GENESIS_HASH, SealCheck, chain_hash
 from rectify.domain.decider import event_id
 from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
 from rectify.domain.types import Frozen
 from rectify.store.projections import CaseRow, ProceedingRow, case_row, proceeding_row
+from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
 #: Rows fetched per round trip when the audit and the rebuild scan the whole store.
 PREFETCH = 2000
 #: Below this many events a scan stays in this process: starting others costs more than it saves.
 PARALLEL_FROM = 100_000
 FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
+#: Every column of `events`: the audit reads each one, and each is covered (docs/audit.md).
+SCAN_COLUMNS = ", ".join(["position", "body", "recorded_at", "prev_hash", "hash", "seal", *BODY_COLUMNS])
 
 
 class ChainProblem(Frozen):
@@ -45,14 +48,18 @@ class ReadModelDiff(Frozen):
     different: list[str] = Field(default_factory=list)
     #: Cases whose indicator facts (unit_facts) differ from a rebuild.
     facts_different: list[str] = Field(default_factory=list)
+    #: For each stream in `different` the columns of its row that differ, and for each case in `facts_different`
+    #: what differs in its facts (a column of a fact, or a fact missing or extra).
+    columns: dict[str, list[str]] = Field(default_factory=dict)
 
     @property
     def clean(self) -> bool:
         return not (self.missing or self.extra or self.different or self.facts_different)
 
     def __add__(self, other: ReadModelDiff) -> ReadModelDiff:
-        fields = ReadModelDiff.model_fields
-        return ReadModelDiff(**{name: sorted(getattr(self, name) + getattr(other, name)) for name in fields})
+        lists = {name: sorted(getattr(self, name) + getattr(other, name))
+                 for name in ReadModelDiff.model_fields if name != "columns"}  # fmt: skip
+        return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
 @dataclass
@@ -87,7 +94,7 @@ def fact_key(fact: Fact) -> tuple:
 
 
 class _Stream:
-    """The stream being read: the last row seen and the events parsed so far."""
+    """The stream being read: the last row seen, the events parsed so far and its seal chain."""
 
     def __init__(self, scan: Scan) -> None:
         self.scan = scan
@@ -96,11 +103,16 @@ class _Stream:
         self.index = 0
         self.events: list = []
         self.folds = True
+        self.rows: list[asyncpg.Record] = []
+        self.rehashed: set[int] = set()
+        self.seals = SealCheck()
 
     def finish(self) -> None:
         if self.case_id is None:
             return
-        scan, events = self.scan, self.events
+        scan, events, rows = self.scan, self.events, self.rows
+        for index, text in self.seals.breaks(rows, frozenset(self.rehashed)):
+            scan.problems.append(ChainProblem(case_id=self.case_id, version=rows[index]["version"], problem=text))
         try:
             if not self.folds:
                 raise ValueError("a body is not a valid event")
@@ -115,11 +127,13 @@ class _Stream:
             scan.rows[self.case_id] = None
 
     def check(self, row: asyncpg.Record) -> None:
-        """The chain checks of one event against the one before it in its stream."""
+        """The checks of one event: its chain link, its hash, its seal, and every column against its body."""
         case_id, version, body = row["case_id"], row["version"], row["body"]
         if case_id != self.case_id:
             self.finish()
             self.case_id, self.last, self.index, self.events, self.folds = case_id, None, 0, [], True
+            self.rows, self.rehashed = [], set()
+        self.rows.append(row)
         last = self.last
         problems = self.scan.problems
 
@@ -130,6 +144,8 @@ class _Stream:
             problem(f"version gap: expected {last['version'] + 1 if last else 1}")
         if row["prev_hash"] != (last["hash"] if last else GENESIS_HASH):
             problem("prev_hash does not link to the previous event")
+        if last and row["position"] <= last["position"]:
+            problem("global position not after the previous event")
         self.last = row
         if not isinstance(body, dict):
             problem("body is not a JSON object")
@@ -137,12 +153,9 @@ class _Stream:
             return
         if chain_hash(row["prev_hash"], body) != row["hash"]:
             problem("hash does not match the stored body")
-        if last and row["position"] <= last["position"]:
-            problem("global position not after the previous event")
-        if body.get("version") != version or body.get("case_id") != case_id:
-            problem("body names another case or version")
-        if body.get("event_id") != row["event_id"] or body.get("type") != row["type"]:
-            problem("body's event id or type differs from its row")
+            self.rehashed.add(len(self.rows) - 1)
+        for text in column_problems(row, body):
+            problem(text)
         # Event ids derive from the command that caused them: a forged event rarely gets this right.
         cause = body.get("causation_id")
         same_cause = last is not None and isinstance(last["body"], dict) and cause == last["body"].get("causation_id")
@@ -159,10 +172,7 @@ class _Stream:
 async def scan(conn: asyncpg.Connection, within: Range = Range()) -> Scan:
     """Read the events of a range of streams in stream order; check and fold each."""
     where, args = within.where()
-    query = (
-        "SELECT position, case_id, version, event_id, type, body, prev_hash, hash FROM events "
-        f"WHERE {where} ORDER BY case_id, version"
-    )
+    query = f"SELECT {SCAN_COLUMNS} FROM events WHERE {where} ORDER BY case_id, version"
     found = Scan()
     stream = _Stream(found)
     async with conn.transaction(readonly=True):
@@ -185,12 +195,47 @@ async def diff(conn: asyncpg.Connection, found: Scan, within: Range = Range()) -
     facts = await conn.fetch(f"SELECT * FROM unit_facts WHERE {where}", *args)
     stored_facts = {fact_key(Fact(**dict(r))) for r in facts}
     expected = found.rows
+    different = sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k])
+    columns = {k: [c for c in type(stored[k]).model_fields if getattr(expected[k], c, None) != getattr(stored[k], c)]
+               for k in different}  # fmt: skip
     return ReadModelDiff(
         missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
         extra=sorted(stored.keys() - expected.keys()),
-        different=sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k]),
+        different=different,
         facts_different=sorted({f[3] for f in found.facts ^ stored_facts}),
+        columns=columns | _fact_columns(found.facts - stored_facts, stored_facts - found.facts),
     )
+
+
+def _fact_columns(rebuilt: set[tuple], stored: set[tuple]) -> dict[str, list[str]]:
+    """What differs in each case's facts: a fact (event, kind, unit) found in both with other columns, or one
+    found only in the rebuild or only in the table."""
+    keyed = {f[:3]: f for f in stored}
+    found: dict[str, set[str]] = {}
+    unmatched: dict[str, list[tuple]] = {}
+    for fact in rebuilt:
+        twin = keyed.pop(fact[:3], None)
+        if twin is None:
+            unmatched.setdefault(fact[3], []).append(fact)
+        else:
+            for case_id in {fact[3], twin[3]}:
+                found.setdefault(case_id, set()).update(_changed(fact, twin))
+    for extra in keyed.values():  # a key column changed: pair it with a rebuilt fact of its case differing only there
+        same_case = unmatched.get(extra[3], [])
+        close = next((fact for fact in same_case if len(_changed(fact, extra)) == 1), None)
+        if close is not None:
+            same_case.remove(close)
+            found.setdefault(extra[3], set()).update(_changed(close, extra))
+        else:
+            found.setdefault(extra[3], set()).add("a fact the events do not give")
+    for case_id, facts in unmatched.items():
+        if facts:
+            found.setdefault(case_id, set()).add("a fact missing from the table")
+    return {f"facts:{case_id}": sorted(what) for case_id, what in found.items()}
+
+
+def _changed(a: tuple, b: tuple) -> set[str]:
+    return {f"column {name}" for name, x, y in zip(FACT_FIELDS, a, b, strict=True) if x != y}
 
 
 async def ranges(conn: asyncpg.Connection, parts: int) -> list[Range]:

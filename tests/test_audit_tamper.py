@@ -6,28 +6,19 @@ Every scenario must make `verify` fail and name what was changed; export bundles
 
 from __future__ import annotations
 
-import io
-import json
 import uuid
-import zipfile
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 
-from rectify.audit.bundle import cases_in_scope, export_bundle
-from rectify.audit.verify import AuditReport, verify
+from rectify.audit.verify import verify
 from rectify.audit.verify_bundle import verify_files
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres
-from rectify.domain.canonical import canonical_json, chain_hash
-from rectify.sim.core import SimConfig
-from rectify.sim.run import EngineName, SimOptions, simulate
+from rectify.domain.canonical import chain_hash
 from rectify.store import EventStore, scan
-
-BASE = f"tamper_base_{uuid.uuid4().hex[:8]}"
+from tests.audit_support import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
 
 
 @pytest.fixture(scope="module")
@@ -37,46 +28,19 @@ def city() -> City:
 
 @pytest.fixture(scope="module")
 async def base(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = await pg.create_database(BASE)
-    config = SimConfig(seed=21, days=2, reports_per_day=30, start=date(2026, 11, 16))
-    out = tmp_path_factory.mktemp("tamper")
-    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
-                         database_url=url, charts=False)  # fmt: skip
-    await simulate(city, options, Console(quiet=True))
-    return BASE
+    return await build_base(pg, city, tmp_path_factory.mktemp("tamper"))
 
 
 @pytest.fixture
 async def store(pg: EmbeddedPostgres, base: str) -> AsyncIterator[EventStore]:
-    name = f"tamper_{uuid.uuid4().hex[:10]}"
-    s = await EventStore.connect(await pg.create_database(name, template=base))
-    yield s
-    await s.close()
-
-
-async def as_superuser(store: EventStore, sql: str, *args: object) -> None:
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute("SET LOCAL session_replication_role = replica")  # the trigger does not fire
-        await conn.execute(sql, *args)
-
-
-async def a_case(store: EventStore, min_events: int = 6) -> tuple[str, int]:
-    row = await store.pool.fetchrow(
-        "SELECT case_id, max(version) AS v FROM events GROUP BY case_id HAVING max(version) >= $1 ORDER BY case_id "
-        "LIMIT 1",
-        min_events,
-    )
-    return row["case_id"], row["v"]
-
-
-def problems(report: AuditReport) -> list[str]:
-    return [f"{r.check}: {f.where()}: {f.problem}" for r in report.results for f in r.findings]
+    async with copy_of(pg, base) as s:
+        yield s
 
 
 async def test_the_untouched_store_verifies(store: EventStore) -> None:
     report = await verify(store)
     assert report.ok, problems(report)
-    assert {r.check for r in report.results} == {"chains", "positions", "read models", "checkpoints"}
+    assert {r.check for r in report.results} == {"chains", "positions", "read models", "recording times", "checkpoints"}
     assert all(r.checked > 0 for r in report.results)
 
 
@@ -97,7 +61,8 @@ async def test_deleting_the_last_event_of_a_case_is_caught(store: EventStore) ->
     await as_superuser(store, "DELETE FROM events WHERE case_id = $1 AND version = $2", case_id, last)
     found = problems(await verify(store))
     assert any(p.startswith("positions:") and "missing" in p for p in found)
-    assert f"read models: case {case_id}: the read model row differs from a rebuild from events" in found
+    differs = f"read models: case {case_id}: the read model row differs from a rebuild from events in column "
+    assert any(p.startswith(differs) and "version" in p.removeprefix(differs).split(", ") for p in found)
     assert any(p.startswith("checkpoints:") and "checkpoint 1" in p for p in found)
 
 
@@ -121,15 +86,13 @@ async def test_swapping_two_events_of_a_case_is_caught(store: EventStore) -> Non
         case_id,
     )
     found = problems(await verify(store))
-    assert f"chains: case {case_id} v2: body names another case or version" in found
+    assert f"chains: case {case_id} v2: column version: the row says 2, the hashed body 3" in found
     assert f"chains: case {case_id} v2: prev_hash does not link to the previous event" in found
 
 
 async def test_a_forged_event_with_a_recomputed_hash_is_caught(store: EventStore) -> None:
     case_id, last = await a_case(store)
-    head = await store.pool.fetchrow(
-        "SELECT hash, body FROM events WHERE case_id = $1 AND version = $2", case_id, last
-    )
+    head = await store.pool.fetchrow("SELECT hash, body FROM events WHERE case_id = $1 AND version = $2", case_id, last)
     body = head["body"]
     forged = {k: body[k] for k in ("case_id", "occurred_at", "correlation_id", "schema_version")} | {
         "event_id": str(uuid.uuid4()),
@@ -142,22 +105,25 @@ async def test_a_forged_event_with_a_recomputed_hash_is_caught(store: EventStore
     await as_superuser(
         store,
         """INSERT INTO events (position, case_id, version, event_id, type, body, actor_unit, actor_role, occurred_at,
-                               causation_id, correlation_id, schema_version, prev_hash, hash)
-           SELECT max(position) + 1, $1, $2, $3, 'case_closed', $4::jsonb, 'office_inspection', 'inspector', now(),
-                  $5, $6, 1, $7, $8 FROM events""",
+                               recorded_at, causation_id, correlation_id, schema_version, prev_hash, hash, seal)
+           SELECT max(position) + 1, $1, $2, $3, 'case_closed', $4::jsonb, 'office_inspection', 'inspector',
+                  $9::text::timestamptz, clock_timestamp(), $5, $6, 1, $7, $8,
+                  rectify_seal((SELECT seal FROM events WHERE case_id = $1 AND version = $2 - 1), max(position) + 1,
+                               clock_timestamp(), $8)
+           FROM events""",
         case_id, last + 1, forged["event_id"], forged, forged["causation_id"],
-        forged["correlation_id"], head["hash"], chain_hash(head["hash"], forged),
+        forged["correlation_id"], head["hash"], chain_hash(head["hash"], forged), body["occurred_at"],
     )  # fmt: skip
     found = problems(await verify(store))
     assert f"chains: case {case_id} v{last + 1}: event id is not derived from its command" in found
-    assert f"read models: case {case_id}: the read model row differs from a rebuild from events" in found
+    assert any(p.startswith(f"read models: case {case_id}: the read model row differs from a rebuild") for p in found)
 
 
 async def test_an_edited_read_model_is_caught(store: EventStore) -> None:
     case_id, _ = await a_case(store)
     await as_superuser(store, "UPDATE cases SET lead_unit = 'st_somebody_else' WHERE case_id = $1", case_id)
     assert problems(await verify(store)) == [
-        f"read models: case {case_id}: the read model row differs from a rebuild from events"
+        f"read models: case {case_id}: the read model row differs from a rebuild from events in column lead_unit"
     ]
 
 
@@ -168,23 +134,6 @@ async def test_cutting_off_the_tail_is_caught_by_the_checkpoint(store: EventStor
 
 
 # -- bundles ------------------------------------------------------------------------------------------
-async def bundle_files(store: EventStore, city: City, tmp_path: Path) -> dict[str, bytes]:
-    case_id, _ = await a_case(store)
-    out = tmp_path / "case.zip"
-    await export_bundle(store, city, await cases_in_scope(store, case_id=case_id), {"case": case_id}, out)
-    with zipfile.ZipFile(io.BytesIO(out.read_bytes())) as z:
-        return {n: z.read(n) for n in z.namelist()}
-
-
-def reseal(files: dict[str, bytes]) -> dict[str, bytes]:
-    """What a careful forger does: recompute the manifest's file hashes after editing."""
-    import hashlib
-
-    manifest = json.loads(files["manifest.json"])
-    manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items() if n in manifest["files"]}
-    return files | {"manifest.json": canonical_json(manifest)}
-
-
 async def test_a_bundle_verifies_and_catches_edits_even_when_the_manifest_is_resealed(
     store: EventStore, city: City, tmp_path: Path
 ) -> None:
@@ -228,7 +177,8 @@ async def test_verify_over_several_processes_names_the_same_problems_as_one_pass
     one, several = await verify(store, workers=1), await verify(store, workers=3)
     assert problems(several) == problems(one)
     assert f"chains: case {other} v1: hash does not match the stored body" in problems(several)
-    assert f"read models: case {first}: the read model row differs from a rebuild from events" in problems(several)
-    assert f"read models: case {other}: the read model row differs from a rebuild from events" in problems(several)
+    differs = "the read model row differs from a rebuild from events in column"
+    assert f"read models: case {first}: {differs} version" in problems(several)
+    assert f"read models: case {other}: {differs} status, description" in problems(several)
     async with store.pool.acquire() as conn:
         assert len(await scan.ranges(conn, 3)) == 3
