@@ -95,9 +95,7 @@ class Behaviour:
         self.dispatcher = Actor(unit_id=dispatcher, role=Role.DISPATCHER)
         inspector = "office_inspection" if "office_inspection" in policy.units else dispatcher
         self.inspector = Actor(unit_id=inspector, role=Role.INSPECTOR)
-        self._alternatives = {
-            kind: sorted(u.id for u in policy.units.values() if u.kind is kind) for kind in UnitKind
-        }
+        self._alternatives = {kind: sorted(u.id for u in policy.units.values() if u.kind is kind) for kind in UnitKind}
 
     # -- the two questions an engine asks --------------------------------------------------------
     def plan(self, state: CaseState, now: datetime) -> Planned | None:
