@@ -95,9 +95,7 @@ class Behaviour:
         self.dispatcher = Actor(unit_id=dispatcher, role=Role.DISPATCHER)
         inspector = "office_inspection" if "office_inspection" in policy.units else dispatcher
         self.inspector = Actor(unit_id=inspector, role=Role.INSPECTOR)
-        self._alternatives = {
-            kind: sorted(u.id for u in policy.units.values() if u.kind is kind) for kind in UnitKind
-        }
+        self._alternatives = {kind: sorted(u.id for u in policy.units.values() if u.kind is kind) for kind in UnitKind}
 
     # -- the two questions an engine asks --------------------------------------------------------
     def plan(self, state: CaseState, now: datetime) -> Planned | None:
@@ -131,10 +129,7 @@ class Behaviour:
                                        reviewer, outcome=outcome, reason=REASONS["decide"])  # fmt: skip
             case _:
                 return None
-        due = proceeding_due(state)
-        if due is not None and step.at < due <= step.at + _GUARD:
-            return Planned(due + 2 * _GUARD, step.command)
-        return step
+        return _clear_of(proceeding_due(state), step)
 
     # -- the model -----------------------------------------------------------------------------------
     def _next(self, state: CaseState, now: datetime, rng: random.Random) -> Planned | None:
@@ -237,12 +232,22 @@ class Behaviour:
         return Planned(at, command(command_id=command_id, case_id=stream, actor=actor, **fields))
 
     def _clear_of_due(self, state: CaseState, step: Planned) -> Planned:
-        due = next_due(state, self.policy)
-        if due is not None and step.at < due <= step.at + _GUARD:
-            return Planned(due + 2 * _GUARD, step.command)
-        return step
+        return _clear_of(next_due(state, self.policy), step)
 
     @staticmethod
     def _photo(state: CaseState) -> EvidenceRef:
         data = f"simulated photo {state.case_id}/{state.version}".encode()
         return EvidenceRef(sha256=hashlib.sha256(data).hexdigest(), size=len(data), media_type="image/jpeg")
+
+
+def _clear_of(due: datetime | None, step: Planned) -> Planned:
+    """The step, moved past `due` when it would land just before it, keeping its seconds (5-55 past the minute).
+
+    The seconds keep every planned moment 5 s clear of a whole minute, where the calendar's periods turn.
+    """
+    if due is None or not step.at < due <= step.at + _GUARD:
+        return step
+    later = due.replace(second=step.at.second, microsecond=0)
+    while later < due + _GUARD:
+        later += timedelta(minutes=1)
+    return Planned(later, step.command)

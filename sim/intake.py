@@ -1,7 +1,8 @@
 """Where the simulated reports come from: the channels, spread over the day, seeded.
 
-A day's reports are a pure function of (seed, day, rate, city): the same seed always files the same
-reports at the same moments, whichever engine then plays them.
+A day's reports are a pure function of (seed, day index, rate, city): the same seed always files the same
+reports at the same moments of the same day of the run, whichever engine plays them and whichever date the
+run starts on (the calendar date only places them; it never feeds the random draws).
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def day_reports(city: City, seed: int, day: date, per_day: int, day_index: int) 
     The seconds keep every later deadline off the exact boundary of a working period, where a few
     milliseconds of difference between engines would move a due moment across a lunch break.
     """
-    rng = random.Random(f"{seed}/intake/{day.isoformat()}")
+    rng = random.Random(f"{seed}/intake/{day_index}")
     zone = city.policy.calendar.zone
     categories = sorted(city.policy.categories)
     points = inside_points(city)

@@ -15,9 +15,28 @@ from pathlib import Path
 
 import pytest
 
+from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
+from tests.starts import SETTING, configured_start
 
 _exit_status = 0
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A malformed `RECTIFY_TEST_START` stops the run here, before any test, with what to write instead."""
+    global _exit_status
+    try:
+        configured_start(load_city(DEFAULT_CITY_DIR).policy.calendar)
+    except pytest.UsageError as error:
+        # pytest prints a usage error after unconfiguring, and pytest_unconfigure below leaves first.
+        print(f"ERROR: {error}", file=sys.stderr)
+        _exit_status = int(pytest.ExitCode.USAGE_ERROR)
+        raise
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    calendar = load_city(DEFAULT_CITY_DIR).policy.calendar
+    return f"simulations start from {configured_start(calendar)} ({SETTING}; by default the coming Monday)"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -19,13 +19,12 @@ from rectify import reports
 from rectify.activities.bulletins import issue_bulletin
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres, TestStack
-from rectify.domain.periods import PeriodError, week
+from rectify.domain.periods import Period, PeriodError, previous_week, week_of
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore
 from rectify.workflows.schedules import BULLETIN_SCHEDULE_ID, ensure_bulletin_schedule
-
-WEEK = "2026-W49"  # Mon 30 Nov - Sun 6 Dec 2026, the simulated week
+from tests.starts import configured_start, monday_on_or_after
 
 
 @pytest.fixture(scope="module")
@@ -34,10 +33,25 @@ def city() -> City:
 
 
 @pytest.fixture(scope="module")
-async def simulated(pg: EmbeddedPostgres, city: City, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+def simulated_week(city: City) -> Period:
+    """The simulated week: from the Monday on or after the tests' start, so its bulletin is issued on day 8."""
+    zone = city.policy.timezone
+    return week_of(monday_on_or_after(configured_start(city.policy.calendar)), zone)
+
+
+@pytest.fixture(scope="module")
+def issued_on(simulated_week: Period) -> date:
+    """The Monday after the simulated week: the day its bulletin is issued."""
+    return simulated_week.last_day + timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+async def simulated(
+    pg: EmbeddedPostgres, city: City, simulated_week: Period, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
     url = await pg.create_database(f"bulletins_{uuid.uuid4().hex[:8]}")
     out = tmp_path_factory.mktemp("bulletins")
-    config = SimConfig(seed=9, days=8, reports_per_day=50, start=date(2026, 11, 30))
+    config = SimConfig(seed=9, days=8, reports_per_day=50, start=simulated_week.first_day)
     options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
                          database_url=url, charts=False)  # fmt: skip
     await simulate(city, options, Console(quiet=True))
@@ -49,15 +63,16 @@ def csv_rows(path: Path) -> dict[str, dict]:
 
 
 async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summary_and_a_rebuild(
-    simulated: tuple[str, Path], city: City, tmp_path: Path
+    simulated: tuple[str, Path], city: City, simulated_week: Period, issued_on: date, tmp_path: Path
 ) -> None:
     url, out = simulated
+    label, earlier = simulated_week.label, previous_week(simulated_week, city.policy.timezone).label
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["simulation"]["bulletins"] == [WEEK]
+    assert summary["simulation"]["bulletins"] == [label]
     files = sorted(p.name for p in out.glob("bulletin-*"))
-    assert files == [f"bulletin-{WEEK}-001.{ext}" for ext in ("csv", "html", "md", "png")]
-    printed = csv_rows(out / f"bulletin-{WEEK}-001.csv")
-    counted = summary["weeks"][WEEK]  # counted from the events by the simulation's own summary
+    assert files == [f"bulletin-{label}-001.{ext}" for ext in ("csv", "html", "md", "png")]
+    printed = csv_rows(out / f"bulletin-{label}-001.csv")
+    counted = summary["weeks"][label]  # counted from the events by the simulation's own summary
     for unit, row in printed.items():
         mine = counted.get(unit, {"received": 0, "closed": 0, "closed_on_time": 0, "points": 0})
         assert (int(row["received"]), int(row["closed"]), int(row["closed_on_time"]), float(row["points"])) == (
@@ -67,25 +82,25 @@ async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summ
     store = await EventStore.connect(url)
     try:
         assert (await store.rebuild_read_models()).clean  # the facts the bulletin used equal a rebuild
-        again = await issue_bulletin(store, city.policy, WEEK, tmp_path, today=date(2026, 12, 7))
+        again = await issue_bulletin(store, city.policy, label, tmp_path, today=issued_on)
         assert again.number == 1
         for name in again.files:
             assert (tmp_path / name).read_bytes() == (out / name).read_bytes(), name  # byte-identical
-        earlier = await issue_bulletin(store, city.policy, "2026-W48", tmp_path, today=date(2026, 12, 7))
-        assert earlier.number == 2  # numbers are given in order of first issue and never reused
-        assert (await issue_bulletin(store, city.policy, WEEK, tmp_path, today=date(2026, 12, 7))).number == 1
+        earlier_bulletin = await issue_bulletin(store, city.policy, earlier, tmp_path, today=issued_on)
+        assert earlier_bulletin.number == 2  # numbers are given in order of first issue and never reused
+        assert (await issue_bulletin(store, city.policy, label, tmp_path, today=issued_on)).number == 1
     finally:
         await store.close()
 
 
 async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_events(
-    simulated: tuple[str, Path], city: City
+    simulated: tuple[str, Path], city: City, simulated_week: Period, issued_on: date
 ) -> None:
     url, _ = simulated
-    period = week(WEEK, city.policy.timezone)
+    period = simulated_week
     store = await EventStore.connect(url)
     try:
-        report = await reports.weekly(store, city.policy, WEEK, today=date(2026, 12, 7))
+        report = await reports.weekly(store, city.policy, period.label, today=issued_on)
         rows = await store.pool.fetch(
             """WITH w AS (SELECT * FROM events WHERE occurred_at >= $1 AND occurred_at < $2),
                     received AS (
@@ -116,14 +131,20 @@ async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_even
     assert [r["score"] for r in territorial] == sorted((r["score"] for r in territorial), reverse=True)
 
 
-async def test_bad_periods_and_units_are_refused_clearly(simulated: tuple[str, Path], city: City) -> None:
+async def test_bad_periods_and_units_are_refused_clearly(
+    simulated: tuple[str, Path], city: City, simulated_week: Period, issued_on: date
+) -> None:
+    zone = city.policy.timezone
+    first, last = simulated_week.first_day.isoformat(), simulated_week.last_day.isoformat()
+    before = (simulated_week.first_day - timedelta(days=60), simulated_week.first_day - timedelta(days=30))
     store = await EventStore.connect(simulated[0])
     try:
         with pytest.raises(PeriodError, match="has not happened yet"):
-            await reports.weekly(store, city.policy, "2027-W20", today=date(2026, 12, 7))
+            future = week_of(issued_on + timedelta(weeks=20), zone).label
+            await reports.weekly(store, city.policy, future, today=issued_on)
         with pytest.raises(reports.UnknownUnitError, match="no unit 'st_atlantis'"):
-            await reports.unit_report(store, city.policy, "st_atlantis", "2026-11-30", "2026-12-06")
-        quiet = await reports.unit_report(store, city.policy, "st_cuntan", "2026-10-01", "2026-10-31")
+            await reports.unit_report(store, city.policy, "st_atlantis", first, last)
+        quiet = await reports.unit_report(store, city.policy, "st_cuntan", *(d.isoformat() for d in before))
         assert quiet["received"] == 0 and quiet["on_time_rate"] == 0.0 and quiet["score"] == city.policy.scoring.base
     finally:
         await store.close()
