@@ -138,9 +138,10 @@ def given(
     return state
 
 
-def given_at(*steps: tuple[datetime, c.Command], policy: Policy = POLICY) -> CaseState | None:
-    """The state after each command was accepted at its own moment (in the order given)."""
-    state: CaseState | None = None
+def given_at(
+    *steps: tuple[datetime, c.Command], state: CaseState | None = None, policy: Policy = POLICY
+) -> CaseState | None:
+    """The state after each command was accepted at its own moment, in the order given (after `state`)."""
     for at, command in steps:
         state = fold(decide(state, command, at, policy), state)
     return state
