@@ -193,3 +193,22 @@ def test_a_reassignment_drops_a_pending_request() -> None:
     assert state.extension_pending is None and state.status is CaseStatus.DISPATCHED
     with pytest.raises(WrongStatus, match="no extension request is pending"):
         when(state, grant())
+
+
+def test_a_request_left_pending_is_decided_only_while_the_rectification_clock_runs() -> None:
+    submitted = given(report(), claim(), extend(1), submit())
+    with pytest.raises(WrongStatus, match="decide_extension needs the case to be claimed or dispatched or disputed"):
+        when(submitted, grant())
+    reworked = fold(when(submitted, cmd(c.VerifyCase, inspector(), passed=False)), submitted)
+    assert types(when(reworked, grant())) == ["extension_granted", "deadline_set"]  # still pending, decided now
+    suspended = given(report(), claim(), extend(1), cmd(c.RequestSuspension, unit(), reason="封闭"),
+                      cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意"))  # fmt: skip
+    with pytest.raises(WrongStatus, match=r"status suspended\): decide_extension"):
+        when(suspended, grant())  # granted now, the resumption would move the new deadline by time before it
+
+
+def test_an_ended_case_with_a_request_left_pending_refuses_the_decision() -> None:
+    withdrawn = given(report(), extend(1), cmd(c.WithdrawCase, reporter(), reason="已解决"))
+    for decision in (grant(), refuse()):
+        with pytest.raises(WrongStatus, match=r"status withdrawn\): decide_extension"):
+            when(withdrawn, decision)

@@ -239,3 +239,18 @@ def test_only_a_dispatcher_resumes_and_only_a_suspended_case() -> None:
 def test_a_submitted_case_cannot_be_suspended() -> None:
     with pytest.raises(WrongStatus, match="request_suspension needs the case to be"):
         when(given(report(), claim(), submit()), ask())
+
+
+def test_a_suspension_left_pending_cannot_suspend_a_case_closed_or_ended_meanwhile() -> None:
+    closed = given(report(), claim(), ask(), submit(), cmd(c.VerifyCase, inspector(), passed=True))
+    assert closed.status is CaseStatus.CLOSED and closed.suspension_pending
+    for decision in (approve(), cmd(c.DecideSuspension, dispatcher(), approved=False, reason="不同意")):
+        with pytest.raises(
+            WrongStatus, match="decide_suspension needs the case to be claimed or dispatched or disputed"
+        ):
+            when(closed, decision)
+    rejected = given(report(), ask(), cmd(c.RejectCase, dispatcher(), reason="不予立案"))
+    with pytest.raises(WrongStatus, match=r"status rejected\): decide_suspension"):
+        when(rejected, approve())
+    reworked = given(report(), claim(), ask(), submit(), cmd(c.VerifyCase, inspector(), passed=False))
+    assert types(when(reworked, approve())) == ["case_suspended"]
