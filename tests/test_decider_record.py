@@ -14,6 +14,7 @@ import pytest
 from rectify.domain import commands as c
 from rectify.domain.decider import decide
 from rectify.domain.errors import DomainError, InvalidCommand, NotAuthorised, UnknownCategory, WrongStatus
+from rectify.domain.policy import Rung
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR, Actor, Point
 from tests.given import (
@@ -169,3 +170,26 @@ def test_decide_is_the_same_for_the_same_inputs() -> None:
     state, command = given(report()), claim()
     at = T0 + timedelta(hours=1)
     assert decide(state, command, at, POLICY) == decide(state, command, at, POLICY)
+
+
+def test_rungs_due_at_the_same_moment_fire_in_ladder_order() -> None:
+    ladder = (Rung(level=1, name="催办", after_hours=0), Rung(level=2, name="曝光", after_hours=7),
+              Rung(level=3, name="扣分", after_hours=7, points=2.0))  # fmt: skip
+    same_day = POLICY.model_copy(update={"ladder": ladder})
+    state = given(report(), policy=same_day)
+    late = when(state, tick(), at=T0 + timedelta(days=3), policy=same_day)
+    assert [(e.type, e.level if e.type == "escalation_raised" else e.stage) for e in late] == [
+        ("deadline_missed", "claim"), ("deadline_missed", "rectify"),
+        ("escalation_raised", 1), ("escalation_raised", 2), ("escalation_raised", 3),
+    ]  # fmt: skip
+    assert late[3].due_at == late[4].due_at == local("2026-11-25 11:30")
+
+
+def test_an_intake_refusal_reads_without_a_case_or_status() -> None:
+    refused = refusal(None, report(routing=None), InvalidCommand)
+    assert str(refused) == (
+        "intake: the report was not routed: intake must route (category, location) first [rule: invalid_command]"
+    )
+    assert (refused.case_id, refused.status) == (None, None)
+    refused = refusal(given(report()), claim(auditor()), NotAuthorised)
+    assert str(refused) == f"case {CASE} (status dispatched): auditors only read [rule: not_authorised]"
