@@ -13,10 +13,17 @@ import pytest
 
 from rectify.domain import commands as c
 from rectify.domain.decider import decide
-from rectify.domain.errors import DomainError, InvalidCommand, NotAuthorised, UnknownCategory, WrongStatus
+from rectify.domain.errors import (
+    DomainError,
+    InvalidCommand,
+    NotAuthorised,
+    UnknownCategory,
+    WindowClosed,
+    WrongStatus,
+)
 from rectify.domain.policy import Rung
 from rectify.domain.state import CaseState, fold
-from rectify.domain.types import SYSTEM_ACTOR, Actor, Point
+from rectify.domain.types import SYSTEM_ACTOR, Actor, CaseStatus, Channel, Point
 from tests.given import (
     CASE,
     LEAD,
@@ -42,11 +49,16 @@ from tests.given import (
     when,
 )
 
+S = CaseStatus
+
 
 def refusal(state: CaseState | None, command: c.Command, error: type[DomainError], at=None) -> DomainError:
     with pytest.raises(error) as refused:
         when(state, command, at=at)
     return refused.value
+
+
+CLOSED = given(report(), claim(), submit(), verify(True))
 
 
 # -- who is recorded ----------------------------------------------------------------------------------
@@ -134,12 +146,65 @@ def test_each_refusal_says_exactly_what_rule_was_not_met() -> None:
         (given(report(), claim(), submit()), verify(True, unit()), NotAuthorised,
          f"verify may be done only by a inspector or dispatcher; {LEAD} acts as unit"),
         (given(report()), claim(unit(OTHER)), NotAuthorised, f"only the lead unit {LEAD} may claim; {OTHER} is not it"),
+        (given(report()), cmd(c.MergeCase, dispatcher(), into_case_id=CASE, target_status=S.CLAIMED), InvalidCommand,
+         "a case cannot be merged into itself"),
+        (given(report()), cmd(c.MergeCase, dispatcher(), into_case_id="other-case"), WrongStatus,
+         "merge needs an open target case; other-case was not found"),
+        (given(report()), cmd(c.MergeCase, unit(), into_case_id="other-case", target_status=S.CLAIMED), NotAuthorised,
+         f"merge may be done only by a dispatcher; {LEAD} acts as unit"),
+        (given(report()), cmd(c.WithdrawCase, unit(), reason="x"), NotAuthorised,
+         f"withdraw may be done only by a reporter or dispatcher; {LEAD} acts as unit"),
+        (given(report()), cmd(c.RejectCase, inspector(), reason="x"), NotAuthorised,
+         "reject may be done only by a dispatcher; office_command acts as inspector"),
+        (CLOSED, cmd(c.ReopenCase, unit(), reason="x"), NotAuthorised,
+         f"reopen may be done only by a reporter or dispatcher or inspector; {LEAD} acts as unit"),
+        (CLOSED, cmd(c.RecordFeedback, unit(), satisfied=True), NotAuthorised,
+         f"record_feedback may be done only by a dispatcher or inspector; {LEAD} acts as unit"),
+        (fold(when(CLOSED, cmd(c.RecordFeedback, inspector(), satisfied=True)), CLOSED),
+         cmd(c.RecordFeedback, dispatcher(), satisfied=False), WrongStatus, "feedback was already recorded"),
+        (given(report(), claim()), cmd(c.DecideExtension, dispatcher(), granted=True, reason="x"), WrongStatus,
+         "no extension request is pending"),
+        (given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
+         cmd(c.RequestSuspension, dispatcher(), reason="x"), WrongStatus, "a suspension request is already pending"),
+        (given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
+         cmd(c.DecideSuspension, unit(), approved=True, reason="x"), NotAuthorised,
+         f"decide_suspension may be done only by a dispatcher; {LEAD} acts as unit"),
+        (given(report(), claim()), cmd(c.DecideSuspension, dispatcher(), approved=True, reason="x"), WrongStatus,
+         "no suspension request is pending"),
     ]  # fmt: skip
     for state, command, error, message in cases:
         refused = refusal(state, command, error)
         assert refused.message == message
         assert refused.status == (state.status if state else None)
+        assert refused.case_id == (None if state is None and command.type == "report" else CASE)
         assert f"[rule: {error.rule}]" in str(refused)
+
+
+def test_an_inspector_may_reopen_and_record_feedback_and_a_dispatcher_may_withdraw() -> None:
+    assert types(when(CLOSED, cmd(c.ReopenCase, inspector(), reason="复查未通过")))[0] == "case_reopened"
+    assert types(when(CLOSED, cmd(c.RecordFeedback, inspector(), satisfied=True))) == ["feedback_recorded"]
+    assert types(when(given(report()), cmd(c.WithdrawCase, dispatcher(), reason="重复"))) == ["case_withdrawn"]
+
+
+def test_reopening_is_allowed_up_to_the_last_moment_of_the_window() -> None:
+    window_end = CLOSED.closed_at + timedelta(days=30)
+    assert types(when(CLOSED, cmd(c.ReopenCase, reporter(), reason="x"), at=window_end))[0] == "case_reopened"
+    refused = refusal(CLOSED, cmd(c.ReopenCase, reporter(), reason="x"), WindowClosed,
+                      at=window_end + timedelta(microseconds=1))  # fmt: skip
+    assert refused.message == f"reopening is allowed until {window_end.isoformat()} (30 days after closure)"
+    assert (refused.case_id, refused.status) == (CASE, "closed")
+
+
+def test_a_duplicate_report_is_attached_with_what_it_said_and_where() -> None:
+    attach = cmd(c.AttachDuplicate, reporter("citizen-2"), idempotency_key="report-2", description="又看到了",
+                 location=Point(lon=106.5701, lat=29.6001), channel=Channel.HOTLINE, distance_m=14.2)  # fmt: skip
+    events = when(given(report()), attach)
+    assert types(events) == ["duplicate_attached"]
+    e = events[0]
+    assert (e.idempotency_key, e.description, e.location, e.channel, e.distance_m) == (
+        "report-2", "又看到了", Point(lon=106.5701, lat=29.6001), Channel.HOTLINE, 14.2,
+    )  # fmt: skip
+    assert fold(events, given(report())).duplicates == 1
 
 
 def test_a_command_for_another_case_is_refused_naming_both() -> None:
@@ -161,9 +226,9 @@ def test_a_role_refusal_names_the_status_the_case_is_in() -> None:
 
 def test_closing_records_the_working_hours_from_report_to_closure() -> None:
     state = given_at((T0, report()), (local("2026-11-24 10:00"), claim()), (local("2026-11-24 16:00"), submit()))
-    closed = when(state, verify(True), at=local("2026-11-25 09:30"))
-    assert closed[0].working_hours == 7.0  # Tue 09:30-12:00, 14:00-17:30, Wed 08:30-09:30
-    assert closed[1].stage == "feedback" and closed[1].due_at == local("2026-11-26 09:30")
+    closed = when(state, verify(True), at=local("2026-11-25 09:30:20"))
+    assert closed[0].working_hours == 7.0056  # Tue 09:30-12:00, 14:00-17:30, Wed 08:30-09:30:20, to 4 places
+    assert closed[1].stage == "feedback" and closed[1].due_at == local("2026-11-26 09:30:20")
 
 
 def test_decide_is_the_same_for_the_same_inputs() -> None:
