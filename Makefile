@@ -29,7 +29,7 @@ bench: $(STAMP)
 
 # Mutation testing of domain/ (mutmut, the domain unit tests; see docs/testing.md). Not part of `make test`.
 mutate: $(STAMP)
-	nice -n 10 $(BIN)/python tests/mutate.py
+	nice -n 10 $(BIN)/python tests/mutate.py $(MUTANTS)
 
 up: $(STAMP)
 	$(BIN)/rectify up
