@@ -5,7 +5,9 @@ given(accepted commands at their moments) / when(command) / then(events), on the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from rectify.domain import commands as c
 from rectify.domain.calendar import WorkingCalendar
@@ -179,3 +181,18 @@ def test_stage_due_takes_each_stages_own_limit_on_the_right_clock() -> None:
     assert stage_due(distinct, Stage.VERIFY, URGENT, start) == (local("2026-11-30 10:00"), False)
     assert stage_due(distinct, Stage.FEEDBACK, URGENT, start) == (local("2026-11-30 12:00"), False)
     assert stage_due(distinct, Stage.RECTIFY, "illegal_structures", start) == (local("2026-12-08 16:00"), False)
+
+
+def test_the_calendar_reads_years_in_the_citys_zone_for_the_start_too() -> None:
+    knows_2027_only = WorkingCalendar(known_years=frozenset({2025, 2027}))
+    new_year = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)  # 07:00 on 1 Jan 2027 in the city
+    assert knows_2027_only.knows(new_year, new_year + timedelta(hours=2))
+
+
+def test_the_calendar_refuses_what_it_cannot_count_in_plain_words() -> None:
+    with pytest.raises(ValueError, match=r"^working time to add must not be negative$"):
+        POLICY.calendar.add_working_time(local("2026-11-24 09:00"), timedelta(minutes=-1))
+    days = [date(2030, 1, 1) + timedelta(days=i) for i in range(366 * 11)]
+    closed = WorkingCalendar(holidays=frozenset(days), known_years=frozenset(d.year for d in days))
+    with pytest.raises(ValueError, match=r"^no working time found within ten years: the calendar has no working days$"):
+        closed.add_working_time(local("2030-01-01 09:00"), timedelta(hours=1))

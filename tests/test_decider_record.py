@@ -23,7 +23,7 @@ from rectify.domain.errors import (
 )
 from rectify.domain.policy import Rung
 from rectify.domain.state import CaseState, fold
-from rectify.domain.types import SYSTEM_ACTOR, Actor, CaseStatus, Channel, Point
+from rectify.domain.types import SYSTEM_ACTOR, Actor, CaseStatus, Channel, Point, Role
 from tests.given import (
     CASE,
     LEAD,
@@ -258,3 +258,9 @@ def test_an_intake_refusal_reads_without_a_case_or_status() -> None:
     assert (refused.case_id, refused.status) == (None, None)
     refused = refusal(given(report()), claim(auditor()), NotAuthorised)
     assert str(refused) == f"case {CASE} (status dispatched): auditors only read [rule: not_authorised]"
+
+
+def test_a_timer_firing_under_another_system_name_still_records_the_system() -> None:
+    timer = Actor(unit_id="scheduler", role=Role.SYSTEM)
+    late = when(given(report()), cmd(c.Tick, timer), at=T0 + timedelta(days=14))
+    assert len(late) == 6 and {e.actor for e in late} == {SYSTEM_ACTOR}

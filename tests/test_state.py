@@ -36,3 +36,13 @@ def test_the_state_keeps_what_the_report_said_and_when_it_last_changed() -> None
     assert after.updated_at == later and after.claimed_at == later and after.opened_at == T0
     submitted = fold(when(after, submit(), at=later + timedelta(hours=1)), after)
     assert submitted.evidence == (photo(), photo())  # the report's photo and the fix's
+
+
+def test_every_prefix_of_a_history_folds_to_its_own_version_and_moment() -> None:
+    """Point-in-time rebuilds (audit) fold a history cut anywhere: each event sets version and updated_at."""
+    events = when(None, report(), at=T0) + when(given(report()), claim(), at=T0 + timedelta(hours=1))
+    for n in range(1, len(events) + 1):
+        state = fold(events[:n])
+        assert (state.version, state.updated_at) == (n, events[n - 1].occurred_at)
+    assert evolve(None, events[0]).updated_at == T0
+    assert fold(events[:3]).dispatched_at == T0 and fold(events[:3]).lead_unit == "st_a"
