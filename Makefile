@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv up clean bench
+.PHONY: demo test lint venv up clean bench mutate
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,8 +27,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
+# Mutation testing of domain/ (mutmut, the domain unit tests; see docs/testing.md). Not part of `make test`.
+mutate: $(STAMP)
+	nice -n 10 $(BIN)/python tests/mutate.py $(MUTANTS)
+
 up: $(STAMP)
 	$(BIN)/rectify up
 
 clean:
-	rm -rf .rectify out
+	rm -rf .rectify out .mutate

@@ -81,6 +81,9 @@ _EVENT_ID_NAMESPACE = uuid.UUID("5b0e4a36-8f7e-4c55-9d0e-2f1f6c9a7e11")
 S = CaseStatus
 #: Before the unit claims: 不予立案 and withdrawal are still possible.
 _BEFORE_CLAIM = frozenset({S.REPORTED, S.DISPATCHED, S.DISPUTED})
+#: A pending extension or suspension is decided while the rectification clock runs: not on a case that was
+#: submitted, closed, suspended or ended meanwhile (the request stays pending until the clock runs again).
+_DECIDABLE = ACTIVE_IN[Stage.RECTIFY]
 
 
 def event_id(command_id: str, index: int) -> str:
@@ -341,6 +344,7 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             _check_extension_cap(state, command, policy, hours)
             emit(ExtensionRequested, hours=hours, reason=reason)
         case DecideExtension(granted=granted, reason=reason):
+            _require_status(state, command, _DECIDABLE)
             _require_role(state, command, Role.DISPATCHER)
             if state.extension_pending is None:
                 raise WrongStatus("no extension request is pending", case_id=state.case_id, status=state.status)
@@ -360,6 +364,7 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                 raise WrongStatus("a suspension request is already pending", case_id=state.case_id, status=state.status)
             emit(SuspensionRequested, reason=reason)
         case DecideSuspension(approved=approved, reason=reason):
+            _require_status(state, command, _DECIDABLE)
             _require_role(state, command, Role.DISPATCHER)
             if not state.suspension_pending:
                 raise WrongStatus("no suspension request is pending", case_id=state.case_id, status=state.status)

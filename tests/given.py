@@ -12,7 +12,7 @@ from rectify.domain.decider import case_id_for, decide
 from rectify.domain.events import Event
 from rectify.domain.policy import Category, Policy, Unit
 from rectify.domain.state import CaseState, fold
-from rectify.domain.types import Actor, Channel, EvidenceRef, Point, Role, Routing
+from rectify.domain.types import SYSTEM_ACTOR, Actor, Channel, EvidenceRef, Point, Role, Routing
 
 T0 = datetime(2026, 11, 24, 1, 30, tzinfo=UTC)  # 09:30 in the city
 LEAD, OTHER, DEPT = "st_a", "st_b", "dept_x"
@@ -35,6 +35,15 @@ POLICY = Policy(
             lead_department=DEPT,
             rectify_limit_hours=49,
             duplicate_radius_m=100,
+        ),
+        # An urgent category: its rectification limit counts clock hours (自然时), nights and weekends included.
+        "open_manhole": Category(
+            code="open_manhole",
+            name="井盖缺失",
+            lead_department=DEPT,
+            rectify_limit_hours=4,
+            limit_kind="natural",
+            duplicate_radius_m=20,
         ),
     },
     reopen_window_days=30,
@@ -107,24 +116,41 @@ def verify(passed: bool, actor: Actor | None = None) -> c.Command:
     return cmd(c.VerifyCase, actor or inspector(), passed=passed, note="核查")
 
 
+def tick() -> c.Command:
+    return cmd(c.Tick, SYSTEM_ACTOR)
+
+
 def dispute(actor: Actor | None = None) -> c.Command:
     return cmd(c.DisputeCase, actor or unit(), reason="不属于本单位")
 
 
-def given(*commands: c.Command, start: datetime = T0, step: timedelta = timedelta(minutes=10)) -> CaseState | None:
+def given(
+    *commands: c.Command, start: datetime = T0, step: timedelta = timedelta(minutes=10), policy: Policy = POLICY
+) -> CaseState | None:
     """The state after `commands` were accepted one after another, `step` apart."""
     state: CaseState | None = None
     events: list[Event] = []
     for i, command in enumerate(commands):
-        new = decide(state, command, start + i * step, POLICY)
+        new = decide(state, command, start + i * step, policy)
         events += new
         state = fold(new, state)
     assert fold(events) == state
     return state
 
 
-def when(state: CaseState | None, command: c.Command, at: datetime | None = None) -> list[Event]:
-    return decide(state, command, at or T0 + timedelta(hours=1), POLICY)
+def given_at(
+    *steps: tuple[datetime, c.Command], state: CaseState | None = None, policy: Policy = POLICY
+) -> CaseState | None:
+    """The state after each command was accepted at its own moment, in the order given (after `state`)."""
+    for at, command in steps:
+        state = fold(decide(state, command, at, policy), state)
+    return state
+
+
+def when(
+    state: CaseState | None, command: c.Command, at: datetime | None = None, policy: Policy = POLICY
+) -> list[Event]:
+    return decide(state, command, at or T0 + timedelta(hours=1), policy)
 
 
 def local(text: str) -> datetime:
