@@ -319,7 +319,7 @@ def events_stored(port: int) -> bool:
 
     try:
         return asyncio.run(count()) > 0
-    except (asyncpg.PostgresError, OSError):
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):  # not up yet, or the schema being reset
         return False
 
 
@@ -330,7 +330,8 @@ def at_work(proc: subprocess.Popen, names: tuple[str, ...], log: Path, timeout: 
     while True:
         if proc.poll() is not None:
             raise AssertionError(f"it exited with {proc.returncode} before it was stopped:\n{log.read_text()[-3000:]}")
-        assert time.monotonic() < deadline, f"{names} did not come up and store events within {timeout:.0f} s"
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{names} not up, or no events stored, in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
         try:
             children = psutil.Process(proc.pid).children(recursive=True)
         except psutil.NoSuchProcess:
@@ -373,7 +374,10 @@ def test_demo_and_simulate_leave_no_process_and_no_port_behind(
             proc.send_signal(signal.SIGINT)
         else:
             next(c for c in children if name_of(c) == servers[1]).kill()
-        returncode = proc.wait(60)
+        try:
+            returncode = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 60 s after it was stopped:\n{err.read_text()[-3000:]}") from None
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
