@@ -241,8 +241,9 @@ def demo(
     """A simulated week in the sample city on the real engine (worker, workflows, store), then its report."""
     if walkthrough:
         from rectify.demo import run_demo
+        from rectify.sim.cli import run_interruptible
 
-        asyncio.run(run_demo(console, data_dir))
+        run_interruptible(run_demo(console, data_dir))
         return
     from rectify.sim.cli import run_simulation
 

@@ -53,6 +53,25 @@ from rectify.workflows import search
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.models import CaseWorkflowInput, CommandResult, ProceedingResult, workflow_id_for
 
+#: How long a command is sent again while the server turns it away unseen (see `_sent_until_taken`).
+UPDATE_PATIENCE = 60.0
+
+
+async def _sent_until_taken(send: Any) -> Any:
+    """Send an update again while the server turns it away before the workflow saw it: too many in flight
+    (RESOURCE_EXHAUSTED), or "workflow update was aborted" when a workflow task failed or moved, which
+    Temporal's update design asks callers to retry. The id is the command's, so a retry never applies it twice."""
+    give_up, pause = time.monotonic() + UPDATE_PATIENCE, 0.1
+    while True:
+        try:
+            return await send()
+        except RPCError as error:
+            aborted = error.status is RPCStatusCode.UNAVAILABLE and "update was aborted" in error.message
+            if not (aborted or error.status is RPCStatusCode.RESOURCE_EXHAUSTED) or time.monotonic() > give_up:
+                raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 2.0)
+
 
 class RectifyError(Exception):
     """Base of the SDK's errors."""
@@ -250,8 +269,10 @@ class RectifyClient:
     async def execute(self, command: c.Command) -> CommandResult:
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
-            return await handle.execute_update(
-                CaseWorkflow.command, command, id=command.command_id, result_type=CommandResult
+            return await _sent_until_taken(
+                lambda: handle.execute_update(
+                    CaseWorkflow.command, command, id=command.command_id, result_type=CommandResult
+                )
             )
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, command.case_id) from None

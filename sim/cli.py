@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Coroutine
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,6 +19,23 @@ from rectify.sim.run import EngineName, SimOptions, SimulationError, next_monday
 
 #: Above this the time-skipping server slows sharply (open workflows with timers pile up): say so.
 TEMPORAL_COMFORT = 100
+
+
+def run_interruptible(work: Coroutine[Any, Any, Any]) -> Any:
+    """`asyncio.run`, where a Ctrl-C stays a Ctrl-C (KeyboardInterrupt, exit 130) even when the call it cut
+    short reports it as its own error: Temporal's client turns a cancelled update into
+    WorkflowUpdateRPCTimeoutOrCancelledError, which read as an internal error."""
+
+    async def guarded() -> Any:
+        try:
+            return await work
+        except Exception:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():  # asyncio.run cancels the main task on SIGINT
+                raise asyncio.CancelledError from None
+            raise
+
+    return asyncio.run(guarded())
 
 
 def parse_start(text: str | None, city: City) -> date:
@@ -49,7 +68,7 @@ def run_simulation(
         f"{reports_per_day} reports a day, engine {engine_name}); events go to {where}"
     )
     started = time.monotonic()
-    summary = asyncio.run(simulate(city, options, console))
+    summary = run_interruptible(simulate(city, options, console))
     print_summary(console, summary)
     checkpoint = summary["checkpoint"]
     console.print(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from rectify.audit.verify import verify
 from rectify.devstack import EmbeddedPostgres, free_port
 from tests.api_support import Api, api_stack, png
 
@@ -165,7 +166,9 @@ async def test_schemathesis_finds_no_server_error_in_v1(api: Api, tmp_path: Path
         out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
     text = out.decode(errors="replace")
     assert proc.returncode == 0, text[-4000:]
-    assert case_id  # a real case existed while it ran
+    assert await api.stack.store.get_case(case_id) is not None  # the real case is still there …
+    audit = await verify(api.stack.store)
+    assert audit.ok, [f.problem for r in audit.results for f in r.findings]  # … and nothing sent broke the record
 
 
 async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres, tmp_path: Path) -> None:

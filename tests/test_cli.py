@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ import pytest
 
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.city.sampling import point_in
+from rectify.devstack import port_open
 
 PYTHON = sys.executable
 
@@ -279,3 +282,112 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), (0, 90, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+# -- Ctrl-C and failures in demo and simulate: nothing left running ---------------------------------------
+SIMULATE = ("simulate", "--days", "3", "--reports-per-day", "30")
+#: The servers each command starts: the time-skipping server for the simulation, the dev server for the walkthrough.
+SIMULATION_SERVERS = ("postgres", "temporal-test-server")
+WALKTHROUGH_SERVERS = ("postgres", "temporal")
+
+
+def listening_ports(process: psutil.Process) -> list[int]:
+    try:
+        return [c.laddr.port for c in process.net_connections("inet") if c.status == psutil.CONN_LISTEN]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def name_of(process: psutil.Process) -> str:
+    try:
+        return process.name()
+    except psutil.NoSuchProcess:  # a postgres backend that just ended
+        return ""
+
+
+def events_stored(port: int) -> bool:
+    import asyncio
+
+    import asyncpg
+
+    async def count() -> int:
+        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres", timeout=5)
+        try:
+            return await conn.fetchval("SELECT count(*) FROM events")
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(count()) > 0
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):  # not up yet, or the schema being reset
+        return False
+
+
+def at_work(proc: subprocess.Popen, names: tuple[str, ...], log: Path, timeout: float = 120) -> list[psutil.Process]:
+    """Wait until each named server runs under `proc` and listens, and events are being stored: mid-run.
+    Returns every process under it then (the servers and their own children)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"it exited with {proc.returncode} before it was stopped:\n{log.read_text()[-3000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{names} not up, or no events stored, in {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+        try:
+            children = psutil.Process(proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            children = []
+        servers = {n: [c for c in children if name_of(c) == n and listening_ports(c)] for n in names}
+        if all(servers.values()) and events_stored(listening_ports(servers["postgres"][0])[0]):
+            return children
+        time.sleep(0.3)
+
+
+@pytest.mark.parametrize(
+    ("args", "servers", "how"),
+    [
+        (SIMULATE, SIMULATION_SERVERS, "ctrl-c"),  # SIGINT to the whole process group, as a terminal sends it
+        (("demo",), SIMULATION_SERVERS, "sigint"),  # `kill -INT` to the command alone: it must stop them itself
+        (("demo", "--walkthrough"), WALKTHROUGH_SERVERS, "ctrl-c"),
+        (SIMULATE, SIMULATION_SERVERS, "server dies"),  # a failure: the Temporal server is killed under it
+    ],
+    ids=["simulate-ctrl-c", "demo-sigint", "walkthrough-ctrl-c", "simulate-server-dies"],
+)
+def test_demo_and_simulate_leave_no_process_and_no_port_behind(
+    args: tuple[str, ...], servers: tuple[str, ...], how: str, tmp_path: Path
+) -> None:
+    # Not under pytest's own temporary folder: another pytest run resets it to 0700, which the postgres user
+    # (PostgreSQL refuses to run as root) then cannot enter.
+    data_dir = Path(tempfile.mkdtemp(prefix="rectify-test-stop-"))
+    env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    for name in ("RECTIFY_TEMPORAL_ADDRESS", "RECTIFY_DATABASE_URL"):
+        env.pop(name, None)
+    out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        proc = subprocess.Popen([PYTHON, "-m", "rectify.cli", *args, "--out", str(tmp_path / "out")], env=env,
+                                stdout=stdout, stderr=stderr, start_new_session=True)  # fmt: skip
+    try:
+        children = at_work(proc, servers, err)
+        ports = {port for c in children for port in listening_ports(c)}
+        if how == "ctrl-c":
+            os.killpg(proc.pid, signal.SIGINT)
+        elif how == "sigint":
+            proc.send_signal(signal.SIGINT)
+        else:
+            next(c for c in children if name_of(c) == servers[1]).kill()
+        try:
+            returncode = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"still running 60 s after it was stopped:\n{err.read_text()[-3000:]}") from None
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    output = err.read_text(errors="replace")[-3000:]
+    _gone, alive = psutil.wait_procs(children, timeout=10)
+    assert not alive, f"left running: {[(p.pid, name_of(p)) for p in alive]}\n{output}"
+    assert not [p for p in ports if port_open("127.0.0.1", p)], f"ports still open: {sorted(ports)}\n{output}"
+    if how == "server dies":
+        assert returncode != 0, output
+    else:
+        assert returncode == 130, output  # interrupted, as a shell reports Ctrl-C

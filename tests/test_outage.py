@@ -18,6 +18,7 @@ from rectify.domain.calendar import WorkingCalendar, WorkingPeriod
 from rectify.domain.policy import Policy, Rung, StageLimits
 from rectify.domain.types import Channel
 from rectify.worker import build_worker
+from tests.faults.support import assert_audit_verifies
 from tests.scenario import REPORTER, point_in
 
 SECOND = 1 / 3600  # in hours
@@ -68,6 +69,7 @@ async def test_a_worker_down_past_every_rung_fires_each_once_in_order_when_it_re
                 await asyncio.sleep(0.2)
             await asyncio.sleep(2)  # and nothing fires twice afterwards
             events = await stack.store.load(ref.case_id)
+        await assert_audit_verifies(stack.store, stack.env.client, cases=1)
     fired = [e for e in events if e.type in ("deadline_missed", "escalation_raised")]
     assert [(e.type, getattr(e, "stage", None), getattr(e, "level", None)) for e in fired] == [
         ("deadline_missed", "claim", None),
