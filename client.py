@@ -12,7 +12,9 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
@@ -43,11 +45,12 @@ from rectify.domain.accountability import (
     fold_proceeding,
 )
 from rectify.domain.decider import case_id_for, decide
-from rectify.domain.errors import DomainError
+from rectify.domain.errors import DomainError, InvalidCommand
 from rectify.domain.events import PROCEEDING_PREFIX, Event
 from rectify.domain.state import CaseState
 from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
 from rectify.store import CaseRow, EventStore
+from rectify.store.idempotency import IdempotencyStore, fingerprint
 from rectify.store.projections import ProceedingRow
 from rectify.workflows import search
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -98,6 +101,20 @@ class CaseView(Frozen):
 
 def _rejected(error: DomainError) -> CommandRejected:
     return CommandRejected(str(error), rule=error.rule, case_id=error.case_id, status=error.status)
+
+
+def _invalid(error: ValidationError, case_id: str | None) -> CommandRejected:
+    """A field the command's model refuses, named, without echoing the input."""
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "command"
+    return CommandRejected(f"{field}: {first['msg']}", rule="invalid_command", case_id=case_id)
+
+
+def check_media_url(url: str) -> None:
+    """A reporter's photo link is shown to the public as given: only an absolute https: URL is taken."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.netloc or any(ch.isspace() or ord(ch) < 32 for ch in url):
+        raise InvalidCommand("media_url must be an https:// link to the photo (no other scheme is accepted)")
 
 
 def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
@@ -163,6 +180,7 @@ class RectifyClient:
         self.temporal, self.store, self.city, self.task_queue = temporal, store, city, task_queue
         #: Cap on a case run's history length before it continues as new (None: when Temporal suggests).
         self.continue_as_new_after = continue_as_new_after
+        self.idempotency = IdempotencyStore(store.pool)
 
     @classmethod
     async def connect(cls, settings: Settings, city: City) -> RectifyClient:
@@ -194,13 +212,34 @@ class RectifyClient:
         evidence: Sequence[EvidenceRef] = (),
         media_url: str | None = None,
     ) -> CaseRef:
-        """Open a case (or return the one this idempotency key already opened)."""
-        case_id = case_id_for(idempotency_key)
+        """Open a case (or return the one this idempotency key already opened with the same report)."""
+        command = self.prepare_report(
+            idempotency_key=idempotency_key, category=category, description=description, location=location,
+            channel=channel, actor=actor, address=address, evidence=evidence, media_url=media_url,
+        )  # fmt: skip
+        return await self.open_report(command)
+
+    def prepare_report(
+        self,
+        *,
+        idempotency_key: str,
+        category: str,
+        description: str,
+        location: Point,
+        channel: Channel,
+        actor: Actor,
+        address: str | None = None,
+        evidence: Sequence[EvidenceRef] = (),
+        media_url: str | None = None,
+    ) -> c.ReportCase:
+        """The report as a command, routed and checked by the rules: `CommandRejected` naming the rule (or
+        the field) before anything starts."""
         try:
-            routing = self.city.router.route(category, location)
+            if media_url is not None:
+                check_media_url(media_url)
             command = c.ReportCase(
                 command_id=str(uuid.uuid4()),
-                case_id=case_id,
+                case_id=case_id_for(idempotency_key),
                 actor=actor,
                 idempotency_key=idempotency_key,
                 category=category,
@@ -209,12 +248,20 @@ class RectifyClient:
                 address=address,
                 channel=channel,
                 evidence=tuple(evidence),
-                routing=routing,
+                routing=self.city.router.route(category, location),
                 media_url=media_url,
             )
             decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
         except DomainError as error:
             raise _rejected(error) from None
+        except ValidationError as error:
+            raise _invalid(error, case_id_for(idempotency_key)) from None
+        return command
+
+    async def open_report(self, command: c.ReportCase) -> CaseRef:
+        """Start the case workflow for a prepared report; the same key with another report is refused."""
+        await self._bind(f"report/{command.idempotency_key}", "report", command)
+        case_id, category = command.case_id, command.category
         workflow_id = workflow_id_for(case_id)
         try:
             handle = await self.temporal.start_workflow(
@@ -246,8 +293,24 @@ class RectifyClient:
             due_at=state.due_at,
         )
 
+    async def _bind(self, key: str, operation: str, command: Any) -> None:
+        """The SDK's idempotency rule, the HTTP API's too: a key (a report's idempotency key, a command's id)
+        names one request. Sent again with the same content it is answered as before; with other content it
+        is refused, never run. Fields the SDK derives itself (ids, routing, looked-up status) do not count."""
+        content = command.model_dump(mode="json", exclude={"command_id", "routing", "target_status", "distance_m"})
+        bound_to = await self.idempotency.bind("sdk", key, operation, fingerprint(content))
+        if bound_to is not None:
+            raise CommandRejected(
+                f"{key} was already used for another {bound_to} request with different content; "
+                "a retry must repeat the request exactly, a new request needs a new key",
+                rule="idempotency_key_reused", case_id=command.case_id,
+            )  # fmt: skip
+
     # -- commands -------------------------------------------------------------------------------
     async def execute(self, command: c.Command) -> CommandResult:
+        """Send a command as an Update whose id is the command id: a retry with the same id gets the first
+        answer; the same id with another command is refused (`idempotency_key_reused`)."""
+        await self._bind(f"{command.case_id}/{command.command_id}", command.type, command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
             return await handle.execute_update(

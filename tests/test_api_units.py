@@ -27,7 +27,7 @@ async def test_each_role_sees_and_does_only_what_it_may(api: Api) -> None:
     http = api.http
     expect = [  # who, method, path, body, status
         ("none", "GET", "/v1/cases", None, 401),
-        ("revoked", "GET", "/v1/cases", None, 403),
+        ("revoked", "GET", "/v1/cases", None, 401),
         ("app", "GET", "/v1/cases", None, 403),
         ("lead", "GET", "/v1/cases", None, 200),
         ("other", "GET", f"/v1/cases/{case_id}", None, 404),

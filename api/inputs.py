@@ -1,0 +1,41 @@
+"""Text a client sends, checked at the HTTP edge before anything reads or stores it.
+
+PostgreSQL text cannot hold NUL, and a lone surrogate (JSON "\\ud800") cannot be encoded at all:
+either would fail deep inside a query or an append. They are refused here, naming the field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def unstorable(text: str) -> str | None:
+    """Why this text cannot be stored, or None when it can."""
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate, which is not valid Unicode text"
+    return None
+
+
+def _storable(text: str) -> str:
+    if (problem := unstorable(text)) is not None:
+        raise ValueError(problem)
+    return text
+
+
+#: A string field of a request body or form: refused with 400 when it cannot be stored.
+Text = Annotated[str, AfterValidator(_storable)]
+
+
+def first_unstorable(named: Iterable[tuple[str, str]]) -> str | None:
+    """'field: why' for the first value that cannot be stored, else None."""
+    for name, value in named:
+        if (problem := unstorable(value)) is not None:
+            return f"{(name if unstorable(name) is None else 'a parameter name')[:60]}: {problem}"
+    return None
