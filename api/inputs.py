@@ -34,8 +34,10 @@ Text = Annotated[str, AfterValidator(_storable)]
 
 
 def first_unstorable(named: Iterable[tuple[str, str]]) -> str | None:
-    """'field: why' for the first value that cannot be stored, else None."""
+    """'field: why' for the first name or value that cannot be stored, else None."""
     for name, value in named:
+        if (problem := unstorable(name)) is not None:
+            return f"a parameter name {problem}"
         if (problem := unstorable(value)) is not None:
-            return f"{(name if unstorable(name) is None else 'a parameter name')[:60]}: {problem}"
+            return f"{name[:60]}: {problem}"
     return None

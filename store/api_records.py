@@ -72,7 +72,7 @@ class ApiRecords:
         rows = await self.pool.fetch(
             """SELECT c.* FROM cases c WHERE c.case_id IN (
                    SELECT e.case_id FROM events e WHERE e.body -> 'evidence' @> $1::jsonb)""",
-            json.dumps([{"sha256": sha256}]),
+            [{"sha256": sha256}],  # the pool's jsonb codec encodes it
         )
         return [CaseRow(**dict(r)) for r in rows]
 

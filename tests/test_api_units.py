@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from rectify.devstack import EmbeddedPostgres, free_port
-from tests.api_support import Api, api_stack, png
+from rectify.devstack import EmbeddedPostgres
+from tests.api_support import Api, api_stack, png, served
 
 
 @pytest.fixture
@@ -111,20 +109,6 @@ async def test_a_unit_works_a_case_to_closed_through_v1_and_open311_shows_it(api
     assert shown["status"] == "closed" and shown["expected_datetime"] is None
     detail = (await api.http.get(f"/v1/cases/{case_id}", headers=api.auth("lead"))).json()
     assert [e["type"] for e in detail["history"]][-2:] == ["case_closed", "deadline_set"]
-
-
-@contextlib.asynccontextmanager
-async def served(api: Api) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def test_the_third_party_georeport_client_follows_a_request_to_closed_while_the_unit_works_it(api: Api) -> None:
