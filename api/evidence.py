@@ -52,9 +52,8 @@ def _gps(exif: Any) -> Point | None:
         return None
 
 
-def accept_photo(
-    store: EvidenceStore, data: bytes, given: Point | None, max_bytes: int = DEFAULT_MAX_BYTES
-) -> tuple[EvidenceRef, dict]:
+def inspect_photo(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The photo's media type, by its content; `EvidenceRejected` when it is too large, empty or no image."""
     if len(data) > max_bytes:
         raise EvidenceRejected(f"file: larger than {max_bytes // (1024 * 1024)} MiB", status=413)
     if not data:
@@ -63,6 +62,14 @@ def accept_photo(
     if media_type is None:
         raise EvidenceRejected(f"file: not an accepted image (JPEG, PNG or WebP by content: {', '.join(ALLOWED)})",
                                status=415)  # fmt: skip
+    return media_type
+
+
+def accept_photo(
+    store: EvidenceStore, data: bytes, given: Point | None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[EvidenceRef, dict]:
+    """Check the photo (`inspect_photo`), read its EXIF time and GPS, and keep it under its SHA-256."""
+    media_type = inspect_photo(data, max_bytes)
     exif_facts: dict[str, Any] = {}
     location = given
     with Image.open(io.BytesIO(data)) as image:

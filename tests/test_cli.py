@@ -280,3 +280,39 @@ def _png() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (4, 4), (0, 90, 200)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list", "--status", "bogus"], "Invalid value for '--status'"),
+        (["list", "--category", "dragons"], "'dragons' is not a category of this city"),
+        (["list", "--territory", "st_nowhere"], "Invalid value for --territory: 'st_nowhere' is not a unit"),
+        (["list", "--grid", "g-nowhere"], "'g-nowhere' is not a grid of this city"),
+        (["list", "--level", "7"], "7 is not a rung of the ladder (0 to 4)"),
+        (["inbox", "st_nowhere"], "'st_nowhere' is not a unit of this city"),
+        (["accountability", "list", "--status", "bogus"], "Invalid value for '--status'"),
+        (["keys", "create", "--unit", "st_nowhere", "--role", "unit"], "'st_nowhere' is not a unit of"),
+        (["keys", "create", "--unit", "st_guanyinqiao", "--role", "system"], "role 'system' cannot hold a key"),
+        (["keys", "create", "--unit", "st_guanyinqiao", "--role", "dispatcher"], "is not a dispatching office"),
+    ],
+)
+def test_filters_and_key_holders_are_checked_against_the_city(args: list[str], message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")} | {"RECTIFY_DATA_DIR": str(tmp_path)}
+    result = rectify(*args, env=env | {"COLUMNS": "400"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "postgres").exists()  # refused before any server was started
+
+
+@pytest.mark.parametrize("command", ["submit", "report"])
+def test_a_photo_is_checked_by_content_before_anything_is_sent(command: str, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("整改完成，见附件")  # a text file, whatever its name says
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")} | {"RECTIFY_DATA_DIR": str(tmp_path)}
+    report = ["report", "--category", "street_vending", "--lon", "106.57", "--lat", "29.6", "--description", "x"]
+    args = ["submit", "some-case", "--unit", "st_guanyinqiao"] if command == "submit" else report
+    result = rectify(*args, "--photo", str(notes), env=env | {"COLUMNS": "400"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not an accepted image" in result.stderr and "notes.jpg" in result.stderr
+    assert "Traceback" not in result.stderr
