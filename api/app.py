@@ -17,7 +17,9 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rectify.api import open311, v1
@@ -69,6 +71,7 @@ def create_app(
     limiter = RateLimiter(rate, burst)
     app.include_router(open311.router)
     app.include_router(v1.router)
+    app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -102,9 +105,28 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        return error_response(request.url.path, error.status_code, error.detail, error.headers)
+        headers = error.headers
+        if error.status_code == 405:  # GET and POST of one path are two routes: Allow names both
+            path = request.scope["path"]
+            methods = {m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path) for m in r.methods}
+            headers = {"Allow": ", ".join(sorted(methods))}
+        return error_response(request.scope["path"], error.status_code, error.detail, headers)
 
     return app
+
+
+def _document(app: FastAPI, city: object) -> dict:
+    """The OpenAPI document, told what only this city knows: its service codes, and the box around its
+    district that a report's point must lie in (the district itself is a polygon; a point in the box but
+    outside it still gets a 400 naming the rule)."""
+    app.openapi_schema = schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                              routes=app.routes)  # fmt: skip
+    form = schema["components"]["schemas"]["ReportForm"]["properties"]
+    form["service_code"]["enum"] = sorted(city.policy.categories)  # type: ignore[attr-defined]
+    min_lon, min_lat, max_lon, max_lat = city.router.bounds  # type: ignore[attr-defined]
+    form["lat"].update(minimum=min_lat, maximum=max_lat)
+    form["long"].update(minimum=min_lon, maximum=max_lon)
+    return schema
 
 
 def validation_message(problems: list) -> str:

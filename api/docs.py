@@ -6,10 +6,6 @@ from typing import Any
 
 from rectify.api.schemas import ErrorOut, Open311Error
 
-IDEMPOTENCY_KEY = (
-    "Makes the request safe to retry (IETF httpapi idempotency-key draft): the same key with the same body "
-    "gets the first response again; with another body or operation 422; while the first still runs 409."
-)
 WHY = {
     400: "The request is malformed or breaks a rule on its input (the message names the field)",
     401: "No API key, or one that is unknown or revoked",

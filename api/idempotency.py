@@ -10,9 +10,9 @@ back, so the retry runs.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Header, HTTPException, Request
 from fastapi.responses import Response
 
 from rectify.api.render import error_response
@@ -20,6 +20,10 @@ from rectify.store.idempotency import IdempotencyStore, fingerprint
 
 #: Marks a response that is a stored one, sent again.
 REPLAYED = "Idempotent-Replayed"
+#: The header, as routes take it (`= None` when absent; typed `str` so the document shows no null).
+IdempotencyKey = Annotated[str, Header(min_length=1, max_length=200, description=(
+    "Makes the request safe to retry (IETF httpapi idempotency-key draft): the same key with the same body "
+    "gets the first response again; with another body or operation 422; while the first still runs 409."))]
 
 
 def key_from(raw: str | None) -> str | None:

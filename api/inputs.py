@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 
 def unstorable(text: str) -> str | None:
@@ -29,8 +29,9 @@ def _storable(text: str) -> str:
     return text
 
 
-#: A string field of a request body or form: refused with 400 when it cannot be stored.
-Text = Annotated[str, AfterValidator(_storable)]
+#: A string a client sends (body, form, query or path): refused with 400 when it cannot be stored. The
+#: pattern only tells the OpenAPI document (and schemathesis) so; the validator gives the message.
+Text = Annotated[str, Field(json_schema_extra={"pattern": r"^[^\u0000]*$"}), AfterValidator(_storable)]
 
 
 def first_unstorable(named: Iterable[tuple[str, str]]) -> str | None:

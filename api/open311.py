@@ -13,11 +13,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, Header, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
 from rectify.api import docs
-from rectify.api.idempotency import once
+from rectify.api.auth import presented_key
+from rectify.api.idempotency import IdempotencyKey, once
 from rectify.api.inputs import Text
 from rectify.api.render import AUTHENTICATE, errors, respond
 from rectify.api.schemas import Created, ReportForm, RequestOut, ServiceDefinition, ServiceOut
@@ -98,7 +99,7 @@ async def services(fmt: Format, request: Request) -> Response:
 
 @router.get("/services/{service_code}.{fmt}", summary="A service definition (its attributes)",
             response_model=ServiceDefinition, responses=docs.open311(400, 404, 429))  # fmt: skip
-async def service_definition(service_code: str, fmt: Format, request: Request) -> Response:
+async def service_definition(service_code: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
     policy = request.app.state.city.policy
     if service_code not in policy.categories:
         return errors(fmt, 404, f"service_code {service_code[:100]!r} not found")
@@ -111,13 +112,11 @@ async def create_request(
     fmt: Format,
     request: Request,
     form: Annotated[ReportForm, Form()],
-    x_api_key: Annotated[Text | None, Header(max_length=200)] = None,
-    authorization: Annotated[Text | None, Header(max_length=300)] = None,
-    idempotency_key: Annotated[Text | None, Header(max_length=200, description=docs.IDEMPOTENCY_KEY)] = None,
+    in_header: Annotated[str, Depends(presented_key)],
+    idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
 ) -> Response:
     api = request.app.state.api
-    presented = form.api_key or x_api_key or (authorization or "").removeprefix("Bearer ").strip()
-    key = await api.key_for(presented)
+    key = await api.key_for(form.api_key or in_header)
     if key is None:
         return errors(fmt, 401, "api_key is missing, unknown or revoked", AUTHENTICATE)
     if key.role not in REPORTERS:
@@ -186,7 +185,7 @@ async def find_requests(
 
 
 def _when(text: str | None, field: str) -> datetime | None:
-    if not text:
+    if text is None:
         return None
     if not _DATE_TIME.match(text):
         raise ValueError(f"{field} must be an RFC 3339 date-time like 2026-11-20T10:00:00+08:00")
@@ -199,7 +198,7 @@ def _when(text: str | None, field: str) -> datetime | None:
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="One service request", response_model=list[RequestOut],
             responses=docs.open311(400, 404, 429))  # fmt: skip
-async def get_request(service_request_id: str, fmt: Format, request: Request) -> Response:
+async def get_request(service_request_id: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
     row = await request.app.state.api.store.get_case(service_request_id)
     if row is None:
         return errors(fmt, 404, f"service_request_id {service_request_id[:100]!r} not found")

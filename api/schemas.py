@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from rectify.api.inputs import Text
+from rectify.client import MEDIA_URL
 from rectify.domain.types import EvidenceRef, Point
 from rectify.store.projections import CaseRow
 
@@ -23,7 +24,7 @@ class ReportForm(BaseModel):
     long: Annotated[float, Field(ge=-180, le=180)]
     address_string: Annotated[Text, Field(max_length=500)] = ""
     description: Annotated[Text, Field(max_length=20_000)] = ""
-    media_url: Annotated[Text, Field(max_length=2000, pattern=r"^(https://\S+)?$")] = ""
+    media_url: Annotated[str, Field(max_length=2000, pattern=f"^({MEDIA_URL})?$")] = ""  # no NUL fits it
     location_detail: Annotated[Text, Field(alias="attribute[location_detail]", max_length=200)] = ""
     email: Annotated[Text, Field(max_length=200)] = ""
     first_name: Annotated[Text, Field(max_length=100)] = ""

@@ -12,14 +12,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ValidationError
 
 from rectify.api import docs, schemas
+from rectify.api.auth import presented_key
 from rectify.api.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
-from rectify.api.idempotency import once
+from rectify.api.idempotency import IdempotencyKey, once
 from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
@@ -30,16 +30,9 @@ from rectify.store.projections import CaseRow
 
 router = APIRouter(prefix="/v1", tags=["units"])
 READERS = {Role.UNIT, Role.DISPATCHER, Role.INSPECTOR, Role.AUDITOR, Role.REVIEWER}
-_bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer rk_…")
-_header_key = APIKeyHeader(name="X-Api-Key", auto_error=False, description="The same key in X-Api-Key")
 
 
-async def caller(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    header_key: Annotated[str | None, Depends(_header_key)],
-) -> ApiKey:
-    presented = header_key or (bearer.credentials if bearer else "")
+async def caller(request: Request, presented: Annotated[str, Depends(presented_key)]) -> ApiKey:
     if not presented:
         raise HTTPException(401, "an API key is required: Authorization: Bearer rk_…", AUTHENTICATE)
     key = await request.app.state.api.key_for(presented)
@@ -49,6 +42,8 @@ async def caller(
 
 
 Caller = Annotated[ApiKey, Depends(caller)]
+CaseId = Annotated[Text, Path(max_length=100)]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The photo's SHA-256, 64 lower-case hex digits")]
 
 
 def _may_read(key: ApiKey, row: CaseRow) -> None:
@@ -105,7 +100,7 @@ async def list_cases(
 
 @router.get("/cases/{case_id}", summary="A case with its full history", response_model=schemas.CaseDetail,
             responses=docs.v1(400, 401, 403, 404, 429))  # fmt: skip
-async def get_case(case_id: str, key: Caller, request: Request) -> dict:
+async def get_case(case_id: CaseId, key: Caller, request: Request) -> dict:
     store = request.app.state.api.store
     row = await store.get_case(case_id)
     if row is None:
@@ -130,8 +125,8 @@ ACTIONS: dict[str, tuple[type[c.CommandBase], type[BaseModel]]] = {
 
 def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseModel]) -> Any:
     async def run(
-        case_id: str, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
-        idempotency_key: Annotated[Text | None, Header(max_length=200, description=docs.IDEMPOTENCY_KEY)] = None,
+        case_id: CaseId, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
+        idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
     ) -> Response:  # fmt: skip
         payload = body.model_dump(mode="json")
 
@@ -191,7 +186,7 @@ async def upload_evidence(
     file: Annotated[UploadFile, File()],
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    idempotency_key: Annotated[Text | None, Header(max_length=200, description=docs.IDEMPOTENCY_KEY)] = None,
+    idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
 ) -> Response:
     if key.role is Role.AUDITOR:
         raise HTTPException(403, "auditors only read")
@@ -218,9 +213,7 @@ async def upload_evidence(
                           for t in ("image/jpeg", "image/png", "image/webp")}, "description": "The photo"},
         **docs.v1(400, 401, 403, 404, 429)},
 )  # fmt: skip
-async def get_evidence(sha256: str, key: Caller, request: Request) -> Response:
-    if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
-        raise HTTPException(400, "sha256 must be 64 lower-case hex digits")
+async def get_evidence(sha256: Sha256, key: Caller, request: Request) -> Response:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read evidence")
     api = request.app.state.api
