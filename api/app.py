@@ -126,7 +126,19 @@ def _document(app: FastAPI, city: object) -> dict:
     min_lon, min_lat, max_lon, max_lat = city.router.bounds  # type: ignore[attr-defined]
     form["lat"].update(minimum=min_lat, maximum=max_lat)
     form["long"].update(minimum=min_lon, maximum=max_lon)
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _never_null(parameter["schema"])
     return schema
+
+
+def _never_null(schema: dict) -> dict:
+    """An optional query or header parameter is a value or absent, never null: `X | None` documents as X."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    return {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
 
 
 def validation_message(problems: list) -> str:

@@ -113,7 +113,7 @@ async def create_request(
     request: Request,
     form: Annotated[ReportForm, Form()],
     in_header: Annotated[str, Depends(presented_key)],
-    idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     api = request.app.state.api
     key = await api.key_for(form.api_key or in_header)

@@ -126,7 +126,7 @@ ACTIONS: dict[str, tuple[type[c.CommandBase], type[BaseModel]]] = {
 def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseModel]) -> Any:
     async def run(
         case_id: CaseId, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
-        idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:  # fmt: skip
         payload = body.model_dump(mode="json")
 
@@ -186,7 +186,7 @@ async def upload_evidence(
     file: Annotated[UploadFile, File()],
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
-    idempotency_key: IdempotencyKey = None,  # type: ignore[assignment]
+    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     if key.role is Role.AUDITOR:
         raise HTTPException(403, "auditors only read")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -133,23 +131,6 @@ async def test_the_third_party_georeport_client_follows_a_request_to_closed_whil
             found = await asyncio.to_thread(client.get_service_requests, service_code="street_vending", status="closed")
             found = found if isinstance(found, list) else [found]
             assert case_id in {r["service_request_id"] for r in found}
-
-
-async def test_schemathesis_finds_no_server_error_in_v1(api: Api, tmp_path: Path) -> None:
-    case_id = (await api.report())["service_request_id"]
-    st = Path(sys.executable).parent / "st"
-    async with served(api) as base:
-        proc = await asyncio.create_subprocess_exec(
-            str(st), "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
-            "--header", f"Authorization: Bearer {api.keys['lead']}", "--include-path-regex", "^/v1/",
-            "--seed", "1", "--no-color",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=tmp_path,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
-    text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-4000:]
-    assert case_id  # a real case existed while it ran
 
 
 async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres, tmp_path: Path) -> None:
