@@ -18,7 +18,7 @@ from fastapi.responses import Response
 
 from rectify.api import docs
 from rectify.api.auth import presented_key
-from rectify.api.idempotency import IdempotencyKey, once
+from rectify.api.idempotency import IdempotencyKey, key_from, once
 from rectify.api.inputs import Text
 from rectify.api.render import AUTHENTICATE, errors, respond
 from rectify.api.schemas import Created, ReportForm, RequestOut, ServiceDefinition, ServiceOut
@@ -139,7 +139,7 @@ async def _report(fmt: str, api: Any, key: Any, form: ReportForm, idempotency_ke
         description = f"{description}（{form.location_detail}）"
     contact = {k: v for k in ("email", "first_name", "last_name", "phone", "device_id", "account_id")
                if (v := getattr(form, k))}  # fmt: skip
-    report_key = f"open311/{key.key_id}/{idempotency_key or uuid.uuid4()}"
+    report_key = f"open311/{key.key_id}/{key_from(idempotency_key) or uuid.uuid4()}"
     try:
         result = await api.report(
             key, form.service_code, description, Point(lon=form.long, lat=form.lat), form.address_string or None,

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from rectify.api import docs, schemas
 from rectify.api.auth import presented_key
 from rectify.api.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
-from rectify.api.idempotency import IdempotencyKey, once
+from rectify.api.idempotency import IdempotencyKey, key_from, once
 from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
@@ -154,7 +154,7 @@ async def _execute(
         problem = await check_evidence(api.evidence, api.records, payload["evidence"], {key.unit_id, row.lead_unit})
         if problem:
             raise HTTPException(400, problem)
-    seed = f"{key.key_id}/{idempotency_key}" if idempotency_key else str(uuid.uuid4())
+    seed = f"{key.key_id}/{key_from(idempotency_key)}" if idempotency_key else str(uuid.uuid4())
     command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify/v1/{case_id}/{action}/{seed}"))
     try:
         built = command(command_id=command_id, case_id=case_id, actor=key.actor, **payload)

@@ -316,3 +316,15 @@ def test_a_photo_is_checked_by_content_before_anything_is_sent(command: str, tmp
     assert result.returncode == 2, result.stdout + result.stderr
     assert "not an accepted image" in result.stderr and "notes.jpg" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_report_key_sent_again_with_another_report_is_refused(running_stack: dict[str, str]) -> None:
+    point = point_in(load_city(DEFAULT_CITY_DIR), "st_wulidian", index=3)
+    args = ["report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
+            "--key", "cli-same-key", "--json"]  # fmt: skip
+    first = rectify(*args, "--description", "摊贩占道", env=running_stack)
+    assert first.returncode == 0, first.stderr
+    again = rectify(*args, "--description", "摊贩占道", env=running_stack)  # a retry: the same case
+    assert again.returncode == 0 and json.loads(again.stdout)["case_id"] == json.loads(first.stdout)["case_id"]
+    other = rectify(*args, "--description", "另一件事", env=running_stack)
+    assert other.returncode == 1 and "idempotency_key_reused" in other.stderr and "Traceback" not in other.stderr
