@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from pydantic import ValidationError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -301,7 +302,10 @@ class RectifyClient:
         names one request. Sent again with the same content it is answered as before; with other content it
         is refused, never run. Fields the SDK derives itself (ids, routing, looked-up status) do not count."""
         content = command.model_dump(mode="json", exclude={"command_id", "routing", "target_status", "distance_m"})
-        bound_to = await self.idempotency.bind("sdk", key, operation, fingerprint(content))
+        try:
+            bound_to = await self.idempotency.bind("sdk", key, operation, fingerprint(content))
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as error:
+            raise ServerUnavailable(f"PostgreSQL could not be reached to check {key}: {error}") from error
         if bound_to is not None:
             raise CommandRejected(
                 f"{key} was already used for another {bound_to} request with different content; "
@@ -311,9 +315,13 @@ class RectifyClient:
 
     # -- commands -------------------------------------------------------------------------------
     async def execute(self, command: c.Command) -> CommandResult:
-        """Send a command as an Update whose id is the command id: a retry with the same id gets the first
-        answer; the same id with another command is refused (`idempotency_key_reused`)."""
+        """Send a command made by the caller, as an Update whose id is the command id: a retry with the same id
+        gets the first answer; the same id with another command is refused (`idempotency_key_reused`)."""
         await self._bind(f"{command.case_id}/{command.command_id}", command.type, command)
+        return await self._send(command)
+
+    async def _send(self, command: c.Command) -> CommandResult:
+        """The Update itself. The SDK's own methods come here directly: their command ids are new uuids."""
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
             return await handle.execute_update(
@@ -339,38 +347,38 @@ class RectifyClient:
         return str(uuid.uuid4())
 
     async def claim(self, case_id: str, actor: Actor) -> CommandResult:
-        return await self.execute(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
+        return await self._send(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
 
     async def dispute(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def reassign(self, case_id: str, actor: Actor, to_unit: str, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.ReassignCase(command_id=self._id(), case_id=case_id, actor=actor, to_unit=to_unit, reason=reason)
         )
 
     async def uphold(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def submit(
         self, case_id: str, actor: Actor, evidence: Sequence[EvidenceRef], note: str = ""
     ) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.SubmitRectification(
                 command_id=self._id(), case_id=case_id, actor=actor, evidence=tuple(evidence), note=note
             )
         )
 
     async def verify(self, case_id: str, actor: Actor, passed: bool, note: str = "") -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.VerifyCase(command_id=self._id(), case_id=case_id, actor=actor, passed=passed, note=note)
         )
 
     async def reject(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def withdraw(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def merge(self, case_id: str, actor: Actor, into_case_id: str) -> CommandResult:
         """Merge a duplicate into another case; the target's status is looked up here, not trusted from the caller."""
@@ -382,36 +390,36 @@ class RectifyClient:
             into_case_id=into_case_id,
             target_status=target.status if target else None,
         )
-        return await self.execute(command)
+        return await self._send(command)
 
     async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def request_extension(self, case_id: str, actor: Actor, hours: float, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RequestExtension(command_id=self._id(), case_id=case_id, actor=actor, hours=hours, reason=reason)
         )
 
     async def decide_extension(self, case_id: str, actor: Actor, granted: bool, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.DecideExtension(command_id=self._id(), case_id=case_id, actor=actor, granted=granted, reason=reason)
         )
 
     async def request_suspension(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RequestSuspension(command_id=self._id(), case_id=case_id, actor=actor, reason=reason)
         )
 
     async def decide_suspension(self, case_id: str, actor: Actor, approved: bool, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.DecideSuspension(command_id=self._id(), case_id=case_id, actor=actor, approved=approved, reason=reason)
         )
 
     async def resume(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def record_feedback(self, case_id: str, actor: Actor, satisfied: bool, note: str = "") -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
         )
 
