@@ -80,9 +80,7 @@ def processors() -> list[Any]:
 
 def configure(level: int = logging.INFO, stream: Any = None) -> None:
     out = stream or sys.stderr
-    renderer = structlog.dev.ConsoleRenderer(
-        colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback
-    )
+    renderer = structlog.dev.ConsoleRenderer(colors=out.isatty(), exception_formatter=structlog.dev.plain_traceback)
     structlog.configure(
         processors=[*processors(), renderer],
         wrapper_class=structlog.make_filtering_bound_logger(level),

@@ -21,9 +21,17 @@ from rectify.store.idempotency import IdempotencyStore, fingerprint
 #: Marks a response that is a stored one, sent again.
 REPLAYED = "Idempotent-Replayed"
 #: The header, as routes take it (None when absent).
-IdempotencyKey = Annotated[str | None, Header(min_length=1, max_length=200, description=(
-    "Makes the request safe to retry (IETF httpapi idempotency-key draft): the same key with the same body "
-    "gets the first response again; with another body or operation 422; while the first still runs 409."))]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description=(
+            "Makes the request safe to retry (IETF httpapi idempotency-key draft): the same key with the same body "
+            "gets the first response again; with another body or operation 422; while the first still runs 409."
+        ),
+    ),
+]
 
 
 def key_from(raw: str | None) -> str | None:

@@ -87,9 +87,11 @@ async def test_a_duplicate_while_the_first_still_runs_gets_409_and_a_dead_lease_
 async def test_two_concurrent_requests_with_one_key_run_once(api: Api) -> None:
     case_id = (await api.report())["service_request_id"]
     headers = api.auth("lead") | {"Idempotency-Key": "race"}
-    async with served(api) as base, httpx.AsyncClient(base_url=base, timeout=60) as one, httpx.AsyncClient(
-        base_url=base, timeout=60
-    ) as two:
+    async with (
+        served(api) as base,
+        httpx.AsyncClient(base_url=base, timeout=60) as one,
+        httpx.AsyncClient(base_url=base, timeout=60) as two,
+    ):
         both = await asyncio.gather(*(http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers)
                                       for http in (one, two)))  # fmt: skip
     assert sorted(r.status_code for r in both) == [200, 409], [r.text for r in both]
