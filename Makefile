@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv up clean bench mutate
+.PHONY: demo test lint venv up clean bench mutate fuzz
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# The long fuzz: schemathesis over both APIs at 200 examples per operation (and the other `fuzz` tests).
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest -q -m fuzz --durations=0
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

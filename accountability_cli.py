@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from rectify.domain.accountability import ProceedingStatus
+
 accountability_app = typer.Typer(help="问责: proceedings against units whose cases reached the top rung.",
                                  no_args_is_help=True)  # fmt: skip
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -22,13 +24,17 @@ def _cli() -> Any:
 @accountability_app.command("list")
 def list_(
     unit: Annotated[str | None, typer.Option(help="Only this unit's.")] = None,
-    status: Annotated[str | None, typer.Option(help="referred, explained, explanation_missed or closed.")] = None,
+    status: Annotated[ProceedingStatus | None, typer.Option(help="Only those in this status.")] = None,
     case: Annotated[str | None, typer.Option("--case", help="Only those of this case.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Proceedings, oldest first."""
     cli = _cli()
-    rows = cli.run_with_store(lambda store: store.list_proceedings(unit=unit, status=status, case_id=case))
+    from rectify.cli_inputs import check_filters
+
+    check_filters(cli.load_city(cli.settings()), units={"--unit": unit})
+    wanted = status.value if status else None
+    rows = cli.run_with_store(lambda store: store.list_proceedings(unit=unit, status=wanted, case_id=case))
 
     def render(rows: list) -> None:
         table = Table(title=f"accountability proceedings ({len(rows)})")

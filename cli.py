@@ -21,7 +21,7 @@ from rich.table import Table
 
 from rectify import views
 from rectify.config import Settings
-from rectify.domain.types import Actor, Channel, Point, Role
+from rectify.domain.types import Actor, CaseStatus, Channel, Point, Role
 
 app = typer.Typer(
     name="rectify",
@@ -193,8 +193,15 @@ def keys_create(
     label: Annotated[str, typer.Option(help="Who holds it, for the list.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a key. The key itself is printed once; store it, it cannot be shown again."""
-    secret, key = _with_keys(lambda keys: keys.create(unit, role, label))
+    """Create a key. The key itself is printed once; store it, it cannot be shown again.
+
+    Staff keys (unit, dispatcher, inspector, reviewer) are for the city's units only; reporter and auditor
+    keys name an app or an audit office; no key acts as `system`."""
+    from rectify.api.keys import check_holder
+
+    policy = load_city(settings()).policy
+    check_holder(policy, unit, role)  # before any database is opened
+    secret, key = _with_keys(lambda keys: keys.create(unit, role, label, policy=policy))
     shown = f"key [bold]{secret}[/bold] for {unit} as {role.value} (id {key.key_id}); it is not shown again"
     emit({"key": secret, **key.model_dump(mode="json")}, as_json, lambda _: console.print(shown))
 
@@ -326,9 +333,12 @@ def report(
 
         raise UsageError(f"Missing option {', '.join(missing)} (or a subcommand: weekly, unit, quarter)", ctx)
     location = Point(lon=lon, lat=lat)
+    from rectify.cli_inputs import keep_photos, read_photos
+
+    photos = read_photos(photo or [])
 
     async def action(client: Any) -> Any:
-        evidence = [views.evidence_store(settings()).put_file(p, location) for p in photo or []]
+        evidence = await keep_photos(photos, views.evidence_store(settings()), client.store.pool, reporter, location)
         return await client.report(
             idempotency_key=key or str(uuid.uuid4()),
             category=category,
@@ -405,10 +415,13 @@ def submit(
     note: Annotated[str, typer.Option(help="What was done.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """The unit reports the problem fixed, with photos."""
+    """The unit reports the problem fixed, with photos (JPEG, PNG or WebP, checked by content)."""
+    from rectify.cli_inputs import keep_photos, read_photos
+
+    photos = read_photos(photo)
 
     async def action(client: Any) -> Any:
-        evidence = [views.evidence_store(settings()).put_file(p) for p in photo]
+        evidence = await keep_photos(photos, views.evidence_store(settings()), client.store.pool, unit)
         return await client.submit(case_id, actor(unit, Role.UNIT), evidence, note)
 
     command_result(run_with_client(action), as_json)
@@ -560,6 +573,9 @@ def inbox(
     as_json: JsonOpt = False,
 ) -> None:
     """A unit's notifications: new dispatches, missed deadlines, every rung of the ladder."""
+    from rectify.cli_inputs import check_filters
+
+    check_filters(load_city(settings()), units={"UNIT": unit})
     rows = run_with_client(lambda c: c.store.inbox(unit, limit))
     emit(rows, as_json, lambda r: views.print_inbox(console, unit, r))
 
@@ -586,7 +602,7 @@ async def _view_from_store(store: Any, case_id: str) -> Any:
 
 @app.command("list")
 def list_cases(
-    status: Annotated[str | None, typer.Option(help="Filter by status.")] = None,
+    status: Annotated[CaseStatus | None, typer.Option(help="Filter by status.")] = None,
     category: Annotated[str | None, typer.Option(help="Filter by category code.")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Filter by lead unit.")] = None,
     territory: Annotated[str | None, typer.Option(help="Filter by territorial unit.")] = None,
@@ -596,9 +612,13 @@ def list_cases(
     as_json: JsonOpt = False,
 ) -> None:
     """Cases from the read model, newest first (needs only the database)."""
+    from rectify.cli_inputs import check_filters
+
+    check_filters(load_city(settings()), category=category, units={"--unit": unit, "--territory": territory},
+                  grid=grid, level=level)  # fmt: skip
     rows = run_with_store(
         lambda c: c.list_cases(
-            status=status,
+            status=status.value if status else None,
             category=category,
             lead_unit=unit,
             territorial_unit=territory,

@@ -7,12 +7,15 @@ Every failure is a typed exception: `CaseNotFound`, `CommandRejected` (with the 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
@@ -43,11 +46,12 @@ from rectify.domain.accountability import (
     fold_proceeding,
 )
 from rectify.domain.decider import case_id_for, decide
-from rectify.domain.errors import DomainError
+from rectify.domain.errors import DomainError, InvalidCommand
 from rectify.domain.events import PROCEEDING_PREFIX, Event
 from rectify.domain.state import CaseState
 from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
 from rectify.store import CaseRow, EventStore
+from rectify.store.idempotency import IdempotencyStore, fingerprint
 from rectify.store.projections import ProceedingRow
 from rectify.workflows import search
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -119,6 +123,23 @@ def _rejected(error: DomainError) -> CommandRejected:
     return CommandRejected(str(error), rule=error.rule, case_id=error.case_id, status=error.status)
 
 
+def _invalid(error: ValidationError, case_id: str | None) -> CommandRejected:
+    """A field the command's model refuses, named, without echoing the input."""
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "command"
+    return CommandRejected(f"{field}: {first['msg']}", rule="invalid_command", case_id=case_id)
+
+
+#: A reporter's photo link, shown to the public as given: https, a host name, an optional port and path,
+#: printable ASCII only (a link with other characters is percent-encoded). The same in every regex dialect.
+MEDIA_URL = r"https://[A-Za-z0-9.\-]+(:[0-9]{1,5})?(/[!-~]*)?"
+
+
+def check_media_url(url: str) -> None:
+    if not re.fullmatch(MEDIA_URL, url):
+        raise InvalidCommand("media_url must be an https:// link to the photo, e.g. https://img.example.cn/a.jpg")
+
+
 def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
     cause = error
     while cause is not None and not isinstance(cause, ApplicationError):
@@ -182,6 +203,7 @@ class RectifyClient:
         self.temporal, self.store, self.city, self.task_queue = temporal, store, city, task_queue
         #: Cap on a case run's history length before it continues as new (None: when Temporal suggests).
         self.continue_as_new_after = continue_as_new_after
+        self.idempotency = IdempotencyStore(store.pool)
 
     @classmethod
     async def connect(cls, settings: Settings, city: City) -> RectifyClient:
@@ -213,13 +235,34 @@ class RectifyClient:
         evidence: Sequence[EvidenceRef] = (),
         media_url: str | None = None,
     ) -> CaseRef:
-        """Open a case (or return the one this idempotency key already opened)."""
-        case_id = case_id_for(idempotency_key)
+        """Open a case (or return the one this idempotency key already opened with the same report)."""
+        command = self.prepare_report(
+            idempotency_key=idempotency_key, category=category, description=description, location=location,
+            channel=channel, actor=actor, address=address, evidence=evidence, media_url=media_url,
+        )  # fmt: skip
+        return await self.open_report(command)
+
+    def prepare_report(
+        self,
+        *,
+        idempotency_key: str,
+        category: str,
+        description: str,
+        location: Point,
+        channel: Channel,
+        actor: Actor,
+        address: str | None = None,
+        evidence: Sequence[EvidenceRef] = (),
+        media_url: str | None = None,
+    ) -> c.ReportCase:
+        """The report as a command, routed and checked by the rules: `CommandRejected` naming the rule (or
+        the field) before anything starts."""
         try:
-            routing = self.city.router.route(category, location)
+            if media_url is not None:
+                check_media_url(media_url)
             command = c.ReportCase(
                 command_id=str(uuid.uuid4()),
-                case_id=case_id,
+                case_id=case_id_for(idempotency_key),
                 actor=actor,
                 idempotency_key=idempotency_key,
                 category=category,
@@ -228,12 +271,20 @@ class RectifyClient:
                 address=address,
                 channel=channel,
                 evidence=tuple(evidence),
-                routing=routing,
+                routing=self.city.router.route(category, location),
                 media_url=media_url,
             )
             decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
         except DomainError as error:
             raise _rejected(error) from None
+        except ValidationError as error:
+            raise _invalid(error, case_id_for(idempotency_key)) from None
+        return command
+
+    async def open_report(self, command: c.ReportCase) -> CaseRef:
+        """Start the case workflow for a prepared report; the same key with another report is refused."""
+        await self._bind(f"report/{command.idempotency_key}", "report", command)
+        case_id, category = command.case_id, command.category
         workflow_id = workflow_id_for(case_id)
         try:
             handle = await self.temporal.start_workflow(
@@ -265,8 +316,31 @@ class RectifyClient:
             due_at=state.due_at,
         )
 
+    async def _bind(self, key: str, operation: str, command: Any) -> None:
+        """The SDK's idempotency rule, the HTTP API's too: a key (a report's idempotency key, a command's id)
+        names one request. Sent again with the same content it is answered as before; with other content it
+        is refused, never run. Fields the SDK derives itself (ids, routing, looked-up status) do not count."""
+        content = command.model_dump(mode="json", exclude={"command_id", "routing", "target_status", "distance_m"})
+        try:
+            bound_to = await self.idempotency.bind("sdk", key, operation, fingerprint(content))
+        except (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError) as error:
+            raise ServerUnavailable(f"PostgreSQL could not be reached to check {key}: {error}") from error
+        if bound_to is not None:
+            raise CommandRejected(
+                f"{key} was already used for another {bound_to} request with different content; "
+                "a retry must repeat the request exactly, a new request needs a new key",
+                rule="idempotency_key_reused", case_id=command.case_id,
+            )  # fmt: skip
+
     # -- commands -------------------------------------------------------------------------------
     async def execute(self, command: c.Command) -> CommandResult:
+        """Send a command made by the caller, as an Update whose id is the command id: a retry with the same id
+        gets the first answer; the same id with another command is refused (`idempotency_key_reused`)."""
+        await self._bind(f"{command.case_id}/{command.command_id}", command.type, command)
+        return await self._send(command)
+
+    async def _send(self, command: c.Command) -> CommandResult:
+        """The Update itself. The SDK's own methods come here directly: their command ids are new uuids."""
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
             return await _sent_until_taken(
@@ -294,38 +368,38 @@ class RectifyClient:
         return str(uuid.uuid4())
 
     async def claim(self, case_id: str, actor: Actor) -> CommandResult:
-        return await self.execute(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
+        return await self._send(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
 
     async def dispute(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def reassign(self, case_id: str, actor: Actor, to_unit: str, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.ReassignCase(command_id=self._id(), case_id=case_id, actor=actor, to_unit=to_unit, reason=reason)
         )
 
     async def uphold(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def submit(
         self, case_id: str, actor: Actor, evidence: Sequence[EvidenceRef], note: str = ""
     ) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.SubmitRectification(
                 command_id=self._id(), case_id=case_id, actor=actor, evidence=tuple(evidence), note=note
             )
         )
 
     async def verify(self, case_id: str, actor: Actor, passed: bool, note: str = "") -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.VerifyCase(command_id=self._id(), case_id=case_id, actor=actor, passed=passed, note=note)
         )
 
     async def reject(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def withdraw(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def merge(self, case_id: str, actor: Actor, into_case_id: str) -> CommandResult:
         """Merge a duplicate into another case; the target's status is looked up here, not trusted from the caller."""
@@ -337,36 +411,36 @@ class RectifyClient:
             into_case_id=into_case_id,
             target_status=target.status if target else None,
         )
-        return await self.execute(command)
+        return await self._send(command)
 
     async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def request_extension(self, case_id: str, actor: Actor, hours: float, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RequestExtension(command_id=self._id(), case_id=case_id, actor=actor, hours=hours, reason=reason)
         )
 
     async def decide_extension(self, case_id: str, actor: Actor, granted: bool, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.DecideExtension(command_id=self._id(), case_id=case_id, actor=actor, granted=granted, reason=reason)
         )
 
     async def request_suspension(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RequestSuspension(command_id=self._id(), case_id=case_id, actor=actor, reason=reason)
         )
 
     async def decide_suspension(self, case_id: str, actor: Actor, approved: bool, reason: str) -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.DecideSuspension(command_id=self._id(), case_id=case_id, actor=actor, approved=approved, reason=reason)
         )
 
     async def resume(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
 
     async def record_feedback(self, case_id: str, actor: Actor, satisfied: bool, note: str = "") -> CommandResult:
-        return await self.execute(
+        return await self._send(
             c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
         )
 

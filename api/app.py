@@ -1,12 +1,14 @@
 """The HTTP API (FastAPI on uvicorn): Open311 GeoReport v2 intake, the units' /v1 API, evidence.
 
 Around every request: a request id, a structured access log (never contact details or query
-strings), a body size limit and a per-key (or per-address) rate limit. Client mistakes get a 4xx
-naming the field; nothing a client sends produces a 5xx.
+strings), a body size limit, a per-key (or per-address) rate limit, and a refusal of paths and
+queries holding text that cannot be stored. Client mistakes get a 4xx naming the field; a fault of
+ours gets a 500 that says only its request id (the traceback goes to the log, redacted).
 """
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from collections import defaultdict
@@ -15,11 +17,14 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from rectify.api import open311, v1
-from rectify.api.render import errors
+from rectify.api.inputs import first_unstorable
+from rectify.api.render import error_response
 from rectify.api.service import ApiService
 from rectify.client import RectifyClient
 
@@ -34,25 +39,22 @@ class RateLimiter:
         self.rate, self.burst = rate, burst
         self._buckets: dict[str, tuple[float, float]] = defaultdict(lambda: (float(burst), time.monotonic()))
 
-    def allow(self, who: str) -> bool:
+    def wait(self, who: str) -> float:
+        """0 when `who` may go now (and a token is spent), else the seconds until a token is there."""
         tokens, then = self._buckets[who]
         now = time.monotonic()
         tokens = min(self.burst, tokens + (now - then) * self.rate)
         if tokens < 1:
             self._buckets[who] = (tokens, now)
-            return False
+            return (1 - tokens) / self.rate
         self._buckets[who] = (tokens - 1, now)
-        return True
-
-
-def _format_of(request: Request) -> str:
-    return "xml" if request.url.path.endswith(".xml") else "json"
+        return 0.0
 
 
 def _caller_id(request: Request) -> str:
     presented = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
     key_id = presented.split("_")[1] if presented.startswith("rk_") and presented.count("_") >= 2 else None
-    return f"key:{key_id}" if key_id else f"addr:{request.client.host if request.client else '?'}"
+    return f"key:{key_id[:16]}" if key_id else f"addr:{request.client.host if request.client else '?'}"
 
 
 def create_app(
@@ -69,46 +71,79 @@ def create_app(
     limiter = RateLimiter(rate, burst)
     app.include_router(open311.router)
     app.include_router(v1.router)
+    app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+        request_id = uuid.uuid4().hex[:16]
         started = time.monotonic()
-        fmt, open311_path = _format_of(request), request.url.path.startswith("/open311/")
+        path = request.scope["path"]  # percent-decoded: %00 arrives as NUL
         length = request.headers.get("content-length")
+        unstorable = first_unstorable([("path", path), *request.query_params.multi_items()])
         if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            response = _error(open311_path, fmt, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
-        elif not limiter.allow(_caller_id(request)):
-            response = _error(open311_path, fmt, 429, "too many requests; slow down")
+            response = error_response(path, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
+        elif wait := limiter.wait(_caller_id(request)):
+            retry = {"Retry-After": str(max(1, math.ceil(wait)))}
+            response = error_response(path, 429, "too many requests; slow down", retry)
+        elif unstorable:
+            response = error_response(path, 400, unstorable)
         else:
             try:
                 response = await call_next(request)
-            except Exception as error:  # a bug on our side: logged in full, answered without internals
-                log.exception("api.error", request_id=request_id, path=request.url.path)
-                detail = f"internal error ({type(error).__name__}); request {request_id}"
-                response = _error(open311_path, fmt, 500, detail)
+            except Exception:  # a fault of ours: the traceback to the log (redacted), the client only the id
+                log.exception("api.error", request_id=request_id, method=request.method, path=path)
+                response = error_response(path, 500, f"internal error; request {request_id}")
         response.headers["x-request-id"] = request_id
-        log.info("api.request", request_id=request_id, method=request.method, path=request.url.path,
+        log.info("api.request", request_id=request_id, method=request.method, path=path,
                  status=response.status_code, ms=round((time.monotonic() - started) * 1000, 1),
                  caller=_caller_id(request))  # fmt: skip
         return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> Response:
-        first = error.errors()[0] if error.errors() else {"loc": ("body",), "msg": "invalid"}
-        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query", "path", "header", "form"))
-        message = f"{field or 'request'}: {first['msg']}"
-        return _error(request.url.path.startswith("/open311/"), _format_of(request), 400, message)
+        return error_response(request.url.path, 400, validation_message(error.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
-        return _error(request.url.path.startswith("/open311/"), _format_of(request), error.status_code, error.detail)
+        headers = error.headers
+        if error.status_code == 405:  # GET and POST of one path are two routes: Allow names both
+            path = request.scope["path"]
+            methods = {m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path) for m in r.methods}
+            headers = {"Allow": ", ".join(sorted(methods))}
+        return error_response(request.scope["path"], error.status_code, error.detail, headers)
 
     return app
 
 
-def _error(open311_path: bool, fmt: str, status: int, detail: object) -> Response:
-    if open311_path:
-        return errors(fmt, status, detail if isinstance(detail, str) else str(detail))
-    body = detail if isinstance(detail, dict) else {"message": str(detail)}
-    return JSONResponse({"error": body}, status_code=status)
+def _document(app: FastAPI, city: object) -> dict:
+    """The OpenAPI document, told what only this city knows: its service codes, and the box around its
+    district that a report's point must lie in (the district itself is a polygon; a point in the box but
+    outside it still gets a 400 naming the rule)."""
+    app.openapi_schema = schema = get_openapi(title=app.title, version=app.version, description=app.description,
+                                              routes=app.routes)  # fmt: skip
+    form = schema["components"]["schemas"]["ReportForm"]["properties"]
+    form["service_code"]["enum"] = sorted(city.policy.categories)  # type: ignore[attr-defined]
+    min_lon, min_lat, max_lon, max_lat = city.router.bounds  # type: ignore[attr-defined]
+    form["lat"].update(minimum=min_lat, maximum=max_lat)
+    form["long"].update(minimum=min_lon, maximum=max_lon)
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _never_null(parameter["schema"])
+    return schema
+
+
+def _never_null(schema: dict) -> dict:
+    """An optional query or header parameter is a value or absent, never null: `X | None` documents as X."""
+    branches = [b for b in schema.get("anyOf", []) if b != {"type": "null"}]
+    if len(branches) != 1 or len(schema["anyOf"]) != 2:
+        return schema
+    return {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
+
+
+def validation_message(problems: list) -> str:
+    """'field: what is wrong' for the first problem, never echoing the input."""
+    first = problems[0] if problems else {"loc": ("body",), "msg": "invalid"}
+    loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]
+    field = ".".join(loc)
+    return f"{field or 'request'}: {first.get('msg', 'invalid')}"

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import datetime
 
 import asyncpg
 
+from rectify.domain.policy import Policy
 from rectify.domain.types import Actor, Frozen, Role
+from rectify.store.api_records import ApiRecords
 
 
 class ApiKey(Frozen):
@@ -26,43 +29,62 @@ class ApiKey(Frozen):
 
 
 class ApiKeyError(ValueError):
-    """An unknown, malformed or revoked key."""
+    """An unknown, malformed or revoked key, or one that may not be made."""
+
+
+#: Staff roles act for one of the city's units; reporters are apps or channel accounts, and auditors an
+#: audit office: both are named outside the city's unit list. `system` is the engine's own clock.
+UNIT_ROLES = frozenset({Role.UNIT, Role.DISPATCHER, Role.INSPECTOR, Role.REVIEWER})
+KEY_ROLES = frozenset(Role) - {Role.SYSTEM}
+_NAME = re.compile(r"^[a-z][a-z0-9_\-]{1,63}$")
+
+
+def check_holder(policy: Policy, unit_id: str, role: Role) -> None:
+    """Refuse a key no one should hold: role `system`, a unit not in the city, a dispatcher outside the
+    dispatching offices, or a reporter or auditor name that is not a plain identifier."""
+    if role not in KEY_ROLES:
+        raise ApiKeyError(f"role {role.value!r} cannot hold a key; roles a key may hold: "
+                          f"{', '.join(sorted(r.value for r in KEY_ROLES))}")  # fmt: skip
+    if role in UNIT_ROLES and unit_id not in policy.units:
+        raise ApiKeyError(f"unit {unit_id!r} is not a unit of {policy.city}; see its units.toml")
+    if role is Role.DISPATCHER and policy.dispatcher_units and unit_id not in policy.dispatcher_units:
+        raise ApiKeyError(f"{unit_id!r} is not a dispatching office ({', '.join(policy.dispatcher_units)})")
+    if role not in UNIT_ROLES and not _NAME.match(unit_id):
+        raise ApiKeyError(f"{role.value} key holder {unit_id!r}: a name of 2-64 lower-case letters, digits, _ or -")
 
 
 def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class KeyStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
+        self.records = ApiRecords(pool)
 
-    async def create(self, unit_id: str, role: Role, label: str = "") -> tuple[str, ApiKey]:
-        """A new key: the full key is returned once and never stored."""
+    async def create(
+        self, unit_id: str, role: Role, label: str = "", *, policy: Policy | None = None
+    ) -> tuple[str, ApiKey]:
+        """A new key: the full key is returned once and never stored. With `policy`, the holder is checked."""
+        if policy is not None:
+            check_holder(policy, unit_id, role)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-        row = await self.pool.fetchrow(
-            "INSERT INTO api_keys (key_id, secret_hash, unit_id, role, label) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            key_id, _hash(secret), unit_id, role.value, label,
-        )  # fmt: skip
+        row = await self.records.insert_key(key_id, _hash(secret), unit_id, role.value, label)
         return f"rk_{key_id}_{secret}", _key(row)
 
     async def list(self) -> list[ApiKey]:
-        return [_key(r) for r in await self.pool.fetch("SELECT * FROM api_keys ORDER BY created_at, key_id")]
+        return [_key(r) for r in await self.records.keys()]
 
     async def revoke(self, key_id: str) -> ApiKey:
-        row = await self.pool.fetchrow(
-            "UPDATE api_keys SET revoked_at = coalesce(revoked_at, clock_timestamp()) WHERE key_id = $1 RETURNING *",
-            key_id,
-        )
+        row = await self.records.revoke_key(key_id)
         if row is None:
             raise ApiKeyError(f"no key {key_id}")
         return _key(row)
 
     async def verify(self, presented: str) -> ApiKey:
         parts = presented.split("_", 2)
-        if len(parts) != 3 or parts[0] != "rk":
+        if len(parts) != 3 or parts[0] != "rk" or not parts[1].isalnum() or not parts[1].isascii():
             raise ApiKeyError("malformed api key")
-        row = await self.pool.fetchrow("SELECT * FROM api_keys WHERE key_id = $1", parts[1])
+        row = await self.records.key(parts[1])
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
             raise ApiKeyError("unknown api key")
         if row["revoked_at"] is not None:

@@ -1,29 +1,35 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2) over the city's categories and cases.
 
-Reports are form-encoded and need an api_key; reads are public and never show who reported.
-Coordinates are WGS84; `expected_datetime` is the current rectification deadline and
-`agency_responsible` the lead unit.
+Reports are form-encoded and need an API key (`api_key`, or an `X-Api-Key` or bearer header); reads
+are public and never show who reported. Coordinates are WGS84; `expected_datetime` is the current
+rectification deadline and `agency_responsible` the lead unit. `status` and `service_code` take
+comma-separated lists, as the specification allows.
 """
 
 from __future__ import annotations
 
-import math
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 
-from rectify.api.render import errors, respond
+from rectify.api import docs
+from rectify.api.auth import presented_key
+from rectify.api.idempotency import IdempotencyKey, key_from, once
+from rectify.api.inputs import Text
+from rectify.api.render import AUTHENTICATE, errors, respond
+from rectify.api.schemas import Created, ReportForm, RequestOut, ServiceDefinition, ServiceOut
 from rectify.client import CommandRejected
 from rectify.domain.errors import DomainError
-from rectify.domain.types import Point
+from rectify.domain.types import Point, Role
 from rectify.store.projections import CaseRow
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 Format = Literal["json", "xml"]
-_CLOSED = {"closed", "rejected", "withdrawn", "merged"}
+_CLOSED = ("closed", "rejected", "withdrawn", "merged")
 _GROUPS = {"territorial": "属地管理", "department": "职能部门", "road_chief": "路长制"}
 #: The one attribute every service takes: where exactly, in words (Open311 service definition).
 LOCATION_DETAIL = {
@@ -31,6 +37,12 @@ LOCATION_DETAIL = {
     "datatype_description": "Where exactly, e.g. 路口东北角", "order": 1, "description": "Where exactly",
 }  # fmt: skip
 MAX_LIST = 1000
+#: Who may file a report: everyone the rules let report, but not those who only read or judge.
+REPORTERS = frozenset({Role.REPORTER, Role.UNIT, Role.DISPATCHER, Role.INSPECTOR})
+_STATUS_LIST = r"^(open|closed)(,(open|closed))*$"
+#: RFC 3339 date-time, with its offset (W3C's profile of ISO 8601, as GeoReport v2 asks).
+_MOMENT = Query(description="e.g. 2026-11-20T10:00:00+08:00", json_schema_extra={"format": "date-time"})
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$")
 
 
 def _service(category: Any) -> dict:
@@ -64,7 +76,7 @@ def request_json(row: CaseRow, policy: Any) -> dict:
         "service_name": category.name if category else row.category,
         "service_code": row.category,
         "description": row.description,
-        "agency_responsible": agency,
+        "agency_responsible": agency or "",
         "service_notice": f"本案件由{agency}负责整改" if agency else "",
         "requested_datetime": _iso(row.opened_at),
         "updated_datetime": _iso(row.updated_at or row.opened_at),
@@ -78,121 +90,116 @@ def request_json(row: CaseRow, policy: Any) -> dict:
     }
 
 
-@router.get("/services.{fmt}", summary="The city's service types (categories)")
+@router.get("/services.{fmt}", summary="The city's service types (categories)",
+            response_model=list[ServiceOut], responses=docs.open311(400, 429))  # fmt: skip
 async def services(fmt: Format, request: Request) -> Response:
     policy = request.app.state.city.policy
     return respond(fmt, "services", [_service(c) for _, c in sorted(policy.categories.items())])
 
 
-@router.get("/services/{code}.{fmt}", summary="A service definition (its attributes)")
-async def service_definition(code: str, fmt: Format, request: Request) -> Response:
+@router.get("/services/{service_code}.{fmt}", summary="A service definition (its attributes)",
+            response_model=ServiceDefinition, responses=docs.open311(400, 404, 429))  # fmt: skip
+async def service_definition(service_code: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
     policy = request.app.state.city.policy
-    if code not in policy.categories:
-        return errors(fmt, 404, f"service_code {code!r} not found")
-    return respond(fmt, "service_definition", {"service_code": code, "attributes": [LOCATION_DETAIL]})
+    if service_code not in policy.categories:
+        return errors(fmt, 404, f"service_code {service_code[:100]!r} not found")
+    return respond(fmt, "service_definition", {"service_code": service_code, "attributes": [LOCATION_DETAIL]})
 
 
-@router.post("/requests.{fmt}", summary="Report a problem (form-encoded, api_key required)")
-async def create_request(fmt: Format, request: Request) -> Response:
-    form = await request.form()
+@router.post("/requests.{fmt}", summary="Report a problem (form-encoded; api_key required)",
+             response_model=list[Created], responses=docs.open311(400, 401, 403, 404, 409, 413, 422, 429))  # fmt: skip
+async def create_request(
+    fmt: Format,
+    request: Request,
+    form: Annotated[ReportForm, Form()],
+    in_header: Annotated[str, Depends(presented_key)],
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     api = request.app.state.api
-    key = await api.key_for(str(form.get("api_key") or request.headers.get("x-api-key") or ""))
+    key = await api.key_for(form.api_key or in_header)
     if key is None:
-        return errors(fmt, 403, "api_key is missing, unknown or revoked")
+        return errors(fmt, 401, "api_key is missing, unknown or revoked", AUTHENTICATE)
+    if key.role not in REPORTERS:
+        return errors(fmt, 403, f"a {key.role.value} key cannot file reports")
     policy = request.app.state.city.policy
-    code = str(form.get("service_code") or "")
-    if code not in policy.categories:
-        return errors(fmt, 400 if not code else 404, f"service_code {code!r} is not a service of this city")
-    try:
-        lat, lon = _float(form, "lat"), _float(form, "long")
-    except ValueError as error:
-        return errors(fmt, 400, str(error))
-    if lat is None or lon is None:
-        return errors(fmt, 400, "lat and long are required here: an address_string alone cannot be located")
-    try:
-        location = Point(lon=lon, lat=lat)
-    except ValueError:
-        return errors(fmt, 400, "lat must be within -90..90 and long within -180..180")
-    name = policy.categories[code].name
-    detail = str(form.get("attribute[location_detail]") or "")
-    description = str(form.get("description") or "").strip() or name
-    if detail:
-        description = f"{description}（{detail}）"
-    contact = {k: str(form[k]) for k in ("email", "first_name", "last_name", "phone", "device_id", "account_id")
-               if form.get(k)}  # fmt: skip
-    report_key = request.headers.get("idempotency-key") or str(uuid.uuid4())
+    if form.service_code not in policy.categories:
+        return errors(fmt, 404, f"service_code {form.service_code[:100]!r} is not a service of this city")
+    fields = form.model_dump(mode="json", by_alias=True, exclude={"api_key"})
+
+    async def run() -> Response:
+        return await _report(fmt, api, key, form, idempotency_key)
+
+    return await once(request, key.key_id, idempotency_key, fields, run)
+
+
+async def _report(fmt: str, api: Any, key: Any, form: ReportForm, idempotency_key: str | None) -> Response:
+    name = api.city.policy.categories[form.service_code].name
+    description = form.description.strip() or name
+    if form.location_detail:
+        description = f"{description}（{form.location_detail}）"
+    contact = {k: v for k in ("email", "first_name", "last_name", "phone", "device_id", "account_id")
+               if (v := getattr(form, k))}  # fmt: skip
+    report_key = f"open311/{key.key_id}/{key_from(idempotency_key) or uuid.uuid4()}"
     try:
         result = await api.report(
-            key, code, description, location, str(form.get("address_string") or "") or None,
-            str(form.get("media_url") or "") or None, f"open311/{key.key_id}/{report_key}", contact,
+            key, form.service_code, description, Point(lon=form.long, lat=form.lat), form.address_string or None,
+            form.media_url or None, report_key, contact,
         )  # fmt: skip
     except (DomainError, CommandRejected) as error:
         return errors(fmt, 400, str(error))
     return respond(fmt, "service_requests", [result])
 
 
-def _float(form: Any, field: str) -> float | None:
-    raw = form.get(field)
-    if raw in (None, ""):
-        return None
-    try:
-        value = float(str(raw))
-    except ValueError:
-        raise ValueError(f"{field} must be a number, got {str(raw)[:40]!r}") from None
-    if math.isnan(value) or math.isinf(value):
-        raise ValueError(f"{field} must be a finite number")
-    return value
-
-
-@router.get("/requests.{fmt}", summary="Find service requests")
+@router.get("/requests.{fmt}", summary="Find service requests", response_model=list[RequestOut],
+            responses=docs.open311(400, 404, 429))  # fmt: skip
 async def find_requests(
     fmt: Format,
     request: Request,
-    service_request_id: str | None = None,
-    service_code: str | None = None,
-    start_date: str | None = None,
-    end_date: str | None = None,
-    status: str | None = None,
+    service_request_id: Annotated[Text | None, Query(description="Comma-separated ids (other filters ignored)")] = None,
+    service_code: Annotated[Text | None, Query(description="Comma-separated service codes")] = None,
+    start_date: Annotated[Text | None, _MOMENT] = None,
+    end_date: Annotated[Text | None, _MOMENT] = None,
+    status: Annotated[str | None, Query(pattern=_STATUS_LIST, description="open, closed, or open,closed")] = None,
 ) -> Response:
     policy = request.app.state.city.policy
-    store = request.app.state.api.store
-    if status not in (None, "open", "closed"):
-        return errors(fmt, 400, "status must be open or closed")
-    if service_request_id:
+    records = request.app.state.api.records
+    if service_request_id is not None:
         ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:MAX_LIST]
-        rows = [r for i in ids if (r := await store.get_case(i)) is not None]
+        rows = await records.cases_by_id(ids)
         return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
     try:
         end = _when(end_date, "end_date") or datetime.now(UTC)
         start = _when(start_date, "start_date") or end - timedelta(days=90)
     except ValueError as error:
         return errors(fmt, 400, str(error))
-    if end < start:
-        return errors(fmt, 400, "end_date is before start_date")
-    if service_code is not None and service_code not in policy.categories:
-        return errors(fmt, 404, f"service_code {service_code!r} not found")
-    rows = await store.pool.fetch(
-        """SELECT * FROM cases WHERE opened_at >= $1 AND opened_at <= $2 AND ($3::text IS NULL OR category = $3)
-           AND ($4::text IS NULL OR ($4 = 'closed') = (status = ANY($5::text[])))
-           ORDER BY opened_at DESC, case_id LIMIT $6""",
-        start, end, service_code, status, sorted(_CLOSED), MAX_LIST,
-    )  # fmt: skip
-    return respond(fmt, "service_requests", [request_json(CaseRow(**dict(r)), policy) for r in rows])
+    codes = None
+    if service_code is not None:
+        codes = [c.strip() for c in service_code.split(",") if c.strip()]
+        unknown = [c for c in codes if c not in policy.categories]
+        if unknown or not codes:
+            return errors(fmt, 404, f"service_code {(unknown or [service_code])[0][:100]!r} not found")
+    wanted = set((status or "open,closed").split(","))
+    closed = None if wanted == {"open", "closed"} else wanted == {"closed"}
+    rows = await records.requests_between(start, end, codes, closed, _CLOSED, MAX_LIST) if start <= end else []
+    return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
 
 
 def _when(text: str | None, field: str) -> datetime | None:
-    if not text:
+    if text is None:
         return None
+    if not _DATE_TIME.match(text):
+        raise ValueError(f"{field} must be an RFC 3339 date-time like 2026-11-20T10:00:00+08:00")
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        # A leap second (:60) is valid RFC 3339 but not a Python time: it is the second before.
+        return datetime.fromisoformat(re.sub(r"(T\d{2}:\d{2}):60", r"\1:59", text.upper().replace(" ", "T")))
     except ValueError:
-        raise ValueError(f"{field} must be a W3C date-time like 2026-11-20T10:00:00+08:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        raise ValueError(f"{field} is not a real moment (month, day, hour or offset out of range)") from None
 
 
-@router.get("/requests/{request_id}.{fmt}", summary="One service request")
-async def get_request(request_id: str, fmt: Format, request: Request) -> Response:
-    row = await request.app.state.api.store.get_case(request_id)
+@router.get("/requests/{service_request_id}.{fmt}", summary="One service request", response_model=list[RequestOut],
+            responses=docs.open311(400, 404, 429))  # fmt: skip
+async def get_request(service_request_id: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
+    row = await request.app.state.api.store.get_case(service_request_id)
     if row is None:
-        return errors(fmt, 404, f"service_request_id {request_id!r} not found")
+        return errors(fmt, 404, f"service_request_id {service_request_id[:100]!r} not found")
     return respond(fmt, "service_requests", [request_json(row, request.app.state.city.policy)])

@@ -1,7 +1,12 @@
-"""Open311 bodies as JSON or XML, the same data either way; errors as the specification's list."""
+"""Bodies as JSON or XML, the same data either way; errors as Open311's list or /v1's object.
+
+Every error a client sees comes from `error_response`: Open311 paths get the GeoReport v2 list of
+{code, description} in the format the path asks for, /v1 paths `{"error": {"message": …}}`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -9,6 +14,9 @@ from fastapi.responses import JSONResponse, Response
 
 #: The XML element of each Open311 list and of its items.
 XML_NAMES = {"services": "service", "service_requests": "request", "errors": "error"}
+XML_MEDIA_TYPE = "text/xml; charset=utf-8"
+#: Where a client that presented no key, or a key we do not know, is told how to authenticate.
+AUTHENTICATE = {"WWW-Authenticate": 'Bearer realm="rectify"'}
 
 
 def _fill(parent: ET.Element, value: Any) -> None:
@@ -34,12 +42,26 @@ def to_xml(root: str, items: list[dict] | dict) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(element, encoding="utf-8")
 
 
-def respond(fmt: str, root: str, body: list[dict] | dict, status: int = 200) -> Response:
+def respond(
+    fmt: str, root: str, body: list[dict] | dict, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
     if fmt == "xml":
-        return Response(to_xml(root, body), status_code=status, media_type="text/xml; charset=utf-8")
-    return JSONResponse(body, status_code=status)
+        return Response(to_xml(root, body), status_code=status, media_type=XML_MEDIA_TYPE, headers=headers)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
-def errors(fmt: str, status: int, description: str) -> Response:
+def errors(fmt: str, status: int, description: str, headers: Mapping[str, str] | None = None) -> Response:
     """The specification's error shape: a list of {code, description}."""
-    return respond(fmt, "errors", [{"code": status, "description": description}], status)
+    return respond(fmt, "errors", [{"code": status, "description": description}], status, headers)
+
+
+def format_of(path: str) -> str:
+    return "xml" if path.endswith(".xml") else "json"
+
+
+def error_response(path: str, status: int, detail: object, headers: Mapping[str, str] | None = None) -> Response:
+    """An error in the shape the path's API uses."""
+    if path.startswith("/open311/"):
+        return errors(format_of(path), status, detail if isinstance(detail, str) else str(detail), headers)
+    body = detail if isinstance(detail, dict) else {"message": str(detail)}
+    return JSONResponse({"error": body}, status_code=status, headers=headers)

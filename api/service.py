@@ -5,7 +5,6 @@ Kept apart from the routes so the same rules hold for Open311 and /v1, and so te
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +17,8 @@ from rectify.client import RectifyClient
 from rectify.domain import commands as c
 from rectify.domain.router import metres_between
 from rectify.domain.types import Channel, Point
+from rectify.store.api_records import ApiRecords
+from rectify.store.idempotency import IdempotencyStore
 from rectify.store.projections import CaseRow
 
 _OPEN = ("reported", "dispatched", "claimed", "submitted", "disputed", "suspended")
@@ -27,6 +28,8 @@ class ApiService:
     def __init__(self, client: RectifyClient, evidence_dir: Path, max_evidence_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.client, self.store, self.city = client, client.store, client.city
         self.keys = KeyStore(client.store.pool)
+        self.records = ApiRecords(client.store.pool)
+        self.idempotency = IdempotencyStore(client.store.pool)
         self.evidence = EvidenceStore(evidence_dir)
         self.max_evidence_bytes = max_evidence_bytes
 
@@ -45,45 +48,42 @@ class ApiService:
         radius = spec.duplicate_radius_m
         window = policy.duplicate_window_hours if spec.duplicate_window_hours is None else spec.duplicate_window_hours
         degrees = radius / 100_000 + 1e-4  # a generous box first (1° ≥ 100 km here), exact distance after
-        rows = await self.store.pool.fetch(
-            """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
-               AND lat BETWEEN $4 AND $5 AND lon BETWEEN $6 AND $7""",
-            category, list(_OPEN), now - timedelta(hours=window),
-            at.lat - degrees, at.lat + degrees, at.lon - degrees * 1.5, at.lon + degrees * 1.5,
-        )  # fmt: skip
-        near = sorted(
-            (metres_between(at, Point(lon=r["lon"], lat=r["lat"])), r["case_id"], CaseRow(**dict(r))) for r in rows
-        )
+        box = (at.lon - degrees * 1.5, at.lat - degrees, at.lon + degrees * 1.5, at.lat + degrees)
+        rows = await self.records.open_cases_near(category, _OPEN, now - timedelta(hours=window), box)
+        near = sorted((metres_between(at, Point(lon=r.lon, lat=r.lat)), r.case_id, r) for r in rows)
         return (near[0][2], near[0][0]) if near and near[0][0] <= radius else None
 
     async def report(
         self, key: ApiKey, category: str, description: str, location: Point, address: str | None,
         media_url: str | None, report_key: str, contact: dict[str, str],
     ) -> dict[str, Any]:  # fmt: skip
-        """Open a case, or attach the report to the open case it repeats. Contacts go to their own table."""
-        duplicate = await self.duplicate_of(category, location, datetime.now(UTC))
+        """Open a case, or attach the report to the open case it repeats. Contacts go to their own table.
+
+        The report is checked by the rules first, whichever way it then goes, so the same text gets the
+        same answer at a fresh spot and at one that already has a case.
+        """
+        report = self.client.prepare_report(
+            idempotency_key=report_key, category=category, description=description, location=location,
+            channel=Channel.OPEN311, actor=key.actor, address=address, media_url=media_url,
+        )  # fmt: skip
+        # A report this key already opened is that case, never a duplicate of itself.
+        own = await self.store.get_case(report.case_id)
+        duplicate = None if own is not None else await self.duplicate_of(category, location, datetime.now(UTC))
         if duplicate is not None:
             row, distance = duplicate
             attach = c.AttachDuplicate(
                 command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)), case_id=row.case_id, actor=key.actor,
-                idempotency_key=report_key, description=description, location=location, channel=Channel.OPEN311,
-                distance_m=round(distance, 1),
+                idempotency_key=report_key, description=report.description.strip(), location=location,
+                channel=Channel.OPEN311, distance_m=round(distance, 1),
             )  # fmt: skip
             await self.client.execute(attach)
             case_id = row.case_id
             notice = f"同一问题已在办理中（{distance:.0f} 米内的案件 {case_id}），本次举报已并入该案件"
         else:
-            ref = await self.client.report(
-                idempotency_key=report_key, category=category, description=description, location=location,
-                channel=Channel.OPEN311, actor=key.actor, address=address, media_url=media_url,
-            )  # fmt: skip
+            ref = await self.client.open_report(report)
             case_id = ref.case_id
             unit = self.city.policy.units.get(ref.lead_unit or "")
             notice = f"已受理，由{unit.name if unit else ref.lead_unit}负责整改"
         if contact:
-            await self.store.pool.execute(
-                "INSERT INTO reporter_contacts (case_id, report_key, contact) VALUES ($1, $2, $3) "
-                "ON CONFLICT (report_key) DO NOTHING",
-                case_id, report_key, json.loads(json.dumps(contact)),
-            )  # fmt: skip
+            await self.records.save_contact(case_id, report_key, contact)
         return {"service_request_id": case_id, "service_notice": notice, "account_id": contact.get("account_id", "")}

@@ -1,44 +1,49 @@
 """The units' API (/v1): their cases from the read model, one endpoint per command, evidence.
 
-Every call names its actor by API key (`Authorization: Bearer rk_…`); a unit sees and acts on its
-own cases only; auditors only read. Commands are idempotent under an `Idempotency-Key` header.
+Every call names its actor by API key (`Authorization: Bearer rk_…` or `X-Api-Key`): none, or one we
+do not know, is 401; a key whose role may not do the thing, 403. A unit sees and acts on its own
+cases only; auditors only read. Commands are idempotent under an `Idempotency-Key` header.
 """
 
-
 import base64
+import hashlib
 import json
 import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Header, HTTPException, Query, Request, UploadFile
-from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Path, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 
-from rectify.api.evidence import EvidenceRejected, accept_photo
+from rectify.api import docs, schemas
+from rectify.api.auth import presented_key
+from rectify.api.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
+from rectify.api.idempotency import IdempotencyKey, key_from, once
+from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
+from rectify.api.render import AUTHENTICATE
 from rectify.client import CaseNotFound, CommandRejected
 from rectify.domain import commands as c
-from rectify.domain.types import EvidenceRef, Point, Role
+from rectify.domain.types import CaseStatus, Point, Role
 from rectify.store.projections import CaseRow
 
 router = APIRouter(prefix="/v1", tags=["units"])
 READERS = {Role.UNIT, Role.DISPATCHER, Role.INSPECTOR, Role.AUDITOR, Role.REVIEWER}
 
 
-async def caller(
-    request: Request, authorization: str | None = Header(None), x_api_key: str | None = Header(None)
-) -> ApiKey:
-    presented = x_api_key or (authorization or "").removeprefix("Bearer ").strip()
+async def caller(request: Request, presented: Annotated[str, Depends(presented_key)]) -> ApiKey:
     if not presented:
-        raise HTTPException(401, "an API key is required: Authorization: Bearer rk_…")
+        raise HTTPException(401, "an API key is required: Authorization: Bearer rk_…", AUTHENTICATE)
     key = await request.app.state.api.key_for(presented)
     if key is None:
-        raise HTTPException(403, "the API key is unknown or revoked")
+        raise HTTPException(401, "the API key is unknown or revoked", AUTHENTICATE)
     return key
 
 
 Caller = Annotated[ApiKey, Depends(caller)]
+CaseId = Annotated[Text, Path(max_length=100)]
+Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The photo's SHA-256, 64 lower-case hex digits")]
 
 
 def _may_read(key: ApiKey, row: CaseRow) -> None:
@@ -55,22 +60,26 @@ def _cursor(row: CaseRow) -> str:
 def _after(cursor: str) -> tuple[datetime, str]:
     try:
         opened, case_id = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        return datetime.fromisoformat(opened), str(case_id)
-    except (ValueError, TypeError) as error:
+        moment = datetime.fromisoformat(opened)
+        if moment.tzinfo is None or "\x00" in str(case_id):
+            raise ValueError("not ours")
+        return moment, str(case_id)
+    except (ValueError, TypeError, UnicodeError) as error:
         raise HTTPException(400, "cursor is not one this API gave out") from error
 
 
-@router.get("/cases", summary="List cases (newest first), with filters and cursor pagination")
+@router.get("/cases", summary="List cases (newest first), with filters and cursor pagination",
+            response_model=schemas.CaseList, responses=docs.v1(400, 401, 403, 429))  # fmt: skip
 async def list_cases(
     key: Caller,
     request: Request,
-    status: str | None = None,
-    category: str | None = None,
-    lead_unit: str | None = None,
-    grid_id: str | None = None,
+    status: CaseStatus | None = None,
+    category: Annotated[Text | None, Query(max_length=100)] = None,
+    lead_unit: Annotated[Text | None, Query(max_length=100)] = None,
+    grid_id: Annotated[Text | None, Query(max_length=100)] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=9)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: str | None = None,
+    cursor: Annotated[Text | None, Query(max_length=500)] = None,
     sort: Annotated[Literal["-opened_at", "opened_at"], Query(description="newest or oldest first")] = "-opened_at",
 ) -> dict:
     if key.role not in READERS:
@@ -79,151 +88,139 @@ async def list_cases(
         if lead_unit not in (None, key.unit_id):
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
         lead_unit = key.unit_id
-    opened, after_id = _after(cursor) if cursor else (None, None)
-    newest = sort == "-opened_at"
-    # Keyset pagination: the cursor is the last row's (opened_at, case_id); the order decides the side.
-    order, beyond = ("DESC", "<") if newest else ("ASC", ">")
-    rows = await request.app.state.api.store.pool.fetch(
-        f"""SELECT * FROM cases WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR category = $2)
-           AND ($3::text IS NULL OR lead_unit = $3) AND ($4::text IS NULL OR grid_id = $4)
-           AND ($5::int IS NULL OR escalation_level = $5)
-           AND ($6::timestamptz IS NULL OR (opened_at, case_id) {beyond} ($6, $7))
-           ORDER BY opened_at {order}, case_id {order} LIMIT $8""",
-        status, category, lead_unit, grid_id, escalation_level, opened, after_id, limit + 1,
+    cases = await request.app.state.api.records.cases_page(
+        status=status.value if status else None, category=category, lead_unit=lead_unit, grid_id=grid_id,
+        escalation_level=escalation_level, after=_after(cursor) if cursor else None,
+        newest_first=sort == "-opened_at", limit=limit + 1,
     )  # fmt: skip
-    cases = [CaseRow(**dict(r)) for r in rows]
     more = len(cases) > limit
     cases = cases[:limit]
     return {"cases": [r.model_dump(mode="json") for r in cases], "next_cursor": _cursor(cases[-1]) if more else None}
 
 
-@router.get("/cases/{case_id}", summary="A case with its full history")
-async def get_case(case_id: str, key: Caller, request: Request) -> dict:
+@router.get("/cases/{case_id}", summary="A case with its full history", response_model=schemas.CaseDetail,
+            responses=docs.v1(400, 401, 403, 404, 429))  # fmt: skip
+async def get_case(case_id: CaseId, key: Caller, request: Request) -> dict:
     store = request.app.state.api.store
     row = await store.get_case(case_id)
     if row is None:
-        raise HTTPException(404, f"no case {case_id}")
+        raise HTTPException(404, f"no case {case_id[:100]}")
     _may_read(key, row)
     history = [e.model_dump(mode="json") for e in await store.load(case_id)]
     return {"case": row.model_dump(mode="json"), "history": history}
 
 
-class ReasonBody(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=2000)]
-
-
-class SubmitBody(BaseModel):
-    evidence: Annotated[list[EvidenceRef], Field(min_length=1, max_length=20)]
-    note: Annotated[str, Field(max_length=2000)] = ""
-
-
-class VerifyBody(BaseModel):
-    passed: bool
-    note: Annotated[str, Field(max_length=2000)] = ""
-
-
-class ReassignBody(ReasonBody):
-    to_unit: Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class ExtendBody(ReasonBody):
-    hours: Annotated[float, Field(gt=0, le=24 * 90)]
-
-
-class DecideBody(ReasonBody):
-    granted: bool
-
-
-class ApproveBody(ReasonBody):
-    approved: bool
-
-
-class FeedbackBody(BaseModel):
-    satisfied: bool
-    note: Annotated[str, Field(max_length=2000)] = ""
-
-
-class Empty(BaseModel):
-    pass
-
-
 #: action -> (the command it issues, its JSON body, whose fields are the command's own)
 ACTIONS: dict[str, tuple[type[c.CommandBase], type[BaseModel]]] = {
-    "claim": (c.ClaimCase, Empty), "dispute": (c.DisputeCase, ReasonBody),
-    "submit": (c.SubmitRectification, SubmitBody), "verify": (c.VerifyCase, VerifyBody),
-    "reject": (c.RejectCase, ReasonBody), "withdraw": (c.WithdrawCase, ReasonBody),
-    "reopen": (c.ReopenCase, ReasonBody), "reassign": (c.ReassignCase, ReassignBody),
-    "uphold": (c.UpholdDispatch, ReasonBody), "extend": (c.RequestExtension, ExtendBody),
-    "decide-extension": (c.DecideExtension, DecideBody), "suspend": (c.RequestSuspension, ReasonBody),
-    "decide-suspension": (c.DecideSuspension, ApproveBody), "resume": (c.ResumeCase, ReasonBody),
-    "feedback": (c.RecordFeedback, FeedbackBody),
+    "claim": (c.ClaimCase, schemas.Empty), "dispute": (c.DisputeCase, schemas.ReasonBody),
+    "submit": (c.SubmitRectification, schemas.SubmitBody), "verify": (c.VerifyCase, schemas.VerifyBody),
+    "reject": (c.RejectCase, schemas.ReasonBody), "withdraw": (c.WithdrawCase, schemas.ReasonBody),
+    "reopen": (c.ReopenCase, schemas.ReasonBody), "reassign": (c.ReassignCase, schemas.ReassignBody),
+    "uphold": (c.UpholdDispatch, schemas.ReasonBody), "extend": (c.RequestExtension, schemas.ExtendBody),
+    "decide-extension": (c.DecideExtension, schemas.DecideBody), "suspend": (c.RequestSuspension, schemas.ReasonBody),
+    "decide-suspension": (c.DecideSuspension, schemas.ApproveBody), "resume": (c.ResumeCase, schemas.ReasonBody),
+    "feedback": (c.RecordFeedback, schemas.FeedbackBody),
 }  # fmt: skip
 
 
 def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseModel]) -> Any:
     async def run(
-        case_id: str, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    ) -> dict:  # fmt: skip
-        store = request.app.state.api.store
-        row = await store.get_case(case_id)
-        if row is None:
-            raise HTTPException(404, f"no case {case_id}")
-        if key.role is Role.AUDITOR:
-            raise HTTPException(403, "auditors only read")
-        _may_read(key, row)
-        seed = f"{key.key_id}/{idempotency_key}" if idempotency_key else str(uuid.uuid4())
-        command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify/v1/{case_id}/{action}/{seed}"))
-        try:
-            built = command(command_id=command_id, case_id=case_id, actor=key.actor, **body.model_dump())
-            result = await request.app.state.api.client.execute(built)
-        except CommandRejected as rejected:
-            raise HTTPException(409, {"rule": rejected.rule, "message": str(rejected)}) from None
-        except CaseNotFound:
-            raise HTTPException(404, f"no case {case_id}") from None
-        events = [e.model_dump(mode="json") for e in result.events]
-        return {"case": result.state.model_dump(mode="json"), "events": events}
+        case_id: CaseId, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response:  # fmt: skip
+        payload = body.model_dump(mode="json")
+
+        async def execute() -> Response:
+            return await _execute(request, key, case_id, action, command, payload, idempotency_key)
+
+        return await once(request, key.key_id, idempotency_key, payload, execute)
 
     run.__name__ = f"command_{action.replace('-', '_')}"
     return run
 
 
+async def _execute(
+    request: Request, key: ApiKey, case_id: str, action: str, command: type[c.CommandBase], payload: dict,
+    idempotency_key: str | None,
+) -> Response:  # fmt: skip
+    api = request.app.state.api
+    row = await api.store.get_case(case_id)
+    if row is None:
+        raise HTTPException(404, f"no case {case_id[:100]}")
+    if key.role is Role.AUDITOR:
+        raise HTTPException(403, "auditors only read")
+    _may_read(key, row)
+    if "evidence" in payload:
+        problem = await check_evidence(api.evidence, api.records, payload["evidence"], {key.unit_id, row.lead_unit})
+        if problem:
+            raise HTTPException(400, problem)
+    seed = f"{key.key_id}/{key_from(idempotency_key)}" if idempotency_key else str(uuid.uuid4())
+    command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify/v1/{case_id}/{action}/{seed}"))
+    try:
+        built = command(command_id=command_id, case_id=case_id, actor=key.actor, **payload)
+    except ValidationError as error:  # a field the command's own model refuses: the client's input
+        first = error.errors()[0]
+        raise HTTPException(400, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
+    try:
+        result = await api.client.execute(built)
+    except CommandRejected as rejected:
+        return JSONResponse({"error": {"rule": rejected.rule, "message": str(rejected)}}, status_code=409)
+    except CaseNotFound:
+        raise HTTPException(404, f"no case {case_id[:100]}") from None
+    events = [e.model_dump(mode="json") for e in result.events]
+    return JSONResponse({"case": result.state.model_dump(mode="json"), "events": events})
+
+
 for _action, (_command, _body) in ACTIONS.items():
-    router.post(f"/cases/{{case_id}}/{_action}", summary=f"{_command.__doc__ or _action}".split("\n")[0])(
-        _endpoint(_action, _command, _body)
-    )
+    router.post(
+        f"/cases/{{case_id}}/{_action}", summary=f"{_command.__doc__ or _action}".split("\n")[0],
+        response_model=schemas.CommandOut, responses=docs.v1(400, 401, 403, 404, 409, 413, 422, 429),
+    )(_endpoint(_action, _command, _body))  # fmt: skip
 
 
-@router.post("/evidence", summary="Upload a photo: stored by its SHA-256; type checked by content")
+@router.post("/evidence", summary="Upload a photo: stored by its SHA-256; type checked by content",
+             response_model=schemas.EvidenceOut, responses=docs.v1(400, 401, 403, 409, 413, 415, 422, 429))  # fmt: skip
 async def upload_evidence(
     key: Caller,
     request: Request,
     file: Annotated[UploadFile, File()],
     lat: Annotated[float | None, Form(ge=-90, le=90)] = None,
     lon: Annotated[float | None, Form(ge=-180, le=180)] = None,
-) -> dict:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     if key.role is Role.AUDITOR:
         raise HTTPException(403, "auditors only read")
-    data = await file.read(request.app.state.api.max_evidence_bytes + 1)
-    given = Point(lon=lon, lat=lat) if lat is not None and lon is not None else None
-    try:
-        ref, exif = accept_photo(request.app.state.api.evidence, data, given, request.app.state.api.max_evidence_bytes)
-    except EvidenceRejected as rejected:
-        raise HTTPException(rejected.status, str(rejected)) from None
-    return {"evidence": ref.model_dump(mode="json"), "exif": exif}
+    api = request.app.state.api
+    data = await file.read(api.max_evidence_bytes + 1)
+
+    async def run() -> Response:
+        given = Point(lon=lon, lat=lat) if lat is not None and lon is not None else None
+        try:
+            ref, exif = await keep_photo(api.evidence, api.records, key.unit_id, key.key_id, data, given,
+                                         api.max_evidence_bytes)  # fmt: skip
+        except EvidenceRejected as rejected:
+            raise HTTPException(rejected.status, str(rejected)) from None
+        return JSONResponse({"evidence": ref.model_dump(mode="json"), "exif": exif})
+
+    fields = {"file": hashlib.sha256(data).hexdigest(), "lat": lat, "lon": lon}
+    return await once(request, key.key_id, idempotency_key, fields, run)
 
 
-@router.get("/evidence/{sha256}", summary="A stored photo, to authorised callers")
-async def get_evidence(sha256: str, key: Caller, request: Request) -> Response:
+@router.get(
+    "/evidence/{sha256}", summary="A stored photo, to the case's units, dispatchers, inspectors and auditors",
+    response_class=Response, responses={
+        200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
+                          for t in ("image/jpeg", "image/png", "image/webp")}, "description": "The photo"},
+        **docs.v1(400, 401, 403, 404, 429)},
+)  # fmt: skip
+async def get_evidence(sha256: Sha256, key: Caller, request: Request) -> Response:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read evidence")
-    if len(sha256) != 64 or any(ch not in "0123456789abcdef" for ch in sha256):
-        raise HTTPException(400, "sha256 must be 64 lower-case hex digits")
-    store = request.app.state.api.evidence
+    api = request.app.state.api
+    if not await may_read_evidence(api.records, key.unit_id, key.role, sha256):
+        raise HTTPException(404, f"no evidence {sha256} for {key.unit_id}")  # not even whether it exists
     try:
-        data = store.get(sha256)
+        data = api.evidence.get(sha256)
     except FileNotFoundError:
         raise HTTPException(404, f"no evidence {sha256}") from None
-    from rectify.api.evidence import sniff
-
     return Response(data, media_type=sniff(data) or "application/octet-stream")

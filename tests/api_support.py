@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 from collections.abc import AsyncIterator
@@ -9,12 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 from PIL import Image
 
 from rectify.api.app import create_app
 from rectify.api.keys import KeyStore
 from rectify.city.sampling import point_in
-from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.devstack import EmbeddedPostgres, TestStack, free_port
 from rectify.domain.types import Role
 
 
@@ -65,3 +67,17 @@ def png(size: int = 8) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (size, size), (200, 40, 40)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+@contextlib.asynccontextmanager
+async def served(api: Api) -> AsyncIterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

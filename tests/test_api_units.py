@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from rectify.audit.verify import verify
-from rectify.devstack import EmbeddedPostgres, free_port
-from tests.api_support import Api, api_stack, png
+from rectify.devstack import EmbeddedPostgres
+from tests.api_support import Api, api_stack, png, served
 
 
 @pytest.fixture
@@ -28,7 +23,7 @@ async def test_each_role_sees_and_does_only_what_it_may(api: Api) -> None:
     http = api.http
     expect = [  # who, method, path, body, status
         ("none", "GET", "/v1/cases", None, 401),
-        ("revoked", "GET", "/v1/cases", None, 403),
+        ("revoked", "GET", "/v1/cases", None, 401),
         ("app", "GET", "/v1/cases", None, 403),
         ("lead", "GET", "/v1/cases", None, 200),
         ("other", "GET", f"/v1/cases/{case_id}", None, 404),
@@ -114,20 +109,6 @@ async def test_a_unit_works_a_case_to_closed_through_v1_and_open311_shows_it(api
     assert [e["type"] for e in detail["history"]][-2:] == ["case_closed", "deadline_set"]
 
 
-@contextlib.asynccontextmanager
-async def served(api: Api) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(api.app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
 async def test_the_third_party_georeport_client_follows_a_request_to_closed_while_the_unit_works_it(api: Api) -> None:
     from georeport import GeoReport
 
@@ -152,29 +133,11 @@ async def test_the_third_party_georeport_client_follows_a_request_to_closed_whil
             assert case_id in {r["service_request_id"] for r in found}
 
 
-async def test_schemathesis_finds_no_server_error_in_v1(api: Api, tmp_path: Path) -> None:
-    case_id = (await api.report())["service_request_id"]
-    st = Path(sys.executable).parent / "st"
-    async with served(api) as base:
-        proc = await asyncio.create_subprocess_exec(
-            str(st), "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
-            "--header", f"Authorization: Bearer {api.keys['lead']}", "--include-path-regex", "^/v1/",
-            "--seed", "1", "--no-color",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            env={**os.environ, "SCHEMATHESIS_HOOKS": ""}, cwd=tmp_path,
-        )  # fmt: skip
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout=300)
-    text = out.decode(errors="replace")
-    assert proc.returncode == 0, text[-4000:]
-    assert await api.stack.store.get_case(case_id) is not None  # the real case is still there …
-    audit = await verify(api.stack.store)
-    assert audit.ok, [f.problem for r in audit.results for f in r.findings]  # … and nothing sent broke the record
-
-
 async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres, tmp_path: Path) -> None:
     async with api_stack(pg, tmp_path, rate=0.5, burst=3) as slow:
-        codes = [(await slow.http.get("/v1/cases", headers=slow.auth("lead"))).status_code for _ in range(5)]
-        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        answers = [await slow.http.get("/v1/cases", headers=slow.auth("lead")) for _ in range(5)]
+        assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
+        assert answers[3].headers["retry-after"] == "2"  # a token comes back every 2 s at 0.5 a second
         assert (await slow.http.get("/v1/cases", headers=slow.auth("auditor"))).status_code == 200  # per key
         too_big = await slow.http.post("/open311/v2/requests.json", content=b"x", headers={
             "content-length": str(50 * 1024 * 1024), "content-type": "application/x-www-form-urlencoded"})  # fmt: skip

@@ -192,8 +192,11 @@ async def test_an_invalid_command_leaves_the_history_unchanged(dev_stack: TestSt
 
 async def test_a_retried_report_returns_the_same_case(stack: TestStack) -> None:
     first = await report(stack, "retry-1")
-    again = await report(stack, "retry-1", description="同一举报的重复提交")
+    again = await report(stack, "retry-1")
     assert again.case_id == first.case_id
+    with pytest.raises(CommandRejected) as other:  # the key names one report: another one is not a retry
+        await report(stack, "retry-1", description="同一举报的重复提交")
+    assert other.value.rule == "idempotency_key_reused"
     assert len(await stack.store.load(first.case_id)) == 5
     assert len(await stack.client.list()) == 1
 

@@ -270,8 +270,9 @@ def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running
     assert key not in listed.stdout and "app_hotline" in listed.stdout  # the key itself is never shown again
     key_id = key.split("_")[1]
     assert rectify("keys", "revoke", key_id, env=running_stack).returncode == 0
-    refused = httpx.post(f"{base}/open311/v2/requests.json", timeout=10, data={"api_key": key, "service_code": "x"})
-    assert refused.status_code == 403
+    refused = httpx.post(f"{base}/open311/v2/requests.json", timeout=10,
+                         data={"api_key": key, "service_code": "x", "lat": "29.6", "long": "106.57"})  # fmt: skip
+    assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
 
 
 def _png() -> bytes:
@@ -391,3 +392,51 @@ def test_demo_and_simulate_leave_no_process_and_no_port_behind(
         assert returncode != 0, output
     else:
         assert returncode == 130, output  # interrupted, as a shell reports Ctrl-C
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["list", "--status", "bogus"], "Invalid value for '--status'"),
+        (["list", "--category", "dragons"], "'dragons' is not a category of this city"),
+        (["list", "--territory", "st_nowhere"], "Invalid value for --territory: 'st_nowhere' is not a unit"),
+        (["list", "--grid", "g-nowhere"], "'g-nowhere' is not a grid of this city"),
+        (["list", "--level", "7"], "7 is not a rung of the ladder (0 to 4)"),
+        (["inbox", "st_nowhere"], "'st_nowhere' is not a unit of this city"),
+        (["accountability", "list", "--status", "bogus"], "Invalid value for '--status'"),
+        (["keys", "create", "--unit", "st_nowhere", "--role", "unit"], "'st_nowhere' is not a unit of"),
+        (["keys", "create", "--unit", "st_guanyinqiao", "--role", "system"], "role 'system' cannot hold a key"),
+        (["keys", "create", "--unit", "st_guanyinqiao", "--role", "dispatcher"], "is not a dispatching office"),
+    ],
+)
+def test_filters_and_key_holders_are_checked_against_the_city(args: list[str], message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")} | {"RECTIFY_DATA_DIR": str(tmp_path)}
+    result = rectify(*args, env=env | {"COLUMNS": "400"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "postgres").exists()  # refused before any server was started
+
+
+@pytest.mark.parametrize("command", ["submit", "report"])
+def test_a_photo_is_checked_by_content_before_anything_is_sent(command: str, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.jpg"
+    notes.write_text("整改完成，见附件")  # a text file, whatever its name says
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RECTIFY_")} | {"RECTIFY_DATA_DIR": str(tmp_path)}
+    report = ["report", "--category", "street_vending", "--lon", "106.57", "--lat", "29.6", "--description", "x"]
+    args = ["submit", "some-case", "--unit", "st_guanyinqiao"] if command == "submit" else report
+    result = rectify(*args, "--photo", str(notes), env=env | {"COLUMNS": "400"})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "not an accepted image" in result.stderr and "notes.jpg" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_report_key_sent_again_with_another_report_is_refused(running_stack: dict[str, str]) -> None:
+    point = point_in(load_city(DEFAULT_CITY_DIR), "st_wulidian", index=3)
+    args = ["report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
+            "--key", "cli-same-key", "--json"]  # fmt: skip
+    first = rectify(*args, "--description", "摊贩占道", env=running_stack)
+    assert first.returncode == 0, first.stderr
+    again = rectify(*args, "--description", "摊贩占道", env=running_stack)  # a retry: the same case
+    assert again.returncode == 0 and json.loads(again.stdout)["case_id"] == json.loads(first.stdout)["case_id"]
+    other = rectify(*args, "--description", "另一件事", env=running_stack)
+    assert other.returncode == 1 and "idempotency_key_reused" in other.stderr and "Traceback" not in other.stderr
