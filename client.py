@@ -13,10 +13,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
@@ -46,6 +48,7 @@ from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError
 from rectify.domain.events import PROCEEDING_PREFIX, Event
 from rectify.domain.state import CaseState
+from rectify.domain.text import check_text
 from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
 from rectify.store import CaseRow, EventStore
 from rectify.store.projections import ProceedingRow
@@ -100,6 +103,14 @@ def _rejected(error: DomainError) -> CommandRejected:
     return CommandRejected(str(error), rule=error.rule, case_id=error.case_id, status=error.status)
 
 
+def _invalid(error: ValidationError, case_id: str | None) -> CommandRejected:
+    """A command the model refused to build: the first problem, without echoing the input."""
+    first = error.errors(include_input=False, include_url=False)[0]
+    field = ".".join(str(p) for p in first["loc"]) or "input"
+    rule = "invalid_text" if first["type"] == "string_unicode" else "invalid_command"
+    return CommandRejected(f"{field}: {first['msg']}", rule=rule, case_id=case_id)
+
+
 def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
     cause = error
     while cause is not None and not isinstance(cause, ApplicationError):
@@ -110,7 +121,18 @@ def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
             cause.message, rule=details.get("rule", "domain"), case_id=case_id, status=details.get("status")
         )
     message = cause.message if isinstance(cause, ApplicationError) else str(error)
-    return CommandRejected(message, rule="failed", case_id=case_id)
+    # A payload the worker's model refused (a client that skipped these checks) is the caller's mistake too.
+    rule = "invalid_command" if isinstance(cause, ApplicationError) and cause.type == "ValidationError" else "failed"
+    return CommandRejected(message, rule=rule, case_id=case_id)
+
+
+async def _why_not_opened(handle: WorkflowHandle, case_id: str) -> CommandRejected:
+    """A case workflow that ended without recording its report: its failure, as the rejection it carries."""
+    try:
+        await handle.result(follow_runs=False)
+    except WorkflowFailureError as failure:
+        return _from_failure(failure, case_id)
+    return CommandRejected(f"case {case_id}: the report was not recorded", rule="failed", case_id=case_id)
 
 
 async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Client:
@@ -215,6 +237,8 @@ class RectifyClient:
             decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
         except DomainError as error:
             raise _rejected(error) from None
+        except ValidationError as error:
+            raise _invalid(error, case_id) from None
         workflow_id = workflow_id_for(case_id)
         try:
             handle = await self.temporal.start_workflow(
@@ -232,12 +256,19 @@ class RectifyClient:
             )
         except WorkflowAlreadyStartedError:
             row = await self.store.get_case(case_id)
-            if row is None:
-                raise
+            if row is None:  # that report ran once and was refused: the same answer again
+                raise await _why_not_opened(self.temporal.get_workflow_handle(workflow_id), case_id) from None
             return CaseRef(
                 case_id=case_id, workflow_id=workflow_id, status=row.status, lead_unit=row.lead_unit, due_at=row.due_at
             )
-        state: CaseState = await handle.execute_update(CaseWorkflow.opened)
+        try:
+            state: CaseState = await handle.execute_update(CaseWorkflow.opened)
+        except WorkflowUpdateFailedError as error:
+            raise _from_failure(error, case_id) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise await _why_not_opened(handle, case_id) from None  # it ended before the update reached it
         return CaseRef(
             case_id=case_id,
             workflow_id=workflow_id,
@@ -247,7 +278,15 @@ class RectifyClient:
         )
 
     # -- commands -------------------------------------------------------------------------------
+    def _check_text(self, command: Any) -> None:
+        """The decider's own text rule, applied before sending: what cannot be stored is never sent at all."""
+        try:
+            check_text(command, self.city.policy.text_limits(), case_id=command.case_id)
+        except DomainError as error:
+            raise _rejected(error) from None
+
     async def execute(self, command: c.Command) -> CommandResult:
+        self._check_text(command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
             return await handle.execute_update(
@@ -269,88 +308,72 @@ class RectifyClient:
             raise
 
     @staticmethod
-    def _id() -> str:
-        return str(uuid.uuid4())
+    def _command(kind: type[Any], case_id: str, actor: Actor, **fields: Any) -> Any:
+        """A command with a fresh id; fields the model refuses are a rejection, like any other refused command."""
+        try:
+            return kind(command_id=str(uuid.uuid4()), case_id=case_id, actor=actor, **fields)
+        except ValidationError as error:
+            raise _invalid(error, case_id) from None
 
     async def claim(self, case_id: str, actor: Actor) -> CommandResult:
-        return await self.execute(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
+        return await self.execute(self._command(c.ClaimCase, case_id, actor))
 
     async def dispute(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.DisputeCase, case_id, actor, reason=reason))
 
     async def reassign(self, case_id: str, actor: Actor, to_unit: str, reason: str) -> CommandResult:
-        return await self.execute(
-            c.ReassignCase(command_id=self._id(), case_id=case_id, actor=actor, to_unit=to_unit, reason=reason)
-        )
+        return await self.execute(self._command(c.ReassignCase, case_id, actor, to_unit=to_unit, reason=reason))
 
     async def uphold(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.UpholdDispatch, case_id, actor, reason=reason))
 
     async def submit(
         self, case_id: str, actor: Actor, evidence: Sequence[EvidenceRef], note: str = ""
     ) -> CommandResult:
         return await self.execute(
-            c.SubmitRectification(
-                command_id=self._id(), case_id=case_id, actor=actor, evidence=tuple(evidence), note=note
-            )
+            self._command(c.SubmitRectification, case_id, actor, evidence=tuple(evidence), note=note)
         )
 
     async def verify(self, case_id: str, actor: Actor, passed: bool, note: str = "") -> CommandResult:
-        return await self.execute(
-            c.VerifyCase(command_id=self._id(), case_id=case_id, actor=actor, passed=passed, note=note)
-        )
+        return await self.execute(self._command(c.VerifyCase, case_id, actor, passed=passed, note=note))
 
     async def reject(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.RejectCase, case_id, actor, reason=reason))
 
     async def withdraw(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.WithdrawCase, case_id, actor, reason=reason))
 
     async def merge(self, case_id: str, actor: Actor, into_case_id: str) -> CommandResult:
         """Merge a duplicate into another case; the target's status is looked up here, not trusted from the caller."""
+        command = self._command(c.MergeCase, case_id, actor, into_case_id=into_case_id)
+        self._check_text(command)  # before the id reaches the database
         target = await self.store.get_case(into_case_id)
-        command = c.MergeCase(
-            command_id=self._id(),
-            case_id=case_id,
-            actor=actor,
-            into_case_id=into_case_id,
-            target_status=target.status if target else None,
-        )
-        return await self.execute(command)
+        return await self.execute(command.model_copy(update={"target_status": target.status if target else None}))
 
     async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.ReopenCase, case_id, actor, reason=reason))
 
     async def request_extension(self, case_id: str, actor: Actor, hours: float, reason: str) -> CommandResult:
-        return await self.execute(
-            c.RequestExtension(command_id=self._id(), case_id=case_id, actor=actor, hours=hours, reason=reason)
-        )
+        return await self.execute(self._command(c.RequestExtension, case_id, actor, hours=hours, reason=reason))
 
     async def decide_extension(self, case_id: str, actor: Actor, granted: bool, reason: str) -> CommandResult:
-        return await self.execute(
-            c.DecideExtension(command_id=self._id(), case_id=case_id, actor=actor, granted=granted, reason=reason)
-        )
+        return await self.execute(self._command(c.DecideExtension, case_id, actor, granted=granted, reason=reason))
 
     async def request_suspension(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(
-            c.RequestSuspension(command_id=self._id(), case_id=case_id, actor=actor, reason=reason)
-        )
+        return await self.execute(self._command(c.RequestSuspension, case_id, actor, reason=reason))
 
     async def decide_suspension(self, case_id: str, actor: Actor, approved: bool, reason: str) -> CommandResult:
-        return await self.execute(
-            c.DecideSuspension(command_id=self._id(), case_id=case_id, actor=actor, approved=approved, reason=reason)
-        )
+        return await self.execute(self._command(c.DecideSuspension, case_id, actor, approved=approved, reason=reason))
 
     async def resume(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self.execute(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self.execute(self._command(c.ResumeCase, case_id, actor, reason=reason))
 
     async def record_feedback(self, case_id: str, actor: Actor, satisfied: bool, note: str = "") -> CommandResult:
-        return await self.execute(
-            c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
-        )
+        return await self.execute(self._command(c.RecordFeedback, case_id, actor, satisfied=satisfied, note=note))
 
     # -- accountability (问责) -------------------------------------------------------------------------
     async def execute_proceeding(self, command: ProceedingCommand) -> ProceedingResult:
+        self._check_text(command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(command.case_id)
         try:
             return await handle.execute_update("command", command, id=command.command_id, result_type=ProceedingResult)
@@ -368,18 +391,14 @@ class RectifyClient:
 
     async def explain(self, proceeding_id: str, actor: Actor, text: str) -> ProceedingResult:
         """说明: the unit's written explanation, within the policy's working hours."""
-        return await self.execute_proceeding(
-            SubmitExplanation(command_id=self._id(), case_id=proceeding_id, actor=actor, text=text)
-        )
+        return await self.execute_proceeding(self._command(SubmitExplanation, proceeding_id, actor, text=text))
 
     async def decide_accountability(
         self, proceeding_id: str, actor: Actor, outcome: Outcome, reason: str
     ) -> ProceedingResult:
         """A reviewer's decision: no fault, 约谈, 通报批评 or 移交纪检; it closes the proceeding."""
         return await self.execute_proceeding(
-            DecideProceeding(
-                command_id=self._id(), case_id=proceeding_id, actor=actor, outcome=outcome, reason=reason
-            )
+            self._command(DecideProceeding, proceeding_id, actor, outcome=outcome, reason=reason)
         )
 
     async def proceedings(self, **filters: Any) -> list[ProceedingRow]:

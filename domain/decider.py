@@ -74,6 +74,7 @@ from rectify.domain.events import (
 )
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
+from rectify.domain.text import check_text
 from rectify.domain.types import OPEN_STATUSES, SYSTEM_ACTOR, Actor, CaseStatus, Role
 
 _EVENT_ID_NAMESPACE = uuid.UUID("5b0e4a36-8f7e-4c55-9d0e-2f1f6c9a7e11")
@@ -156,10 +157,6 @@ def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[E
     description = command.description.strip()
     if not description:
         raise InvalidCommand("description is empty: say what the problem is")
-    if len(description) > policy.description_max_chars:
-        raise InvalidCommand(
-            f"description has {len(description)} characters; at most {policy.description_max_chars} are allowed"
-        )
     if command.routing is None:
         raise InvalidCommand("the report was not routed: intake must route (category, location) first")
     if command.routing.lead_unit not in policy.units:
@@ -242,6 +239,7 @@ def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: dateti
 
 def decide(state: CaseState | None, command: Command, now: datetime, policy: Policy) -> list[Event]:
     """The events that `command` produces on `state` at `now` under `policy`, or a DomainError."""
+    check_text(command, policy.text_limits(), case_id=None if isinstance(command, ReportCase) else command.case_id)
     if isinstance(command, ReportCase):
         if state is not None:
             raise WrongStatus("the case is already reported", case_id=state.case_id, status=state.status)

@@ -20,6 +20,7 @@ from rectify.domain.indicators import UnitCounts
 from rectify.domain.state import CaseState
 from rectify.store import append, scan
 from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
+from rectify.store.failures import UNSTORABLE, UnstorableEvents
 from rectify.store.projections import (
     CASE_COLUMNS,
     PROCEEDING_COLUMNS,
@@ -119,6 +120,8 @@ class EventStore:
             document, after = append.payload(pending, bases)  # type: ignore[arg-type]
             try:
                 stored = await self.pool.fetch(append.CALL, document)
+            except UNSTORABLE as error:  # the data itself, not the moment: no retry will store it
+                raise UnstorableEvents([case_id for case_id, *_ in pending], error) from error
             except asyncpg.UniqueViolationError:
                 self.heads.forget([case_id for case_id, *_ in pending])  # a twin won the race: ask again
                 continue

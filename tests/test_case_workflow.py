@@ -203,7 +203,7 @@ async def test_bad_intake_is_refused_before_anything_is_written(stack: TestStack
         ({"category": "no_such_category"}, "unknown_category"),
         ({"location": Point(lon=120.0, lat=30.0)}, "outside_district"),
         ({"description": "   "}, "invalid_command"),
-        ({"description": "长" * 2001}, "invalid_command"),
+        ({"description": "长" * 2001}, "invalid_text"),
     ]
     for i, (override, rule) in enumerate(cases):
         with pytest.raises(CommandRejected) as rejected:
