@@ -7,6 +7,7 @@ recognised and answered without writing twice, so activities may retry freely.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -72,8 +73,12 @@ class EventStore:
         pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=init_connection)
         return cls(pool, database_url)
 
-    async def close(self) -> None:
-        await self.pool.close()
+    async def close(self, timeout: float = 3.0) -> None:
+        """Close the pool; connections still busy after `timeout` seconds are terminated (their work rolls back)."""
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout)
+        except TimeoutError:
+            self.pool.terminate()
 
     # -- writing ------------------------------------------------------------------------------------
     async def append(
