@@ -101,6 +101,13 @@ class MergeCase(CommandBase):
     target_status: CaseStatus | None = None
 
 
+class AbsorbCase(CommandBase):
+    """Sent by the workflow of a case just merged into this one, so both cases record the merge."""
+
+    type: Literal["absorb"] = "absorb"
+    merged_case_id: Annotated[str, Field(min_length=1, max_length=100)]
+
+
 class ReopenCase(CommandBase):
     type: Literal["reopen"] = "reopen"
     reason: Reason
@@ -163,6 +170,7 @@ Command = Annotated[
     | RejectCase
     | WithdrawCase
     | MergeCase
+    | AbsorbCase
     | AttachDuplicate
     | ReopenCase
     | Tick

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from rectify.domain.commands import (
+    AbsorbCase,
     AttachDuplicate,
     ClaimCase,
     Command,
@@ -45,6 +46,7 @@ from rectify.domain.errors import (
 )
 from rectify.domain.escalation import ACTIVE_IN, due_items
 from rectify.domain.events import (
+    CaseAbsorbed,
     CaseClaimed,
     CaseClosed,
     CaseDispatched,
@@ -313,6 +315,13 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                     f"merge needs an open target case; {into} {found}", case_id=state.case_id, status=state.status
                 )
             emit(CaseMerged, into_case_id=into)
+        case AbsorbCase(merged_case_id=merged):
+            # A fact already recorded on the merged case: taken in any status, and once.
+            _require_role(state, command, Role.DISPATCHER, Role.SYSTEM)
+            if merged == state.case_id:
+                raise InvalidCommand("a case cannot absorb itself", case_id=state.case_id, status=state.status)
+            if merged not in state.absorbed:
+                emit(CaseAbsorbed, merged_case_id=merged)
         case AttachDuplicate():
             _require_status(state, command, OPEN_STATUSES)
             emit(DuplicateAttached, idempotency_key=command.idempotency_key, description=command.description,

@@ -130,6 +130,13 @@ class CaseMerged(EventBase):
     into_case_id: str
 
 
+class CaseAbsorbed(EventBase):
+    """The other side of a merge: `merged_case_id` was merged into this case, which carries it on."""
+
+    type: Literal["case_absorbed"] = "case_absorbed"
+    merged_case_id: str
+
+
 class CaseReopened(EventBase):
     """The reporter is not satisfied or the problem came back: a new cycle, counted as rework."""
 
@@ -277,6 +284,7 @@ Event = Annotated[
     | ReworkOrdered
     | CaseWithdrawn
     | CaseMerged
+    | CaseAbsorbed
     | DuplicateAttached
     | CaseReopened
     | DeadlineSet

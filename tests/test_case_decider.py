@@ -18,7 +18,7 @@ from rectify.domain.errors import (
     WrongStatus,
 )
 from rectify.domain.state import fold
-from rectify.domain.types import CaseStatus
+from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
 from tests.given import (
     CASE,
     DEPT,
@@ -199,6 +199,33 @@ def test_a_merged_case_is_final() -> None:
     assert merged.status is CaseStatus.MERGED and merged.merged_into == "other"
     with pytest.raises(WrongStatus, match="merged"):
         when(merged, claim())
+
+
+def test_the_merge_target_records_the_case_it_absorbed_once_and_in_any_status() -> None:
+    for state in (given(report()), given(report(), claim(), submit(), verify(True))):
+        events = when(state, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1"))
+        assert types(events) == ["case_absorbed"] and events[0].merged_case_id == "dup-1"
+        after = fold(events, state)
+        assert after.absorbed == ("dup-1",) and after.status is state.status
+        assert when(after, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1")) == []  # the signal came twice
+        assert types(when(after, cmd(c.AbsorbCase, SYSTEM_ACTOR, merged_case_id="dup-2"))) == ["case_absorbed"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "merged", "error", "words"),
+    [
+        (unit(), "dup-1", NotAuthorised, "dispatcher or system"),
+        (reporter(), "dup-1", NotAuthorised, "dispatcher or system"),
+        (dispatcher(), CASE, InvalidCommand, "absorb itself"),
+    ],
+)
+def test_only_the_merge_itself_makes_a_case_absorb_another(
+    actor: object, merged: str, error: type[DomainError], words: str
+) -> None:
+    with pytest.raises(error, match=words):
+        when(given(report()), cmd(c.AbsorbCase, actor, merged_case_id=merged))
+    with pytest.raises(WrongStatus, match="needs an existing case"):
+        when(None, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1"))
 
 
 def test_reopening_within_the_window_is_a_new_cycle_counted_as_rework() -> None:

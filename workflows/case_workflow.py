@@ -13,18 +13,18 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from rectify.domain.accountability import referral_for
-    from rectify.domain.commands import Command, ReportCase, Tick
+    from rectify.domain.commands import AbsorbCase, Command, ReportCase, Tick
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
     from rectify.domain.escalation import next_due
-    from rectify.domain.events import EscalationRaised, Event
+    from rectify.domain.events import CaseMerged, EscalationRaised, Event
     from rectify.domain.notifications import notifications_for
     from rectify.domain.state import CaseState, fold
     from rectify.domain.text import check_text
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         CaseWorkflowInput,
         CommandResult,
         ProceedingInput,
+        workflow_id_for,
     )
 
 APPEND_ACTIVITY = "rectify.append_events"
@@ -46,6 +47,9 @@ ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
 DELIVER_ACTIVITY = "rectify.deliver_notifications"
 #: Patch id of the local append: the store activities run in the workflow task instead of the task queue.
 LOCAL_APPEND_PATCH = "local-append"
+#: Patch id of the signal that records a merge on its target case too (`case_absorbed`).
+MERGE_TARGET_PATCH = "merge-target-absorbs"
+ABSORB_SIGNAL = "absorb"
 
 
 def _by_command(events: list[Event]) -> list[list[Event]]:
@@ -221,6 +225,7 @@ class CaseWorkflow:
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
+        await self._tell_merge_target(events)
         if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
             # Only before LOCAL_APPEND_PATCH (the local append delivers itself). Given up: the next append delivers.
             with contextlib.suppress(*calls.GAVE_UP):
@@ -234,6 +239,31 @@ class CaseWorkflow:
         """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
         return await calls.run(APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome,
                                local=request.adopt)  # fmt: skip
+
+    async def _tell_merge_target(self, events: list[Event]) -> None:
+        """A merge is recorded on both cases: the target's workflow is sent the command to record its side."""
+        merged = next((e for e in events if isinstance(e, CaseMerged)), None)
+        if merged is None or not workflow.patched(MERGE_TARGET_PATCH):
+            return
+        absorb = AbsorbCase(command_id=f"absorb-{merged.event_id}", case_id=merged.into_case_id, actor=merged.actor,
+                            merged_case_id=merged.case_id)  # fmt: skip
+        target = workflow.get_external_workflow_handle(workflow_id_for(merged.into_case_id))
+        try:
+            await target.signal(ABSORB_SIGNAL, absorb)
+        except FailureError as error:  # the target's workflow has ended: its store record stands as it is
+            workflow.logger.error("case.merge_target_gone", extra={"case_id": merged.case_id, "error": str(error)})
+
+    @workflow.signal(name=ABSORB_SIGNAL)
+    async def absorb(self, command: AbsorbCase) -> None:
+        """The other side of a merge into this case. A signal has no caller to answer, so a refusal is logged."""
+        if self._state is None:
+            await self._wait_opened()
+        async with self._lock:
+            try:
+                await self._execute(command)
+            except calls.GAVE_UP as error:
+                extra = {"case_id": command.case_id, "merged_case_id": command.merged_case_id, "error": str(error)}
+                workflow.logger.error("case.absorb_failed", extra=extra)
 
     async def _refer_for_accountability(self, events: list[Event], state: CaseState) -> None:
         """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""
