@@ -21,6 +21,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributeKey,
@@ -124,6 +125,29 @@ def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
     # A payload the worker's model refused (a client that skipped these checks) is the caller's mistake too.
     rule = "invalid_command" if isinstance(cause, ApplicationError) and cause.type == "ValidationError" else "failed"
     return CommandRejected(message, rule=rule, case_id=case_id)
+
+
+#: RPC answers meaning "not now" for an update: the server's limit of in-flight updates per workflow, an update
+#: aborted because its workflow task timed out (its worker died), a workflow task not ready. Sent again with the
+#: same update id, which the server deduplicates, for at most UPDATE_PATIENCE seconds.
+_NOT_NOW = frozenset({RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.FAILED_PRECONDITION})
+UPDATE_PATIENCE = 120.0
+
+
+async def _update(handle: WorkflowHandle, update: Any, *args: Any, id: str, result_type: type | None = None) -> Any:
+    deadline, delay = time.monotonic() + UPDATE_PATIENCE, 0.2
+    while True:
+        try:
+            return await handle.execute_update(update, args=args, id=id, result_type=result_type)
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # our own caller gave up: not the server's "not now"
+            not_now = isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError) or error.status in _NOT_NOW
+            if not not_now or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
 
 
 async def _why_not_opened(handle: WorkflowHandle, case_id: str) -> CommandRejected:
@@ -262,7 +286,7 @@ class RectifyClient:
                 case_id=case_id, workflow_id=workflow_id, status=row.status, lead_unit=row.lead_unit, due_at=row.due_at
             )
         try:
-            state: CaseState = await handle.execute_update(CaseWorkflow.opened)
+            state: CaseState = await _update(handle, CaseWorkflow.opened, id=f"opened-{uuid.uuid4()}")
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, case_id) from None
         except RPCError as error:
@@ -289,9 +313,8 @@ class RectifyClient:
         self._check_text(command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
-            return await handle.execute_update(
-                CaseWorkflow.command, command, id=command.command_id, result_type=CommandResult
-            )
+            update = CaseWorkflow.command
+            return await _update(handle, update, command, id=command.command_id, result_type=CommandResult)
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, command.case_id) from None
         except RPCError as error:
@@ -376,7 +399,7 @@ class RectifyClient:
         self._check_text(command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(command.case_id)
         try:
-            return await handle.execute_update("command", command, id=command.command_id, result_type=ProceedingResult)
+            return await _update(handle, "command", command, id=command.command_id, result_type=ProceedingResult)
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, command.case_id) from None
         except RPCError as error:
