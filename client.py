@@ -121,10 +121,16 @@ def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
         return CommandRejected(
             cause.message, rule=details.get("rule", "domain"), case_id=case_id, status=details.get("status")
         )
-    message = cause.message if isinstance(cause, ApplicationError) else str(error)
     # A payload the worker's model refused (a client that skipped these checks) is the caller's mistake too.
-    rule = "invalid_command" if isinstance(cause, ApplicationError) and cause.type == "ValidationError" else "failed"
-    return CommandRejected(message, rule=rule, case_id=case_id)
+    chain = []
+    while isinstance(cause, ApplicationError):
+        chain.append(cause)
+        cause = cause.__cause__
+    refused = [c for c in chain if c.type == "ValidationError" or "Failed decoding arguments" in c.message]
+    if refused:
+        return CommandRejected(chain[-1].message, rule="invalid_command", case_id=case_id)
+    message = chain[0].message if chain else str(error)
+    return CommandRejected(message, rule="failed", case_id=case_id)
 
 
 #: RPC answers meaning "not now" for an update: the server's limit of in-flight updates per workflow, an update

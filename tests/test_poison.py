@@ -10,17 +10,18 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from rectify.activities.store_activities import CaseActivities
 from rectify.audit.verify import verify
-from rectify.client import CommandRejected
+from rectify.client import CommandRejected, _from_failure
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.state import fold
 from rectify.domain.types import Channel
 from rectify.store.failures import list_failures
-from rectify.workflows.models import AppendEvents
+from rectify.workflows.models import AppendEvents, workflow_id_for
 from tests.scenario import REPORTER, point_in, unit
 
 #: Each refusal must come back well inside this; the old behaviour hung for the append's whole ten minutes.
@@ -104,3 +105,17 @@ async def test_the_append_activity_gives_up_at_once_on_a_nul(stack: TestStack) -
     assert failed.value.non_retryable and failed.value.type == "UnstorableEvents"
     assert "UntranslatableCharacterError" in str(failed.value)
     assert (await list_failures(stack.store.pool))[0] == 1
+
+
+async def test_a_command_the_workers_model_refuses_is_a_clean_rejection_not_a_stuck_task(stack: TestStack) -> None:
+    """A client that skips the SDK's checks sends a payload the update's argument model refuses."""
+    ref = await report(stack, "raw-1")
+    handle = stack.env.client.get_workflow_handle(workflow_id_for(ref.case_id))
+    raw = {"type": "dispute", "command_id": "raw-dispute", "case_id": ref.case_id, "reason": "x",
+           "actor": {"unit_id": ref.lead_unit, "role": "unit"}, "extra_field": "refused by the model"}  # fmt: skip
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await asyncio.wait_for(handle.execute_update("command", raw, id="raw-dispute"), BOUND)
+    refused = _from_failure(failed.value, ref.case_id)
+    assert refused.rule == "invalid_command" and "extra_field" in str(refused)
+    result = await asyncio.wait_for(stack.client.claim(ref.case_id, unit(ref.lead_unit)), BOUND)
+    assert result.state.status == "claimed"
