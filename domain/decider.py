@@ -225,11 +225,11 @@ def _check_extension_cap(state: CaseState, command: Command, policy: Policy, hou
         )
 
 
-def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime) -> None:
+def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime, reason: str) -> None:
     """Clocks run again: each deadline not yet missed moves by the time the case was suspended."""
     paused_working = policy.calendar.working_time_between(state.suspended_at, now)
     ladder_running = "rectify" in state.deadlines and state.deadlines["rectify"].missed
-    emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0)
+    emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0, reason=reason)
     for stage, deadline in sorted(state.deadlines.items()):
         if deadline.missed or state.suspended_from not in ACTIVE_IN[stage]:
             continue
@@ -371,10 +371,10 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             if not state.suspension_pending:
                 raise WrongStatus("no suspension request is pending", case_id=state.case_id, status=state.status)
             emit(CaseSuspended if approved else SuspensionRefused, reason=reason)
-        case ResumeCase():
+        case ResumeCase(reason=reason):
             _require_status(state, command, frozenset({S.SUSPENDED}))
             _require_role(state, command, Role.DISPATCHER)
-            _decide_resume(emit, state, policy, now)
+            _decide_resume(emit, state, policy, now, reason)
         case RecordFeedback(satisfied=satisfied, note=note):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)

@@ -212,6 +212,9 @@ class CaseResumed(EventBase):
 
     type: Literal["case_resumed"] = "case_resumed"
     paused_hours: float
+    #: Why the clocks run again. Left out of the body when absent, as in events written before it was kept, so
+    #: their stored bodies and hashes read back unchanged.
+    reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class FeedbackRecorded(EventBase):

@@ -17,6 +17,7 @@ from rectify.domain.errors import (
     WindowClosed,
     WrongStatus,
 )
+from rectify.domain.events import event_body, parse_event
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
 from tests.given import (
@@ -297,3 +298,12 @@ def test_every_refusal_names_the_case_and_its_status() -> None:
 def test_a_command_before_any_report_is_refused() -> None:
     with pytest.raises(WrongStatus, match="needs an existing case"):
         when(None, claim())
+
+
+def test_resuming_records_why_and_events_from_before_that_read_back_unchanged() -> None:
+    state = given(report(), cmd(c.RequestSuspension, unit(), reason="现场封闭"))
+    state = fold(when(state, cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意")), state)
+    [resumed, *_] = when(state, cmd(c.ResumeCase, dispatcher(), reason="围挡已拆除"), at=T0 + timedelta(hours=3))
+    assert resumed.type == "case_resumed" and resumed.reason == "围挡已拆除"
+    older = {k: v for k, v in event_body(resumed).items() if k != "reason"}  # as stored before reasons were kept
+    assert event_body(parse_event(older)) == older
