@@ -238,6 +238,20 @@ def worker() -> None:
 
 
 @app.command()
+def doctor(
+    as_json: JsonOpt = False,
+    attempts: Annotated[int, typer.Option(min=1, help="An activity on this attempt counts as stuck.")] = 5,
+    task_seconds: Annotated[float, typer.Option(min=1, help="A workflow task running this long is stuck.")] = 120,
+) -> None:
+    """Check the installation: servers, migrations, appends the database refused, stuck and failed workflows."""
+    from rectify import doctor as checkup
+
+    checks = asyncio.run(checkup.diagnose(settings(), checkup.Limits(attempts=attempts, task_seconds=task_seconds)))
+    emit(checkup.report(checks), as_json, lambda _: views.print_checks(console, checks))
+    raise typer.Exit(checkup.exit_code(checks))
+
+
+@app.command()
 def demo(
     walkthrough: Annotated[
         bool, typer.Option("--walkthrough", help="Instead: ten cases through every path on the dev server.")

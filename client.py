@@ -20,8 +20,10 @@ from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import (
     Client,
+    WorkflowFailureError,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
     SearchAttributeKey,
@@ -49,6 +51,7 @@ from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError, InvalidCommand
 from rectify.domain.events import PROCEEDING_PREFIX, Event
 from rectify.domain.state import CaseState
+from rectify.domain.text import check_text
 from rectify.domain.types import Actor, Channel, EvidenceRef, Frozen, Point
 from rectify.store import CaseRow, EventStore
 from rectify.store.idempotency import IdempotencyStore, fingerprint
@@ -56,25 +59,6 @@ from rectify.store.projections import ProceedingRow
 from rectify.workflows import search
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.models import CaseWorkflowInput, CommandResult, ProceedingResult, workflow_id_for
-
-#: How long a command is sent again while the server turns it away unseen (see `_sent_until_taken`).
-UPDATE_PATIENCE = 60.0
-
-
-async def _sent_until_taken(send: Any) -> Any:
-    """Send an update again while the server turns it away before the workflow saw it: too many in flight
-    (RESOURCE_EXHAUSTED), or "workflow update was aborted" when a workflow task failed or moved, which
-    Temporal's update design asks callers to retry. The id is the command's, so a retry never applies it twice."""
-    give_up, pause = time.monotonic() + UPDATE_PATIENCE, 0.1
-    while True:
-        try:
-            return await send()
-        except RPCError as error:
-            aborted = error.status is RPCStatusCode.UNAVAILABLE and "update was aborted" in error.message
-            if not (aborted or error.status is RPCStatusCode.RESOURCE_EXHAUSTED) or time.monotonic() > give_up:
-                raise
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, 2.0)
 
 
 class RectifyError(Exception):
@@ -125,9 +109,10 @@ def _rejected(error: DomainError) -> CommandRejected:
 
 def _invalid(error: ValidationError, case_id: str | None) -> CommandRejected:
     """A field the command's model refuses, named, without echoing the input."""
-    first = error.errors()[0]
+    first = error.errors(include_input=False, include_url=False)[0]
     field = ".".join(str(p) for p in first["loc"]) or "command"
-    return CommandRejected(f"{field}: {first['msg']}", rule="invalid_command", case_id=case_id)
+    rule = "invalid_text" if first["type"] == "string_unicode" else "invalid_command"
+    return CommandRejected(f"{field}: {first['msg']}", rule=rule, case_id=case_id)
 
 
 #: A reporter's photo link, shown to the public as given: https, a host name, an optional port and path,
@@ -149,8 +134,48 @@ def _from_failure(error: BaseException, case_id: str) -> CommandRejected:
         return CommandRejected(
             cause.message, rule=details.get("rule", "domain"), case_id=case_id, status=details.get("status")
         )
-    message = cause.message if isinstance(cause, ApplicationError) else str(error)
+    # A payload the worker's model refused (a client that skipped these checks) is the caller's mistake too.
+    chain = []
+    while isinstance(cause, ApplicationError):
+        chain.append(cause)
+        cause = cause.__cause__
+    refused = [c for c in chain if c.type == "ValidationError" or "Failed decoding arguments" in c.message]
+    if refused:
+        return CommandRejected(chain[-1].message, rule="invalid_command", case_id=case_id)
+    message = chain[0].message if chain else str(error)
     return CommandRejected(message, rule="failed", case_id=case_id)
+
+
+#: RPC answers meaning "not now" for an update: the server's limit of in-flight updates per workflow, an update
+#: aborted because its workflow task timed out (its worker died), a workflow task not ready. Sent again with the
+#: same update id, which the server deduplicates, for at most UPDATE_PATIENCE seconds.
+_NOT_NOW = frozenset({RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABLE, RPCStatusCode.FAILED_PRECONDITION})
+UPDATE_PATIENCE = 120.0
+
+
+async def _update(handle: WorkflowHandle, update: Any, *args: Any, id: str, result_type: type | None = None) -> Any:
+    deadline, delay = time.monotonic() + UPDATE_PATIENCE, 0.2
+    while True:
+        try:
+            return await handle.execute_update(update, args=args, id=id, result_type=result_type)
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise  # our own caller gave up: not the server's "not now"
+            not_now = isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError) or error.status in _NOT_NOW
+            if not not_now or time.monotonic() + delay > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5.0)
+
+
+async def _why_not_opened(handle: WorkflowHandle, case_id: str) -> CommandRejected:
+    """A case workflow that ended without recording its report: its failure, as the rejection it carries."""
+    try:
+        await handle.result(follow_runs=False)
+    except WorkflowFailureError as failure:
+        return _from_failure(failure, case_id)
+    return CommandRejected(f"case {case_id}: the report was not recorded", rule="failed", case_id=case_id)
 
 
 async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Client:
@@ -302,12 +327,19 @@ class RectifyClient:
             )
         except WorkflowAlreadyStartedError:
             row = await self.store.get_case(case_id)
-            if row is None:
-                raise
+            if row is None:  # that report ran once and was refused: the same answer again
+                raise await _why_not_opened(self.temporal.get_workflow_handle(workflow_id), case_id) from None
             return CaseRef(
                 case_id=case_id, workflow_id=workflow_id, status=row.status, lead_unit=row.lead_unit, due_at=row.due_at
             )
-        state: CaseState = await handle.execute_update(CaseWorkflow.opened)
+        try:
+            state: CaseState = await _update(handle, CaseWorkflow.opened, id=f"opened-{uuid.uuid4()}")
+        except WorkflowUpdateFailedError as error:
+            raise _from_failure(error, case_id) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise await _why_not_opened(handle, case_id) from None  # it ended before the update reached it
         return CaseRef(
             case_id=case_id,
             workflow_id=workflow_id,
@@ -333,21 +365,30 @@ class RectifyClient:
             )  # fmt: skip
 
     # -- commands -------------------------------------------------------------------------------
+    def _check_text(self, command: Any) -> None:
+        """The decider's own text rule, applied before sending: what cannot be stored is never sent at all."""
+        try:
+            check_text(command, self.city.policy.text_limits(), case_id=command.case_id)
+        except DomainError as error:
+            raise _rejected(error) from None
+
     async def execute(self, command: c.Command) -> CommandResult:
         """Send a command made by the caller, as an Update whose id is the command id: a retry with the same id
         gets the first answer; the same id with another command is refused (`idempotency_key_reused`)."""
+        self._check_text(command)
         await self._bind(f"{command.case_id}/{command.command_id}", command.type, command)
-        return await self._send(command)
+        return await self._update_case(command)
 
     async def _send(self, command: c.Command) -> CommandResult:
-        """The Update itself. The SDK's own methods come here directly: their command ids are new uuids."""
+        """The SDK's own methods come here directly: their command ids are new uuids, so there is nothing to bind."""
+        self._check_text(command)
+        return await self._update_case(command)
+
+    async def _update_case(self, command: c.Command) -> CommandResult:
         handle: WorkflowHandle = self.temporal.get_workflow_handle(workflow_id_for(command.case_id))
         try:
-            return await _sent_until_taken(
-                lambda: handle.execute_update(
-                    CaseWorkflow.command, command, id=command.command_id, result_type=CommandResult
-                )
-            )
+            update = CaseWorkflow.command
+            return await _update(handle, update, command, id=command.command_id, result_type=CommandResult)
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, command.case_id) from None
         except RPCError as error:
@@ -364,91 +405,75 @@ class RectifyClient:
             raise
 
     @staticmethod
-    def _id() -> str:
-        return str(uuid.uuid4())
+    def _command(kind: type[Any], case_id: str, actor: Actor, **fields: Any) -> Any:
+        """A command with a fresh id; fields the model refuses are a rejection, like any other refused command."""
+        try:
+            return kind(command_id=str(uuid.uuid4()), case_id=case_id, actor=actor, **fields)
+        except ValidationError as error:
+            raise _invalid(error, case_id) from None
 
     async def claim(self, case_id: str, actor: Actor) -> CommandResult:
-        return await self._send(c.ClaimCase(command_id=self._id(), case_id=case_id, actor=actor))
+        return await self._send(self._command(c.ClaimCase, case_id, actor))
 
     async def dispute(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.DisputeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.DisputeCase, case_id, actor, reason=reason))
 
     async def reassign(self, case_id: str, actor: Actor, to_unit: str, reason: str) -> CommandResult:
-        return await self._send(
-            c.ReassignCase(command_id=self._id(), case_id=case_id, actor=actor, to_unit=to_unit, reason=reason)
-        )
+        return await self._send(self._command(c.ReassignCase, case_id, actor, to_unit=to_unit, reason=reason))
 
     async def uphold(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.UpholdDispatch(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.UpholdDispatch, case_id, actor, reason=reason))
 
     async def submit(
         self, case_id: str, actor: Actor, evidence: Sequence[EvidenceRef], note: str = ""
     ) -> CommandResult:
         return await self._send(
-            c.SubmitRectification(
-                command_id=self._id(), case_id=case_id, actor=actor, evidence=tuple(evidence), note=note
-            )
+            self._command(c.SubmitRectification, case_id, actor, evidence=tuple(evidence), note=note)
         )
 
     async def verify(self, case_id: str, actor: Actor, passed: bool, note: str = "") -> CommandResult:
-        return await self._send(
-            c.VerifyCase(command_id=self._id(), case_id=case_id, actor=actor, passed=passed, note=note)
-        )
+        return await self._send(self._command(c.VerifyCase, case_id, actor, passed=passed, note=note))
 
     async def reject(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.RejectCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.RejectCase, case_id, actor, reason=reason))
 
     async def withdraw(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.WithdrawCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.WithdrawCase, case_id, actor, reason=reason))
 
     async def merge(self, case_id: str, actor: Actor, into_case_id: str) -> CommandResult:
         """Merge a duplicate into another case; the target's status is looked up here, not trusted from the caller."""
+        command = self._command(c.MergeCase, case_id, actor, into_case_id=into_case_id)
+        self._check_text(command)  # before the id reaches the database
         target = await self.store.get_case(into_case_id)
-        command = c.MergeCase(
-            command_id=self._id(),
-            case_id=case_id,
-            actor=actor,
-            into_case_id=into_case_id,
-            target_status=target.status if target else None,
-        )
-        return await self._send(command)
+        return await self._update_case(command.model_copy(update={"target_status": target.status if target else None}))
 
     async def reopen(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.ReopenCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.ReopenCase, case_id, actor, reason=reason))
 
     async def request_extension(self, case_id: str, actor: Actor, hours: float, reason: str) -> CommandResult:
-        return await self._send(
-            c.RequestExtension(command_id=self._id(), case_id=case_id, actor=actor, hours=hours, reason=reason)
-        )
+        return await self._send(self._command(c.RequestExtension, case_id, actor, hours=hours, reason=reason))
 
     async def decide_extension(self, case_id: str, actor: Actor, granted: bool, reason: str) -> CommandResult:
-        return await self._send(
-            c.DecideExtension(command_id=self._id(), case_id=case_id, actor=actor, granted=granted, reason=reason)
-        )
+        return await self._send(self._command(c.DecideExtension, case_id, actor, granted=granted, reason=reason))
 
     async def request_suspension(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(
-            c.RequestSuspension(command_id=self._id(), case_id=case_id, actor=actor, reason=reason)
-        )
+        return await self._send(self._command(c.RequestSuspension, case_id, actor, reason=reason))
 
     async def decide_suspension(self, case_id: str, actor: Actor, approved: bool, reason: str) -> CommandResult:
-        return await self._send(
-            c.DecideSuspension(command_id=self._id(), case_id=case_id, actor=actor, approved=approved, reason=reason)
-        )
+        return await self._send(self._command(c.DecideSuspension, case_id, actor, approved=approved, reason=reason))
 
     async def resume(self, case_id: str, actor: Actor, reason: str) -> CommandResult:
-        return await self._send(c.ResumeCase(command_id=self._id(), case_id=case_id, actor=actor, reason=reason))
+        return await self._send(self._command(c.ResumeCase, case_id, actor, reason=reason))
 
     async def record_feedback(self, case_id: str, actor: Actor, satisfied: bool, note: str = "") -> CommandResult:
-        return await self._send(
-            c.RecordFeedback(command_id=self._id(), case_id=case_id, actor=actor, satisfied=satisfied, note=note)
-        )
+        return await self._send(self._command(c.RecordFeedback, case_id, actor, satisfied=satisfied, note=note))
 
     # -- accountability (问责) -------------------------------------------------------------------------
     async def execute_proceeding(self, command: ProceedingCommand) -> ProceedingResult:
+        self._check_text(command)
         handle: WorkflowHandle = self.temporal.get_workflow_handle(command.case_id)
         try:
-            return await handle.execute_update("command", command, id=command.command_id, result_type=ProceedingResult)
+            return await _update(handle, "command", command, id=command.command_id, result_type=ProceedingResult)
         except WorkflowUpdateFailedError as error:
             raise _from_failure(error, command.case_id) from None
         except RPCError as error:
@@ -463,18 +488,14 @@ class RectifyClient:
 
     async def explain(self, proceeding_id: str, actor: Actor, text: str) -> ProceedingResult:
         """说明: the unit's written explanation, within the policy's working hours."""
-        return await self.execute_proceeding(
-            SubmitExplanation(command_id=self._id(), case_id=proceeding_id, actor=actor, text=text)
-        )
+        return await self.execute_proceeding(self._command(SubmitExplanation, proceeding_id, actor, text=text))
 
     async def decide_accountability(
         self, proceeding_id: str, actor: Actor, outcome: Outcome, reason: str
     ) -> ProceedingResult:
         """A reviewer's decision: no fault, 约谈, 通报批评 or 移交纪检; it closes the proceeding."""
         return await self.execute_proceeding(
-            DecideProceeding(
-                command_id=self._id(), case_id=proceeding_id, actor=actor, outcome=outcome, reason=reason
-            )
+            self._command(DecideProceeding, proceeding_id, actor, outcome=outcome, reason=reason)
         )
 
     async def proceedings(self, **filters: Any) -> list[ProceedingRow]:

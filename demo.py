@@ -161,7 +161,7 @@ async def run_demo(console: Console, data_dir: Path | None = None) -> None:
     folder = data_dir or Path(tempfile.mkdtemp(prefix="rectify-demo-"))
     try:
         with console.status("starting PostgreSQL, the Temporal dev server and a worker …"):
-            stack = EmbeddedStack(folder)
+            stack = EmbeddedStack(folder, fsync=False)  # fsync off: the walkthrough's folder is a scratch one
             await stack.__aenter__()
         try:
             console.print(

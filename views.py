@@ -167,3 +167,12 @@ def print_inbox(console: Console, unit: str, rows: Sequence[dict]) -> None:
     for r in rows:
         table.add_row(local(r["received_at"]), r["case_id"][:8], r["kind"], r["text"])
     console.print(table)
+
+
+def print_checks(console: Console, checks: Sequence[Any]) -> None:
+    """`rectify doctor`: one line per check, then what it found."""
+    marks = {"ok": "[green]ok[/green]", "warn": "[yellow]warn[/yellow]", "fail": "[red]FAIL[/red]"}
+    for check in checks:
+        console.print(f"{marks[check.status]:>22}  [bold]{check.name}[/bold]: {check.detail}", highlight=False)
+        for item in check.items:
+            console.print(f"              {item}", highlight=False, markup=False)

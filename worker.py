@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import structlog
@@ -23,6 +26,12 @@ from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 
 log = structlog.get_logger("rectify.worker")
+
+#: How long a stopping worker lets running activities finish before it cancels them (Temporal runs them again).
+GRACEFUL_SHUTDOWN = timedelta(seconds=5)
+#: The longest a stop waits for the worker. A workflow task still running then (a local append waiting on the
+#: database, say) is abandoned: it times out on the server and runs again on the next worker.
+SHUTDOWN_BOUND = 10.0
 
 
 def build_worker(
@@ -51,7 +60,38 @@ def build_worker(
         activities=activities,
         identity=identity,
         max_cached_workflows=max_cached_workflows,
+        graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
     )
+
+
+@contextlib.asynccontextmanager
+async def running(worker: Worker, bound: float = SHUTDOWN_BOUND) -> AsyncIterator[Worker]:
+    """`async with worker`, except that stopping takes at most `bound` seconds.
+
+    As with `async with worker`, a worker that fails while the block runs cancels the block and its error
+    is raised.
+    """
+    owner = asyncio.current_task()
+    stopping = False
+
+    def failed(task: asyncio.Task) -> None:
+        if not stopping and not task.cancelled() and task.exception() is not None and owner is not None:
+            owner.cancel()
+
+    task = asyncio.create_task(worker.run())
+    task.add_done_callback(failed)
+    try:
+        yield worker
+    finally:
+        stopping = True
+        if not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(worker.shutdown()), bound)
+            except TimeoutError:
+                log.warning("worker.shutdown_timed_out", seconds=bound)
+                task.cancel()
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None:
+            raise error
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
@@ -82,7 +122,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             max_cached_workflows=settings.workflow_cache,
         )
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-        async with worker:
+        async with running(worker):
             await stop.wait()
         log.info("worker.stopped")
     finally:

@@ -1,14 +1,24 @@
-"""Activities that touch the event store. Idempotent under retry: the store recognises event ids it has."""
+"""Activities that touch the event store. Idempotent under retry: the store recognises event ids it has.
+
+A refusal of the data itself (`UnstorableEvents`: a character PostgreSQL cannot store, a value too long) is
+recorded in `append_failures` for `rectify doctor`, logged, and raised as non-retryable: the workflow refuses
+the command with the rule `unstorable` and the case goes on taking commands.
+"""
 
 from __future__ import annotations
 
+import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from rectify.store import ConcurrencyError, EventConflict, EventStore
+from rectify.store import ConcurrencyError, EventConflict, EventStore, UnstorableEvents
+from rectify.store.failures import record_failure
 from rectify.workflows.accountability_workflow import APPEND_PROCEEDING_ACTIVITY
+from rectify.workflows.calls import UNSTORABLE
 from rectify.workflows.case_workflow import APPEND_ACTIVITY, DELIVER_ACTIVITY
 from rectify.workflows.models import AppendEvents, AppendOutcome, AppendProceedingEvents
+
+log = structlog.get_logger("rectify.activities")
 
 
 class CaseActivities:
@@ -27,6 +37,8 @@ class CaseActivities:
             )
         except (ConcurrencyError, EventConflict) as error:
             raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
+        except UnstorableEvents as error:
+            raise await self._refused(error, request.case_id, request.events) from error
         # The unit inboxes live in this database: delivering right away saves the workflow another step.
         await self.store.deliver_outbox(request.case_id)
         return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored,
@@ -44,7 +56,19 @@ class CaseActivities:
             raise ApplicationError(str(error), type="ConcurrencyError", non_retryable=True) from error
         except EventConflict as error:
             raise ApplicationError(str(error), type="EventConflict", non_retryable=True) from error
+        except UnstorableEvents as error:
+            raise await self._refused(error, stream_id, events) from error
         return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate)
+
+    async def _refused(self, error: UnstorableEvents, stream_id: str, events: list) -> ApplicationError:
+        """Record and log a refusal of the data, and give up on it at once: no retry will store it."""
+        command_id = events[0].causation_id if events else None
+        name = activity.info().activity_type
+        log.error("store.append_refused", stream_id=stream_id, activity=name, command_id=command_id,
+                  error=error.reason)  # fmt: skip
+        await record_failure(self.store.pool, stream_id, name, command_id, error.reason)
+        return ApplicationError(str(error), {"stream_id": stream_id, "reason": error.reason}, type=UNSTORABLE,
+                                non_retryable=True)  # fmt: skip
 
     @activity.defn(name=DELIVER_ACTIVITY)
     async def deliver_notifications(self, case_id: str) -> int:

@@ -18,7 +18,9 @@ async def serving(client: RectifyClient, evidence_dir: Path, host: str, port: in
     """The API on host:port until the block ends; yields its base URL."""
     app = create_app(client, evidence_dir=evidence_dir)
     # log_config=None: uvicorn's own records go to the root logger, through rectify.logs' redaction.
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None)
+    # Requests still waiting when the block ends get 2 s: a command stuck on a case must not hold up Ctrl-C.
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
+                            timeout_graceful_shutdown=2)  # fmt: skip
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the caller owns Ctrl-C
     task = asyncio.create_task(server.serve())

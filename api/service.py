@@ -10,10 +10,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
+from pydantic import ValidationError
+
 from rectify.activities.evidence import EvidenceStore
 from rectify.api.evidence import DEFAULT_MAX_BYTES
 from rectify.api.keys import ApiKey, ApiKeyError, KeyStore
-from rectify.client import RectifyClient
+from rectify.client import CaseNotFound, CommandRejected, RectifyClient
 from rectify.domain import commands as c
 from rectify.domain.router import metres_between
 from rectify.domain.types import Channel, Point
@@ -21,6 +24,7 @@ from rectify.store.api_records import ApiRecords
 from rectify.store.idempotency import IdempotencyStore
 from rectify.store.projections import CaseRow
 
+log = structlog.get_logger("rectify.api")
 _OPEN = ("reported", "dispatched", "claimed", "submitted", "disputed", "suspended")
 
 
@@ -60,7 +64,10 @@ class ApiService:
         """Open a case, or attach the report to the open case it repeats. Contacts go to their own table.
 
         The report is checked by the rules first, whichever way it then goes, so the same text gets the
-        same answer at a fresh spot and at one that already has a case.
+        same answer at a fresh spot and at one that already has a case. A valid report is never refused for
+        the target's sake: a target still opening makes the attach wait (the case workflow holds it until
+        the report is recorded), and a target that closed, merged or ended in the meantime refuses the
+        attach, so the report is filed as a case of its own instead.
         """
         report = self.client.prepare_report(
             idempotency_key=report_key, category=category, description=description, location=location,
@@ -71,12 +78,18 @@ class ApiService:
         duplicate = None if own is not None else await self.duplicate_of(category, location, datetime.now(UTC))
         if duplicate is not None:
             row, distance = duplicate
-            attach = c.AttachDuplicate(
-                command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)), case_id=row.case_id, actor=key.actor,
-                idempotency_key=report_key, description=report.description.strip(), location=location,
-                channel=Channel.OPEN311, distance_m=round(distance, 1),
-            )  # fmt: skip
-            await self.client.execute(attach)
+            try:
+                attach = c.AttachDuplicate(
+                    command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)), case_id=row.case_id,
+                    actor=key.actor, idempotency_key=report_key, description=report.description.strip(),
+                    location=location, channel=Channel.OPEN311, distance_m=round(distance, 1),
+                )  # fmt: skip
+                await self.client.execute(attach)
+            except (CommandRejected, CaseNotFound, ValidationError) as refused:
+                # Nothing was written to the target; the report goes on as a case of its own.
+                log.info("intake.duplicate_refused", case_id=row.case_id, reason=str(refused)[:200])
+                duplicate = None
+        if duplicate is not None:
             case_id = row.case_id
             notice = f"同一问题已在办理中（{distance:.0f} 米内的案件 {case_id}），本次举报已并入该案件"
         else:

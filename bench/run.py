@@ -77,7 +77,11 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
             row["took_s"] = round(time.perf_counter() - started)
         return done
 
-    with tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch, EmbeddedPostgres(Path(scratch) / "pg") as pg:
+    # fsync off, as before: a scratch server that every side of each ratio shares.
+    with (
+        tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch,
+        EmbeddedPostgres(Path(scratch) / "pg", fsync=False) as pg,
+    ):
         wanted = only or set(BENCHMARKS)
         if "store" in wanted:
             with console.status("event store: Rectify vs eventsourcing vs raw asyncpg …"):

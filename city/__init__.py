@@ -5,7 +5,7 @@ the field that is wrong, because the people who maintain these files are not pro
 
 Files (all UTF-8):
 - ``city.toml``: name, version, timezone, dispatcher_units, reopen_window_days, description_max_chars.
-- ``policy.toml``: [stages] limits, the [[rung]] ladder, [extensions] caps.
+- ``policy.toml``: [stages] limits, the [[rung]] ladder, [extensions] caps, [text] lengths of reasons and notes.
 - ``calendar.toml``: working [[period]]s, [[holiday]] date ranges, makeup_workdays, known_years.
 - ``units.toml``: [[unit]] id, name, kind (street/town/department/guarantee/office), responsible_role.
 - ``categories.toml``: [[category]] code, name, lead_department, lead, rectify_limit_hours, limit_kind,
@@ -43,6 +43,7 @@ from rectify.domain.policy import (
     Rung,
     Scoring,
     StageLimits,
+    TextLimits,
     Unit,
     UnitKind,
 )
@@ -246,6 +247,7 @@ def _load_policy(r: _Reader) -> Policy:
         "extensions": section(ExtensionLimits, rules.get("extensions", {}), "extensions"),
         "scoring": section(Scoring, rules.get("scoring", {}), "scoring"),
         "accountability": section(AccountabilityRules, rules.get("accountability", {}), "accountability"),
+        "text": section(TextLimits, rules.get("text", {}), "text"),
     }
     fields = {
         k: city[k] for k in ("timezone", "dispatcher_units", "reopen_window_days", "description_max_chars") if k in city

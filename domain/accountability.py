@@ -21,6 +21,7 @@ from rectify.domain.errors import NotAuthorised, WrongStatus
 from rectify.domain.events import MissedDeadline, ProceedingEvent
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
+from rectify.domain.text import Text, TextKind, check_text
 from rectify.domain.types import SYSTEM_ACTOR, Actor, EvidenceRef, Frozen, Role
 
 
@@ -51,7 +52,7 @@ class OpenProceeding(CommandBase):
 
 class SubmitExplanation(CommandBase):
     type: Literal["submit_explanation"] = "submit_explanation"
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    text: Annotated[str, Text(TextKind.EXPLANATION, required=True)]
 
 
 class DecideProceeding(CommandBase):
@@ -148,6 +149,7 @@ def next_due(state: ProceedingState | None) -> datetime | None:
 def decide_proceeding(
     state: ProceedingState | None, command: ProceedingCommand, now: datetime, policy: Policy
 ) -> list[ProceedingEvent]:
+    check_text(command, policy.text_limits(), case_id=command.case_id)
     version = state.version if state else 0
     correlation = state.correlation_id if state else command.command_id
     out: list[ProceedingEvent] = []

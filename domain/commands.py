@@ -1,7 +1,9 @@
 """Commands: what someone asks to happen to a case. `decide` turns one into events or a domain error.
 
 Each command carries its own id (from `workflow.uuid4()` or the caller) and the acting unit and role.
-Event ids are derived from the command id, so a retried command yields the same events.
+Event ids are derived from the command id, so a retried command yields the same events. Free text is
+marked `Text(kind)`: `decide` refuses what PostgreSQL cannot store and what is longer than the policy allows
+(domain/text.py), so the refusal names the rule instead of failing at the store.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
+from rectify.domain.text import Text, TextKind
 from rectify.domain.types import Actor, CaseStatus, Channel, EvidenceRef, Frozen, Point, Routing
 
-Reason = Annotated[str, Field(min_length=1, max_length=2000)]
-Note = Annotated[str, Field(max_length=2000)]
+Reason = Annotated[str, Text(TextKind.REASON, required=True)]
+Note = Annotated[str, Text(TextKind.NOTE)]
+Description = Annotated[str, Text(TextKind.DESCRIPTION)]
 
 
 class CommandBase(Frozen):
@@ -28,14 +32,13 @@ class ReportCase(CommandBase):
     type: Literal["report"] = "report"
     idempotency_key: Annotated[str, Field(min_length=1, max_length=200)]
     category: str
-    #: Length is checked by `decide` against the policy, so the error names the rule.
-    description: str
+    description: Description
     location: Point
-    address: Annotated[str, Field(max_length=500)] | None = None
+    address: Annotated[str | None, Text(TextKind.ADDRESS)] = None
     channel: Channel
     evidence: tuple[EvidenceRef, ...] = ()
     routing: Routing | None = None
-    media_url: Annotated[str, Field(max_length=2000)] | None = None
+    media_url: Annotated[str | None, Text(TextKind.URL)] = None
 
 
 class AttachDuplicate(CommandBase):
@@ -43,7 +46,7 @@ class AttachDuplicate(CommandBase):
 
     type: Literal["attach_duplicate"] = "attach_duplicate"
     idempotency_key: Annotated[str, Field(min_length=1, max_length=200)]
-    description: Annotated[str, Field(max_length=2000)]
+    description: Description
     location: Point
     channel: Channel
     distance_m: Annotated[float, Field(ge=0)]
@@ -96,6 +99,13 @@ class MergeCase(CommandBase):
     into_case_id: Annotated[str, Field(min_length=1, max_length=100)]
     #: The target's status, looked up from the store by the workflow before deciding.
     target_status: CaseStatus | None = None
+
+
+class AbsorbCase(CommandBase):
+    """Sent by the workflow of a case just merged into this one, so both cases record the merge."""
+
+    type: Literal["absorb"] = "absorb"
+    merged_case_id: Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class ReopenCase(CommandBase):
@@ -160,6 +170,7 @@ Command = Annotated[
     | RejectCase
     | WithdrawCase
     | MergeCase
+    | AbsorbCase
     | AttachDuplicate
     | ReopenCase
     | Tick

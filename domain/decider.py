@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import assert_never
 
 from rectify.domain.commands import (
+    AbsorbCase,
     AttachDuplicate,
     ClaimCase,
     Command,
@@ -45,6 +46,7 @@ from rectify.domain.errors import (
 )
 from rectify.domain.escalation import ACTIVE_IN, due_items
 from rectify.domain.events import (
+    CaseAbsorbed,
     CaseClaimed,
     CaseClosed,
     CaseDispatched,
@@ -74,6 +76,7 @@ from rectify.domain.events import (
 )
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
+from rectify.domain.text import check_text
 from rectify.domain.types import OPEN_STATUSES, SYSTEM_ACTOR, Actor, CaseStatus, Role
 
 _EVENT_ID_NAMESPACE = uuid.UUID("5b0e4a36-8f7e-4c55-9d0e-2f1f6c9a7e11")
@@ -159,10 +162,6 @@ def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[E
     description = command.description.strip()
     if not description:
         raise InvalidCommand("description is empty: say what the problem is")
-    if len(description) > policy.description_max_chars:
-        raise InvalidCommand(
-            f"description has {len(description)} characters; at most {policy.description_max_chars} are allowed"
-        )
     if command.routing is None:
         raise InvalidCommand("the report was not routed: intake must route (category, location) first")
     if command.routing.lead_unit not in policy.units:
@@ -229,11 +228,11 @@ def _check_extension_cap(state: CaseState, command: Command, policy: Policy, hou
         )
 
 
-def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime) -> None:
+def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime, reason: str) -> None:
     """Clocks run again: each deadline not yet missed moves by the time the case was suspended."""
     paused_working = policy.calendar.working_time_between(state.suspended_at, now)
     ladder_running = "rectify" in state.deadlines and state.deadlines["rectify"].missed
-    emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0)
+    emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0, reason=reason)
     for stage, deadline in sorted(state.deadlines.items()):
         if deadline.missed or state.suspended_from not in ACTIVE_IN[stage]:
             continue
@@ -245,6 +244,7 @@ def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: dateti
 
 def decide(state: CaseState | None, command: Command, now: datetime, policy: Policy) -> list[Event]:
     """The events that `command` produces on `state` at `now` under `policy`, or a DomainError."""
+    check_text(command, policy.text_limits(), case_id=None if isinstance(command, ReportCase) else command.case_id)
     if isinstance(command, ReportCase):
         if state is not None:
             raise WrongStatus("the case is already reported", case_id=state.case_id, status=state.status)
@@ -318,6 +318,13 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                     f"merge needs an open target case; {into} {found}", case_id=state.case_id, status=state.status
                 )
             emit(CaseMerged, into_case_id=into)
+        case AbsorbCase(merged_case_id=merged):
+            # A fact already recorded on the merged case: taken in any status, and once.
+            _require_role(state, command, Role.DISPATCHER, Role.SYSTEM)
+            if merged == state.case_id:
+                raise InvalidCommand("a case cannot absorb itself", case_id=state.case_id, status=state.status)
+            if merged not in state.absorbed:
+                emit(CaseAbsorbed, merged_case_id=merged)
         case AttachDuplicate():
             _require_status(state, command, OPEN_STATUSES)
             emit(DuplicateAttached, idempotency_key=command.idempotency_key, description=command.description,
@@ -369,10 +376,10 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             if not state.suspension_pending:
                 raise WrongStatus("no suspension request is pending", case_id=state.case_id, status=state.status)
             emit(CaseSuspended if approved else SuspensionRefused, reason=reason)
-        case ResumeCase():
+        case ResumeCase(reason=reason):
             _require_status(state, command, frozenset({S.SUSPENDED}))
             _require_role(state, command, Role.DISPATCHER)
-            _decide_resume(emit, state, policy, now)
+            _decide_resume(emit, state, policy, now, reason)
         case RecordFeedback(satisfied=satisfied, note=note):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)

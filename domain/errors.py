@@ -47,6 +47,12 @@ class UnknownUnit(InvalidCommand):
     rule = "unknown_unit"
 
 
+class InvalidText(InvalidCommand):
+    """A text field holds what cannot be stored (NUL, a control character, a lone surrogate) or is too long."""
+
+    rule = "invalid_text"
+
+
 class WindowClosed(DomainError):
     """A time window in the policy has passed (e.g. reopening long after closure)."""
 
@@ -63,6 +69,7 @@ ERRORS_BY_RULE: dict[str, type[DomainError]] = {
         OutsideDistrict,
         UnknownCategory,
         UnknownUnit,
+        InvalidText,
         WindowClosed,
     )
 }

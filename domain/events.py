@@ -130,6 +130,13 @@ class CaseMerged(EventBase):
     into_case_id: str
 
 
+class CaseAbsorbed(EventBase):
+    """The other side of a merge: `merged_case_id` was merged into this case, which carries it on."""
+
+    type: Literal["case_absorbed"] = "case_absorbed"
+    merged_case_id: str
+
+
 class CaseReopened(EventBase):
     """The reporter is not satisfied or the problem came back: a new cycle, counted as rework."""
 
@@ -205,6 +212,9 @@ class CaseResumed(EventBase):
 
     type: Literal["case_resumed"] = "case_resumed"
     paused_hours: float
+    #: Why the clocks run again. Left out of the body when absent, as in events written before it was kept, so
+    #: their stored bodies and hashes read back unchanged.
+    reason: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class FeedbackRecorded(EventBase):
@@ -277,6 +287,7 @@ Event = Annotated[
     | ReworkOrdered
     | CaseWithdrawn
     | CaseMerged
+    | CaseAbsorbed
     | DuplicateAttached
     | CaseReopened
     | DeadlineSet

@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from rectify.domain.calendar import WorkingCalendar
+from rectify.domain.text import TextKind
 from rectify.domain.types import Frozen
 
 Code = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{1,40}$")]
@@ -125,6 +126,19 @@ class AccountabilityRules(Frozen):
     )
 
 
+Chars = Annotated[int, Field(ge=1, le=20000)]
+
+
+class TextLimits(Frozen):
+    """The longest free text a command may carry, in characters (a report's description: description_max_chars)."""
+
+    reason_max_chars: Chars = 2000
+    note_max_chars: Chars = 2000
+    address_max_chars: Chars = 500
+    explanation_max_chars: Chars = 5000
+    url_max_chars: Chars = 2000
+
+
 class Policy(Frozen):
     """Everything `decide` needs to know about the city besides the case itself."""
 
@@ -137,7 +151,8 @@ class Policy(Frozen):
     reopen_window_days: Annotated[int, Field(ge=0, le=365)] = 30
     #: A report within a category's duplicate radius of an open case opened this recently is attached to it.
     duplicate_window_hours: Annotated[float, Field(ge=0, le=24 * 365)] = 72.0
-    description_max_chars: Annotated[int, Field(ge=1, le=20000)] = 2000
+    description_max_chars: Chars = 2000
+    text: TextLimits = TextLimits()
     calendar: WorkingCalendar = WorkingCalendar()
     stages: StageLimits = StageLimits()
     ladder: tuple[Rung, ...] = DEFAULT_LADDER
@@ -154,6 +169,12 @@ class Policy(Frozen):
         if offsets != sorted(offsets):
             raise ValueError(f"ladder rungs must not come earlier than the rung below them: {offsets}")
         return self
+
+    def text_limits(self) -> dict[TextKind, int]:
+        t = self.text
+        return {TextKind.DESCRIPTION: self.description_max_chars, TextKind.REASON: t.reason_max_chars,
+                TextKind.NOTE: t.note_max_chars, TextKind.ADDRESS: t.address_max_chars,
+                TextKind.EXPLANATION: t.explanation_max_chars, TextKind.URL: t.url_max_chars}  # fmt: skip
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)

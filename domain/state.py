@@ -61,6 +61,8 @@ class CaseState(Frozen):
     updated_at: datetime | None = None
     #: Reports of the same problem attached to this case instead of opening new ones.
     duplicates: int = 0
+    #: Cases merged into this one (each recorded here by a case_absorbed event).
+    absorbed: tuple[str, ...] = ()
 
     @property
     def due_at(self) -> datetime | None:
@@ -131,6 +133,8 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             changes["duplicates"] = state.duplicates + 1
         case e.CaseMerged(into_case_id=into):
             changes |= {"status": CaseStatus.MERGED, "merged_into": into, "ended_at": at, "deadlines": {}}
+        case e.CaseAbsorbed(merged_case_id=merged):
+            changes["absorbed"] = (*state.absorbed, merged)
         case e.CaseClaimed():
             changes |= {"status": CaseStatus.CLAIMED, "claimed_at": at, "deadlines": _without(state.deadlines, "claim")}
         case e.CaseDisputed(reason=reason):

@@ -64,7 +64,8 @@ async def _database(options: SimOptions) -> AsyncIterator[str]:
     if options.database_url:
         yield options.database_url
         return
-    pg = EmbeddedPostgres(options.data_dir.resolve() / "postgres")
+    # fsync off: a simulation is rebuilt from its seed, and it refuses a folder holding real cases.
+    pg = EmbeddedPostgres(options.data_dir.resolve() / "postgres", fsync=False)
     pg.start()
     try:
         await _reset_for_simulation(pg.url, options.data_dir)

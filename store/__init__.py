@@ -9,6 +9,7 @@ from rectify.store.eventstore import (
     EventStore,
     ReadModelDiff,
 )
+from rectify.store.failures import UnstorableEvents
 from rectify.store.migrate import MigrationError, migrate
 from rectify.store.projections import CaseRow, case_row
 
@@ -22,6 +23,7 @@ __all__ = [
     "EventStore",
     "MigrationError",
     "ReadModelDiff",
+    "UnstorableEvents",
     "case_row",
     "migrate",
 ]

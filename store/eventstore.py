@@ -7,6 +7,7 @@ recognised and answered without writing twice, so activities may retry freely.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from rectify.domain.indicators import UnitCounts
 from rectify.domain.state import CaseState
 from rectify.store import append, scan
 from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
+from rectify.store.failures import UNSTORABLE, UnstorableEvents
 from rectify.store.projections import (
     CASE_COLUMNS,
     PROCEEDING_COLUMNS,
@@ -72,8 +74,12 @@ class EventStore:
         pool = await asyncpg.create_pool(database_url, min_size=min_size, max_size=max_size, init=init_connection)
         return cls(pool, database_url)
 
-    async def close(self) -> None:
-        await self.pool.close()
+    async def close(self, timeout: float = 3.0) -> None:
+        """Close the pool; connections still busy after `timeout` seconds are terminated (their work rolls back)."""
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout)
+        except TimeoutError:
+            self.pool.terminate()
 
     # -- writing ------------------------------------------------------------------------------------
     async def append(
@@ -120,6 +126,8 @@ class EventStore:
             document, after = append.payload(pending, bases)  # type: ignore[arg-type]
             try:
                 stored = await self.pool.fetch(append.CALL, document)
+            except UNSTORABLE as error:  # the data itself, not the moment: no retry will store it
+                raise UnstorableEvents([case_id for case_id, *_ in pending], error) from error
             except asyncpg.UniqueViolationError:
                 self.heads.forget([case_id for case_id, *_ in pending])  # a twin won the race: ask again
                 continue

@@ -64,3 +64,15 @@ async def connection(target: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator
             yield conn
     else:
         yield target
+
+
+async def migration_status(pool: asyncpg.Pool | asyncpg.Connection) -> tuple[list[str], list[str]]:
+    """(migrations not applied yet, applied migrations whose file has changed since), read without changing."""
+    async with connection(pool) as conn:
+        if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+            return [name for name, _, _ in migration_files()], []
+        applied = {r["name"]: r["sha256"] for r in await conn.fetch("SELECT name, sha256 FROM schema_migrations")}
+    files = migration_files()
+    pending = [name for name, _, _ in files if name not in applied]
+    changed = [name for name, _, digest in files if name in applied and applied[name] != digest]
+    return pending, changed

@@ -55,7 +55,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pg() -> Iterator[EmbeddedPostgres]:
     """One PostgreSQL server for the whole run, stopped when the run ends (failures and Ctrl-C too)."""
     root = Path(tempfile.mkdtemp(prefix="rectify-test-pg-"))
-    server = EmbeddedPostgres(root / "data").start()
+    server = EmbeddedPostgres(root / "data", fsync=False).start()  # fsync off: test data is thrown away
     try:
         yield server
     finally:

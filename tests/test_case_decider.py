@@ -17,8 +17,9 @@ from rectify.domain.errors import (
     WindowClosed,
     WrongStatus,
 )
+from rectify.domain.events import event_body, parse_event
 from rectify.domain.state import fold
-from rectify.domain.types import CaseStatus
+from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
 from tests.given import (
     CASE,
     DEPT,
@@ -201,6 +202,33 @@ def test_a_merged_case_is_final() -> None:
         when(merged, claim())
 
 
+def test_the_merge_target_records_the_case_it_absorbed_once_and_in_any_status() -> None:
+    for state in (given(report()), given(report(), claim(), submit(), verify(True))):
+        events = when(state, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1"))
+        assert types(events) == ["case_absorbed"] and events[0].merged_case_id == "dup-1"
+        after = fold(events, state)
+        assert after.absorbed == ("dup-1",) and after.status is state.status
+        assert when(after, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1")) == []  # the signal came twice
+        assert types(when(after, cmd(c.AbsorbCase, SYSTEM_ACTOR, merged_case_id="dup-2"))) == ["case_absorbed"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "merged", "error", "words"),
+    [
+        (unit(), "dup-1", NotAuthorised, "dispatcher or system"),
+        (reporter(), "dup-1", NotAuthorised, "dispatcher or system"),
+        (dispatcher(), CASE, InvalidCommand, "absorb itself"),
+    ],
+)
+def test_only_the_merge_itself_makes_a_case_absorb_another(
+    actor: object, merged: str, error: type[DomainError], words: str
+) -> None:
+    with pytest.raises(error, match=words):
+        when(given(report()), cmd(c.AbsorbCase, actor, merged_case_id=merged))
+    with pytest.raises(WrongStatus, match="needs an existing case"):
+        when(None, cmd(c.AbsorbCase, dispatcher(), merged_case_id="dup-1"))
+
+
 def test_reopening_within_the_window_is_a_new_cycle_counted_as_rework() -> None:
     state = given(report(), claim(), submit(), verify(True))
     at = local("2026-12-23 10:30")  # 29 days after closure
@@ -270,3 +298,12 @@ def test_every_refusal_names_the_case_and_its_status() -> None:
 def test_a_command_before_any_report_is_refused() -> None:
     with pytest.raises(WrongStatus, match="needs an existing case"):
         when(None, claim())
+
+
+def test_resuming_records_why_and_events_from_before_that_read_back_unchanged() -> None:
+    state = given(report(), cmd(c.RequestSuspension, unit(), reason="现场封闭"))
+    state = fold(when(state, cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意")), state)
+    [resumed, *_] = when(state, cmd(c.ResumeCase, dispatcher(), reason="围挡已拆除"), at=T0 + timedelta(hours=3))
+    assert resumed.type == "case_resumed" and resumed.reason == "围挡已拆除"
+    older = {k: v for k, v in event_body(resumed).items() if k != "reason"}  # as stored before reasons were kept
+    assert event_body(parse_event(older)) == older

@@ -154,6 +154,24 @@ async def test_a_duplicate_merges_into_an_open_case_only(stack: TestStack) -> No
         await stack.client.merge(third.case_id, DISPATCHER, "no-such-case")
 
 
+async def test_a_merge_is_recorded_on_both_cases_and_the_target_goes_on(stack: TestStack) -> None:
+    target = await report(stack, "absorb-target")
+    duplicate = await report(stack, "absorb-dup")
+    await stack.client.merge(duplicate.case_id, DISPATCHER, target.case_id)
+    for _ in range(100):  # the merged case's workflow sends the target's workflow its command
+        absorbed = [e for e in await stack.store.load(target.case_id) if e.type == "case_absorbed"]
+        if absorbed:
+            break
+        await asyncio.sleep(0.1)
+    assert [(e.merged_case_id, e.actor) for e in absorbed] == [(duplicate.case_id, DISPATCHER)]
+    view = await stack.client.get(target.case_id)
+    assert view.state.absorbed == (duplicate.case_id,) and view.state.status == "dispatched"
+    result = await stack.client.claim(target.case_id, unit(target.lead_unit))
+    assert result.state.status == "claimed"
+    await assert_store_matches_workflow(stack, target.case_id)
+    assert [e.type for e in await stack.store.load(duplicate.case_id)][-1] == "case_merged"
+
+
 async def test_reopen_a_closed_case_starts_a_new_cycle(stack: TestStack) -> None:
     ref = await report(stack, "reopen-1")
     lead = unit(ref.lead_unit)
@@ -206,7 +224,7 @@ async def test_bad_intake_is_refused_before_anything_is_written(stack: TestStack
         ({"category": "no_such_category"}, "unknown_category"),
         ({"location": Point(lon=120.0, lat=30.0)}, "outside_district"),
         ({"description": "   "}, "invalid_command"),
-        ({"description": "长" * 2001}, "invalid_command"),
+        ({"description": "长" * 2001}, "invalid_text"),
     ]
     for i, (override, rule) in enumerate(cases):
         with pytest.raises(CommandRejected) as rejected:

@@ -12,7 +12,8 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from rectify.domain.accountability import (
@@ -29,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.types import SYSTEM_ACTOR
     from rectify.workflows.models import AppendOutcome, AppendProceedingEvents, ProceedingInput, ProceedingResult
 
-from rectify.workflows.case_workflow import ACCOUNTABILITY_WORKFLOW, APPEND_RETRY, rejection
+from rectify.workflows.case_workflow import ACCOUNTABILITY_WORKFLOW, refused_data, rejection
 
 APPEND_PROCEEDING_ACTIVITY = "rectify.append_proceeding_events"
 DELIVER_ACTIVITY = "rectify.deliver_notifications"
@@ -46,20 +47,35 @@ class AccountabilityWorkflow:
 
     @workflow.run
     async def run(self, input: ProceedingInput) -> ProceedingState:
-        async with self._lock:
-            await self._execute(input.referral)
+        while self._state is None:
+            try:
+                async with self._lock:
+                    await self._execute(input.referral)
+            except calls.GAVE_UP as error:  # the store out of reach for a whole append budget: try again later
+                if calls.unstorable(error) or calls.rejected(error):
+                    raise
+                await workflow.sleep(calls.RETRY_LATER)
+        retry_at = None
         while self._state.status is not ProceedingStatus.CLOSED:
             due = next_due(self._state)
+            if due is not None and retry_at is not None:
+                due = max(due, retry_at)
             timeout = max(due - workflow.now(), timedelta(0)) if due else None
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._changed, timeout=timeout)
             self._changed = False
             due = next_due(self._state)
-            if due is not None and due <= workflow.now():
+            if due is not None and due <= workflow.now() and (retry_at is None or retry_at <= workflow.now()):
                 async with self._lock:
                     tick = ProceedingTick(command_id=str(workflow.uuid4()), case_id=self._state.proceeding_id,
                                           actor=SYSTEM_ACTOR)  # fmt: skip
-                    await self._execute(tick)
+                    try:
+                        await self._execute(tick)
+                        retry_at = None
+                    except calls.GAVE_UP as error:  # logged where it gave up
+                        retry_at = workflow.now() + calls.RETRY_LATER
+                        extra = {"proceeding_id": self._state.proceeding_id, "error": str(error)}
+                        workflow.logger.error("proceeding.tick_failed", extra=extra)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -91,18 +107,14 @@ class AccountabilityWorkflow:
         expected = self._state.version if self._state else 0
         append = AppendProceedingEvents(stream_id=command.case_id, expected_version=expected, events=events,
                                         state_after=after)  # fmt: skip
-        await workflow.execute_activity(
-            APPEND_PROCEEDING_ACTIVITY,
-            append,
-            result_type=AppendOutcome,
-            start_to_close_timeout=timedelta(seconds=30),
-            schedule_to_close_timeout=timedelta(minutes=10),
-            retry_policy=APPEND_RETRY,
-        )
+        try:
+            await calls.run(APPEND_PROCEEDING_ACTIVITY, append, budget=calls.APPEND, result_type=AppendOutcome)
+        except calls.GAVE_UP as error:
+            if not calls.unstorable(error) or self._state is None:
+                raise
+            raise refused_data(command.command_id, command.case_id, self._state.status) from None
         self._state = after
         self._changed = True
-        await workflow.execute_activity(
-            DELIVER_ACTIVITY, command.case_id, result_type=int, start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1)),
-        )  # fmt: skip
+        with contextlib.suppress(*calls.GAVE_UP):  # given up: the next append's delivery takes these along
+            await calls.run(DELIVER_ACTIVITY, command.case_id, budget=calls.DELIVER, result_type=int)
         return events

@@ -6,11 +6,11 @@ simulation starts it itself at each simulated Monday 09:00 (the time-skipping se
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
+from rectify.workflows import calls
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_ACTIVITY
 
 with workflow.unsafe.imports_passed_through():
@@ -33,25 +33,15 @@ class BulletinTask(Frozen):
     week: str | None
     issued_at: datetime
 
+
 @workflow.defn
 class BulletinWorkflow:
     @workflow.run
     async def run(self, request: BulletinRequest) -> Bulletin:
         # A fresh checkpoint first, so the bulletin prints a root that covers everything it reports on.
-        await workflow.execute_activity(
-            CHECKPOINT_ACTIVITY,
-            result_type=Checkpoint,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
-        )
-        bulletin: Bulletin = await workflow.execute_activity(
-            BULLETIN_ACTIVITY,
-            # Time zones are computed in the activity: the sandbox keeps ZoneInfo out of workflow code.
-            BulletinTask(week=request.week, issued_at=workflow.now()),
-            result_type=Bulletin,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1), non_retryable_error_types=["PeriodError"]),
-        )
+        await calls.run(CHECKPOINT_ACTIVITY, budget=calls.REPORTING, result_type=Checkpoint)
+        # Time zones are computed in the activity: the sandbox keeps ZoneInfo out of workflow code.
+        task = BulletinTask(week=request.week, issued_at=workflow.now())
+        bulletin: Bulletin = await calls.run(BULLETIN_ACTIVITY, task, budget=calls.REPORTING, result_type=Bulletin)
         workflow.logger.info("bulletin.issued", extra={"week": bulletin.week, "number": bulletin.number})
         return bulletin
-

@@ -10,22 +10,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, FailureError
 from temporalio.workflow import ParentClosePolicy
+
+from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from rectify.domain.accountability import referral_for
-    from rectify.domain.commands import Command, ReportCase, Tick
+    from rectify.domain.commands import AbsorbCase, Command, ReportCase, Tick
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
     from rectify.domain.escalation import next_due
-    from rectify.domain.events import EscalationRaised, Event
+    from rectify.domain.events import CaseMerged, EscalationRaised, Event
     from rectify.domain.notifications import notifications_for
     from rectify.domain.state import CaseState, fold
+    from rectify.domain.text import check_text
     from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
     from rectify.workflows.models import (
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         CaseWorkflowInput,
         CommandResult,
         ProceedingInput,
+        workflow_id_for,
     )
 
 APPEND_ACTIVITY = "rectify.append_events"
@@ -42,15 +45,11 @@ APPEND_ACTIVITY = "rectify.append_events"
 ACCOUNTABILITY_PATCH = "accountability-proceeding"
 ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
 DELIVER_ACTIVITY = "rectify.deliver_notifications"
-#: Store appends retry on infrastructure faults; conflicts are business facts and are not retried.
-APPEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    maximum_interval=timedelta(seconds=10),
-    non_retryable_error_types=["ConcurrencyError", "EventConflict"],
-)
-DELIVER_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 #: Patch id of the local append: the store activities run in the workflow task instead of the task queue.
 LOCAL_APPEND_PATCH = "local-append"
+#: Patch id of the signal that records a merge on its target case too (`case_absorbed`).
+MERGE_TARGET_PATCH = "merge-target-absorbs"
+ABSORB_SIGNAL = "absorb"
 
 
 def _by_command(events: list[Event]) -> list[list[Event]]:
@@ -66,12 +65,24 @@ def _by_command(events: list[Event]) -> list[list[Event]]:
 
 def rejection(error: DomainError) -> ApplicationError:
     """A domain error as the caller sees it: non-retryable, typed, with the rule in the details."""
+    return refusal(str(error), error.rule, error.case_id, error.status, error.message)
+
+
+def refusal(
+    text: str, rule: str, case_id: str | None, status: str | None = None, message: str = ""
+) -> ApplicationError:
     return ApplicationError(
-        str(error),
-        {"rule": error.rule, "case_id": error.case_id, "status": error.status, "message": error.message},
+        text,
+        {"rule": rule, "case_id": case_id, "status": status, "message": message or text},
         type="CommandRejected",
         non_retryable=True,
     )
+
+
+def refused_data(command_id: str, case_id: str, status: str | None) -> ApplicationError:
+    """The store refused the command's data for good: refused with the rule `unstorable`, nothing written."""
+    text = f"case {case_id}: the store refused the data of command {command_id}; nothing was written [rule: unstorable]"
+    return refusal(text, "unstorable", case_id, status)
 
 
 @workflow.defn
@@ -84,14 +95,17 @@ class CaseWorkflow:
         self._changed = False
         #: Commands whose events an earlier attempt of the current workflow task stored (local append).
         self._adopted: dict[str, list[Event]] = {}
+        #: Why the report could not be recorded (the workflow then fails with it, and `opened` answers it).
+        self._refused: ApplicationError | None = None
+        #: After a tick's append gave up, the clock waits until then before it tries again.
+        self._tick_retry_at: datetime | None = None
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
         if self._state is None:
             if input.report is None:
                 raise ApplicationError("a case workflow needs a report or a carried state", non_retryable=True)
-            async with self._lock:
-                await self._execute(input.report)
+            await self._open(input.report)
         while not self._finished():
             wake_at = self._wake_at()
             timeout = max(wake_at - workflow.now(), timedelta(0)) if wake_at else None
@@ -112,19 +126,32 @@ class CaseWorkflow:
 
     @workflow.update(name="command")
     async def command(self, command: Command) -> CommandResult:
+        if self._state is None:  # accepted while the report was still being recorded: decide once it is
+            await self._wait_opened()
         async with self._lock:
             events = await self._execute(command)
             return CommandResult(state=self._state, events=events)
 
     @command.validator
     def validate_command(self, command: Command) -> None:
-        if command.command_id not in self._adopted:
-            self._decide(command)
+        if command.command_id in self._adopted:
+            return
+        if self._state is None:
+            # The case is still opening (its first task may be running again after a worker died): a duplicate
+            # report or a quick first command waits for it rather than being refused for an internal reason.
+            self._check_text(command)
+            return
+        self._decide(command)
 
     @workflow.update(name="opened")
     async def opened(self) -> CaseState:
         """Returns once the report is recorded: the reporter's answer to "is my case open?"."""
-        await workflow.wait_condition(lambda: self._state is not None)
+        return await self._wait_opened()
+
+    async def _wait_opened(self) -> CaseState:
+        await workflow.wait_condition(lambda: self._state is not None or self._refused is not None)
+        if self._state is None:
+            raise self._refused
         return self._state
 
     @workflow.query(name="state")
@@ -137,6 +164,30 @@ class CaseWorkflow:
         except DomainError as error:
             raise rejection(error) from None
 
+    def _check_text(self, command: Command) -> None:
+        try:
+            check_text(command, self._policy.text_limits(), case_id=command.case_id)
+        except DomainError as error:
+            raise rejection(error) from None
+
+    async def _open(self, report: ReportCase) -> None:
+        """Record the report. The store out of reach for a whole append budget: keep the report, try again."""
+        while True:
+            try:
+                async with self._lock:
+                    await self._execute(report)
+                return
+            except calls.GAVE_UP as error:
+                if calls.unstorable(error):
+                    self._refused = refused_data(report.command_id, report.case_id, None)
+                elif calls.rejected(error):
+                    self._refused = error
+                else:  # the store stayed out of reach for the append's whole budget
+                    await workflow.sleep(calls.RETRY_LATER)
+                    continue
+            await workflow.wait_condition(workflow.all_handlers_finished)  # `opened` answers with the refusal
+            raise self._refused
+
     async def _execute(self, command: Command) -> list[Event]:
         if (adopted := self._adopted.pop(command.command_id, None)) is not None:
             return adopted  # an earlier attempt of this workflow task recorded it; it is folded already
@@ -148,7 +199,12 @@ class CaseWorkflow:
             expected = self._state.version if self._state else 0
             request = AppendEvents(case_id=command.case_id, expected_version=expected, events=events,
                                    state_after=fold(events, self._state), adopt=local)  # fmt: skip
-            outcome = await self._append(request)
+            try:
+                outcome = await self._append(request)
+            except calls.GAVE_UP as error:
+                if not calls.unstorable(error) or self._state is None:
+                    raise
+                raise refused_data(command.command_id, command.case_id, self._state.status) from None
             for group in _by_command(outcome.stored or events):
                 await self._record(group, delivered=outcome.delivered)
                 if group[0].causation_id == events[0].causation_id:
@@ -169,11 +225,11 @@ class CaseWorkflow:
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
+        await self._tell_merge_target(events)
         if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
-            await workflow.execute_activity(  # only before LOCAL_APPEND_PATCH: the local append delivers itself
-                DELIVER_ACTIVITY, state_after.case_id, result_type=int, start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=DELIVER_RETRY,
-            )
+            # Only before LOCAL_APPEND_PATCH (the local append delivers itself). Given up: the next append delivers.
+            with contextlib.suppress(*calls.GAVE_UP):
+                await calls.run(DELIVER_ACTIVITY, state_after.case_id, budget=calls.DELIVER, result_type=int)
         workflow.logger.info(
             "case.events_appended",
             extra={"case_id": state_after.case_id, "types": [e.type for e in events], "version": state_after.version},
@@ -181,13 +237,33 @@ class CaseWorkflow:
 
     async def _append(self, request: AppendEvents) -> AppendOutcome:
         """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
-        options: dict[str, Any] = {
-            "result_type": AppendOutcome, "start_to_close_timeout": timedelta(seconds=30),
-            "schedule_to_close_timeout": timedelta(minutes=10), "retry_policy": APPEND_RETRY,
-        }  # fmt: skip
-        if request.adopt:
-            return await workflow.execute_local_activity(APPEND_ACTIVITY, request, **options)
-        return await workflow.execute_activity(APPEND_ACTIVITY, request, **options)
+        return await calls.run(APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome,
+                               local=request.adopt)  # fmt: skip
+
+    async def _tell_merge_target(self, events: list[Event]) -> None:
+        """A merge is recorded on both cases: the target's workflow is sent the command to record its side."""
+        merged = next((e for e in events if isinstance(e, CaseMerged)), None)
+        if merged is None or not workflow.patched(MERGE_TARGET_PATCH):
+            return
+        absorb = AbsorbCase(command_id=f"absorb-{merged.event_id}", case_id=merged.into_case_id, actor=merged.actor,
+                            merged_case_id=merged.case_id)  # fmt: skip
+        target = workflow.get_external_workflow_handle(workflow_id_for(merged.into_case_id))
+        try:
+            await target.signal(ABSORB_SIGNAL, absorb)
+        except FailureError as error:  # the target's workflow has ended: its store record stands as it is
+            workflow.logger.error("case.merge_target_gone", extra={"case_id": merged.case_id, "error": str(error)})
+
+    @workflow.signal(name=ABSORB_SIGNAL)
+    async def absorb(self, command: AbsorbCase) -> None:
+        """The other side of a merge into this case. A signal has no caller to answer, so a refusal is logged."""
+        if self._state is None:
+            await self._wait_opened()
+        async with self._lock:
+            try:
+                await self._execute(command)
+            except calls.GAVE_UP as error:
+                extra = {"case_id": command.case_id, "merged_case_id": command.merged_case_id, "error": str(error)}
+                workflow.logger.error("case.absorb_failed", extra=extra)
 
     async def _refer_for_accountability(self, events: list[Event], state: CaseState) -> None:
         """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""
@@ -210,13 +286,25 @@ class CaseWorkflow:
             due = next_due(self._state, self._policy)
             if due is None or due > workflow.now():
                 return
+            if self._tick_retry_at is not None and self._tick_retry_at > workflow.now():
+                return
             tick = Tick(command_id=str(workflow.uuid4()), case_id=self._state.case_id, actor=SYSTEM_ACTOR)
-            await self._execute(tick)
+            try:
+                await self._execute(tick)
+                self._tick_retry_at = None
+            except calls.GAVE_UP as error:  # the give-up is logged; commands still work
+                self._tick_retry_at = workflow.now() + calls.RETRY_LATER
+                at = self._tick_retry_at.isoformat()
+                extra = {"case_id": self._state.case_id, "error": str(error), "retry_at": at}
+                workflow.logger.error("case.tick_failed", extra=extra)
 
     def _wake_at(self) -> datetime | None:
         """The next moment the case needs attention without a command: a deadline, a rung, the reopen window."""
         state = self._state
-        moments = [m for m in (next_due(state, self._policy),) if m is not None]
+        due = next_due(state, self._policy)
+        if due is not None and self._tick_retry_at is not None:
+            due = max(due, self._tick_retry_at)
+        moments = [m for m in (due,) if m is not None]
         if state.status is CaseStatus.CLOSED and state.closed_at is not None:
             moments.append(state.closed_at + timedelta(days=self._policy.reopen_window_days))
         return min(moments) if moments else None

@@ -6,10 +6,9 @@ the simulation at its end (the time-skipping test server has no Schedules).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
     from rectify.audit.checkpoints import Checkpoint
@@ -22,11 +21,6 @@ CHECKPOINT_WORKFLOW_ID = "rectify-checkpoint"
 class CheckpointWorkflow:
     @workflow.run
     async def run(self) -> Checkpoint:
-        checkpoint: Checkpoint = await workflow.execute_activity(
-            CHECKPOINT_ACTIVITY,
-            result_type=Checkpoint,
-            start_to_close_timeout=timedelta(minutes=10),
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1)),
-        )
+        checkpoint: Checkpoint = await calls.run(CHECKPOINT_ACTIVITY, budget=calls.REPORTING, result_type=Checkpoint)
         workflow.logger.info("audit.checkpoint", extra={"number": checkpoint.number, "root": checkpoint.root})
         return checkpoint

@@ -82,6 +82,11 @@ async def record(out: Path = HERE) -> list[Path]:
 
         ladder = await report("ladder")  # nobody acts: all four rungs, then the unit finally fixes it
 
+        merge_target = await report("merge_target")  # a duplicate is merged into it: both record the merge
+        merged = await report("merge")
+        await client.merge(merged, DISPATCHER, merge_target)
+        await client.claim(merge_target, unit(lead))
+
         long_lived = RectifyClient(stack.env.client, stack.store, city, stack.task_queue, continue_as_new_after=40)
         continued = await report("continue_as_new", via=long_lived)
         await long_lived.claim(continued, unit(lead))
@@ -101,6 +106,7 @@ async def record(out: Path = HERE) -> list[Path]:
         await fix(suspension, lead)
         await fix(dispute, other)
         await fix(continued, lead, via=long_lived)
+        await fix(merge_target, lead)
         checkpoint_id = "rectify-checkpoint"
         await stack.env.client.execute_workflow(CheckpointWorkflow.run, id=checkpoint_id, task_queue=stack.task_queue)
         await stack.env.sleep(MONTH)  # past the reopen window: the closed cases' workflows complete

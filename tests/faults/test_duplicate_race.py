@@ -1,0 +1,91 @@
+"""A valid report is never refused for an internal reason: reports land on a spot whose case is still opening.
+
+Reproduced before: a worker died after it stored a report but before its workflow task completed. The read
+model already showed the case, so the next reports at that spot were duplicates of it; their attach reached
+the workflow in the same task as its start, before the report was folded, and was refused with
+`400 attach_duplicate needs an existing case`. Those reports were recorded nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+from temporalio.api.enums.v1 import EventType
+
+from rectify.api.app import create_app
+from rectify.api.keys import KeyStore
+from rectify.audit.verify import verify
+from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.types import Role
+from rectify.worker import build_worker, running
+from rectify.workflows.models import workflow_id_for
+from tests.scenario import point_in
+
+REPORTS = 30
+
+
+def worker_process(stack: TestStack) -> subprocess.Popen:
+    env = {**os.environ, **stack.worker_environment()}
+    return subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL)
+
+
+async def test_reports_at_a_spot_whose_case_is_still_opening_when_its_worker_dies_are_each_recorded_once(
+    pg: EmbeddedPostgres, tmp_path: Path
+) -> None:
+    async with TestStack(pg=pg, time_skipping=False) as stack:
+        app = create_app(stack.client, evidence_dir=tmp_path / "evidence", rate=1000, burst=1000)
+        secret, key = await KeyStore(stack.store.pool).create("app_wechat", Role.REPORTER, "race")
+        spot = point_in(stack.city, "st_guanyinqiao", index=2)
+        form = {"api_key": secret, "service_code": "street_vending", "lat": str(spot.lat), "long": str(spot.lon),
+                "description": "流动摊贩占道经营"}  # fmt: skip
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://rectify.test", timeout=180) as http:
+
+            async def post(i: int) -> httpx.Response:
+                headers = {"Idempotency-Key": f"race-{i}"}
+                return await http.post("/open311/v2/requests.json", data=form, headers=headers)
+
+            await stack.worker.shutdown()  # from here on only the worker process below serves the queue
+            doomed = worker_process(stack)
+            blocker = await stack.store.pool.acquire()
+            try:
+                await asyncio.sleep(2)  # let it poll
+                # The report's append commits, then its delivery waits here: its workflow task cannot complete.
+                transaction = blocker.transaction()
+                await transaction.start()
+                await blocker.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
+                first = asyncio.create_task(post(0))
+                give_up = time.monotonic() + 30
+                while not await stack.store.pool.fetchval("SELECT count(*) FROM cases"):
+                    assert time.monotonic() < give_up, "the first report never reached the store"
+                    await asyncio.sleep(0.05)
+                doomed.send_signal(signal.SIGKILL)  # the case is in the read model; its workflow task is lost
+                doomed.wait(10)
+                others = [asyncio.create_task(post(i)) for i in range(1, REPORTS)]
+                await asyncio.sleep(1)  # they find the case and wait on its workflow
+            finally:
+                await transaction.rollback()
+                await stack.store.pool.release(blocker)
+            async with running(build_worker(stack.env.client, stack.store, stack.task_queue)):
+                answers = await asyncio.wait_for(asyncio.gather(first, *others), timeout=180)
+        refused = [(i, a.status_code, a.text[:200]) for i, a in enumerate(answers) if a.status_code != 200]
+        assert not refused, refused
+        keys = Counter()
+        for case_id in await stack.store.case_ids():
+            for event in await stack.store.load(case_id):
+                if event.type in {"case_reported", "duplicate_attached"}:
+                    keys[event.idempotency_key] += 1
+        assert keys == Counter({f"open311/{key.key_id}/race-{i}": 1 for i in range(REPORTS)})
+        opening = answers[0].json()[0]["service_request_id"]
+        history = await stack.env.client.get_workflow_handle(workflow_id_for(opening)).fetch_history()
+        lost_task = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT]
+        assert lost_task, "the first case's workflow task should have died with its worker: the race was not staged"
+        assert (await verify(stack.store)).ok

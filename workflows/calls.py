@@ -1,0 +1,106 @@
+"""How workflows run activities: every one with bounded retries, and a log line and a metric when one gives up.
+
+No activity retries forever. A store append retries infrastructure faults for at most ten minutes, and never
+retries a business fact (a concurrent writer, a conflicting event) or data the database refused
+(`UnstorableEvents`). What the workflow does after a give-up is its own choice: refuse the command, try the
+tick again later, or go on without a delivery that the next append makes anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import TimeoutError as ActivityTimeout
+
+#: The error type of an append the database refused for the data itself (activities/store_activities.py).
+UNSTORABLE = "UnstorableEvents"
+#: What a give-up raises in workflow code: an ActivityError, or for a local activity its cause as it is.
+GAVE_UP = (ActivityError, ApplicationError, ActivityTimeout)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Timeouts and retries of one kind of activity; `schedule_to_close` or `maximum_attempts` always bounds it."""
+
+    start_to_close: timedelta
+    schedule_to_close: timedelta
+    retry: RetryPolicy
+
+    def options(self) -> dict[str, Any]:
+        return {"start_to_close_timeout": self.start_to_close, "schedule_to_close_timeout": self.schedule_to_close,
+                "retry_policy": self.retry}  # fmt: skip
+
+
+APPEND = Budget(
+    timedelta(seconds=30),
+    timedelta(minutes=10),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        maximum_interval=timedelta(seconds=10),
+        non_retryable_error_types=["ConcurrencyError", "EventConflict", UNSTORABLE],
+    ),
+)
+#: Delivering the outbox: each later append delivers what is left, so giving up loses nothing.
+DELIVER = Budget(
+    timedelta(seconds=30),
+    timedelta(hours=1),
+    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=60),
+)
+#: Checkpoints and bulletins: a scheduled run that gives up is logged, and the next run covers it.
+REPORTING = Budget(
+    timedelta(minutes=10),
+    timedelta(hours=1),
+    RetryPolicy(
+        initial_interval=timedelta(seconds=2),
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=20,
+        non_retryable_error_types=["PeriodError"],
+    ),
+)
+#: After the store stayed out of reach for a whole append budget, a timer's tick or a report tries again this late.
+RETRY_LATER = timedelta(minutes=5)
+
+
+async def run(activity: str, *args: Any, budget: Budget, result_type: type | None = None, local: bool = False) -> Any:
+    """Run `activity` within `budget` (as a local activity if `local`); log and count it if it gives up."""
+    try:
+        if local:
+            return await workflow.execute_local_activity(activity, args=args, result_type=result_type,
+                                                         **budget.options())  # fmt: skip
+        return await workflow.execute_activity(activity, args=args, result_type=result_type, **budget.options())
+    except GAVE_UP as error:
+        gave_up(activity, error)
+        raise
+
+
+def gave_up(activity: str, error: Exception) -> None:
+    cause = _cause(error)
+    kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+    retry_state = getattr(error, "retry_state", None)
+    workflow.logger.error(
+        "activity.gave_up",
+        extra={"activity": activity, "workflow_id": workflow.info().workflow_id, "error_type": kind,
+               "retry_state": retry_state.name if retry_state else None, "error": str(cause)},
+    )  # fmt: skip
+    counter = workflow.metric_meter().create_counter("rectify_activity_gave_up", "Activities that gave up retrying")
+    counter.add(1, {"activity": activity, "error_type": kind})
+
+
+def _cause(error: BaseException) -> BaseException:
+    return (error.cause or error) if isinstance(error, ActivityError) else error
+
+
+def unstorable(error: BaseException) -> bool:
+    """Whether `error` is an append the database refused for the data itself."""
+    cause = _cause(error)
+    return isinstance(cause, ApplicationError) and cause.type == UNSTORABLE
+
+
+def rejected(error: BaseException) -> bool:
+    """Whether `error` is a command refused by the rules (workflows/case_workflow.py `refusal`)."""
+    return isinstance(error, ApplicationError) and error.type == "CommandRejected"
