@@ -153,6 +153,14 @@ _NOT_NOW = frozenset({RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.UNAVAILABL
 UPDATE_PATIENCE = 120.0
 
 
+def _not_now(error: RPCError) -> bool:
+    """The server's "not now" for an update. UNAVAILABLE counts only when the server itself says so about the
+    update ("update was aborted"): a server that cannot be reached at all is not retried here for minutes."""
+    if error.status is RPCStatusCode.UNAVAILABLE:
+        return "update" in error.message.lower()
+    return error.status in _NOT_NOW
+
+
 async def _update(handle: WorkflowHandle, update: Any, *args: Any, id: str, result_type: type | None = None) -> Any:
     deadline, delay = time.monotonic() + UPDATE_PATIENCE, 0.2
     while True:
@@ -162,7 +170,7 @@ async def _update(handle: WorkflowHandle, update: Any, *args: Any, id: str, resu
             current = asyncio.current_task()
             if current is not None and current.cancelling():
                 raise  # our own caller gave up: not the server's "not now"
-            not_now = isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError) or error.status in _NOT_NOW
+            not_now = isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError) or _not_now(error)
             if not not_now or time.monotonic() + delay > deadline:
                 raise
         await asyncio.sleep(delay)
