@@ -22,6 +22,7 @@ from rectify.api import open311, v1
 from rectify.api.render import errors
 from rectify.api.service import ApiService
 from rectify.client import RectifyClient
+from rectify.web.server import install as install_web
 
 log = structlog.get_logger("rectify.api")
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MiB photo and its form around it
@@ -69,6 +70,7 @@ def create_app(
     limiter = RateLimiter(rate, burst)
     app.include_router(open311.router)
     app.include_router(v1.router)
+    install_web(app, client, evidence_dir)  # the staff's pages at /, on the same port
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
