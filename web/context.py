@@ -5,9 +5,9 @@ the CSRF guard, errors as Chinese pages, and rendering a template.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
 
@@ -199,13 +199,17 @@ def nav_for(role: str) -> list[tuple[str, str]]:
     return NAV.get(role, [("案件", "/")])
 
 
-def error_page(request: Request, error: WebError) -> Response:
-    return render(request, "error.html", {"error": error}, status=error.status)
+def error_page(request: Request, error: WebError, user: StaffUser | None = None) -> Response:
+    return render(request, "error.html", {"error": error}, status=error.status, user=user)
 
 
 async def web_error_handler(request: Request, error: Exception) -> Response:
     assert isinstance(error, WebError)
-    return error_page(request, error)
+    try:  # the signed-in person's bar and navigation, when the database answers
+        user = await current_user(request)
+    except Exception:
+        user = None
+    return error_page(request, error, user)
 
 
 async def sign_in_handler(request: Request, error: Exception) -> Response:

@@ -13,8 +13,8 @@ from rectify.domain.deadlines import Stage, rung_moment
 from rectify.domain.escalation import ACTIVE_IN
 from rectify.domain.policy import LimitKind, Policy
 from rectify.domain.state import CaseState, evolve
-from rectify.domain.types import CaseStatus
-from rectify.web.labels import CHANNEL, OUTCOME, ROUTING_RULE, STAGE, category_name, label, rung, unit_name
+from rectify.domain.types import Actor, CaseStatus, Role
+from rectify.web.labels import ACTOR_ROLE, CHANNEL, OUTCOME, ROUTING_RULE, STAGE, category_name, label, rung, unit_name
 
 _WEEKDAYS = "一二三四五六日"
 
@@ -65,6 +65,15 @@ def row_countdown(policy: Policy, status: str, category: str, due: datetime | No
     if status not in {s.value for s in ACTIVE_IN[Stage.RECTIFY]}:
         return None
     return countdown(policy, due, now, natural=is_natural(policy, Stage.RECTIFY, category))
+
+
+def who(policy: Policy, actor: Actor) -> str:
+    """观音桥街道 · 责任单位; 举报人（app_wechat）; 系统."""
+    if actor.role is Role.SYSTEM:
+        return "系统"
+    if actor.role is Role.REPORTER:
+        return f"举报人（{actor.unit_id}）"
+    return f"{unit_name(policy, actor.unit_id)} · {label(ACTOR_ROLE, actor.role)}"
 
 
 def describe(policy: Policy, event: e.EventBase) -> str:
