@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from rectify.web import cases
 from tests.browser.support import PASSWORD, Site
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,6 +60,21 @@ def test_each_role_signs_in_and_sees_its_cases(
         expect(page.locator(".cases")).to_contain_text("待认领")
         expect(page.locator(".cases")).to_contain_text("退单待定")
         expect(page.locator(".cases .countdown").first).to_have_text(re.compile(r"^(剩余|超期) \d+\.\d 工作小时$"))
+
+
+def test_filters_and_further_pages_load_in_place(page: Page, site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cases, "PAGE_SIZE", 2)  # the server runs in this process: six cases make three pages
+    sign_in(page, site, "zhang.wei")
+    expect(page.locator("a.case-link")).to_have_count(2)
+    for shown in (4, 6):
+        page.get_by_role("link", name="加载更多").click()
+        expect(page.locator("a.case-link")).to_have_count(shown)
+    expect(page.get_by_role("link", name="加载更多")).to_have_count(0)
+    assert case_links(page) == {site.cases[c] for c in EVERY_CASE}
+    page.get_by_label("状态", exact=True).select_option(label="整改中")  # htmx swaps the list and keeps the address
+    expect(page).to_have_url(re.compile(r"status=claimed"))
+    expect(page.locator("a.case-link")).to_have_count(2)
+    assert case_links(page) == {site.cases["claimed"], site.cases["overdue"]}
 
 
 def test_a_wrong_password_is_throttled_and_every_attempt_recorded(page: Page, site: Site) -> None:
