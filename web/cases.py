@@ -11,13 +11,15 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rectify.domain import events as e
+from rectify.domain.policy import Policy
 from rectify.domain.state import fold
 from rectify.store.case_pages import CaseFilter, PageKey, case_page, status_counts
+from rectify.store.projections import CaseRow
 from rectify.store.staff import StaffUser
 from rectify.web import present
 from rectify.web.access import may_read, may_see_evidence, scope_unit
 from rectify.web.context import WebError, csrf_guard, render, require_user, web_of
-from rectify.web.labels import STATUS, STATUS_ORDER
+from rectify.web.labels import STATUS, STATUS_ORDER, unit_name
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 PAGE_SIZE = 30
@@ -58,10 +60,10 @@ async def home(
         status = DEFAULT_STATUS.get(user.role, "all")
     notes = []
     if status != "all" and status not in STATUS:
-        notes.append(f"没有「{status}」这一状态，已显示全部状态。")
+        notes.append(f"没有「{status[:40]}」这一状态，已显示全部状态。")
         status = "all"
     if category and category not in policy.categories:
-        notes.append(f"没有编码为「{category}」的问题类别，已忽略。")
+        notes.append(f"没有编码为「{category[:40]}」的问题类别，已忽略。")
         category = ""
     if unit and (unit not in policy.units or scope is not None):
         notes.append("单位筛选无效，已忽略。" if scope is None else "责任单位账号只能查看本单位案件。")
@@ -92,9 +94,7 @@ async def home(
     return render(request, "home.html", context, user=user)
 
 
-def _home_title(user: StaffUser, policy: Any) -> str:
-    from rectify.web.labels import unit_name
-
+def _home_title(user: StaffUser, policy: Policy) -> str:
     return {
         "unit": f"{unit_name(policy, user.unit_id)} · 本单位案件",
         "inspector": "案件核查",
@@ -103,11 +103,11 @@ def _home_title(user: StaffUser, policy: Any) -> str:
     }.get(user.role, "全区案件")
 
 
-def _unit_choices(policy: Any) -> list[tuple[str, str]]:
+def _unit_choices(policy: Policy) -> list[tuple[str, str]]:
     return [(u.id, u.name) for u in policy.units.values() if u.kind.value != "office"]
 
 
-async def _readable(request: Request, case_id: str) -> tuple[StaffUser, Any]:
+async def _readable(request: Request, case_id: str) -> tuple[StaffUser, CaseRow]:
     user = await require_user(request)
     row = await web_of(request).store.get_case(case_id)
     if row is None or not may_read(user, row):  # another unit's case is as absent as one that does not exist

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from rectify.web.accounts import MAX_PASSWORD
 from rectify.web.context import csrf_guard, current_user, render, session_of, web_of
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
@@ -15,7 +16,7 @@ router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 
 def safe_next(target: str | None) -> str:
     """Only a path on this server: never another host (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
 
@@ -34,16 +35,17 @@ async def signin_form(request: Request, next: str = "/") -> Response:
 @router.post("/signin")
 async def signin(
     request: Request,
-    name: Annotated[str, Form(max_length=200)] = "",
-    password: Annotated[str, Form(max_length=200)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/",
+    name: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     name = name.strip()
     errors: dict[str, str] = {}
-    if not name:
-        errors["name"] = "请输入账号"
-    if not password:
-        errors["password"] = "请输入密码"
+    if not name or len(name) > 100:
+        errors["name"] = "请输入账号" if not name else "账号不超过 100 个字符"
+        name = name[:100]
+    if not password or len(password) > MAX_PASSWORD:
+        errors["password"] = "请输入密码" if not password else f"密码不超过 {MAX_PASSWORD} 个字符"
     status = 400
     if not errors:
         result = await web_of(request).accounts.sign_in(name, password, _address(request))

@@ -77,6 +77,19 @@ def test_filters_and_further_pages_load_in_place(page: Page, site: Site, monkeyp
     assert case_links(page) == {site.cases["claimed"], site.cases["overdue"]}
 
 
+def test_sign_in_errors_stand_beside_their_fields(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/signin")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#name-error")).to_have_text("请输入账号")
+    expect(page.locator("#password-error")).to_have_text("请输入密码")
+    expect(page.get_by_label("账号")).to_have_attribute("aria-invalid", "true")
+    page.get_by_label("账号").fill("很" * 101)
+    page.get_by_label("密码").fill("whatever-it-is")
+    page.get_by_role("button", name="登录").click()
+    expect(page.locator("#name-error")).to_have_text("账号不超过 100 个字符")
+    expect(page.locator("#password-error")).to_have_count(0)
+
+
 def test_a_wrong_password_is_throttled_and_every_attempt_recorded(page: Page, site: Site) -> None:
     for attempt in range(1, 6):
         sign_in(page, site, "locked.out", "not-the-password")
