@@ -86,7 +86,7 @@ async def test_a_store_from_before_the_seals_is_sealed_by_its_migration(fresh_da
             position, len(heads), root, GENESIS_HASH, checkpoint_hash(1, position, len(heads), root, GENESIS_HASH),
         )  # fmt: skip
 
-        assert await migrate(store.pool) == ["0009_seals.sql"]
+        assert (await migrate(store.pool))[0] == "0009_seals.sql"  # and any migration after it
         report = await verify(store)
         assert report.ok, problems(report)
         assert [cp.format for cp in await checkpoints(store.pool)] == [1]
