@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from rectify.domain import events as e
 from rectify.domain.deadlines import Stage, rung_moment
@@ -19,17 +21,22 @@ from rectify.web.labels import ACTOR_ROLE, CHANNEL, OUTCOME, ROUTING_RULE, STAGE
 _WEEKDAYS = "一二三四五六日"
 
 
+@lru_cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
 def local(policy: Policy, ts: datetime | None, *, weekday: bool = False) -> str:
     """`2026-12-03 10:30` in the city's time zone (the policy's, Beijing time for Jiangbei)."""
     if ts is None:
         return "—"
-    at = ts.astimezone(policy.calendar.zone)
+    at = ts.astimezone(_zone(policy.timezone))
     text = at.strftime("%Y-%m-%d %H:%M")
     return f"{text}（周{_WEEKDAYS[at.weekday()]}）" if weekday else text
 
 
 def short(policy: Policy, ts: datetime | None) -> str:
-    return ts.astimezone(policy.calendar.zone).strftime("%m-%d %H:%M") if ts else "—"
+    return ts.astimezone(_zone(policy.timezone)).strftime("%m-%d %H:%M") if ts else "—"
 
 
 @dataclass(frozen=True)
