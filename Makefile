@@ -4,7 +4,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv up clean bench mutate fuzz
+.PHONY: demo test lint venv up clean bench mutate fuzz browser
+
+# The browser tests drive Debian's chromium (Playwright never downloads a browser here) and need CJK fonts,
+# or Chinese renders as boxes in the screenshots.
+CHROMIUM := /usr/bin/chromium
+CJK_FONT := /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -17,7 +22,19 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/rectify demo
 
-test: $(STAMP)
+browser:
+	@if [ ! -x $(CHROMIUM) ] || [ ! -e $(CJK_FONT) ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+		else \
+			echo "The browser tests need the Debian packages chromium and fonts-noto-cjk:"; \
+			echo "    sudo apt-get install chromium fonts-noto-cjk"; \
+			echo "(or run make test as root, which installs them)"; \
+			exit 1; \
+		fi; \
+	fi
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

@@ -11,6 +11,7 @@ import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,7 @@ from rich.table import Table
 from rectify import views
 from rectify.config import Settings
 from rectify.domain.types import Actor, CaseStatus, Channel, Point, Role
+from rectify.web.users_cli import users_app
 
 app = typer.Typer(
     name="rectify",
@@ -112,6 +114,7 @@ def _accountability_app() -> typer.Typer:
 
 
 app.add_typer(_accountability_app(), name="accountability")
+app.add_typer(users_app, name="users")
 
 
 # -- the stack -------------------------------------------------------------------------------------
@@ -133,7 +136,9 @@ def up(
             folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every
         ) as stack:
             port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
-            async with serving(stack.client, stack.data_dir / "evidence", "127.0.0.1", port) as api_url:
+            web_secret = replace(s, data_dir=stack.data_dir).resolved_web_secret()
+            evidence = stack.data_dir / "evidence"
+            async with serving(stack.client, evidence, "127.0.0.1", port, web_secret=web_secret) as api_url:
                 stack.api_url = api_url
                 info = json.loads(stack.stack_file.read_text())
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
@@ -167,8 +172,12 @@ def api_command(
         s = settings()
         client = await RectifyClient.connect(s, load_city(s))
         try:
-            async with serving(client, s.data_dir / "evidence", host, port or s.api_port) as url:
-                console.print(f"Rectify API at {url}  (Open311: {url}/open311/v2/services.json, docs: {url}/docs)")
+            secret = s.resolved_web_secret()
+            async with serving(client, s.data_dir / "evidence", host, port or s.api_port, web_secret=secret) as url:
+                console.print(
+                    f"Rectify API at {url}  (Open311: {url}/open311/v2/services.json, docs: {url}/docs; "
+                    f"web pages: {url}/)"
+                )
                 await _wait_for_ctrl_c()
         finally:
             await client.close()

@@ -7,6 +7,8 @@ embedded stack under `.rectify/` (started by `rectify up`, which records its add
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -14,6 +16,9 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".rectify")
 STACK_FILE = "stack.json"
+#: Where the embedded stack keeps the web pages' cookie secret when RECTIFY_WEB_SECRET is unset.
+WEB_SECRET_FILE = "web-secret"
+MIN_WEB_SECRET = 32
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,9 @@ class Settings:
     #: Workflows a worker keeps in memory between their tasks; 0 turns off sticky queues, so each task of
     #: a workflow goes to whichever worker polls first (every task replays the history).
     workflow_cache: int = 1000
+    #: Signs the web pages' session cookies (RECTIFY_WEB_SECRET): the same on every replica. Unset: a random
+    #: secret kept in the data folder, for the embedded stack.
+    web_secret: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -52,7 +60,26 @@ class Settings:
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
             worker_identity=get("RECTIFY_WORKER_IDENTITY"),
             workflow_cache=_positive_int(get("RECTIFY_WORKFLOW_CACHE") or "1000", "RECTIFY_WORKFLOW_CACHE", least=0),
+            web_secret=_web_secret(get("RECTIFY_WEB_SECRET")),
         )
+
+    def resolved_web_secret(self) -> str:
+        """The configured secret, or the data folder's own (made once, readable by its owner only)."""
+        if self.web_secret:
+            return self.web_secret
+        path = self.data_dir / WEB_SECRET_FILE
+        try:
+            if len(kept := path.read_text().strip()) >= MIN_WEB_SECRET:
+                return kept
+        except FileNotFoundError:
+            pass
+        path.parent.mkdir(parents=True, exist_ok=True)
+        secret = secrets.token_urlsafe(48)
+        path.unlink(missing_ok=True)  # an empty or cut-short file from an interrupted start
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secret + "\n")
+        return secret
 
     @property
     def stack_file(self) -> Path:
@@ -82,3 +109,9 @@ def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES", *, least:
     if value < least:
         raise ValueError(f"{name} must be at least {least}, not {value}")
     return value
+
+
+def _web_secret(text: str | None) -> str | None:
+    if text is not None and len(text) < MIN_WEB_SECRET:
+        raise ValueError(f"RECTIFY_WEB_SECRET must be at least {MIN_WEB_SECRET} characters (it signs session cookies)")
+    return text

@@ -27,6 +27,7 @@ from rectify.api.inputs import first_unstorable
 from rectify.api.render import error_response
 from rectify.api.service import ApiService
 from rectify.client import RectifyClient
+from rectify.web.server import install as install_web
 
 log = structlog.get_logger("rectify.api")
 MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MiB photo and its form around it
@@ -72,6 +73,7 @@ def create_app(
     app.include_router(open311.router)
     app.include_router(v1.router)
     app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
+    install_web(app, client, evidence_dir)  # the staff's pages at /, on the same port
 
     @app.middleware("http")
     async def guard(request: Request, call_next):

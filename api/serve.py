@@ -8,15 +8,30 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from rectify.api.app import create_app
 from rectify.client import RectifyClient
 
 
 @contextlib.asynccontextmanager
-async def serving(client: RectifyClient, evidence_dir: Path, host: str, port: int) -> AsyncIterator[str]:
-    """The API on host:port until the block ends; yields its base URL."""
+async def serving(
+    client: RectifyClient, evidence_dir: Path, host: str, port: int, *, web_secret: str | None = None
+) -> AsyncIterator[str]:
+    """The API and the web pages on host:port until the block ends; yields its base URL.
+
+    `web_secret` signs the pages' session cookies (Settings.resolved_web_secret()); every replica needs the same.
+    """
     app = create_app(client, evidence_dir=evidence_dir)
+    if web_secret:
+        app.state.web.set_secret(web_secret)
+    async with serving_app(app, host, port) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def serving_app(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
+    """An app already built (a test's, with its own settings) on host:port until the block ends."""
     # log_config=None: uvicorn's own records go to the root logger, through rectify.logs' redaction.
     # Requests still waiting when the block ends get 2 s: a command stuck on a case must not hold up Ctrl-C.
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,

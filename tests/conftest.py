@@ -34,6 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
         raise
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The browser tests last. Playwright's sync API marks its own event loop as running in this thread between
+    calls (playwright/_impl/_greenlets.py), for as long as its session fixture lives, and pytest-asyncio cannot
+    start another loop after that."""
+    items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     calendar = load_city(DEFAULT_CITY_DIR).policy.calendar
     return f"simulations start from {configured_start(calendar)} ({SETTING}; by default the coming Monday)"
