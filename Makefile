@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint venv up clean bench mutate fuzz browser
+.PHONY: demo test lint venv up clean bench mutate fuzz browser screenshots
 
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here) and need CJK fonts,
 # or Chinese renders as boxes in the screenshots.
@@ -37,6 +37,10 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
+
+# The pages' pictures in docs/screenshots (README), taken by the browser tests at desktop and phone width.
+screenshots: $(STAMP) browser
+	RECTIFY_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/browser -k photographed
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
