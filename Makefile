@@ -36,6 +36,7 @@ browser:
 
 test: $(STAMP) browser
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 # The pages' pictures in docs/screenshots (README), taken by the browser tests at desktop and phone width.
@@ -44,6 +45,7 @@ screenshots: $(STAMP) browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # The long fuzz: schemathesis over both APIs at 200 examples per operation (and the other `fuzz` tests).
 fuzz: $(STAMP)

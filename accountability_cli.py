@@ -9,8 +9,9 @@ from rich.table import Table
 
 from rectify.domain.accountability import ProceedingStatus
 
-accountability_app = typer.Typer(help="问责: proceedings against units whose cases reached the top rung.",
-                                 no_args_is_help=True)  # fmt: skip
+accountability_app = typer.Typer(
+    help="问责: proceedings against units whose cases reached the top rung.", no_args_is_help=True
+)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 IdArg = Annotated[str, typer.Argument(help="Proceeding id (acc-…).")]
 
@@ -41,8 +42,15 @@ def list_(
         for column in ("proceeding", "unit", "status", "outcome", "points", "opened", "explanation due"):
             table.add_column(column, overflow="fold")
         for r in rows:
-            table.add_row(r.proceeding_id, r.unit, r.status, r.outcome or "—", f"{r.points:g}",
-                          cli.views.local(r.opened_at), cli.views.local(r.explanation_due_at))  # fmt: skip
+            table.add_row(
+                r.proceeding_id,
+                r.unit,
+                r.status,
+                r.outcome or "—",
+                f"{r.points:g}",
+                cli.views.local(r.opened_at),
+                cli.views.local(r.explanation_due_at),
+            )
         cli.console.print(table)
 
     cli.emit(rows, as_json, render)
@@ -60,8 +68,9 @@ def show(proceeding_id: IdArg, as_json: JsonOpt = False) -> None:
         raise CaseNotFound(proceeding_id)
     state = fold_proceeding(events)
     if as_json:
-        cli.emit({"state": state.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]},
-                 True, print)  # fmt: skip
+        cli.emit(
+            {"state": state.model_dump(mode="json"), "events": [e.model_dump(mode="json") for e in events]}, True, print
+        )
         return
     due = cli.views.local(state.explanation_due_at)
     cli.console.print(

@@ -278,8 +278,18 @@ def demo(
     from rectify.sim.cli import run_simulation
 
     s = Settings.from_env(os.environ)
-    run_simulation(console, load_city(s), engine="temporal", days=12, reports_per_day=50, seed=1, start=None,
-                   out=out, data_dir=data_dir or s.data_dir, database_url=None)  # fmt: skip
+    run_simulation(
+        console,
+        load_city(s),
+        engine="temporal",
+        days=12,
+        reports_per_day=50,
+        seed=1,
+        start=None,
+        out=out,
+        data_dir=data_dir or s.data_dir,
+        database_url=None,
+    )
 
 
 @app.command()
@@ -290,9 +300,7 @@ def simulate(
     engine: Annotated[
         str, typer.Option(help="temporal: the real worker on the time-skipping server; direct: in-process, fast.")
     ] = "temporal",
-    start: Annotated[
-        str | None, typer.Option(help="First day, YYYY-MM-DD (default: the coming Monday).")
-    ] = None,
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: the coming Monday).")] = None,
     out: Annotated[Path, typer.Option(help="Where summary.json and the report go.")] = Path("out"),
     data_dir: Annotated[Path | None, typer.Option(help="Data folder of the embedded PostgreSQL.")] = None,
     database_url: Annotated[
@@ -303,8 +311,18 @@ def simulate(
     from rectify.sim.cli import run_simulation
 
     s = Settings.from_env(os.environ)
-    run_simulation(console, load_city(s), engine=engine, days=days, reports_per_day=reports_per_day, seed=seed,
-                   start=start, out=out, data_dir=data_dir or s.data_dir, database_url=database_url)  # fmt: skip
+    run_simulation(
+        console,
+        load_city(s),
+        engine=engine,
+        days=days,
+        reports_per_day=reports_per_day,
+        seed=seed,
+        start=start,
+        out=out,
+        data_dir=data_dir or s.data_dir,
+        database_url=database_url,
+    )
 
 
 @app.command("city-check")
@@ -349,8 +367,11 @@ def report(
     """Report a problem: it is routed to the responsible unit and dispatched at once."""
     if ctx.invoked_subcommand is not None:
         return
-    missing = [f"--{n}" for n, v in (("category", category), ("lon", lon), ("lat", lat),
-                                      ("description", description)) if v is None]  # fmt: skip
+    missing = [
+        f"--{n}"
+        for n, v in (("category", category), ("lon", lon), ("lat", lat), ("description", description))
+        if v is None
+    ]
     if missing:
         from typer._click.exceptions import UsageError  # typer ships its own copy of click's errors
 
@@ -637,8 +658,13 @@ def list_cases(
     """Cases from the read model, newest first (needs only the database)."""
     from rectify.cli_inputs import check_filters
 
-    check_filters(load_city(settings()), category=category, units={"--unit": unit, "--territory": territory},
-                  grid=grid, level=level)  # fmt: skip
+    check_filters(
+        load_city(settings()),
+        category=category,
+        units={"--unit": unit, "--territory": territory},
+        grid=grid,
+        level=level,
+    )
     rows = run_with_store(
         lambda c: c.list_cases(
             status=status.value if status else None,
@@ -708,8 +734,15 @@ def run(argv: list[str] | None = None) -> int:
         field = ".".join(str(p) for p in first["loc"]) or "input"
         err.print(f"[red]invalid input[/red]: {field}: {first['msg']}")
         return EXIT_USAGE
-    except (CityDataError, SimulationError, ExportError, PeriodError, UnknownUnitError, ApiKeyError,
-            ValueError) as error:  # fmt: skip
+    except (
+        CityDataError,
+        SimulationError,
+        ExportError,
+        PeriodError,
+        UnknownUnitError,
+        ApiKeyError,
+        ValueError,
+    ) as error:
         err.print(f"[red]invalid input[/red]: {error}")
         return EXIT_USAGE
     except (ServerUnavailable, StackError, ConnectionError, OSError) as error:

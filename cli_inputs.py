@@ -25,9 +25,13 @@ def _choose(option: str, value: str | None, known: Iterable[str], what: str) -> 
 
 
 def check_filters(
-    city: Any, *, category: str | None = None, units: dict[str, str | None] | None = None, grid: str | None = None,
+    city: Any,
+    *,
+    category: str | None = None,
+    units: dict[str, str | None] | None = None,
+    grid: str | None = None,
     level: int | None = None,
-) -> None:  # fmt: skip
+) -> None:
     """Refuse a filter that names nothing in the city: it would only ever list nothing."""
     _choose("--category", category, city.policy.categories, "a category")
     for option, unit in (units or {}).items():

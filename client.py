@@ -270,9 +270,16 @@ class RectifyClient:
     ) -> CaseRef:
         """Open a case (or return the one this idempotency key already opened with the same report)."""
         command = self.prepare_report(
-            idempotency_key=idempotency_key, category=category, description=description, location=location,
-            channel=channel, actor=actor, address=address, evidence=evidence, media_url=media_url,
-        )  # fmt: skip
+            idempotency_key=idempotency_key,
+            category=category,
+            description=description,
+            location=location,
+            channel=channel,
+            actor=actor,
+            address=address,
+            evidence=evidence,
+            media_url=media_url,
+        )
         return await self.open_report(command)
 
     def prepare_report(
@@ -369,8 +376,9 @@ class RectifyClient:
             raise CommandRejected(
                 f"{key} was already used for another {bound_to} request with different content; "
                 "a retry must repeat the request exactly, a new request needs a new key",
-                rule="idempotency_key_reused", case_id=command.case_id,
-            )  # fmt: skip
+                rule="idempotency_key_reused",
+                case_id=command.case_id,
+            )
 
     # -- commands -------------------------------------------------------------------------------
     def _check_text(self, command: Any) -> None:

@@ -173,10 +173,20 @@ class EmbeddedPostgres:
             os.chown(self.data_dir, pw.pw_uid, pw.pw_gid)
         if not (self.data_dir / "PG_VERSION").exists():
             done = subprocess.run(
-                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(self.data_dir), "--auth=trust",
-                 "--encoding=UTF8", "--locale=C.UTF-8", "-U", "postgres", *([] if self.fsync else ["--no-sync"])],
-                capture_output=True, **run_as,
-            )  # fmt: skip
+                [
+                    str(POSTGRES_BIN_PATH / "initdb"),
+                    "-D",
+                    str(self.data_dir),
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "-U",
+                    "postgres",
+                    *([] if self.fsync else ["--no-sync"]),
+                ],
+                capture_output=True,
+                **run_as,
+            )
             if done.returncode != 0:
                 tail = (done.stdout + done.stderr).decode(errors="replace")[-2000:]
                 raise StackError(f"initdb could not create {self.data_dir} (code {done.returncode}):\n{tail}")
@@ -217,12 +227,27 @@ class EmbeddedPostgres:
         self._prepare(run_as)
         log_file = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - lives as long as the server
         self._proc = subprocess.Popen(
-            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.data_dir), "-h", self.host,
-             "-p", str(self.port), "-k", str(self.data_dir), "-c", f"fsync={'on' if self.fsync else 'off'}",
-             "-c", "max_connections=200"],
-            stdout=log_file, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            preexec_fn=lambda: _die_with_parent(signal.SIGINT), **run_as,
-        )  # fmt: skip
+            [
+                str(POSTGRES_BIN_PATH / "postgres"),
+                "-D",
+                str(self.data_dir),
+                "-h",
+                self.host,
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.data_dir),
+                "-c",
+                f"fsync={'on' if self.fsync else 'off'}",
+                "-c",
+                "max_connections=200",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=lambda: _die_with_parent(signal.SIGINT),
+            **run_as,
+        )
         log_file.close()
         deadline = time.monotonic() + timeout
         while not (port_open(self.host, self.port) and self._accepting()):
@@ -279,16 +304,32 @@ class TemporalDevServer:
         for p in (self.port, self.ui_port):
             if port_open(self.host, p):
                 raise StackError(f"port {self.host}:{p} is already taken")
-        args = [str(binary("temporal")), "server", "start-dev", "--ip", self.host, "--port", str(self.port),
-                "--ui-port", str(self.ui_port), "--namespace", self.namespace, "--log-level", "warn"]  # fmt: skip
+        args = [
+            str(binary("temporal")),
+            "server",
+            "start-dev",
+            "--ip",
+            self.host,
+            "--port",
+            str(self.port),
+            "--ui-port",
+            str(self.ui_port),
+            "--namespace",
+            self.namespace,
+            "--log-level",
+            "warn",
+        ]
         if self.db_file is not None:
             self.db_file.parent.mkdir(parents=True, exist_ok=True)
             args += ["--db-filename", str(self.db_file)]
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
         self._proc = subprocess.Popen(
-            args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            args,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
-        )  # fmt: skip
+        )
         if out is not subprocess.DEVNULL:
             out.close()
         deadline = time.monotonic() + timeout
@@ -428,8 +469,11 @@ class TestStack(_Stack):
 
     def worker_environment(self) -> dict[str, str]:
         """The settings for another worker process (`python -m rectify.worker`) on this stack's task queue."""
-        return {"RECTIFY_TEMPORAL_ADDRESS": self.env.client.service_client.config.target_host,
-                "RECTIFY_DATABASE_URL": self.database_url, "RECTIFY_TASK_QUEUE": self.task_queue}  # fmt: skip
+        return {
+            "RECTIFY_TEMPORAL_ADDRESS": self.env.client.service_client.config.target_host,
+            "RECTIFY_DATABASE_URL": self.database_url,
+            "RECTIFY_TASK_QUEUE": self.task_queue,
+        }
 
     async def _start_temporal(self) -> None:
         from temporalio.contrib.pydantic import pydantic_data_converter

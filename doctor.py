@@ -102,8 +102,11 @@ async def _temporal_checks(settings: Settings, limits: Limits) -> list[Check]:
     checks.append(Check("stuck workflows", FAIL if stuck else OK, detail, stuck[: limits.listed]))
     failed = [e async for e in client.list_workflows(f"{queue} AND ExecutionStatus = 'Failed'", limit=limits.listed)]
     count = (await client.count_workflows(f"{queue} AND ExecutionStatus = 'Failed'")).count
-    items = [f"{e.id} ({e.workflow_type}) at {e.close_time:%Y-%m-%d %H:%M:%S}" for e in failed
-             if e.status is WorkflowExecutionStatus.FAILED and e.close_time]  # fmt: skip
+    items = [
+        f"{e.id} ({e.workflow_type}) at {e.close_time:%Y-%m-%d %H:%M:%S}"
+        for e in failed
+        if e.status is WorkflowExecutionStatus.FAILED and e.close_time
+    ]
     detail = f"{count} workflow(s) failed; `temporal workflow show --workflow-id ID` says why" if count else "none"
     checks.append(Check("failed workflows", WARN if count else OK, detail, items))
     return checks

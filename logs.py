@@ -19,9 +19,23 @@ import structlog
 
 #: Field names whose whole value is a secret or a contact, whatever it looks like.
 SECRET_FIELDS = frozenset(
-    {"api_key", "authorization", "password", "secret", "token", "email", "phone", "first_name", "last_name",
-     "device_id", "account_id", "x_api_key", "x-api-key", "contact"}
-)  # fmt: skip
+    {
+        "api_key",
+        "authorization",
+        "password",
+        "secret",
+        "token",
+        "email",
+        "phone",
+        "first_name",
+        "last_name",
+        "device_id",
+        "account_id",
+        "x_api_key",
+        "x-api-key",
+        "contact",
+    }
+)
 _PATTERNS = [
     # Our API keys: rk_<id>_<secret>. The id is no secret, but the whole key goes.
     (re.compile(r"\brk_[A-Za-z0-9]+_[A-Za-z0-9_\-]+"), "[api-key]"),
@@ -60,10 +74,11 @@ def _clean(value: Any, depth: int = 0) -> Any:
 def redact(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """A structlog processor: every value of the event, nested and exception text included, redacted."""
     return {
-        key: value if key in ("exc_info", "stack_info") else
-        ("[redacted]" if key.lower() in SECRET_FIELDS else _clean(value))
+        key: value
+        if key in ("exc_info", "stack_info")
+        else ("[redacted]" if key.lower() in SECRET_FIELDS else _clean(value))
         for key, value in event.items()
-    }  # fmt: skip
+    }
 
 
 def processors() -> list[Any]:

@@ -97,8 +97,10 @@ def unit(
     if as_json:
         _print(result)
         return
-    table = Table(title=f"{result['name']} ({unit_id}) · {result['period']['from']} to {result['period']['to']}",
-                  show_header=False)  # fmt: skip
+    table = Table(
+        title=f"{result['name']} ({unit_id}) · {result['period']['from']} to {result['period']['to']}",
+        show_header=False,
+    )
     for key, value in result.items():
         if key not in ("unit", "name", "period"):
             table.add_row(key, f"{value:.1%}" if key.endswith("_rate") else str(value))
@@ -107,14 +109,30 @@ def unit(
 
 def _ranking_table(title: str, rows: list[dict], *, quarter: bool = False) -> None:
     table = Table(title=title, title_justify="left")
-    columns = ["#", "unit", "score", "mean weekly" if quarter else "change", "received", "closed", "on time",
-               "on-time rate", "points", "open overdue"]  # fmt: skip
+    columns = [
+        "#",
+        "unit",
+        "score",
+        "mean weekly" if quarter else "change",
+        "received",
+        "closed",
+        "on time",
+        "on-time rate",
+        "points",
+        "open overdue",
+    ]
     for column in columns:
         table.add_column(column, justify="left" if column == "unit" else "right")
     for r in rows:
         extra = r.get("mean_weekly_score") if quarter else r.get("change")
-        figures = (str(r["received"]), str(r["closed"]), str(r["closed_on_time"]), f"{r['on_time_rate']:.1%}",
-                   f"{r['points']:g}", str(r["open_overdue"]))  # fmt: skip
+        figures = (
+            str(r["received"]),
+            str(r["closed"]),
+            str(r["closed_on_time"]),
+            f"{r['on_time_rate']:.1%}",
+            f"{r['points']:g}",
+            str(r["open_overdue"]),
+        )
         extra_text = "—" if extra is None else str(extra)
         table.add_row(str(r["place"]), f"{r['name']} ({r['unit']})", f"{r['score']:.2f}", extra_text, *figures)
     console.print(table)

@@ -76,8 +76,9 @@ async def quarterly(store: EventStore, policy: Policy, label: str, today: date |
     return {"period": _period_json(period), "weeks": len(weeks_in(period, zone)), "groups": groups}
 
 
-async def unit_report(store: EventStore, policy: Policy, unit: str, first: str, last: str,
-                      today: date | None = None) -> dict:  # fmt: skip
+async def unit_report(
+    store: EventStore, policy: Policy, unit: str, first: str, last: str, today: date | None = None
+) -> dict:
     if unit not in policy.units:
         known = ", ".join(sorted(u for u in policy.units if not u.startswith("office_")))
         raise UnknownUnitError(f"no unit {unit!r} in {policy.city}; known units: {known}")
@@ -85,8 +86,13 @@ async def unit_report(store: EventStore, policy: Policy, unit: str, first: str, 
     refuse_future(period, await _latest_day(store, policy, today or datetime.now(UTC).date()))
     counts = await store.unit_counts(period.start, period.end)
     figures = indicators(counts.get(unit, UnitCounts()))
-    return {"unit": unit, "name": policy.units[unit].name, "period": _period_json(period), **figures,
-            "score": score(figures, policy.scoring)}  # fmt: skip
+    return {
+        "unit": unit,
+        "name": policy.units[unit].name,
+        "period": _period_json(period),
+        **figures,
+        "score": score(figures, policy.scoring),
+    }
 
 
 def _period_json(period: Period) -> dict:

@@ -52,8 +52,10 @@ def print_stack(console: Console, stack: Any) -> None:
     table.add_row("Data folder", str(stack.data_dir))
     table.add_row("City", f"{stack.city.policy.city} ({len(stack.city.policy.units)} units)")
     console.print(table)
-    console.print("Worker running. Other terminals: `rectify report …`, `rectify list`, `rectify keys create …`. "
-                  "Ctrl-C stops everything.")  # fmt: skip
+    console.print(
+        "Worker running. Other terminals: `rectify report …`, `rectify list`, `rectify keys create …`. "
+        "Ctrl-C stops everything."
+    )
 
 
 def print_case_ref(console: Console, ref: Any) -> None:

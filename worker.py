@@ -49,8 +49,12 @@ def build_worker(
     `identity` names it in the histories (default: the client's pid@host); `max_cached_workflows=0` turns off
     sticky queues, so each workflow task goes to any worker on the queue."""
     cases, audit = CaseActivities(store), AuditActivities(store)
-    activities = [cases.append_events, cases.append_proceeding_events, cases.deliver_notifications,
-                  audit.record_checkpoint]  # fmt: skip
+    activities = [
+        cases.append_events,
+        cases.append_proceeding_events,
+        cases.deliver_notifications,
+        audit.record_checkpoint,
+    ]
     if policy is not None and bulletin_dir is not None:
         activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
     return Worker(

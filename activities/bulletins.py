@@ -57,34 +57,54 @@ async def _rungs(store: EventStore, policy: Policy, start: object, end: object, 
            WHERE r.type = 'escalation_raised' AND (r.body->>'level')::int = $3
              AND r.occurred_at >= $1 AND r.occurred_at < $2
            ORDER BY r.body->>'unit', r.occurred_at, r.case_id""",
-        start, end, level,
-    )  # fmt: skip
+        start,
+        end,
+        level,
+    )
     out = []
     for r in rows:
         report, rung = r["report"], r["rung"]
         unit = policy.units.get(rung["unit"])
         location = report.get("location") or {}
         evidence = report.get("evidence") or []
-        out.append({
-            "case_id": r["case_id"],
-            "unit": rung["unit"],
-            "unit_name": unit.name if unit else rung["unit"],
-            "category": policy.categories[r["category"]].name if r["category"] in policy.categories else r["category"],
-            "place": report.get("address") or f"{location.get('lon', 0):.5f}, {location.get('lat', 0):.5f}",
-            "grid": r["grid_id"] or "—",
-            "evidence": evidence[0]["sha256"] if evidence else None,
-            "due_at": rung["due_at"],
-            "points": rung.get("points", 0),
-            "responsible_role": rung.get("responsible_role"),
-        })  # fmt: skip
+        out.append(
+            {
+                "case_id": r["case_id"],
+                "unit": rung["unit"],
+                "unit_name": unit.name if unit else rung["unit"],
+                "category": policy.categories[r["category"]].name
+                if r["category"] in policy.categories
+                else r["category"],
+                "place": report.get("address") or f"{location.get('lon', 0):.5f}, {location.get('lat', 0):.5f}",
+                "grid": r["grid_id"] or "—",
+                "evidence": evidence[0]["sha256"] if evidence else None,
+                "due_at": rung["due_at"],
+                "points": rung.get("points", 0),
+                "responsible_role": rung.get("responsible_role"),
+            }
+        )
     return out
 
 
 def _csv(report: dict) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    columns = ["place", "unit", "name", "score", "received", "closed", "closed_on_time", "on_time_rate",
-               "closure_rate", "dispute_rate", "rework_rate", "points", "open_overdue", "change"]  # fmt: skip
+    columns = [
+        "place",
+        "unit",
+        "name",
+        "score",
+        "received",
+        "closed",
+        "closed_on_time",
+        "on_time_rate",
+        "closure_rate",
+        "dispute_rate",
+        "rework_rate",
+        "points",
+        "open_overdue",
+        "change",
+    ]
     writer.writerow(["group", *columns])
     for group, rows in report["groups"].items():
         for row in rows:
@@ -122,12 +142,16 @@ async def issue_bulletin(
     period = week(label, policy.timezone)
     number, checkpoint = await _number(store, report["period"]["label"])
     context = {
-        "city": policy.city, "number": number, "report": report, "period": report["period"],
+        "city": policy.city,
+        "number": number,
+        "report": report,
+        "period": report["period"],
         "exposures": await _rungs(store, policy, period.start, period.end, 2),
         "deductions": await _rungs(store, policy, period.start, period.end, 3),
         "referrals": await _rungs(store, policy, period.start, period.end, len(policy.ladder)),
-        "rungs": {r.level: r.name for r in policy.ladder}, "checkpoint": checkpoint,
-    }  # fmt: skip
+        "rungs": {r.level: r.name for r in policy.ladder},
+        "checkpoint": checkpoint,
+    }
     stem = f"bulletin-{report['period']['label']}-{number:03d}"
     files = {
         f"{stem}.md": _ENV.get_template("bulletin.md.j2").render(**context).encode("utf-8"),

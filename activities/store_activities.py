@@ -41,8 +41,9 @@ class CaseActivities:
             raise await self._refused(error, request.case_id, request.events) from error
         # The unit inboxes live in this database: delivering right away saves the workflow another step.
         await self.store.deliver_outbox(request.case_id)
-        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored,
-                             delivered=True)  # fmt: skip
+        return AppendOutcome(
+            last_position=result.last_position, duplicate=result.duplicate, stored=stored, delivered=True
+        )
 
     @activity.defn(name=APPEND_PROCEEDING_ACTIVITY)
     async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:
@@ -64,11 +65,11 @@ class CaseActivities:
         """Record and log a refusal of the data, and give up on it at once: no retry will store it."""
         command_id = events[0].causation_id if events else None
         name = activity.info().activity_type
-        log.error("store.append_refused", stream_id=stream_id, activity=name, command_id=command_id,
-                  error=error.reason)  # fmt: skip
+        log.error("store.append_refused", stream_id=stream_id, activity=name, command_id=command_id, error=error.reason)
         await record_failure(self.store.pool, stream_id, name, command_id, error.reason)
-        return ApplicationError(str(error), {"stream_id": stream_id, "reason": error.reason}, type=UNSTORABLE,
-                                non_retryable=True)  # fmt: skip
+        return ApplicationError(
+            str(error), {"stream_id": stream_id, "reason": error.reason}, type=UNSTORABLE, non_retryable=True
+        )
 
     @activity.defn(name=DELIVER_ACTIVITY)
     async def deliver_notifications(self, case_id: str) -> int:

@@ -59,9 +59,13 @@ def _caller_id(request: Request) -> str:
 
 
 def create_app(
-    client: RectifyClient, *, evidence_dir: Path, rate: float = 20.0, burst: int = 60,
+    client: RectifyClient,
+    *,
+    evidence_dir: Path,
+    rate: float = 20.0,
+    burst: int = 60,
     max_evidence_bytes: int = 10 * 1024 * 1024,
-) -> FastAPI:  # fmt: skip
+) -> FastAPI:
     app = FastAPI(
         title="Rectify API",
         version="1",
@@ -96,9 +100,15 @@ def create_app(
                 log.exception("api.error", request_id=request_id, method=request.method, path=path)
                 response = error_response(path, 500, f"internal error; request {request_id}")
         response.headers["x-request-id"] = request_id
-        log.info("api.request", request_id=request_id, method=request.method, path=path,
-                 status=response.status_code, ms=round((time.monotonic() - started) * 1000, 1),
-                 caller=_caller_id(request))  # fmt: skip
+        log.info(
+            "api.request",
+            request_id=request_id,
+            method=request.method,
+            path=path,
+            status=response.status_code,
+            ms=round((time.monotonic() - started) * 1000, 1),
+            caller=_caller_id(request),
+        )
         return response
 
     @app.exception_handler(RequestValidationError)
@@ -121,8 +131,9 @@ def _document(app: FastAPI, city: object) -> dict:
     """The OpenAPI document, told what only this city knows: its service codes, and the box around its
     district that a report's point must lie in (the district itself is a polygon; a point in the box but
     outside it still gets a 400 naming the rule)."""
-    app.openapi_schema = schema = get_openapi(title=app.title, version=app.version, description=app.description,
-                                              routes=app.routes)  # fmt: skip
+    app.openapi_schema = schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
     form = schema["components"]["schemas"]["ReportForm"]["properties"]
     form["service_code"]["enum"] = sorted(city.policy.categories)  # type: ignore[attr-defined]
     min_lon, min_lat, max_lon, max_lat = city.router.bounds  # type: ignore[attr-defined]

@@ -36,8 +36,10 @@ def open311(*codes: int) -> dict[int | str, dict[str, Any]]:
     both = {"application/json": {}, "text/xml": {"schema": {"type": "string"}}}
     out: dict[int | str, dict[str, Any]] = {200: {"content": both}}
     for code in (*codes, 500):
-        content = {"application/json": {"schema": {"type": "array", "items": {"$ref": f"{_REF}Open311Error"}}},
-                   "text/xml": {"schema": {"type": "string"}}}  # fmt: skip
+        content = {
+            "application/json": {"schema": {"type": "array", "items": {"$ref": f"{_REF}Open311Error"}}},
+            "text/xml": {"schema": {"type": "string"}},
+        }
         out[code] = {"model": list[Open311Error], "description": WHY[code], "content": content, **_headers(code)}
     return out
 

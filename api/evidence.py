@@ -60,8 +60,9 @@ def inspect_photo(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
         raise EvidenceRejected("file: empty")
     media_type = sniff(data)
     if media_type is None:
-        raise EvidenceRejected(f"file: not an accepted image (JPEG, PNG or WebP by content: {', '.join(ALLOWED)})",
-                               status=415)  # fmt: skip
+        raise EvidenceRejected(
+            f"file: not an accepted image (JPEG, PNG or WebP by content: {', '.join(ALLOWED)})", status=415
+        )
     return media_type
 
 
@@ -85,9 +86,14 @@ def accept_photo(
 
 
 async def keep_photo(
-    store: EvidenceStore, records: ApiRecords, unit_id: str, key_id: str | None, data: bytes, given: Point | None,
+    store: EvidenceStore,
+    records: ApiRecords,
+    unit_id: str,
+    key_id: str | None,
+    data: bytes,
+    given: Point | None,
     max_bytes: int = DEFAULT_MAX_BYTES,
-) -> tuple[EvidenceRef, dict]:  # fmt: skip
+) -> tuple[EvidenceRef, dict]:
     """`accept_photo`, and the upload recorded under the uploading unit."""
     ref, exif = accept_photo(store, data, given, max_bytes)
     await records.record_upload(ref.sha256, unit_id, key_id, ref.size, ref.media_type)

@@ -54,15 +54,21 @@ async def once(
     store: IdempotencyStore = request.app.state.api.idempotency
     claim = await store.claim(scope, key, operation, fingerprint(payload))
     if claim.outcome == "mismatch":
-        detail = (f"Idempotency-Key {key!r} was already used for another request ({claim.operation}, or another "
-                  "body); use a new key for a new request")  # fmt: skip
+        detail = (
+            f"Idempotency-Key {key!r} was already used for another request ({claim.operation}, or another "
+            "body); use a new key for a new request"
+        )
         return error_response(path, 422, detail)
     if claim.outcome == "in_flight":
         detail = f"a request with Idempotency-Key {key!r} is still being processed; retry when it has finished"
         return error_response(path, 409, detail, {"Retry-After": "1"})
     if claim.outcome == "done":
-        return Response(claim.response or b"", status_code=claim.status or 200, media_type=claim.media_type,
-                        headers={REPLAYED: "true"})  # fmt: skip
+        return Response(
+            claim.response or b"",
+            status_code=claim.status or 200,
+            media_type=claim.media_type,
+            headers={REPLAYED: "true"},
+        )
     try:
         try:
             response = await run()

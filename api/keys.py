@@ -43,8 +43,10 @@ def check_holder(policy: Policy, unit_id: str, role: Role) -> None:
     """Refuse a key no one should hold: role `system`, a unit not in the city, a dispatcher outside the
     dispatching offices, or a reporter or auditor name that is not a plain identifier."""
     if role not in KEY_ROLES:
-        raise ApiKeyError(f"role {role.value!r} cannot hold a key; roles a key may hold: "
-                          f"{', '.join(sorted(r.value for r in KEY_ROLES))}")  # fmt: skip
+        raise ApiKeyError(
+            f"role {role.value!r} cannot hold a key; roles a key may hold: "
+            f"{', '.join(sorted(r.value for r in KEY_ROLES))}"
+        )
     if role in UNIT_ROLES and unit_id not in policy.units:
         raise ApiKeyError(f"unit {unit_id!r} is not a unit of {policy.city}; see its units.toml")
     if role is Role.DISPATCHER and policy.dispatcher_units and unit_id not in policy.dispatcher_units:

@@ -33,9 +33,14 @@ _CLOSED = ("closed", "rejected", "withdrawn", "merged")
 _GROUPS = {"territorial": "属地管理", "department": "职能部门", "road_chief": "路长制"}
 #: The one attribute every service takes: where exactly, in words (Open311 service definition).
 LOCATION_DETAIL = {
-    "variable": True, "code": "location_detail", "datatype": "string", "required": False,
-    "datatype_description": "Where exactly, e.g. 路口东北角", "order": 1, "description": "Where exactly",
-}  # fmt: skip
+    "variable": True,
+    "code": "location_detail",
+    "datatype": "string",
+    "required": False,
+    "datatype_description": "Where exactly, e.g. 路口东北角",
+    "order": 1,
+    "description": "Where exactly",
+}
 MAX_LIST = 1000
 #: Who may file a report: everyone the rules let report, but not those who only read or judge.
 REPORTERS = frozenset({Role.REPORTER, Role.UNIT, Role.DISPATCHER, Role.INSPECTOR})
@@ -90,15 +95,23 @@ def request_json(row: CaseRow, policy: Any) -> dict:
     }
 
 
-@router.get("/services.{fmt}", summary="The city's service types (categories)",
-            response_model=list[ServiceOut], responses=docs.open311(400, 429))  # fmt: skip
+@router.get(
+    "/services.{fmt}",
+    summary="The city's service types (categories)",
+    response_model=list[ServiceOut],
+    responses=docs.open311(400, 429),
+)
 async def services(fmt: Format, request: Request) -> Response:
     policy = request.app.state.city.policy
     return respond(fmt, "services", [_service(c) for _, c in sorted(policy.categories.items())])
 
 
-@router.get("/services/{service_code}.{fmt}", summary="A service definition (its attributes)",
-            response_model=ServiceDefinition, responses=docs.open311(400, 404, 429))  # fmt: skip
+@router.get(
+    "/services/{service_code}.{fmt}",
+    summary="A service definition (its attributes)",
+    response_model=ServiceDefinition,
+    responses=docs.open311(400, 404, 429),
+)
 async def service_definition(service_code: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
     policy = request.app.state.city.policy
     if service_code not in policy.categories:
@@ -106,8 +119,12 @@ async def service_definition(service_code: Annotated[Text, Path()], fmt: Format,
     return respond(fmt, "service_definition", {"service_code": service_code, "attributes": [LOCATION_DETAIL]})
 
 
-@router.post("/requests.{fmt}", summary="Report a problem (form-encoded; api_key required)",
-             response_model=list[Created], responses=docs.open311(400, 401, 403, 404, 409, 413, 422, 429))  # fmt: skip
+@router.post(
+    "/requests.{fmt}",
+    summary="Report a problem (form-encoded; api_key required)",
+    response_model=list[Created],
+    responses=docs.open311(400, 401, 403, 404, 409, 413, 422, 429),
+)
 async def create_request(
     fmt: Format,
     request: Request,
@@ -137,21 +154,34 @@ async def _report(fmt: str, api: Any, key: Any, form: ReportForm, idempotency_ke
     description = form.description.strip() or name
     if form.location_detail:
         description = f"{description}（{form.location_detail}）"
-    contact = {k: v for k in ("email", "first_name", "last_name", "phone", "device_id", "account_id")
-               if (v := getattr(form, k))}  # fmt: skip
+    contact = {
+        k: v
+        for k in ("email", "first_name", "last_name", "phone", "device_id", "account_id")
+        if (v := getattr(form, k))
+    }
     report_key = f"open311/{key.key_id}/{key_from(idempotency_key) or uuid.uuid4()}"
     try:
         result = await api.report(
-            key, form.service_code, description, Point(lon=form.long, lat=form.lat), form.address_string or None,
-            form.media_url or None, report_key, contact,
-        )  # fmt: skip
+            key,
+            form.service_code,
+            description,
+            Point(lon=form.long, lat=form.lat),
+            form.address_string or None,
+            form.media_url or None,
+            report_key,
+            contact,
+        )
     except (DomainError, CommandRejected) as error:
         return errors(fmt, 400, str(error))
     return respond(fmt, "service_requests", [result])
 
 
-@router.get("/requests.{fmt}", summary="Find service requests", response_model=list[RequestOut],
-            responses=docs.open311(400, 404, 429))  # fmt: skip
+@router.get(
+    "/requests.{fmt}",
+    summary="Find service requests",
+    response_model=list[RequestOut],
+    responses=docs.open311(400, 404, 429),
+)
 async def find_requests(
     fmt: Format,
     request: Request,
@@ -196,8 +226,12 @@ def _when(text: str | None, field: str) -> datetime | None:
         raise ValueError(f"{field} is not a real moment (month, day, hour or offset out of range)") from None
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="One service request", response_model=list[RequestOut],
-            responses=docs.open311(400, 404, 429))  # fmt: skip
+@router.get(
+    "/requests/{service_request_id}.{fmt}",
+    summary="One service request",
+    response_model=list[RequestOut],
+    responses=docs.open311(400, 404, 429),
+)
 async def get_request(service_request_id: Annotated[Text, Path()], fmt: Format, request: Request) -> Response:
     row = await request.app.state.api.store.get_case(service_request_id)
     if row is None:

@@ -34,8 +34,9 @@ async def serving_app(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     """An app already built (a test's, with its own settings) on host:port until the block ends."""
     # log_config=None: uvicorn's own records go to the root logger, through rectify.logs' redaction.
     # Requests still waiting when the block ends get 2 s: a command stuck on a case must not hold up Ctrl-C.
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, log_config=None,
-                            timeout_graceful_shutdown=2)  # fmt: skip
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, log_config=None, timeout_graceful_shutdown=2
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the caller owns Ctrl-C
     task = asyncio.create_task(server.serve())

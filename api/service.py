@@ -58,9 +58,16 @@ class ApiService:
         return (near[0][2], near[0][0]) if near and near[0][0] <= radius else None
 
     async def report(
-        self, key: ApiKey, category: str, description: str, location: Point, address: str | None,
-        media_url: str | None, report_key: str, contact: dict[str, str],
-    ) -> dict[str, Any]:  # fmt: skip
+        self,
+        key: ApiKey,
+        category: str,
+        description: str,
+        location: Point,
+        address: str | None,
+        media_url: str | None,
+        report_key: str,
+        contact: dict[str, str],
+    ) -> dict[str, Any]:
         """Open a case, or attach the report to the open case it repeats. Contacts go to their own table.
 
         The report is checked by the rules first, whichever way it then goes, so the same text gets the
@@ -70,9 +77,15 @@ class ApiService:
         attach, so the report is filed as a case of its own instead.
         """
         report = self.client.prepare_report(
-            idempotency_key=report_key, category=category, description=description, location=location,
-            channel=Channel.OPEN311, actor=key.actor, address=address, media_url=media_url,
-        )  # fmt: skip
+            idempotency_key=report_key,
+            category=category,
+            description=description,
+            location=location,
+            channel=Channel.OPEN311,
+            actor=key.actor,
+            address=address,
+            media_url=media_url,
+        )
         # A report this key already opened is that case, never a duplicate of itself.
         own = await self.store.get_case(report.case_id)
         duplicate = None if own is not None else await self.duplicate_of(category, location, datetime.now(UTC))
@@ -80,10 +93,15 @@ class ApiService:
             row, distance = duplicate
             try:
                 attach = c.AttachDuplicate(
-                    command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)), case_id=row.case_id,
-                    actor=key.actor, idempotency_key=report_key, description=report.description.strip(),
-                    location=location, channel=Channel.OPEN311, distance_m=round(distance, 1),
-                )  # fmt: skip
+                    command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_key)),
+                    case_id=row.case_id,
+                    actor=key.actor,
+                    idempotency_key=report_key,
+                    description=report.description.strip(),
+                    location=location,
+                    channel=Channel.OPEN311,
+                    distance_m=round(distance, 1),
+                )
                 await self.client.execute(attach)
             except (CommandRejected, CaseNotFound, ValidationError) as refused:
                 # Nothing was written to the target; the report goes on as a case of its own.

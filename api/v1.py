@@ -68,8 +68,12 @@ def _after(cursor: str) -> tuple[datetime, str]:
         raise HTTPException(400, "cursor is not one this API gave out") from error
 
 
-@router.get("/cases", summary="List cases (newest first), with filters and cursor pagination",
-            response_model=schemas.CaseList, responses=docs.v1(400, 401, 403, 429))  # fmt: skip
+@router.get(
+    "/cases",
+    summary="List cases (newest first), with filters and cursor pagination",
+    response_model=schemas.CaseList,
+    responses=docs.v1(400, 401, 403, 429),
+)
 async def list_cases(
     key: Caller,
     request: Request,
@@ -89,17 +93,26 @@ async def list_cases(
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
         lead_unit = key.unit_id
     cases = await request.app.state.api.records.cases_page(
-        status=status.value if status else None, category=category, lead_unit=lead_unit, grid_id=grid_id,
-        escalation_level=escalation_level, after=_after(cursor) if cursor else None,
-        newest_first=sort == "-opened_at", limit=limit + 1,
-    )  # fmt: skip
+        status=status.value if status else None,
+        category=category,
+        lead_unit=lead_unit,
+        grid_id=grid_id,
+        escalation_level=escalation_level,
+        after=_after(cursor) if cursor else None,
+        newest_first=sort == "-opened_at",
+        limit=limit + 1,
+    )
     more = len(cases) > limit
     cases = cases[:limit]
     return {"cases": [r.model_dump(mode="json") for r in cases], "next_cursor": _cursor(cases[-1]) if more else None}
 
 
-@router.get("/cases/{case_id}", summary="A case with its full history", response_model=schemas.CaseDetail,
-            responses=docs.v1(400, 401, 403, 404, 429))  # fmt: skip
+@router.get(
+    "/cases/{case_id}",
+    summary="A case with its full history",
+    response_model=schemas.CaseDetail,
+    responses=docs.v1(400, 401, 403, 404, 429),
+)
 async def get_case(case_id: CaseId, key: Caller, request: Request) -> dict:
     store = request.app.state.api.store
     row = await store.get_case(case_id)
@@ -112,22 +125,32 @@ async def get_case(case_id: CaseId, key: Caller, request: Request) -> dict:
 
 #: action -> (the command it issues, its JSON body, whose fields are the command's own)
 ACTIONS: dict[str, tuple[type[c.CommandBase], type[BaseModel]]] = {
-    "claim": (c.ClaimCase, schemas.Empty), "dispute": (c.DisputeCase, schemas.ReasonBody),
-    "submit": (c.SubmitRectification, schemas.SubmitBody), "verify": (c.VerifyCase, schemas.VerifyBody),
-    "reject": (c.RejectCase, schemas.ReasonBody), "withdraw": (c.WithdrawCase, schemas.ReasonBody),
-    "reopen": (c.ReopenCase, schemas.ReasonBody), "reassign": (c.ReassignCase, schemas.ReassignBody),
-    "uphold": (c.UpholdDispatch, schemas.ReasonBody), "extend": (c.RequestExtension, schemas.ExtendBody),
-    "decide-extension": (c.DecideExtension, schemas.DecideBody), "suspend": (c.RequestSuspension, schemas.ReasonBody),
-    "decide-suspension": (c.DecideSuspension, schemas.ApproveBody), "resume": (c.ResumeCase, schemas.ReasonBody),
+    "claim": (c.ClaimCase, schemas.Empty),
+    "dispute": (c.DisputeCase, schemas.ReasonBody),
+    "submit": (c.SubmitRectification, schemas.SubmitBody),
+    "verify": (c.VerifyCase, schemas.VerifyBody),
+    "reject": (c.RejectCase, schemas.ReasonBody),
+    "withdraw": (c.WithdrawCase, schemas.ReasonBody),
+    "reopen": (c.ReopenCase, schemas.ReasonBody),
+    "reassign": (c.ReassignCase, schemas.ReassignBody),
+    "uphold": (c.UpholdDispatch, schemas.ReasonBody),
+    "extend": (c.RequestExtension, schemas.ExtendBody),
+    "decide-extension": (c.DecideExtension, schemas.DecideBody),
+    "suspend": (c.RequestSuspension, schemas.ReasonBody),
+    "decide-suspension": (c.DecideSuspension, schemas.ApproveBody),
+    "resume": (c.ResumeCase, schemas.ReasonBody),
     "feedback": (c.RecordFeedback, schemas.FeedbackBody),
-}  # fmt: skip
+}
 
 
 def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseModel]) -> Any:
     async def run(
-        case_id: CaseId, body: body_model, key: Caller, request: Request,  # type: ignore[valid-type]
+        case_id: CaseId,
+        body: body_model,
+        key: Caller,
+        request: Request,  # type: ignore[valid-type]
         idempotency_key: IdempotencyKey = None,
-    ) -> Response:  # fmt: skip
+    ) -> Response:
         payload = body.model_dump(mode="json")
 
         async def execute() -> Response:
@@ -140,9 +163,14 @@ def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseMo
 
 
 async def _execute(
-    request: Request, key: ApiKey, case_id: str, action: str, command: type[c.CommandBase], payload: dict,
+    request: Request,
+    key: ApiKey,
+    case_id: str,
+    action: str,
+    command: type[c.CommandBase],
+    payload: dict,
     idempotency_key: str | None,
-) -> Response:  # fmt: skip
+) -> Response:
     api = request.app.state.api
     row = await api.store.get_case(case_id)
     if row is None:
@@ -173,13 +201,19 @@ async def _execute(
 
 for _action, (_command, _body) in ACTIONS.items():
     router.post(
-        f"/cases/{{case_id}}/{_action}", summary=f"{_command.__doc__ or _action}".split("\n")[0],
-        response_model=schemas.CommandOut, responses=docs.v1(400, 401, 403, 404, 409, 413, 422, 429),
-    )(_endpoint(_action, _command, _body))  # fmt: skip
+        f"/cases/{{case_id}}/{_action}",
+        summary=f"{_command.__doc__ or _action}".split("\n")[0],
+        response_model=schemas.CommandOut,
+        responses=docs.v1(400, 401, 403, 404, 409, 413, 422, 429),
+    )(_endpoint(_action, _command, _body))
 
 
-@router.post("/evidence", summary="Upload a photo: stored by its SHA-256; type checked by content",
-             response_model=schemas.EvidenceOut, responses=docs.v1(400, 401, 403, 409, 413, 415, 422, 429))  # fmt: skip
+@router.post(
+    "/evidence",
+    summary="Upload a photo: stored by its SHA-256; type checked by content",
+    response_model=schemas.EvidenceOut,
+    responses=docs.v1(400, 401, 403, 409, 413, 415, 422, 429),
+)
 async def upload_evidence(
     key: Caller,
     request: Request,
@@ -196,8 +230,9 @@ async def upload_evidence(
     async def run() -> Response:
         given = Point(lon=lon, lat=lat) if lat is not None and lon is not None else None
         try:
-            ref, exif = await keep_photo(api.evidence, api.records, key.unit_id, key.key_id, data, given,
-                                         api.max_evidence_bytes)  # fmt: skip
+            ref, exif = await keep_photo(
+                api.evidence, api.records, key.unit_id, key.key_id, data, given, api.max_evidence_bytes
+            )
         except EvidenceRejected as rejected:
             raise HTTPException(rejected.status, str(rejected)) from None
         return JSONResponse({"evidence": ref.model_dump(mode="json"), "exif": exif})
@@ -207,12 +242,19 @@ async def upload_evidence(
 
 
 @router.get(
-    "/evidence/{sha256}", summary="A stored photo, to the case's units, dispatchers, inspectors and auditors",
-    response_class=Response, responses={
-        200: {"content": {t: {"schema": {"type": "string", "format": "binary"}}
-                          for t in ("image/jpeg", "image/png", "image/webp")}, "description": "The photo"},
-        **docs.v1(400, 401, 403, 404, 429)},
-)  # fmt: skip
+    "/evidence/{sha256}",
+    summary="A stored photo, to the case's units, dispatchers, inspectors and auditors",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {
+                t: {"schema": {"type": "string", "format": "binary"}} for t in ("image/jpeg", "image/png", "image/webp")
+            },
+            "description": "The photo",
+        },
+        **docs.v1(400, 401, 403, 404, 429),
+    },
+)
 async def get_evidence(sha256: Sha256, key: Caller, request: Request) -> Response:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read evidence")

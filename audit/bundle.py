@@ -51,9 +51,14 @@ def policy_hash(city: City) -> str:
 
 
 async def cases_in_scope(
-    store: EventStore, *, case_id: str | None = None, unit: str | None = None,
-    start: date | None = None, end: date | None = None, zone: str = "Asia/Shanghai",
-) -> list[str]:  # fmt: skip
+    store: EventStore,
+    *,
+    case_id: str | None = None,
+    unit: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    zone: str = "Asia/Shanghai",
+) -> list[str]:
     """A case, or every case a unit led or was escalated for with events in [start, end] (local dates)."""
     if case_id:
         if not await store.pool.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE case_id = $1)", case_id):
@@ -73,8 +78,10 @@ async def cases_in_scope(
            WHERE case_id IN (SELECT case_id FROM events WHERE occurred_at >= $2 AND occurred_at < $3)
              AND (body->'routing'->>'lead_unit' = $1 OR body->>'to_unit' = $1 OR body->>'unit' = $1)
            ORDER BY case_id""",
-        unit, lo, hi,
-    )  # fmt: skip
+        unit,
+        lo,
+        hi,
+    )
     return [r["case_id"] for r in rows]
 
 
@@ -86,11 +93,20 @@ async def export_bundle(store: EventStore, city: City, case_ids: list[str], scop
     lines, heads = [], {}
     for case_id in case_ids:
         for record in await store.load_records(case_id):
-            lines.append(canonical_json({
-                "position": record.position, "case_id": record.case_id, "version": record.version,
-                "recorded_at": record.recorded_at.astimezone(UTC).isoformat(), "prev_hash": record.prev_hash,
-                "hash": record.hash, "seal": record.seal, "body": record.body,
-            }))  # fmt: skip
+            lines.append(
+                canonical_json(
+                    {
+                        "position": record.position,
+                        "case_id": record.case_id,
+                        "version": record.version,
+                        "recorded_at": record.recorded_at.astimezone(UTC).isoformat(),
+                        "prev_hash": record.prev_hash,
+                        "hash": record.hash,
+                        "seal": record.seal,
+                        "body": record.body,
+                    }
+                )
+            )
             heads[case_id] = {"version": record.version, "hash": record.hash}
     files["events.jsonl"] = b"\n".join(lines) + b"\n"
     files["chain_heads.json"] = canonical_json(heads)

@@ -81,8 +81,15 @@ async def record_checkpoint(pool: asyncpg.Pool) -> Checkpoint:
                 row = await conn.fetchrow(
                     "INSERT INTO checkpoints (number, position, cases, root, prev_hash, hash, created_at, format) "
                     "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
-                    number, position, len(heads), root, prev, digest, at, CHECKPOINT_FORMAT,
-                )  # fmt: skip
+                    number,
+                    position,
+                    len(heads),
+                    root,
+                    prev,
+                    digest,
+                    at,
+                    CHECKPOINT_FORMAT,
+                )
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _CHECKPOINT_LOCK)
     return Checkpoint(**dict(row))

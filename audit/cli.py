@@ -23,8 +23,9 @@ from rich.table import Table
 
 from rectify.config import Settings
 
-audit_app = typer.Typer(help="Audit: prove the record was not changed; replay; point-in-time views; bundles.",
-                        no_args_is_help=True)  # fmt: skip
+audit_app = typer.Typer(
+    help="Audit: prove the record was not changed; replay; point-in-time views; bundles.", no_args_is_help=True
+)
 console = Console(width=None if sys.stdout.isatty() else 160)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -117,8 +118,9 @@ def verify(
             from rectify.audit.verify import CheckResult
 
             why = "not asked (--no-temporal)" if not temporal else "no Temporal server configured or reachable"
-            skipped = CheckResult(check="temporal histories", what="the store equals the workflows' histories",
-                                  checked=0, skipped=why)  # fmt: skip
+            skipped = CheckResult(
+                check="temporal histories", what="the store equals the workflows' histories", checked=0, skipped=why
+            )
             report = report.model_copy(update={"results": (*report.results, skipped)})
         return report
 
@@ -136,8 +138,11 @@ def print_report(report: Any) -> None:
     for column in ("check", "what was checked", "items", "result"):
         table.add_column(column, overflow="fold")
     for r in report.results:
-        result = f"[yellow]skipped[/yellow]: {r.skipped}" if r.skipped and r.ok else (
-            "[green]ok[/green]" if r.ok else f"[red]{len(r.findings)} problems[/red]")  # fmt: skip
+        result = (
+            f"[yellow]skipped[/yellow]: {r.skipped}"
+            if r.skipped and r.ok
+            else ("[green]ok[/green]" if r.ok else f"[red]{len(r.findings)} problems[/red]")
+        )
         table.add_row(r.check, r.what, str(r.checked), result)
     console.print(table)
     for r in report.results:
@@ -294,8 +299,7 @@ def export(
 
     async def go() -> dict:
         async with open_store(database_url) as store:
-            ids = await cases_in_scope(store, case_id=case, unit=unit, start=start, end=end,
-                                       zone=city.policy.timezone)  # fmt: skip
+            ids = await cases_in_scope(store, case_id=case, unit=unit, start=start, end=end, zone=city.policy.timezone)
             scope = {"case": case} if case else {"unit": unit, "from": from_, "to": to}
             return await export_bundle(store, city, ids, scope, out)
 

@@ -61,9 +61,7 @@ async def fetch_all(client: Client, query: str = "WorkflowType = 'CaseWorkflow'"
         yield history
 
 
-async def replay(
-    histories: Histories, workflows: Sequence[type] = WORKFLOWS
-) -> list[ReplayOutcome]:
+async def replay(histories: Histories, workflows: Sequence[type] = WORKFLOWS) -> list[ReplayOutcome]:
     """Replay each history; an outcome per history, with the non-determinism (or other failure) when it fails."""
     replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
     outcomes = []

@@ -86,11 +86,15 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
         query = "SELECT position, version FROM events WHERE case_id = $1 ORDER BY version"
         rows = await store.pool.fetch(query, case_id)
         findings = [
-            Finding(case_id=case_id, version=b["version"], position=b["position"],
-                    problem=f"position not after v{a['version']}'s ({a['position']})")
+            Finding(
+                case_id=case_id,
+                version=b["version"],
+                position=b["position"],
+                problem=f"position not after v{a['version']}'s ({a['position']})",
+            )
             for a, b in itertools.pairwise(rows)
             if b["position"] <= a["position"]
-        ]  # fmt: skip
+        ]
         return CheckResult(check="positions", what=what, checked=len(rows), findings=findings)
     stats = await store.pool.fetchrow("SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events")
     findings: list[Finding] = []
@@ -112,22 +116,40 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
 async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDiff) -> CheckResult:
     findings = [Finding(case_id=c, problem="the cases read model has no row for this case") for c in diff.missing]
     findings += [Finding(case_id=c, problem="the cases read model has a row but no events") for c in diff.extra]
-    findings += [Finding(case_id=c, problem="the read model row differs from a rebuild from events in column "
-                         + ", ".join(diff.columns.get(c, [])))
-                 for c in diff.different]  # fmt: skip
-    findings += [Finding(case_id=c, problem="its indicator facts (unit_facts) differ from a rebuild from events: "
-                         + ", ".join(diff.columns.get(f"facts:{c}", [])))
-                 for c in diff.facts_different]  # fmt: skip
+    findings += [
+        Finding(
+            case_id=c,
+            problem="the read model row differs from a rebuild from events in column "
+            + ", ".join(diff.columns.get(c, [])),
+        )
+        for c in diff.different
+    ]
+    findings += [
+        Finding(
+            case_id=c,
+            problem="its indicator facts (unit_facts) differ from a rebuild from events: "
+            + ", ".join(diff.columns.get(f"facts:{c}", [])),
+        )
+        for c in diff.facts_different
+    ]
     if case_id:
         findings = [f for f in findings if f.case_id == case_id]
     checked = 1 if case_id else await store.pool.fetchval("SELECT count(*) FROM cases")
-    return CheckResult(check="read models", what="the cases and unit_facts read models equal a rebuild from events",
-                       checked=checked, findings=findings)  # fmt: skip
+    return CheckResult(
+        check="read models",
+        what="the cases and unit_facts read models equal a rebuild from events",
+        checked=checked,
+        findings=findings,
+    )
 
 
 def _skipped_checkpoints() -> CheckResult:
-    return CheckResult(check="checkpoints", what="Merkle roots over all chain heads", checked=0,
-                       skipped="covers the whole store; run without --case")  # fmt: skip
+    return CheckResult(
+        check="checkpoints",
+        what="Merkle roots over all chain heads",
+        checked=0,
+        skipped="covers the whole store; run without --case",
+    )
 
 
 Row = asyncpg.Record
@@ -166,9 +188,11 @@ class _Clock:
             blamed, other, order = a, b, "after"  # a stands above both neighbours
         else:
             blamed, other, order = b, a, "before"  # b sits below both
-        problem = (f"column recorded_at: recorded at {blamed['recorded_at'].isoformat()}, but position "
-                   f"{other['position']} (case {other['case_id']} v{other['version']}) {order} it was recorded at "
-                   f"{other['recorded_at'].isoformat()}: the record's clock never goes back")  # fmt: skip
+        problem = (
+            f"column recorded_at: recorded at {blamed['recorded_at'].isoformat()}, but position "
+            f"{other['position']} (case {other['case_id']} v{other['version']}) {order} it was recorded at "
+            f"{other['recorded_at'].isoformat()}: the record's clock never goes back"
+        )
         self.findings.append(_at(blamed, problem))
 
 
@@ -198,10 +222,15 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
                 findings += _root_matches(pending.pop(0), heads)
                 covering = _first_timed(pending)
             if covering is not None and row["recorded_at"] > covering.sealed_time:
-                clock.findings.append(_at(row, f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
-                                               f"after checkpoint {covering.number}'s time "
-                                               f"{covering.sealed_time.isoformat()}, though it covers position "
-                                               f"{covering.position}"))  # fmt: skip
+                clock.findings.append(
+                    _at(
+                        row,
+                        f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
+                        f"after checkpoint {covering.number}'s time "
+                        f"{covering.sealed_time.isoformat()}, though it covers position "
+                        f"{covering.position}",
+                    )
+                )
             clock.add(row)
             heads[row["case_id"]] = (row["version"], row["hash"], row["seal"])
             cursor_position = row["position"]
@@ -213,8 +242,13 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
             findings.append(Finding(position=cp.position, problem=f"{gone}: its tail is gone"))
         else:
             findings += _root_matches(cp, heads)
-    checked = CheckResult(check="checkpoints", what=what, checked=len(taken), findings=findings,
-                          skipped=None if taken else "no checkpoint taken yet")  # fmt: skip
+    checked = CheckResult(
+        check="checkpoints",
+        what=what,
+        checked=len(taken),
+        findings=findings,
+        skipped=None if taken else "no checkpoint taken yet",
+    )
     return CheckResult(check="recording times", what=_CLOCK, checked=events, findings=clock.findings), checked
 
 
@@ -237,8 +271,9 @@ async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
         clock.add(row)
     clock.finish()
     findings = [f for f in clock.findings if f.case_id == case_id]
-    return CheckResult(check="recording times", what=_CLOCK, checked=sum(r["case_id"] == case_id for r in rows),
-                       findings=findings)  # fmt: skip
+    return CheckResult(
+        check="recording times", what=_CLOCK, checked=sum(r["case_id"] == case_id for r in rows), findings=findings
+    )
 
 
 def _checkpoint_links(cp: Checkpoint, prev: Checkpoint | None) -> list[Finding]:
@@ -258,6 +293,11 @@ def _root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> lis
     root = cp.expected_root([(case_id, *head) for case_id, head in heads.items()])
     if root == cp.root and len(heads) == cp.cases:
         return []
-    return [Finding(position=cp.position, problem=f"checkpoint {cp.number}: the store now gives root {root[:16]}… over "
-                    f"{len(heads)} cases, but {cp.root[:16]}… over {cp.cases} cases was recorded (events before "
-                    f"position {cp.position} were deleted, changed or reordered, or their times changed)")]  # fmt: skip
+    return [
+        Finding(
+            position=cp.position,
+            problem=f"checkpoint {cp.number}: the store now gives root {root[:16]}… over "
+            f"{len(heads)} cases, but {cp.root[:16]}… over {cp.cases} cases was recorded (events before "
+            f"position {cp.position} were deleted, changed or reordered, or their times changed)",
+        )
+    ]

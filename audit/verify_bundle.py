@@ -82,8 +82,13 @@ def verify_files(files: dict[str, bytes]) -> tuple[list[str], dict]:
     if checkpoint:
         all_heads = _lines(files.get("checkpoint_heads.jsonl", b""), "checkpoint_heads.jsonl", problems)
         problems += _check_checkpoint(checkpoint, all_heads, by_case)
-    facts = {"cases": len(by_case), "events": len(events), "checkpoint": checkpoint and checkpoint.get("number"),
-             "root": checkpoint and checkpoint.get("root"), "scope": manifest.get("scope")}  # fmt: skip
+    facts = {
+        "cases": len(by_case),
+        "events": len(events),
+        "checkpoint": checkpoint and checkpoint.get("number"),
+        "root": checkpoint and checkpoint.get("root"),
+        "scope": manifest.get("scope"),
+    }
     return problems, facts
 
 
@@ -114,14 +119,17 @@ def _check_chain(case_id: str, chain: list[dict], head: dict | None, seals: Seal
             rehashed.add(expected_version - 1)
         for field in ("case_id", "version"):
             if body.get(field) != event.get(field):
-                problems.append(f"{where}: column {field}: the line says {event.get(field)!r}, the hashed body "
-                                f"{body.get(field)!r}")  # fmt: skip
+                problems.append(
+                    f"{where}: column {field}: the line says {event.get(field)!r}, the hashed body {body.get(field)!r}"
+                )
         if not _sealable(event):
             problems.append(f"{where}: no valid position, recorded_at (with its zone) or seal")
         prev = event.get("hash")
     if all(_sealable(e) for e in chain):
-        rows = [{"position": e["position"], "recorded_at": e["at"], "hash": str(e.get("hash")), "seal": e["seal"]}
-                for e in chain]  # fmt: skip
+        rows = [
+            {"position": e["position"], "recorded_at": e["at"], "hash": str(e.get("hash")), "seal": e["seal"]}
+            for e in chain
+        ]
         for index, problem in seals.breaks(rows, frozenset(rehashed)):
             problems.append(f"case {case_id} v{chain[index].get('version')}: {problem}")
     last = max(chain, key=lambda e: e.get("version", 0))
@@ -135,8 +143,9 @@ def _check_chain(case_id: str, chain: list[dict], head: dict | None, seals: Seal
 
 def _check_clock(events: list[dict]) -> list[str]:
     """Recording times never go back with position (the store gives them so), across the exported cases."""
-    timed = sorted((e for e in events if e["at"] is not None and isinstance(e.get("position"), int)),
-                   key=lambda e: e["position"])  # fmt: skip
+    timed = sorted(
+        (e for e in events if e["at"] is not None and isinstance(e.get("position"), int)), key=lambda e: e["position"]
+    )
     return [
         f"case {b.get('case_id')} v{b.get('version')}: column recorded_at: recorded at {b['at'].isoformat()}, before "
         f"case {a.get('case_id')} v{a.get('version')} at position {a['position']} ({a['at'].isoformat()})"
@@ -152,8 +161,9 @@ def _check_checkpoint(checkpoint: dict, all_heads: list[dict], by_case: dict[str
     at = _instant(checkpoint.get("created_at")) if timed else None
     if timed and at is None:
         return [f"checkpoint {number}: no valid time (created_at)"]
-    recomputed = checkpoint_hash(number, position, checkpoint.get("cases"), checkpoint.get("root"),
-                                 checkpoint.get("prev_hash"), at)  # fmt: skip
+    recomputed = checkpoint_hash(
+        number, position, checkpoint.get("cases"), checkpoint.get("root"), checkpoint.get("prev_hash"), at
+    )
     if recomputed != checkpoint.get("hash"):
         problems.append(f"checkpoint {number}: its hash does not match its fields")
     heads = {h["case_id"]: (h["version"], h["hash"], h.get("seal") if timed else None) for h in all_heads}
@@ -174,9 +184,11 @@ def _check_checkpoint(checkpoint: dict, all_heads: list[dict], by_case: dict[str
             problems.append(f"case {case_id}: at checkpoint {number} its head was {listed}; the events give {seen}")
         for e in before:
             if at is not None and e["at"] is not None and e["at"] > at:
-                problems.append(f"case {case_id} v{e.get('version')}: column recorded_at: recorded at "
-                                f"{e['at'].isoformat()}, after checkpoint {number}'s time {at.isoformat()}, though "
-                                f"it covers position {position}")  # fmt: skip
+                problems.append(
+                    f"case {case_id} v{e.get('version')}: column recorded_at: recorded at "
+                    f"{e['at'].isoformat()}, after checkpoint {number}'s time {at.isoformat()}, though "
+                    f"it covers position {position}"
+                )
     return problems
 
 
@@ -196,8 +208,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot read {path}: {error}")
         return 2
     problems, facts = verify_files(files)
-    print(f"bundle {path}: {facts.get('cases', 0)} cases, {facts.get('events', 0)} events, checkpoint "
-          f"{facts.get('checkpoint') or 'none'} (root {facts.get('root') or '-'})")  # fmt: skip
+    print(
+        f"bundle {path}: {facts.get('cases', 0)} cases, {facts.get('events', 0)} events, checkpoint "
+        f"{facts.get('checkpoint') or 'none'} (root {facts.get('root') or '-'})"
+    )
     for problem in problems:
         print(f"  PROBLEM  {problem}")
     print(f"FAILED: {len(problems)} problems" if problems else "VERIFIED: every chain, head, checkpoint and file holds")

@@ -53,6 +53,13 @@ def print_timeline(console: Console, events: Sequence[Any], spans: Sequence[Any]
         stages.add_column(column)
     for s in spans:
         met = "[red]missed[/red]" if s.missed else ("[green]met[/green]" if s.ended else "running")
-        stages.add_row(s.stage, s.unit or "—", local(s.started), local(s.ended) if s.ended else "(open)",
-                       f"{s.working.total_seconds() / 3600:.2f}", local(s.due_at), met)  # fmt: skip
+        stages.add_row(
+            s.stage,
+            s.unit or "—",
+            local(s.started),
+            local(s.ended) if s.ended else "(open)",
+            f"{s.working.total_seconds() / 3600:.2f}",
+            local(s.due_at),
+            met,
+        )
     console.print(stages)

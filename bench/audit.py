@@ -32,8 +32,9 @@ async def _scan(store: EventStore) -> float:
 async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[dict]:
     url = await pg.create_database(f"bench_audit_{days}x{per_day}", replace=True)
     config = SimConfig(seed=3, days=days, reports_per_day=per_day, start=date(2026, 11, 2))
-    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out, database_url=url,
-                         charts=False)  # fmt: skip
+    options = SimOptions(
+        config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out, database_url=url, charts=False
+    )
     await simulate(city, options, Console(quiet=True))
     store = await EventStore.connect(url)
     try:
@@ -48,11 +49,25 @@ async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[di
     finally:
         await store.close()
     assert report.ok, "the benchmark store does not verify"
-    common = {"unit": "events/s", "baseline": scan, "baseline_name": "bare ordered scan + JSON decode",
-              "events": events}  # fmt: skip
+    common = {
+        "unit": "events/s",
+        "baseline": scan,
+        "baseline_name": "bare ordered scan + JSON decode",
+        "events": events,
+    }
     return [
-        {"benchmark": f"audit verify ({events:,} events)", "measured": verify_rate, "ratio": verify_rate / scan,
-         "target_absolute": 100_000, **common},
-        {"benchmark": f"read-model rebuild ({events:,} events)", "measured": rebuild_rate,
-         "ratio": rebuild_rate / scan, "target_absolute": 50_000, **common},
-    ]  # fmt: skip
+        {
+            "benchmark": f"audit verify ({events:,} events)",
+            "measured": verify_rate,
+            "ratio": verify_rate / scan,
+            "target_absolute": 100_000,
+            **common,
+        },
+        {
+            "benchmark": f"read-model rebuild ({events:,} events)",
+            "measured": rebuild_rate,
+            "ratio": rebuild_rate / scan,
+            "target_absolute": 50_000,
+            **common,
+        },
+    ]

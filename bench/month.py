@@ -45,8 +45,15 @@ async def run(pg: Any, city: Any, days: int, per_day: int, out: Path) -> list[di
     late = max(v for d, v in samples.items() if d >= days - 7)
     mib = 1024 * 1024
     return [
-        {"benchmark": f"{days} days × {per_day} reports, direct engine ({events:,} events)", "unit": "events/s",
-         "measured": events / elapsed, "baseline": early / mib, "baseline_name": "MiB after week 1",
-         "ratio": late / early, "target_max": 1.15, "audit_ok": report.ok,
-         "note": f"peak {late / mib:.0f} MiB in the last week; audit verify {'passed' if report.ok else 'FAILED'}"},
-    ]  # fmt: skip
+        {
+            "benchmark": f"{days} days × {per_day} reports, direct engine ({events:,} events)",
+            "unit": "events/s",
+            "measured": events / elapsed,
+            "baseline": early / mib,
+            "baseline_name": "MiB after week 1",
+            "ratio": late / early,
+            "target_max": 1.15,
+            "audit_ok": report.ok,
+            "note": f"peak {late / mib:.0f} MiB in the last week; audit verify {'passed' if report.ok else 'FAILED'}",
+        },
+    ]

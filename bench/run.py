@@ -29,13 +29,38 @@ from rectify.devstack import EmbeddedPostgres
 HERE = Path(__file__).parent
 #: How big each benchmark runs at each size (cases, simulated days and reports a day, reports, live cases).
 SIZES = {
-    "quick": {"cases": 400, "days": 5, "per_day": 500, "intake": 150, "burst": 300, "month": 8, "timers": 100,
-              "window": 60},
-    "default": {"cases": 1500, "days": 20, "per_day": 2000, "intake": 300, "burst": 2000, "month": 14,
-                "timers": 1000, "window": 300},
-    "full": {"cases": 5000, "days": 40, "per_day": 2500, "intake": 1000, "burst": 2000, "month": 30,
-             "timers": 10000, "window": 600, "workers": 2},
-}  # fmt: skip
+    "quick": {
+        "cases": 400,
+        "days": 5,
+        "per_day": 500,
+        "intake": 150,
+        "burst": 300,
+        "month": 8,
+        "timers": 100,
+        "window": 60,
+    },
+    "default": {
+        "cases": 1500,
+        "days": 20,
+        "per_day": 2000,
+        "intake": 300,
+        "burst": 2000,
+        "month": 14,
+        "timers": 1000,
+        "window": 300,
+    },
+    "full": {
+        "cases": 5000,
+        "days": 40,
+        "per_day": 2500,
+        "intake": 1000,
+        "burst": 2000,
+        "month": 30,
+        "timers": 10000,
+        "window": 600,
+        "workers": 2,
+    },
+}
 
 
 BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month")
@@ -108,15 +133,23 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
     for column in ("benchmark", "Rectify", "baseline", "ratio", "target", "met", "note"):
         table.add_column(column, justify="left" if column in ("benchmark", "baseline") else "right")
     for r in rows:
-        table.add_row(r["benchmark"], f"{r['measured']:,.1f} {r['unit']}",
-                      f"{r['baseline']:,.1f} ({r['baseline_name']})", f"{r['ratio']:.2f}", target_text(r),
-                      "[green]yes[/green]" if r["met"] else "[red]no[/red]", r.get("note", ""))  # fmt: skip
+        table.add_row(
+            r["benchmark"],
+            f"{r['measured']:,.1f} {r['unit']}",
+            f"{r['baseline']:,.1f} ({r['baseline_name']})",
+            f"{r['ratio']:.2f}",
+            target_text(r),
+            "[green]yes[/green]" if r["met"] else "[red]no[/red]",
+            r.get("note", ""),
+        )
     console.print(table)
     machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
     if only:  # a partial run is printed, not recorded over the full table
         return rows
-    (HERE / "results.json").write_text(json.dumps({"when": datetime.now(UTC).isoformat(), "size": size,
-                                                   "machine": machine, "results": rows}, indent=2) + "\n")  # fmt: skip
+    (HERE / "results.json").write_text(
+        json.dumps({"when": datetime.now(UTC).isoformat(), "size": size, "machine": machine, "results": rows}, indent=2)
+        + "\n"
+    )
     return rows
 
 

@@ -36,11 +36,16 @@ def sample_cases(city: Any, n: int, tag: str) -> list[tuple[str, list, Any]]:
     for i in range(n):
         key = f"bench-{tag}-{i}"
         report = c.ReportCase(
-            command_id=str(uuid.uuid4()), case_id=case_id_for(key), actor=Actor(unit_id="citizen", role=Role.REPORTER),
-            idempotency_key=key, category="street_vending", description="人行道上有流动摊贩占道经营，影响通行",
-            location=points[i % len(points)], channel=Channel.SNAPSHOT,
+            command_id=str(uuid.uuid4()),
+            case_id=case_id_for(key),
+            actor=Actor(unit_id="citizen", role=Role.REPORTER),
+            idempotency_key=key,
+            category="street_vending",
+            description="人行道上有流动摊贩占道经营，影响通行",
+            location=points[i % len(points)],
+            channel=Channel.SNAPSHOT,
             routing=city.router.route("street_vending", points[i % len(points)]),
-        )  # fmt: skip
+        )
         events = decide(None, report, now + timedelta(seconds=i), city.policy)
         assert len(events) == EVENTS_PER_CASE
         out.append((report.case_id, events, fold(events)))
@@ -75,8 +80,10 @@ async def raw_rate(url: str, cases: list, writers: int) -> float:
     pool = await asyncpg.create_pool(url, min_size=writers, max_size=writers)
     try:
         await pool.execute(_RAW_TABLE)
-        rows = [(case_id, [(case_id, e.version, json.dumps(event_body(e), ensure_ascii=False)) for e in events])
-                for case_id, events, _ in cases]  # fmt: skip
+        rows = [
+            (case_id, [(case_id, e.version, json.dumps(event_body(e), ensure_ascii=False)) for e in events])
+            for case_id, events, _ in cases
+        ]
         queue = list(rows)
 
         async def writer() -> None:
@@ -104,10 +111,17 @@ def eventsourcing_rate(host: str, port: int, dbname: str, cases: list, writers: 
     recorder = PostgresApplicationRecorder(datastore)
     recorder.create_table()
     batches = [
-        [StoredEvent(originator_id=uuid.UUID(case_id), originator_version=e.version, topic=f"rectify:{e.type}",
-                     state=json.dumps(event_body(e), ensure_ascii=False).encode()) for e in events]
+        [
+            StoredEvent(
+                originator_id=uuid.UUID(case_id),
+                originator_version=e.version,
+                topic=f"rectify:{e.type}",
+                state=json.dumps(event_body(e), ensure_ascii=False).encode(),
+            )
+            for e in events
+        ]
         for case_id, events, _ in cases
-    ]  # fmt: skip
+    ]
     started = time.perf_counter()
     if writers == 1:
         for batch in batches:
@@ -135,14 +149,26 @@ async def run(pg: Any, city: Any, n: int = 1500) -> list[dict]:
                 figures[name] = await raw_rate(url, cases, writers)
             else:
                 figures[name] = await asyncio.to_thread(eventsourcing_rate, pg.host, pg.port, database, cases, writers)
-        results.append({"benchmark": f"store appends, {writers} writer{'s' if writers > 1 else ''}",
-                        "unit": "cases of 5 events/s", "measured": figures["rectify"],
-                        "baseline": figures["eventsourcing"], "baseline_name": "eventsourcing 9.5 recorder",
-                        "ratio": figures["rectify"] / figures["eventsourcing"], "target": 2.0})  # fmt: skip
-        results.append({"benchmark": f"store appends vs raw asyncpg, {writers} writer{'s' if writers > 1 else ''}",
-                        "unit": "cases of 5 events/s", "measured": figures["rectify"], "baseline": figures["raw"],
-                        "baseline_name": "raw asyncpg inserts", "ratio": figures["rectify"] / figures["raw"],
-                        "target": 0.6})  # fmt: skip
+        results.append(
+            {
+                "benchmark": f"store appends, {writers} writer{'s' if writers > 1 else ''}",
+                "unit": "cases of 5 events/s",
+                "measured": figures["rectify"],
+                "baseline": figures["eventsourcing"],
+                "baseline_name": "eventsourcing 9.5 recorder",
+                "ratio": figures["rectify"] / figures["eventsourcing"],
+                "target": 2.0,
+            }
+        )
+        results.append(
+            {
+                "benchmark": f"store appends vs raw asyncpg, {writers} writer{'s' if writers > 1 else ''}",
+                "unit": "cases of 5 events/s",
+                "measured": figures["rectify"],
+                "baseline": figures["raw"],
+                "baseline_name": "raw asyncpg inserts",
+                "ratio": figures["rectify"] / figures["raw"],
+                "target": 0.6,
+            }
+        )
     return results
-
-

@@ -38,13 +38,23 @@ MINUTE = 1 / 60  # hours
 
 def minutes_policy(policy: Policy) -> Policy:
     now = datetime.now(UTC)
-    calendar = WorkingCalendar(periods=(WorkingPeriod(start=time(0), end=time(23, 59, 59, 999999)),),
-                               known_years=frozenset({now.year, now.year + 1}))  # fmt: skip
+    calendar = WorkingCalendar(
+        periods=(WorkingPeriod(start=time(0), end=time(23, 59, 59, 999999)),),
+        known_years=frozenset({now.year, now.year + 1}),
+    )
     categories = {k: v.model_copy(update={"rectify_limit_hours": 2 * MINUTE}) for k, v in policy.categories.items()}
-    ladder = tuple(Rung(level=r.level, name=r.name, after_hours=MINUTE * i / 2, points=r.points)
-                   for i, r in enumerate(policy.ladder))  # fmt: skip
-    return policy.model_copy(update={"calendar": calendar, "categories": categories, "ladder": ladder,
-                                     "stages": StageLimits(dispatch_hours=MINUTE, claim_hours=MINUTE)})  # fmt: skip
+    ladder = tuple(
+        Rung(level=r.level, name=r.name, after_hours=MINUTE * i / 2, points=r.points)
+        for i, r in enumerate(policy.ladder)
+    )
+    return policy.model_copy(
+        update={
+            "calendar": calendar,
+            "categories": categories,
+            "ladder": ladder,
+            "stages": StageLimits(dispatch_hours=MINUTE, claim_hours=MINUTE),
+        }
+    )
 
 
 def _rss(pids: list[int]) -> float:
@@ -57,8 +67,12 @@ def _rss(pids: list[int]) -> float:
 
 def worker_processes(stack: TestStack, count: int) -> list[subprocess.Popen]:
     env = {**os.environ, **stack.worker_environment()}
-    return [subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL,
-                             stdout=subprocess.DEVNULL) for _ in range(count)]  # fmt: skip
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL
+        )
+        for _ in range(count)
+    ]
 
 
 async def run(pg: Any, n: int = 1000, window: float = 300, workers: int = 1) -> list[dict]:
@@ -86,12 +100,24 @@ async def run(pg: Any, n: int = 1000, window: float = 300, workers: int = 1) -> 
     r50, r99 = statistics.median(raw), raw[int(0.99 * (len(raw) - 1))]
     spread = (dues[-1] - dues[0]).total_seconds() if dues else 0
     processes = f"{workers} worker process{'es' if workers > 1 else ''}"
-    note = (f"{len(late)} timed events over {spread:.0f} s; p50 {p50:.2f} s (raw {r50:.2f} s); {processes}, "
-            f"peak {peak['rss']:.0f} MiB each at most; server {rss_server:.0f} MiB")  # fmt: skip
-    return [{"benchmark": f"timers: {n:,} live cases over {window / 60:g} min, rung lateness p99", "unit": "s",
-             "measured": p99, "baseline": r99, "baseline_name": "raw sleeping workflows",
-             "ratio": p99 / max(r99, 0.001), "target_max": (1.5 * r99 + 1) / max(r99, 0.001), "note": note,
-             "worker_rss_mib": peak["rss"], "audit_ok": peak["rss"] < 500}]  # fmt: skip
+    note = (
+        f"{len(late)} timed events over {spread:.0f} s; p50 {p50:.2f} s (raw {r50:.2f} s); {processes}, "
+        f"peak {peak['rss']:.0f} MiB each at most; server {rss_server:.0f} MiB"
+    )
+    return [
+        {
+            "benchmark": f"timers: {n:,} live cases over {window / 60:g} min, rung lateness p99",
+            "unit": "s",
+            "measured": p99,
+            "baseline": r99,
+            "baseline_name": "raw sleeping workflows",
+            "ratio": p99 / max(r99, 0.001),
+            "target_max": (1.5 * r99 + 1) / max(r99, 0.001),
+            "note": note,
+            "worker_rss_mib": peak["rss"],
+            "audit_ok": peak["rss"] < 500,
+        }
+    ]
 
 
 async def _rectify(stack: TestStack, n: int, window: float) -> tuple[list[float], list[datetime], datetime, float]:
@@ -106,18 +132,27 @@ async def _rectify(stack: TestStack, n: int, window: float) -> tuple[list[float]
     async def report(i: int) -> None:
         await asyncio.sleep(max(0.0, begin + i * window / n - clock.monotonic()))  # evenly over the window
         async with outstanding:
-            await client.report(idempotency_key=f"timers-{tag}-{i}", category="street_vending",
-                                description="占道经营", location=points[i % len(points)], channel=Channel.HOTLINE,
-                                actor=Actor(unit_id="citizen", role=Role.REPORTER))  # fmt: skip
+            await client.report(
+                idempotency_key=f"timers-{tag}-{i}",
+                category="street_vending",
+                description="占道经营",
+                location=points[i % len(points)],
+                channel=Channel.HOTLINE,
+                actor=Actor(unit_id="citizen", role=Role.REPORTER),
+            )
 
     started, begin = datetime.now(UTC), clock.monotonic()
     await asyncio.gather(*(report(i) for i in range(n)))
     # Every case has 6 timed events (claim and rectify missed, rungs 1-4 at 0, 0.5, 1, 1.5 min past it).
     expected = n * 6
     give_up = datetime.now(UTC) + timedelta(minutes=10)
-    while await stack.store.pool.fetchval(
-        "SELECT count(*) FROM events WHERE type IN ('deadline_missed', 'escalation_raised')"
-    ) < expected and datetime.now(UTC) < give_up:
+    while (
+        await stack.store.pool.fetchval(
+            "SELECT count(*) FROM events WHERE type IN ('deadline_missed', 'escalation_raised')"
+        )
+        < expected
+        and datetime.now(UTC) < give_up
+    ):
         await asyncio.sleep(1)
     rows = await stack.store.pool.fetch(
         """SELECT (body->>'due_at')::timestamptz AS due, occurred_at FROM events
@@ -137,7 +172,9 @@ async def _raw(stack: TestStack, n: int, dues: list[datetime], started: datetime
     raw_queue = f"bench-timers-{uuid.uuid4().hex[:6]}"
     async with Worker(stack.env.client, task_queue=raw_queue, workflows=[BenchTimer]):
         start = stack.env.client.start_workflow
-        handles = [await start(BenchTimer.run, due_list, id=f"{raw_queue}-{i}", task_queue=raw_queue)
-                   for i, due_list in by_case.items()]  # fmt: skip
+        handles = [
+            await start(BenchTimer.run, due_list, id=f"{raw_queue}-{i}", task_queue=raw_queue)
+            for i, due_list in by_case.items()
+        ]
         results = await asyncio.gather(*(h.result() for h in handles))
     return sorted(x for lateness in results for x in lateness)

@@ -114,11 +114,16 @@ def evolve_proceeding(state: ProceedingState | None, event: ProceedingEvent) -> 
         if not isinstance(event, e.ProceedingOpened):
             raise ValueError(f"a proceeding must start with proceeding_opened, got {event.type}")
         return ProceedingState(
-            proceeding_id=event.case_id, version=event.version, status=ProceedingStatus.REFERRED,
-            subject_case_id=event.subject_case_id, unit=event.unit, responsible_role=event.responsible_role,
-            correlation_id=event.correlation_id, opened_at=event.occurred_at,
+            proceeding_id=event.case_id,
+            version=event.version,
+            status=ProceedingStatus.REFERRED,
+            subject_case_id=event.subject_case_id,
+            unit=event.unit,
+            responsible_role=event.responsible_role,
+            correlation_id=event.correlation_id,
+            opened_at=event.occurred_at,
             explanation_due_at=event.explanation_due_at,
-        )  # fmt: skip
+        )
     changes: dict = {"version": event.version}
     match event:
         case e.ProceedingOpened():
@@ -155,9 +160,18 @@ def decide_proceeding(
     out: list[ProceedingEvent] = []
 
     def emit(cls: type, actor: Actor | None = None, **fields: object) -> None:
-        out.append(cls(event_id=event_id(command.command_id, len(out)), case_id=command.case_id,
-                       version=version + len(out) + 1, occurred_at=now, actor=actor or command.actor,
-                       causation_id=command.command_id, correlation_id=correlation, **fields))  # fmt: skip
+        out.append(
+            cls(
+                event_id=event_id(command.command_id, len(out)),
+                case_id=command.case_id,
+                version=version + len(out) + 1,
+                occurred_at=now,
+                actor=actor or command.actor,
+                causation_id=command.command_id,
+                correlation_id=correlation,
+                **fields,
+            )
+        )
 
     if isinstance(command, OpenProceeding):
         if state is not None:
@@ -166,9 +180,15 @@ def decide_proceeding(
             raise NotAuthorised("a proceeding is opened by the ladder, not by hand", case_id=command.case_id)
         unit = policy.unit(command.unit)
         due, _ = add_time(policy, now, timedelta(hours=policy.accountability.explanation_hours), natural=False)
-        emit(e.ProceedingOpened, subject_case_id=command.subject_case_id, unit=command.unit,
-             responsible_role=command.responsible_role or (unit.responsible_role if unit else None),
-             missed=command.missed, evidence=command.evidence, explanation_due_at=due)  # fmt: skip
+        emit(
+            e.ProceedingOpened,
+            subject_case_id=command.subject_case_id,
+            unit=command.unit,
+            responsible_role=command.responsible_role or (unit.responsible_role if unit else None),
+            missed=command.missed,
+            evidence=command.evidence,
+            explanation_due_at=due,
+        )
         return out
     if state is None:
         raise WrongStatus(f"{command.type} needs an open proceeding; none exists", case_id=command.case_id)
@@ -177,8 +197,11 @@ def decide_proceeding(
     match command:
         case SubmitExplanation(text=text):
             if command.actor.role is not Role.UNIT or command.actor.unit_id != state.unit:
-                raise NotAuthorised(f"only {state.unit} may explain; {command.actor.unit_id} is not it",
-                                    case_id=command.case_id, status=state.status)  # fmt: skip
+                raise NotAuthorised(
+                    f"only {state.unit} may explain; {command.actor.unit_id} is not it",
+                    case_id=command.case_id,
+                    status=state.status,
+                )
             if state.status is not ProceedingStatus.REFERRED:
                 raise WrongStatus("the explanation window has closed", case_id=command.case_id, status=state.status)
             emit(e.ExplanationSubmitted, text=text)
@@ -189,11 +212,17 @@ def decide_proceeding(
                 emit(e.ExplanationMissed, due_at=state.explanation_due_at)
         case DecideProceeding(outcome=outcome, reason=reason):
             if command.actor.role is not Role.REVIEWER:
-                raise NotAuthorised(f"only a reviewer (纪检/督查室) decides; {command.actor.unit_id} acts as "
-                                    f"{command.actor.role}", case_id=command.case_id, status=state.status)  # fmt: skip
+                raise NotAuthorised(
+                    f"only a reviewer (纪检/督查室) decides; {command.actor.unit_id} acts as {command.actor.role}",
+                    case_id=command.case_id,
+                    status=state.status,
+                )
             if state.status is ProceedingStatus.REFERRED:
-                raise WrongStatus("wait for the unit's explanation or for its deadline to pass",
-                                  case_id=command.case_id, status=state.status)  # fmt: skip
+                raise WrongStatus(
+                    "wait for the unit's explanation or for its deadline to pass",
+                    case_id=command.case_id,
+                    status=state.status,
+                )
             points = policy.accountability.points.get(outcome.value, 0.0)
             emit(e.ProceedingDecided, outcome=outcome.value, reason=reason, unit=state.unit, points=points)
             emit(e.ProceedingClosed)

@@ -91,8 +91,16 @@ class SealCheck:
             found += self._name(rows, broken, None, next_links=False, seal_changed=False, skip=skip)
         return found
 
-    def _name(self, rows: list[Any], broken: tuple[int, str, str, int], after: Any, *, next_links: bool,
-              seal_changed: bool, skip: frozenset[int]) -> list[tuple[int, str]]:  # fmt: skip
+    def _name(
+        self,
+        rows: list[Any],
+        broken: tuple[int, str, str, int],
+        after: Any,
+        *,
+        next_links: bool,
+        seal_changed: bool,
+        skip: frozenset[int],
+    ) -> list[tuple[int, str]]:
         index, prev_seal, _, low = broken
         row = rows[index]
         if index in skip:
@@ -100,18 +108,33 @@ class SealCheck:
         if seal_changed:
             return [(index, "column seal: not the seal of this event's position, recorded_at and hash")]
         if after is not None and not next_links:
-            return [(index, "columns position, recorded_at or seal: the seal does not match them, and the next "
-                            "event's seal does not link to it (more than one was changed)")]  # fmt: skip
+            return [
+                (
+                    index,
+                    "columns position, recorded_at or seal: the seal does not match them, and the next "
+                    "event's seal does not link to it (more than one was changed)",
+                )
+            ]
         high = min(after["position"] if after is not None else low + 1 + self.budget, low + 1 + self.budget)
         self.budget -= max(0, high - low - 1)
         moved = sealed_position(prev_seal, row["seal"], row["recorded_at"], row["hash"], low, high)
         if moved is not None:
             return [(index, f"column position: the row says {row['position']}, but the event was sealed at {moved}")]
         if after is not None:
-            return [(index, f"column recorded_at: the row says {row['recorded_at'].isoformat()}, not the moment "
-                            "sealed with this event")]  # fmt: skip
-        return [(index, "column recorded_at or seal: the seal does not match (the stream's last event: no event "
-                        "after it tells which)")]  # fmt: skip
+            return [
+                (
+                    index,
+                    f"column recorded_at: the row says {row['recorded_at'].isoformat()}, not the moment "
+                    "sealed with this event",
+                )
+            ]
+        return [
+            (
+                index,
+                "column recorded_at or seal: the seal does not match (the stream's last event: no event "
+                "after it tells which)",
+            )
+        ]
 
 
 def merkle_root(leaves: list[bytes]) -> str:
@@ -149,8 +172,13 @@ def checkpoint_hash(
     number: int, position: int, cases: int, root: str, prev_hash: str, at: datetime | None = None
 ) -> str:
     """Checkpoints chain like events: each one's hash covers the one before it (and, from format 2, its time)."""
-    fields: dict[str, Any] = {"number": number, "position": position, "cases": cases, "root": root,
-                              "prev_hash": prev_hash}  # fmt: skip
+    fields: dict[str, Any] = {
+        "number": number,
+        "position": position,
+        "cases": cases,
+        "root": root,
+        "prev_hash": prev_hash,
+    }
     if at is not None:
         fields |= {"format": CHECKPOINT_FORMAT, "time": micros(at)}
     return hashlib.sha256(canonical_json(fields)).hexdigest()

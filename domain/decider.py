@@ -327,8 +327,14 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                 emit(CaseAbsorbed, merged_case_id=merged)
         case AttachDuplicate():
             _require_status(state, command, OPEN_STATUSES)
-            emit(DuplicateAttached, idempotency_key=command.idempotency_key, description=command.description,
-                 location=command.location, channel=command.channel, distance_m=command.distance_m)  # fmt: skip
+            emit(
+                DuplicateAttached,
+                idempotency_key=command.idempotency_key,
+                description=command.description,
+                location=command.location,
+                channel=command.channel,
+                distance_m=command.distance_m,
+            )
         case ReopenCase(reason=reason):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)

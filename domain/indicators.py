@@ -22,8 +22,19 @@ from rectify.domain.types import CaseStatus, Frozen
 S = CaseStatus
 #: Statuses in which a missed rectification deadline still counts as overdue (the unit still owes the fix).
 _OWING = frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED, S.SUSPENDED})
-COUNTED = ("received", "disputed", "claimed", "claimed_on_time", "submitted", "closed", "closed_on_time", "rework",
-           "points", "overdue_start", "overdue_end")  # fmt: skip
+COUNTED = (
+    "received",
+    "disputed",
+    "claimed",
+    "claimed_on_time",
+    "submitted",
+    "closed",
+    "closed_on_time",
+    "rework",
+    "points",
+    "overdue_start",
+    "overdue_end",
+)
 
 
 class Fact(Frozen):
@@ -60,8 +71,16 @@ def facts_and_state(state_before: CaseState | None, events: Sequence[Event]) -> 
 
         def fact(kind: str, unit: str | None, value: float = 0.0, event: Event = event) -> None:
             if unit:
-                facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind=kind,
-                                  at=event.occurred_at, value=value))  # fmt: skip
+                facts.append(
+                    Fact(
+                        event_id=event.event_id,
+                        case_id=event.case_id,
+                        unit_id=unit,
+                        kind=kind,
+                        at=event.occurred_at,
+                        value=value,
+                    )
+                )
 
         match event:
             case e.CaseDispatched(routing=routing):
@@ -198,14 +217,36 @@ def proceeding_facts(events: Sequence[e.ProceedingEvent]) -> list[Fact]:
     for event in events:
         match event:
             case e.ProceedingOpened(unit=unit):
-                facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind="referred",
-                                  at=event.occurred_at))  # fmt: skip
+                facts.append(
+                    Fact(
+                        event_id=event.event_id,
+                        case_id=event.case_id,
+                        unit_id=unit,
+                        kind="referred",
+                        at=event.occurred_at,
+                    )
+                )
             case e.ProceedingDecided(unit=unit, outcome=outcome, points=points):
-                facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit,
-                                  kind=f"decided_{outcome}", at=event.occurred_at))  # fmt: skip
+                facts.append(
+                    Fact(
+                        event_id=event.event_id,
+                        case_id=event.case_id,
+                        unit_id=unit,
+                        kind=f"decided_{outcome}",
+                        at=event.occurred_at,
+                    )
+                )
                 if points:
-                    facts.append(Fact(event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind="points",
-                                      at=event.occurred_at, value=points))  # fmt: skip
+                    facts.append(
+                        Fact(
+                            event_id=event.event_id,
+                            case_id=event.case_id,
+                            unit_id=unit,
+                            kind="points",
+                            at=event.occurred_at,
+                            value=points,
+                        )
+                    )
             case _:
                 pass
     return facts

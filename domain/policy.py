@@ -172,9 +172,14 @@ class Policy(Frozen):
 
     def text_limits(self) -> dict[TextKind, int]:
         t = self.text
-        return {TextKind.DESCRIPTION: self.description_max_chars, TextKind.REASON: t.reason_max_chars,
-                TextKind.NOTE: t.note_max_chars, TextKind.ADDRESS: t.address_max_chars,
-                TextKind.EXPLANATION: t.explanation_max_chars, TextKind.URL: t.url_max_chars}  # fmt: skip
+        return {
+            TextKind.DESCRIPTION: self.description_max_chars,
+            TextKind.REASON: t.reason_max_chars,
+            TextKind.NOTE: t.note_max_chars,
+            TextKind.ADDRESS: t.address_max_chars,
+            TextKind.EXPLANATION: t.explanation_max_chars,
+            TextKind.URL: t.url_max_chars,
+        }
 
     def unit(self, unit_id: str) -> Unit | None:
         return self.units.get(unit_id)

@@ -119,14 +119,33 @@ class Behaviour:
             case ProceedingStatus.REFERRED:
                 if rng.random() > profile.quality:
                     return None  # says nothing: the explanation deadline passes and that is recorded
-                step = self._at_stream(state.proceeding_id, state.version, now, rng, 1, 18, SubmitExplanation,
-                                       Actor(unit_id=state.unit, role=Role.UNIT), text=REASONS["explain"])  # fmt: skip
+                step = self._at_stream(
+                    state.proceeding_id,
+                    state.version,
+                    now,
+                    rng,
+                    1,
+                    18,
+                    SubmitExplanation,
+                    Actor(unit_id=state.unit, role=Role.UNIT),
+                    text=REASONS["explain"],
+                )
             case ProceedingStatus.EXPLAINED | ProceedingStatus.EXPLANATION_MISSED:
                 lenient = state.status is ProceedingStatus.EXPLAINED
                 weights = [0.3, 0.5, 0.15, 0.05] if lenient else [0.0, 0.3, 0.5, 0.2]
                 outcome = rng.choices(list(Outcome), weights)[0]
-                step = self._at_stream(state.proceeding_id, state.version, now, rng, 2, 12, DecideProceeding,
-                                       reviewer, outcome=outcome, reason=REASONS["decide"])  # fmt: skip
+                step = self._at_stream(
+                    state.proceeding_id,
+                    state.version,
+                    now,
+                    rng,
+                    2,
+                    12,
+                    DecideProceeding,
+                    reviewer,
+                    outcome=outcome,
+                    reason=REASONS["decide"],
+                )
             case _:
                 return None
         return _clear_of(proceeding_due(state), step)
@@ -152,8 +171,17 @@ class Behaviour:
             case S.DISPUTED:
                 others = [u for u in self._alternatives[self.policy.units[lead].kind] if u != lead]
                 if others and rng.random() < 0.65:
-                    return self._at(state, now, rng, 0.3, 2, c.ReassignCase, self.dispatcher,
-                                    to_unit=rng.choice(others), reason=REASONS["reassign"])  # fmt: skip
+                    return self._at(
+                        state,
+                        now,
+                        rng,
+                        0.3,
+                        2,
+                        c.ReassignCase,
+                        self.dispatcher,
+                        to_unit=rng.choice(others),
+                        reason=REASONS["reassign"],
+                    )
                 return self._at(state, now, rng, 0.3, 2, c.UpholdDispatch, self.dispatcher, reason=REASONS["uphold"])
             case S.CLAIMED:
                 return self._while_rectifying(state, now, rng, profile, unit, silent, woken)
@@ -166,8 +194,17 @@ class Behaviour:
             case S.CLOSED:
                 if state.feedback_at is None:
                     satisfied = rng.random() < 0.92
-                    return self._at(state, now, rng, 0.5, 6, c.RecordFeedback, self.dispatcher, satisfied=satisfied,
-                                    note="市民满意" if satisfied else "市民反映问题仍存在")  # fmt: skip
+                    return self._at(
+                        state,
+                        now,
+                        rng,
+                        0.5,
+                        6,
+                        c.RecordFeedback,
+                        self.dispatcher,
+                        satisfied=satisfied,
+                        note="市民满意" if satisfied else "市民反映问题仍存在",
+                    )
                 if state.satisfied is False and state.rework_count < 2 and rng.random() < 0.5:
                     return self._at(state, now, rng, 0.1, 1, c.ReopenCase, self.dispatcher, reason=REASONS["reopen"])
                 return None
@@ -175,17 +212,41 @@ class Behaviour:
                 return None
 
     def _while_rectifying(
-        self, state: CaseState, now: datetime, rng: random.Random, profile: UnitProfile, unit: Actor,
-        silent: bool, woken: bool,
-    ) -> Planned | None:  # fmt: skip
+        self,
+        state: CaseState,
+        now: datetime,
+        rng: random.Random,
+        profile: UnitProfile,
+        unit: Actor,
+        silent: bool,
+        woken: bool,
+    ) -> Planned | None:
         if state.extension_pending is not None:
             granted = rng.random() < 0.75
-            return self._at(state, now, rng, 0.2, 1.5, c.DecideExtension, self.dispatcher, granted=granted,
-                            reason="同意延期" if granted else "理由不充分，不予延期")  # fmt: skip
+            return self._at(
+                state,
+                now,
+                rng,
+                0.2,
+                1.5,
+                c.DecideExtension,
+                self.dispatcher,
+                granted=granted,
+                reason="同意延期" if granted else "理由不充分，不予延期",
+            )
         if state.suspension_pending:
             approved = rng.random() < 0.8
-            return self._at(state, now, rng, 0.2, 2, c.DecideSuspension, self.dispatcher, approved=approved,
-                            reason="同意挂起" if approved else "不符合挂起条件")  # fmt: skip
+            return self._at(
+                state,
+                now,
+                rng,
+                0.2,
+                2,
+                c.DecideSuspension,
+                self.dispatcher,
+                approved=approved,
+                reason="同意挂起" if approved else "不符合挂起条件",
+            )
         if silent:
             return None
         category = self.policy.categories[state.category]
@@ -193,15 +254,26 @@ class Behaviour:
         if not woken and state.extensions_granted == 0 and rng.random() < profile.extension:
             hours = max(1.0, round(limit * rng.uniform(0.3, 0.8)))
             if hours <= self.policy.extensions.max_total_ratio * limit and self.policy.extensions.max_count > 0:
-                return self._at(state, now, rng, 0.1, 0.6, c.RequestExtension, unit, hours=hours,
-                                reason=REASONS["extend"])  # fmt: skip
+                return self._at(
+                    state, now, rng, 0.1, 0.6, c.RequestExtension, unit, hours=hours, reason=REASONS["extend"]
+                )
         if not woken and rng.random() < 0.02:
             return self._at(state, now, rng, 0.1, 1, c.RequestSuspension, unit, reason=REASONS["suspend"])
         share = rng.uniform(0.05, 0.3) if woken else rng.uniform(*profile.speed)
         natural = category.limit_kind is LimitKind.NATURAL
         evidence = self._photo(state)
-        return self._at(state, now, rng, share * limit, share * limit, c.SubmitRectification, unit, natural=natural,
-                        evidence=(evidence,), note="已整改，附整改后照片")  # fmt: skip
+        return self._at(
+            state,
+            now,
+            rng,
+            share * limit,
+            share * limit,
+            c.SubmitRectification,
+            unit,
+            natural=natural,
+            evidence=(evidence,),
+            note="已整改，附整改后照片",
+        )
 
     # -- helpers -------------------------------------------------------------------------------------
     def _silent(self, state: CaseState, profile: UnitProfile) -> bool:
@@ -212,16 +284,36 @@ class Behaviour:
         return random.Random(f"{self.seed}/{state.idempotency_key}/{state.lead_unit}/{what}").random()
 
     def _at(
-        self, state: CaseState, now: datetime, rng: random.Random, low: float, high: float,
-        command: type[c.CommandBase], actor: Actor, *, natural: bool = False, **fields: object,
-    ) -> Planned:  # fmt: skip
-        return self._at_stream(state.case_id, state.version, now, rng, low, high, command, actor, natural=natural,
-                               **fields)  # fmt: skip
+        self,
+        state: CaseState,
+        now: datetime,
+        rng: random.Random,
+        low: float,
+        high: float,
+        command: type[c.CommandBase],
+        actor: Actor,
+        *,
+        natural: bool = False,
+        **fields: object,
+    ) -> Planned:
+        return self._at_stream(
+            state.case_id, state.version, now, rng, low, high, command, actor, natural=natural, **fields
+        )
 
     def _at_stream(
-        self, stream: str, version: int, now: datetime, rng: random.Random, low: float, high: float,
-        command: type[c.CommandBase], actor: Actor, *, natural: bool = False, **fields: object,
-    ) -> Planned:  # fmt: skip
+        self,
+        stream: str,
+        version: int,
+        now: datetime,
+        rng: random.Random,
+        low: float,
+        high: float,
+        command: type[c.CommandBase],
+        actor: Actor,
+        *,
+        natural: bool = False,
+        **fields: object,
+    ) -> Planned:
         """A step `low`-`high` working hours from now, on a whole minute plus 5-55 s."""
         delay = timedelta(hours=rng.uniform(low, high))
         at = now + delay if natural else self.policy.calendar.add_working_time(now, delay)

@@ -48,9 +48,18 @@ def parse_start(text: str | None, city: City) -> date:
 
 
 def run_simulation(
-    console: Console, city: City, *, engine: str, days: int, reports_per_day: int, seed: int, start: str | None,
-    out: Path, data_dir: Path, database_url: str | None,
-) -> dict:  # fmt: skip
+    console: Console,
+    city: City,
+    *,
+    engine: str,
+    days: int,
+    reports_per_day: int,
+    seed: int,
+    start: str | None,
+    out: Path,
+    data_dir: Path,
+    database_url: str | None,
+) -> dict:
     try:
         engine_name = EngineName(engine)
     except ValueError:

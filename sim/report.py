@@ -78,8 +78,10 @@ def _charts(summary: dict, out: Path) -> None:
     labels = [f"{place}. {uid}" for place, uid, _ in ranked][::-1]
     shares = [u["on_time_rate"] for _, _, u in ranked][::-1]
     rates = [100 * (r or 0) for r in shares]
-    colours = ["tab:gray" if r is None else "tab:green" if r >= 0.8 else "tab:orange" if r >= 0.6 else "tab:red"
-               for r in shares]  # fmt: skip
+    colours = [
+        "tab:gray" if r is None else "tab:green" if r >= 0.8 else "tab:orange" if r >= 0.6 else "tab:red"
+        for r in shares
+    ]
     bars = ax.barh(labels, rates, color=colours)
     texts = ["none closed yet" if r is None else f"{100 * r:.0f}%" for r in shares]
     ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
@@ -103,8 +105,14 @@ def write_report(summary: dict, out: Path) -> list[Path]:
     """Write the charts, report.md and report.html into `out`; return the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     _charts(summary, out)
-    context = {"s": summary, "run": summary["simulation"], "totals": summary["totals"], "ranked": ranking(summary),
-               "charts": CHARTS, "rungs": list(summary["totals"]["escalations"])}  # fmt: skip
+    context = {
+        "s": summary,
+        "run": summary["simulation"],
+        "totals": summary["totals"],
+        "ranked": ranking(summary),
+        "charts": CHARTS,
+        "rungs": list(summary["totals"]["escalations"]),
+    }
     written = [out / name for name in CHARTS.values()]
     for template, name in (("report.md.j2", "report.md"), ("report.html.j2", "report.html")):
         (out / name).write_text(_ENV.get_template(template).render(**context), encoding="utf-8")

@@ -152,9 +152,12 @@ class Summary:
         for (label, unit), c in sorted(self.weekly.items()):
             rungs = {k.removeprefix("rung_"): v for k, v in sorted(c.items()) if k.startswith("rung_")}
             out.setdefault(label, {})[unit] = {
-                "received": c["received"], "closed": c["closed"], "closed_on_time": c["closed_on_time"],
-                "points": round(c["points"], 2), "rungs": rungs,
-            }  # fmt: skip
+                "received": c["received"],
+                "closed": c["closed"],
+                "closed_on_time": c["closed_on_time"],
+                "points": round(c["points"], 2),
+                "rungs": rungs,
+            }
         return out
 
     def result(self) -> dict:
@@ -166,9 +169,18 @@ class Summary:
         }
         totals: dict = {
             key: sum(u[key] for u in per_unit.values())
-            for key in ("received", "claimed", "claims_late", "disputed", "submitted", "closed", "closed_on_time",
-                        "rework", "extensions_granted")
-        }  # fmt: skip
+            for key in (
+                "received",
+                "claimed",
+                "claims_late",
+                "disputed",
+                "submitted",
+                "closed",
+                "closed_on_time",
+                "rework",
+                "extensions_granted",
+            )
+        }
         totals["reported"] = sum(c["reported"] for c in self.daily.values())
         totals["escalations"] = {rung: sum(u["escalations"][rung] for u in per_unit.values()) for rung in rungs}
         totals["points"] = round(sum(u["points"] for u in per_unit.values()), 2)

@@ -119,9 +119,11 @@ class TemporalEngine:
         """
         with self.env.auto_time_skipping_disabled():
             return await self.client.temporal.execute_workflow(
-                BulletinWorkflow.run, BulletinRequest(week=week, timezone=self.policy.timezone),
-                id=f"rectify-bulletin-{week}", task_queue=self.client.task_queue,
-            )  # fmt: skip
+                BulletinWorkflow.run,
+                BulletinRequest(week=week, timezone=self.policy.timezone),
+                id=f"rectify-bulletin-{week}",
+                task_queue=self.client.task_queue,
+            )
 
     async def flush(self) -> None:
         """Appends happen inside the workflows; let the last notifications reach their inboxes before stopping."""

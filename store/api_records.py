@@ -29,8 +29,12 @@ class ApiRecords:
     async def insert_key(self, key_id: str, secret_hash: str, unit_id: str, role: str, label: str) -> asyncpg.Record:
         return await self.pool.fetchrow(
             "INSERT INTO api_keys (key_id, secret_hash, unit_id, role, label) VALUES ($1, $2, $3, $4, $5) RETURNING *",
-            key_id, secret_hash, unit_id, role, label,
-        )  # fmt: skip
+            key_id,
+            secret_hash,
+            unit_id,
+            role,
+            label,
+        )
 
     async def keys(self) -> list[asyncpg.Record]:
         return await self.pool.fetch("SELECT * FROM api_keys ORDER BY created_at, key_id")
@@ -49,16 +53,22 @@ class ApiRecords:
         await self.pool.execute(
             "INSERT INTO reporter_contacts (case_id, report_key, contact) VALUES ($1, $2, $3) "
             "ON CONFLICT (report_key) DO NOTHING",
-            case_id, report_key, json.loads(json.dumps(contact)),
-        )  # fmt: skip
+            case_id,
+            report_key,
+            json.loads(json.dumps(contact)),
+        )
 
     # -- photos: who uploaded them, and which cases name them --------------------------------------------
     async def record_upload(self, sha256: str, unit_id: str, key_id: str | None, size: int, media_type: str) -> None:
         await self.pool.execute(
             "INSERT INTO evidence_uploads (sha256, unit_id, key_id, size, media_type) VALUES ($1, $2, $3, $4, $5) "
             "ON CONFLICT (sha256, unit_id) DO NOTHING",
-            sha256, unit_id, key_id, size, media_type,
-        )  # fmt: skip
+            sha256,
+            unit_id,
+            key_id,
+            size,
+            media_type,
+        )
 
     async def uploads(self, sha256s: Sequence[str]) -> list[Upload]:
         rows = await self.pool.fetch(
@@ -84,22 +94,38 @@ class ApiRecords:
         rows = await self.pool.fetch(
             """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
                AND lon BETWEEN $4 AND $5 AND lat BETWEEN $6 AND $7""",
-            category, list(statuses), since, box[0], box[2], box[1], box[3],
-        )  # fmt: skip
+            category,
+            list(statuses),
+            since,
+            box[0],
+            box[2],
+            box[1],
+            box[3],
+        )
         return [CaseRow(**dict(r)) for r in rows]
 
     async def requests_between(
-        self, start: datetime, end: datetime, categories: Sequence[str] | None, closed: bool | None,
-        closed_statuses: Sequence[str], limit: int,
-    ) -> list[CaseRow]:  # fmt: skip
+        self,
+        start: datetime,
+        end: datetime,
+        categories: Sequence[str] | None,
+        closed: bool | None,
+        closed_statuses: Sequence[str],
+        limit: int,
+    ) -> list[CaseRow]:
         """Open311's search: opened within [start, end], of some categories, open or closed, newest first."""
         rows = await self.pool.fetch(
             """SELECT * FROM cases WHERE opened_at >= $1 AND opened_at <= $2
                AND ($3::text[] IS NULL OR category = ANY($3::text[]))
                AND ($4::boolean IS NULL OR $4 = (status = ANY($5::text[])))
                ORDER BY opened_at DESC, case_id LIMIT $6""",
-            start, end, list(categories) if categories is not None else None, closed, list(closed_statuses), limit,
-        )  # fmt: skip
+            start,
+            end,
+            list(categories) if categories is not None else None,
+            closed,
+            list(closed_statuses),
+            limit,
+        )
         return [CaseRow(**dict(r)) for r in rows]
 
     async def cases_by_id(self, case_ids: Sequence[str]) -> list[CaseRow]:
@@ -108,9 +134,17 @@ class ApiRecords:
         return [found[i] for i in dict.fromkeys(case_ids) if i in found]
 
     async def cases_page(
-        self, *, status: str | None, category: str | None, lead_unit: str | None, grid_id: str | None,
-        escalation_level: int | None, after: tuple[datetime, str] | None, newest_first: bool, limit: int,
-    ) -> list[CaseRow]:  # fmt: skip
+        self,
+        *,
+        status: str | None,
+        category: str | None,
+        lead_unit: str | None,
+        grid_id: str | None,
+        escalation_level: int | None,
+        after: tuple[datetime, str] | None,
+        newest_first: bool,
+        limit: int,
+    ) -> list[CaseRow]:
         """One page of the case list. Keyset pagination: `after` is the last row's (opened_at, case_id)."""
         order, beyond = ("DESC", "<") if newest_first else ("ASC", ">")
         opened, after_id = after or (None, None)
@@ -120,6 +154,13 @@ class ApiRecords:
                AND ($5::int IS NULL OR escalation_level = $5)
                AND ($6::timestamptz IS NULL OR (opened_at, case_id) {beyond} ($6, $7))
                ORDER BY opened_at {order}, case_id {order} LIMIT $8""",
-            status, category, lead_unit, grid_id, escalation_level, opened, after_id, limit,
-        )  # fmt: skip
+            status,
+            category,
+            lead_unit,
+            grid_id,
+            escalation_level,
+            opened,
+            after_id,
+            limit,
+        )
         return [CaseRow(**dict(r)) for r in rows]

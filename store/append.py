@@ -138,13 +138,23 @@ def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]
         for event in batch_events:
             body = event_body(event)
             digest = chain_hash(prev, body)
-            events.append({
-                "case_id": case_id, "version": event.version, "event_id": event.event_id, "type": event.type,
-                "body": body, "actor_unit": event.actor.unit_id, "actor_role": event.actor.role.value,
-                "occurred_at": event.occurred_at, "causation_id": event.causation_id,
-                "correlation_id": event.correlation_id, "schema_version": event.schema_version,
-                "prev_hash": prev, "hash": digest,
-            })  # fmt: skip
+            events.append(
+                {
+                    "case_id": case_id,
+                    "version": event.version,
+                    "event_id": event.event_id,
+                    "type": event.type,
+                    "body": body,
+                    "actor_unit": event.actor.unit_id,
+                    "actor_role": event.actor.role.value,
+                    "occurred_at": event.occurred_at,
+                    "causation_id": event.causation_id,
+                    "correlation_id": event.correlation_id,
+                    "schema_version": event.schema_version,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
             prev = digest
         after[case_id] = Base(batch_events[-1].version, prev, state_after)
         row = stream_row(state_after)
@@ -160,8 +170,14 @@ def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]
     # Rows in id order, so concurrent batches lock them in the same order and never deadlock.
     cases.sort(key=lambda row: row["case_id"])
     proceedings.sort(key=lambda row: row["proceeding_id"])
-    document = {"streams": streams, "events": events, "cases": cases, "proceedings": proceedings,
-                "facts": [f.model_dump() for f in facts], "notes": notes}  # fmt: skip
+    document = {
+        "streams": streams,
+        "events": events,
+        "cases": cases,
+        "proceedings": proceedings,
+        "facts": [f.model_dump() for f in facts],
+        "notes": notes,
+    }
     return json.dumps(document, ensure_ascii=False, default=_json_default), after
 
 

@@ -53,8 +53,9 @@ Deliver = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec("jsonb", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads,
-                              schema="pg_catalog")  # fmt: skip
+    await conn.set_type_codec(
+        "jsonb", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads, schema="pg_catalog"
+    )
 
 
 def _record(row: asyncpg.Record) -> EventRecord:
@@ -102,8 +103,9 @@ class EventStore:
         except (ConcurrencyError, EventConflict):
             records = await self.pool.fetch(
                 f"SELECT {_RECORD_SELECT} FROM events WHERE case_id = $1 AND version > $2 ORDER BY version",
-                case_id, expected_version,
-            )  # fmt: skip
+                case_id,
+                expected_version,
+            )
             if not records:
                 raise
             last = records[-1]
@@ -269,8 +271,10 @@ class EventStore:
         rows = await self.pool.fetch(
             """SELECT * FROM proceedings WHERE ($1::text IS NULL OR unit = $1) AND ($2::text IS NULL OR status = $2)
                AND ($3::text IS NULL OR subject_case_id = $3) ORDER BY opened_at, proceeding_id""",
-            unit, status, case_id,
-        )  # fmt: skip
+            unit,
+            status,
+            case_id,
+        )
         return [ProceedingRow(**dict(r)) for r in rows]
 
     # -- indicators ---------------------------------------------------------------------------------
@@ -280,8 +284,9 @@ class EventStore:
             """SELECT unit_id, kind, count(*) AS n, coalesce(sum(value), 0) AS total,
                       array_agg(value ORDER BY value) FILTER (WHERE kind = 'closed') AS hours
                FROM unit_facts WHERE at >= $1 AND at < $2 GROUP BY unit_id, kind""",
-            start, end,
-        )  # fmt: skip
+            start,
+            end,
+        )
         overdue = await self.pool.fetch(
             """SELECT unit_id, sum(CASE kind WHEN 'overdue_start' THEN 1 ELSE -1 END) AS n FROM unit_facts
                WHERE kind IN ('overdue_start', 'overdue_end') AND at < $1 GROUP BY unit_id""",

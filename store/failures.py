@@ -35,8 +35,11 @@ class AppendFailure:
 async def record_failure(pool: asyncpg.Pool, stream_id: str, activity: str, command_id: str | None, error: str) -> None:
     await pool.execute(
         "INSERT INTO append_failures (stream_id, activity, command_id, error) VALUES ($1, $2, $3, $4)",
-        ascii(stream_id)[1:-1], activity, command_id and ascii(command_id)[1:-1], error,
-    )  # fmt: skip
+        ascii(stream_id)[1:-1],
+        activity,
+        command_id and ascii(command_id)[1:-1],
+        error,
+    )
 
 
 async def list_failures(pool: asyncpg.Pool, limit: int = 20) -> tuple[int, list[AppendFailure]]:

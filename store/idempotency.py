@@ -49,15 +49,20 @@ class IdempotencyStore:
                    WHERE r.state = 'running' AND r.lease_until < clock_timestamp()
                      AND r.operation = EXCLUDED.operation AND r.fingerprint = EXCLUDED.fingerprint
                RETURNING true AS taken""",
-            scope, key, operation, fingerprint, lease,
-        )  # fmt: skip
+            scope,
+            key,
+            operation,
+            fingerprint,
+            lease,
+        )
         if row is not None:
             return Claim("new")
         held = await self.pool.fetchrow(
             "SELECT operation, fingerprint, state, status, media_type, response FROM idempotency_records "
             "WHERE scope = $1 AND key = $2",
-            scope, key,
-        )  # fmt: skip
+            scope,
+            key,
+        )
         if held is None:  # released between the two statements: the next attempt takes it
             return Claim("in_flight")
         if held["operation"] != operation or held["fingerprint"] != fingerprint:
@@ -70,8 +75,12 @@ class IdempotencyStore:
         await self.pool.execute(
             """UPDATE idempotency_records SET state = 'done', lease_until = NULL, status = $3, media_type = $4,
                    response = $5, finished_at = clock_timestamp() WHERE scope = $1 AND key = $2""",
-            scope, key, status, media_type, response,
-        )  # fmt: skip
+            scope,
+            key,
+            status,
+            media_type,
+            response,
+        )
 
     async def release(self, scope: str, key: str) -> None:
         """Give a running key back (the request failed on our side): a retry may run it again."""
@@ -92,8 +101,11 @@ class IdempotencyStore:
                UNION ALL
                SELECT operation, fingerprint FROM idempotency_records WHERE scope = $1 AND key = $2
                LIMIT 1""",
-            scope, key, operation, fingerprint,
-        )  # fmt: skip
+            scope,
+            key,
+            operation,
+            fingerprint,
+        )
         if held is None or (held["operation"], held["fingerprint"]) == (operation, fingerprint):
             return None
         return held["operation"]

@@ -89,11 +89,17 @@ PROCEEDING_COLUMNS = tuple(ProceedingRow.model_fields)
 
 def proceeding_row(state: ProceedingState) -> ProceedingRow:
     return ProceedingRow(
-        proceeding_id=state.proceeding_id, subject_case_id=state.subject_case_id, unit=state.unit,
-        status=state.status.value, outcome=state.outcome.value if state.outcome else None, points=state.points,
-        opened_at=state.opened_at, explanation_due_at=state.explanation_due_at, decided_at=state.decided_at,
+        proceeding_id=state.proceeding_id,
+        subject_case_id=state.subject_case_id,
+        unit=state.unit,
+        status=state.status.value,
+        outcome=state.outcome.value if state.outcome else None,
+        points=state.points,
+        opened_at=state.opened_at,
+        explanation_due_at=state.explanation_due_at,
+        decided_at=state.decided_at,
         version=state.version,
-    )  # fmt: skip
+    )
 
 
 def stream_row(state: CaseState | ProceedingState) -> CaseRow | ProceedingRow:

@@ -23,8 +23,18 @@ def _instant(value: Any) -> Any:
 
 
 #: Every column of `events` that repeats a field of the hashed body, in the order `column_problems` reads them.
-BODY_COLUMNS = ("case_id", "version", "event_id", "type", "actor_unit", "actor_role", "occurred_at", "causation_id",
-                "correlation_id", "schema_version")  # fmt: skip
+BODY_COLUMNS = (
+    "case_id",
+    "version",
+    "event_id",
+    "type",
+    "actor_unit",
+    "actor_role",
+    "occurred_at",
+    "causation_id",
+    "correlation_id",
+    "schema_version",
+)
 _read_columns = itemgetter(*BODY_COLUMNS)
 
 
@@ -36,12 +46,24 @@ def column_problems(row: asyncpg.Record, body: dict) -> list[str]:
     """Each column of the row that differs from the body it was hashed with."""
     actor = body.get("actor")
     actor = actor if isinstance(actor, dict) else {}
-    said = (body.get("case_id"), body.get("version"), body.get("event_id"), body.get("type"), actor.get("unit_id"),
-            actor.get("role"), _instant(body.get("occurred_at")), body.get("causation_id"),
-            body.get("correlation_id"), body.get("schema_version"))  # fmt: skip
+    said = (
+        body.get("case_id"),
+        body.get("version"),
+        body.get("event_id"),
+        body.get("type"),
+        actor.get("unit_id"),
+        actor.get("role"),
+        _instant(body.get("occurred_at")),
+        body.get("causation_id"),
+        body.get("correlation_id"),
+        body.get("schema_version"),
+    )
     stored = _read_columns(row)
     if stored == said:  # the common case, checked at once
         return []
     pairs = zip(BODY_COLUMNS, stored, said, strict=True)
-    return [f"column {column}: the row says {_show(value)}, the hashed body {_show(expected)}"
-            for column, value, expected in pairs if value != expected]  # fmt: skip
+    return [
+        f"column {column}: the row says {_show(value)}, the hashed body {_show(expected)}"
+        for column, value, expected in pairs
+        if value != expected
+    ]

@@ -57,8 +57,11 @@ class ReadModelDiff(Frozen):
         return not (self.missing or self.extra or self.different or self.facts_different)
 
     def __add__(self, other: ReadModelDiff) -> ReadModelDiff:
-        lists = {name: sorted(getattr(self, name) + getattr(other, name))
-                 for name in ReadModelDiff.model_fields if name != "columns"}  # fmt: skip
+        lists = {
+            name: sorted(getattr(self, name) + getattr(other, name))
+            for name in ReadModelDiff.model_fields
+            if name != "columns"
+        }
         return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
@@ -196,8 +199,10 @@ async def diff(conn: asyncpg.Connection, found: Scan, within: Range = Range()) -
     stored_facts = {fact_key(Fact(**dict(r))) for r in facts}
     expected = found.rows
     different = sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k])
-    columns = {k: [c for c in type(stored[k]).model_fields if getattr(expected[k], c, None) != getattr(stored[k], c)]
-               for k in different}  # fmt: skip
+    columns = {
+        k: [c for c in type(stored[k]).model_fields if getattr(expected[k], c, None) != getattr(stored[k], c)]
+        for k in different
+    }
     return ReadModelDiff(
         missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
         extra=sorted(stored.keys() - expected.keys()),

@@ -36,8 +36,13 @@ class Api:
 
     async def report(self, code: str = "street_vending", at: tuple[float, float] | None = None, **extra: str) -> dict:
         lat, lon = at or self.spot()
-        form = {"api_key": self.keys["app"], "service_code": code, "lat": str(lat), "long": str(lon),
-                "description": "流动摊贩占道经营"} | extra  # fmt: skip
+        form = {
+            "api_key": self.keys["app"],
+            "service_code": code,
+            "lat": str(lat),
+            "long": str(lon),
+            "description": "流动摊贩占道经营",
+        } | extra
         response = await self.http.post("/open311/v2/requests.json", data=form)
         assert response.status_code == 200, response.text
         return response.json()[0]
@@ -51,10 +56,14 @@ async def api_stack(pg: EmbeddedPostgres, tmp: Path, **options: object) -> Async
         lead = stack.city.router.route("street_vending", point_in(stack.city, "st_guanyinqiao")).lead_unit
         keys = {}
         actors = [
-            ("app", "app_wechat", Role.REPORTER), ("lead", lead, Role.UNIT), ("other", "st_huaxinjie", Role.UNIT),
-            ("dispatcher", "office_command", Role.DISPATCHER), ("inspector", "office_inspection", Role.INSPECTOR),
-            ("auditor", "audit", Role.AUDITOR), ("revoked", "app_old", Role.REPORTER),
-        ]  # fmt: skip
+            ("app", "app_wechat", Role.REPORTER),
+            ("lead", lead, Role.UNIT),
+            ("other", "st_huaxinjie", Role.UNIT),
+            ("dispatcher", "office_command", Role.DISPATCHER),
+            ("inspector", "office_inspection", Role.INSPECTOR),
+            ("auditor", "audit", Role.AUDITOR),
+            ("revoked", "app_old", Role.REPORTER),
+        ]
         for name, unit, role in actors:
             keys[name], key = await store.create(unit, role, name)
         await store.revoke(key.key_id)

@@ -33,8 +33,9 @@ async def build_base(pg: EmbeddedPostgres, city: City, out: Path) -> str:
     name = f"tamper_base_{uuid.uuid4().hex[:8]}"
     url = await pg.create_database(name)
     config = SimConfig(seed=21, days=2, reports_per_day=30, start=date(2026, 11, 16))
-    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
-                         database_url=url, charts=False)  # fmt: skip
+    options = SimOptions(
+        config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out, database_url=url, charts=False
+    )
     await simulate(city, options, Console(quiet=True))
     store = await EventStore.connect(url)
     try:

@@ -30,8 +30,20 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".mutate"
 BIN = Path(sys.executable).parent
 #: Top-level entries of the repository that are not the package.
-NOT_PACKAGE = {".git", ".venv", ".mutate", "mutants", "tests", "out", ".rectify", ".hypothesis", ".pytest_cache",
-               ".ruff_cache", "build", "dist"}  # fmt: skip
+NOT_PACKAGE = {
+    ".git",
+    ".venv",
+    ".mutate",
+    "mutants",
+    "tests",
+    "out",
+    ".rectify",
+    ".hypothesis",
+    ".pytest_cache",
+    ".ruff_cache",
+    "build",
+    "dist",
+}
 
 CONFTEST = '''"""Written by tests/mutate.py for `make mutate`: no servers, fixed Hypothesis examples, no shrinking."""
 
@@ -71,9 +83,13 @@ def lay_out() -> None:
 def mutmut(*args: str, quiet: bool = False) -> subprocess.CompletedProcess[str]:
     env = os.environ | {"PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.run(
-        [str(BIN / "mutmut"), *args], cwd=WORK, env=env, text=True, check=False,
+        [str(BIN / "mutmut"), *args],
+        cwd=WORK,
+        env=env,
+        text=True,
+        check=False,
         capture_output=quiet,
-    )  # fmt: skip
+    )
 
 
 def verdicts() -> dict[str, dict[str, str]]:
@@ -109,8 +125,10 @@ def report(found: dict[str, dict[str, str]], seconds: float) -> int:
                 lines += [f"## {key}: {status}", "", "```diff", shown.split("\n", 1)[-1].strip(), "```", ""]
     killed = total["killed"] + total["timeout"]
     tested = sum(total.values()) - total["skipped"]
-    print(f"{'all of domain/':<18}{sum(total.values()):>8}{killed:>8}{total['survived']:>9}"
-          f"{tested - killed - total['survived']:>7}{100 * killed / max(tested, 1):>7.1f}%")  # fmt: skip
+    print(
+        f"{'all of domain/':<18}{sum(total.values()):>8}{killed:>8}{total['survived']:>9}"
+        f"{tested - killed - total['survived']:>7}{100 * killed / max(tested, 1):>7.1f}%"
+    )
     print(f"verdicts: {dict(total)}")
     (WORK / "survivors.md").write_text("# Mutants not killed\n\n" + "\n".join(lines), "utf-8")
     print(f"each mutant not killed, with its diff: {(WORK / 'survivors.md').relative_to(ROOT)}")

@@ -31,8 +31,15 @@ _n = iter(range(10_000))
 
 
 def referral(actor: Actor = SYSTEM_ACTOR) -> OpenProceeding:
-    return OpenProceeding(command_id=f"c{next(_n)}", case_id=ID, actor=actor, subject_case_id="case-1", unit=LEAD,
-                          responsible_role=None, missed=(MissedDeadline(stage="rectify", due_at=T0),))  # fmt: skip
+    return OpenProceeding(
+        command_id=f"c{next(_n)}",
+        case_id=ID,
+        actor=actor,
+        subject_case_id="case-1",
+        unit=LEAD,
+        responsible_role=None,
+        missed=(MissedDeadline(stage="rectify", due_at=T0),),
+    )
 
 
 def given(*commands: object, at: object = T0) -> object:
@@ -73,7 +80,11 @@ def test_only_the_unit_explains_and_only_a_reviewer_decides_after_it() -> None:
         decide_proceeding(explained, decide(actor=Actor(unit_id="office_command", role=Role.DISPATCHER)), T0, POLICY)
     decided, closed = decide_proceeding(explained, decide(Outcome.PUBLIC_CRITICISM), T0, POLICY)
     assert (decided.type, decided.outcome, decided.points, closed.type) == (
-        "proceeding_decided", "public_criticism", 5.0, "proceeding_closed")  # fmt: skip
+        "proceeding_decided",
+        "public_criticism",
+        5.0,
+        "proceeding_closed",
+    )
     done = given(referral(), explain(), decide())
     with pytest.raises(WrongStatus, match="is closed"):
         decide_proceeding(done, decide(), T0, POLICY)
@@ -88,7 +99,9 @@ def test_a_missed_explanation_is_recorded_when_its_deadline_passes_and_then_the_
     with pytest.raises(WrongStatus, match="explanation window has closed"):
         decide_proceeding(after, explain(), local("2026-11-27 11:00"), POLICY)
     assert [e.type for e in decide_proceeding(after, decide(Outcome.DISCIPLINE), T0, POLICY)] == [
-        "proceeding_decided", "proceeding_closed"]  # fmt: skip
+        "proceeding_decided",
+        "proceeding_closed",
+    ]
 
 
 @pytest.fixture
@@ -109,9 +122,13 @@ async def test_the_top_rung_opens_a_proceeding_that_outlives_the_case_and_costs_
     stack: TestStack,
 ) -> None:
     ref = await stack.client.report(
-        idempotency_key="acc-1", category="street_vending", description="占道经营",
-        location=point_in(stack.city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-    )  # fmt: skip
+        idempotency_key="acc-1",
+        category="street_vending",
+        description="占道经营",
+        location=point_in(stack.city, "st_guanyinqiao"),
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
     await stack.env.sleep(timedelta(days=12))  # nobody acts: 催办, 曝光, 扣分, 问责
     [row] = await wait_for(lambda: stack.client.proceedings(case_id=ref.case_id))
     assert row.unit == ref.lead_unit and row.status == "referred"
@@ -124,8 +141,12 @@ async def test_the_top_rung_opens_a_proceeding_that_outlives_the_case_and_costs_
     decided = await stack.client.decide_accountability(row.proceeding_id, REVIEWER, Outcome.INTERVIEW, "约谈主要负责人")
     assert (decided.state.status, decided.state.outcome, decided.state.points) == ("closed", "interview", 2.0)
     _, events = await stack.client.proceeding(row.proceeding_id)
-    assert [e.type for e in events] == ["proceeding_opened", "explanation_submitted", "proceeding_decided",
-                                        "proceeding_closed"]  # fmt: skip
+    assert [e.type for e in events] == [
+        "proceeding_opened",
+        "explanation_submitted",
+        "proceeding_decided",
+        "proceeding_closed",
+    ]
     assert [m.stage for m in events[0].missed] == ["claim", "rectify"]
     opened_on = events[0].occurred_at
     counts = await stack.store.unit_counts(opened_on - timedelta(days=30), decided.events[0].occurred_at + timedelta(1))

@@ -23,15 +23,33 @@ async def schemathesis(pg: EmbeddedPostgres, tmp_path: Path, examples: int, *ext
     async with api_stack(pg, tmp_path, rate=1e6, burst=10**6) as api:
         case_id = (await api.report())["service_request_id"]
         st = Path(sys.executable).parent / "st"
-        env = {**os.environ, "SCHEMATHESIS_HOOKS": "", "RECTIFY_FUZZ_KEY": api.keys["dispatcher"],
-               "RECTIFY_FUZZ_CASE": case_id}  # fmt: skip
+        env = {
+            **os.environ,
+            "SCHEMATHESIS_HOOKS": "",
+            "RECTIFY_FUZZ_KEY": api.keys["dispatcher"],
+            "RECTIFY_FUZZ_CASE": case_id,
+        }
         started = time.monotonic()
         async with served(api) as base:
             proc = await asyncio.create_subprocess_exec(
-                str(st), "--config-file", str(CONFIG), "--no-color", "run", f"{base}/openapi.json",
-                "--max-examples", str(examples), "--seed", "1", "--workers", "1", *extra,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, env=env, cwd=tmp_path,
-            )  # fmt: skip
+                str(st),
+                "--config-file",
+                str(CONFIG),
+                "--no-color",
+                "run",
+                f"{base}/openapi.json",
+                "--max-examples",
+                str(examples),
+                "--seed",
+                "1",
+                "--workers",
+                "1",
+                *extra,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                env=env,
+                cwd=tmp_path,
+            )
             out, _ = await asyncio.wait_for(proc.communicate(), timeout=3600)
         text = out.decode(errors="replace")
         (Path(os.environ.get("RECTIFY_FUZZ_LOG", "/dev/null"))).write_text(text)

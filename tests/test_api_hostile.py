@@ -26,8 +26,13 @@ async def api(pg: EmbeddedPostgres, tmp_path: Path) -> AsyncIterator[Api]:
 
 
 def form(api: Api, at: tuple[float, float], **extra: str) -> dict[str, str]:
-    return {"api_key": api.keys["app"], "service_code": "street_vending", "lat": str(at[0]), "long": str(at[1]),
-            "description": "流动摊贩占道经营"} | extra  # fmt: skip
+    return {
+        "api_key": api.keys["app"],
+        "service_code": "street_vending",
+        "lat": str(at[0]),
+        "long": str(at[1]),
+        "description": "流动摊贩占道经营",
+    } | extra
 
 
 async def test_text_that_is_too_long_gets_the_same_400_at_a_fresh_spot_and_at_a_spot_with_a_case(api: Api) -> None:
@@ -38,17 +43,25 @@ async def test_text_that_is_too_long_gets_the_same_400_at_a_fresh_spot_and_at_a_
         response = await api.http.post("/open311/v2/requests.json", data=form(api, at, description=long_text))
         assert response.status_code == 400, response.text
         assert "description has 2001 characters" in response.json()[0]["description"]
-    huge_address = await api.http.post("/open311/v2/requests.json",
-                                       data=form(api, api.spot(index=60), address_string="路" * 100_000))  # fmt: skip
+    huge_address = await api.http.post(
+        "/open311/v2/requests.json", data=form(api, api.spot(index=60), address_string="路" * 100_000)
+    )
     assert huge_address.status_code == 400 and "address_string" in huge_address.text
 
 
 async def test_nul_and_lone_surrogates_anywhere_get_a_400_in_the_api_s_own_format(api: Api) -> None:
     case_id = (await api.report())["service_request_id"]
     lead = api.auth("lead")
-    for path in ("/open311/v2/requests/%00.json", "/open311/v2/requests.json?service_request_id=%00",
-                 "/open311/v2/requests.json?service_code=a%00b", "/v1/cases?status=%00", "/v1/cases/%00",
-                 "/v1/cases?category=%00", f"/v1/cases/{case_id}?x%00=1", "/v1/evidence/%00"):  # fmt: skip
+    for path in (
+        "/open311/v2/requests/%00.json",
+        "/open311/v2/requests.json?service_request_id=%00",
+        "/open311/v2/requests.json?service_code=a%00b",
+        "/v1/cases?status=%00",
+        "/v1/cases/%00",
+        "/v1/cases?category=%00",
+        f"/v1/cases/{case_id}?x%00=1",
+        "/v1/evidence/%00",
+    ):
         response = await api.http.get(path, headers=lead)
         assert response.status_code == 400, (path, response.text)
         body = response.json()
@@ -58,8 +71,9 @@ async def test_nul_and_lone_surrogates_anywhere_get_a_400_in_the_api_s_own_forma
     assert xml.status_code == 400 and ET.fromstring(xml.content).find("error/code").text == "400"
     for reason in ("a\x00b", "\ud800"):
         body = '{"reason": "' + reason.encode("unicode_escape").decode().replace("\\x00", "\\u0000") + '"}'
-        refused = await api.http.post(f"/v1/cases/{case_id}/dispute", content=body,
-                                      headers=lead | {"content-type": "application/json"})  # fmt: skip
+        refused = await api.http.post(
+            f"/v1/cases/{case_id}/dispute", content=body, headers=lead | {"content-type": "application/json"}
+        )
         assert refused.status_code == 400 and "reason" in refused.text, refused.text
     contact = await api.http.post("/open311/v2/requests.json", data=form(api, api.spot(index=20), first_name="张\x00"))
     assert contact.status_code == 400 and "first_name" in contact.text
@@ -104,9 +118,14 @@ async def test_a_media_url_must_be_an_https_link(api: Api) -> None:
     lat, lon = api.spot(index=31)
     with pytest.raises(CommandRejected, match="media_url"):  # the SDK holds the same rule
         await api.stack.client.report(
-            idempotency_key="sdk-js", category="street_vending", description="摊贩", location=Point(lon=lon, lat=lat),
-            channel=Channel.SNAPSHOT, actor=Actor(unit_id="app", role=Role.REPORTER), media_url="javascript:alert(1)",
-        )  # fmt: skip
+            idempotency_key="sdk-js",
+            category="street_vending",
+            description="摊贩",
+            location=Point(lon=lon, lat=lat),
+            channel=Channel.SNAPSHOT,
+            actor=Actor(unit_id="app", role=Role.REPORTER),
+            media_url="javascript:alert(1)",
+        )
 
 
 async def test_a_submission_names_only_photos_its_unit_uploaded(api: Api) -> None:
@@ -116,12 +135,14 @@ async def test_a_submission_names_only_photos_its_unit_uploaded(api: Api) -> Non
     never = {"sha256": "ab" * 32, "size": 10, "media_type": "image/png"}
     refused = await api.http.post(f"/v1/cases/{case_id}/submit", json={"evidence": [never]}, headers=lead)
     assert refused.status_code == 400 and "upload it first" in refused.text
-    theirs = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(9), "image/png")},
-                                  headers=api.auth("other"))).json()["evidence"]  # fmt: skip
+    theirs = (
+        await api.http.post("/v1/evidence", files={"file": ("p.png", png(9), "image/png")}, headers=api.auth("other"))
+    ).json()["evidence"]
     refused = await api.http.post(f"/v1/cases/{case_id}/submit", json={"evidence": [theirs]}, headers=lead)
     assert refused.status_code == 400 and "upload it first" in refused.text
-    mine = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
-                                headers=lead)).json()["evidence"]  # fmt: skip
+    mine = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")}, headers=lead)).json()[
+        "evidence"
+    ]
     lying = await api.http.post(f"/v1/cases/{case_id}/submit", json={"evidence": [mine | {"size": 1}]}, headers=lead)
     assert lying.status_code == 400 and "size and media_type" in lying.text
     assert (await api.stack.store.get_case(case_id)).status == "claimed"
@@ -133,8 +154,9 @@ async def test_a_submission_names_only_photos_its_unit_uploaded(api: Api) -> Non
 async def test_evidence_is_read_only_by_the_case_s_units_and_the_offices(api: Api) -> None:
     case_id = (await api.report())["service_request_id"]
     lead = api.auth("lead")
-    photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
-                                 headers=lead)).json()["evidence"]  # fmt: skip
+    photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")}, headers=lead)).json()[
+        "evidence"
+    ]
     path = f"/v1/evidence/{photo['sha256']}"
     expect = {"lead": 200, "dispatcher": 200, "inspector": 200, "auditor": 200, "other": 404, "app": 403}
     for who, status in expect.items():

@@ -42,12 +42,18 @@ async def test_a_replay_gets_the_stored_response_and_another_body_or_command_get
     other_command = await api.http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers)
     assert other_command.status_code == 422
     assert await types(api, case_id) == before  # nothing new recorded
-    unquoted = await api.http.post(f"/v1/cases/{case_id}/dispute", json={"reason": "不属本单位"},
-                                   headers=api.auth("lead") | {"Idempotency-Key": "k-1"})  # fmt: skip
+    unquoted = await api.http.post(
+        f"/v1/cases/{case_id}/dispute",
+        json={"reason": "不属本单位"},
+        headers=api.auth("lead") | {"Idempotency-Key": "k-1"},
+    )
     assert unquoted.content == first.content
     # The key is the caller's own: another key's "k-1" is another request.
-    theirs = await api.http.post(f"/v1/cases/{case_id}/uphold", json={"reason": "维持"},
-                                 headers=api.auth("dispatcher") | {"Idempotency-Key": "k-1"})  # fmt: skip
+    theirs = await api.http.post(
+        f"/v1/cases/{case_id}/uphold",
+        json={"reason": "维持"},
+        headers=api.auth("dispatcher") | {"Idempotency-Key": "k-1"},
+    )
     assert theirs.status_code == 200 and "dispatch_upheld" in theirs.text
 
 
@@ -74,13 +80,15 @@ async def test_a_duplicate_while_the_first_still_runs_gets_409_and_a_dead_lease_
     store = api.app.state.api.idempotency
     operation, scope = f"POST /v1/cases/{case_id}/claim", api_key_id(api, "lead")
     assert (await store.claim(scope, "busy", operation, fingerprint({}))).outcome == "new"  # another worker has it
-    busy = await api.http.post(f"/v1/cases/{case_id}/claim", json={},
-                               headers=api.auth("lead") | {"Idempotency-Key": "busy"})  # fmt: skip
+    busy = await api.http.post(
+        f"/v1/cases/{case_id}/claim", json={}, headers=api.auth("lead") | {"Idempotency-Key": "busy"}
+    )
     assert busy.status_code == 409 and busy.headers["retry-after"] == "1" and "still being processed" in busy.text
     assert "case_claimed" not in await types(api, case_id)
     await store.claim(scope, "dead", operation, fingerprint({}), lease=timedelta(0))  # its process died
-    taken = await api.http.post(f"/v1/cases/{case_id}/claim", json={},
-                                headers=api.auth("lead") | {"Idempotency-Key": "dead"})  # fmt: skip
+    taken = await api.http.post(
+        f"/v1/cases/{case_id}/claim", json={}, headers=api.auth("lead") | {"Idempotency-Key": "dead"}
+    )
     assert taken.status_code == 200, taken.text
 
 
@@ -92,16 +100,23 @@ async def test_two_concurrent_requests_with_one_key_run_once(api: Api) -> None:
         httpx.AsyncClient(base_url=base, timeout=60) as one,
         httpx.AsyncClient(base_url=base, timeout=60) as two,
     ):
-        both = await asyncio.gather(*(http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers)
-                                      for http in (one, two)))  # fmt: skip
+        both = await asyncio.gather(
+            *(http.post(f"/v1/cases/{case_id}/claim", json={}, headers=headers) for http in (one, two))
+        )
     assert sorted(r.status_code for r in both) == [200, 409], [r.text for r in both]
     assert (await types(api, case_id)).count("case_claimed") == 1
 
 
 async def test_an_open311_replay_records_nothing_new_and_another_body_gets_422(api: Api) -> None:
     at = api.spot(index=9)
-    form = {"api_key": api.keys["app"], "service_code": "street_vending", "lat": str(at[0]), "long": str(at[1]),
-            "description": "摊贩", "email": "li@example.cn"}  # fmt: skip
+    form = {
+        "api_key": api.keys["app"],
+        "service_code": "street_vending",
+        "lat": str(at[0]),
+        "long": str(at[1]),
+        "description": "摊贩",
+        "email": "li@example.cn",
+    }
     headers = {"Idempotency-Key": "report-1"}
     first = await api.http.post("/open311/v2/requests.json", data=form, headers=headers)
     again = await api.http.post("/open311/v2/requests.json", data=form, headers=headers)
@@ -121,8 +136,14 @@ async def test_the_sdk_refuses_a_command_id_or_report_key_reused_for_something_e
     client = api.stack.client
     lat, lon = api.spot(index=70)
     reporter = Actor(unit_id="app_wechat", role=Role.REPORTER)
-    report = {"idempotency_key": "sdk-report", "category": "street_vending", "description": "摊贩",
-              "location": Point(lon=lon, lat=lat), "channel": Channel.SNAPSHOT, "actor": reporter}  # fmt: skip
+    report = {
+        "idempotency_key": "sdk-report",
+        "category": "street_vending",
+        "description": "摊贩",
+        "location": Point(lon=lon, lat=lat),
+        "channel": Channel.SNAPSHOT,
+        "actor": reporter,
+    }
     ref = await client.report(**report)
     assert (await client.report(**report)).case_id == ref.case_id  # a retry finds its case
     with pytest.raises(CommandRejected) as reused:

@@ -11,9 +11,25 @@ import pytest
 from rectify.devstack import EmbeddedPostgres
 from tests.api_support import Api, api_stack
 
-REQUEST_FIELDS = {"service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-                  "agency_responsible", "service_notice", "requested_datetime", "updated_datetime",
-                  "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"}  # fmt: skip
+REQUEST_FIELDS = {
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
 
 
 @pytest.fixture
@@ -49,8 +65,14 @@ async def test_a_report_is_dispatched_and_followed_without_revealing_the_reporte
     assert (shown["status"], shown["service_code"], shown["lat"], shown["long"]) == ("open", "street_vending", lat, lon)
     assert shown["expected_datetime"].endswith("Z") and shown["agency_responsible"]
     assert shown["media_url"] == "https://img.example.cn/1.jpg" and "路口东北角" in shown["description"]
-    every_body = [(await api.http.get(p)).text for p in (f"/open311/v2/requests/{case_id}.json",
-                  f"/open311/v2/requests/{case_id}.xml", "/open311/v2/requests.json")]  # fmt: skip
+    every_body = [
+        (await api.http.get(p)).text
+        for p in (
+            f"/open311/v2/requests/{case_id}.json",
+            f"/open311/v2/requests/{case_id}.xml",
+            "/open311/v2/requests.json",
+        )
+    ]
     for body in every_body:
         assert "zhang@example.cn" not in body and "13800000000" not in body and "张" not in body
     events = await api.stack.store.load(case_id)

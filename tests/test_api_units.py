@@ -85,21 +85,27 @@ async def test_photos_are_checked_by_content_and_size_and_served_back(api: Api) 
     assert ref["media_type"] == "image/png" and len(ref["sha256"]) == 64  # by content, not by name
     served = await api.http.get(f"/v1/evidence/{ref['sha256']}", headers=api.auth("auditor"))
     assert served.status_code == 200 and served.headers["content-type"] == "image/png" and served.content == png()
-    fake = await api.http.post("/v1/evidence", files={"file": ("photo.jpg", b"GIF89a not really", "image/jpeg")},
-                               headers=lead)  # fmt: skip
+    fake = await api.http.post(
+        "/v1/evidence", files={"file": ("photo.jpg", b"GIF89a not really", "image/jpeg")}, headers=lead
+    )
     assert fake.status_code == 415 and "not an accepted image" in fake.text
-    big = await api.http.post("/v1/evidence", files={"file": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")},
-                              headers=lead)  # fmt: skip
+    big = await api.http.post(
+        "/v1/evidence", files={"file": ("big.png", b"\0" * (11 * 1024 * 1024), "image/png")}, headers=lead
+    )
     assert big.status_code == 413
     assert (await api.http.get(f"/v1/evidence/{ref['sha256']}", headers=api.auth("app"))).status_code == 403
 
 
 async def test_a_unit_works_a_case_to_closed_through_v1_and_open311_shows_it(api: Api) -> None:
     case_id = (await api.report())["service_request_id"]
-    photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
-                                 headers=api.auth("lead"))).json()["evidence"]  # fmt: skip
-    steps = [("lead", "claim", {}), ("lead", "submit", {"evidence": [photo], "note": "已整改"}),
-             ("inspector", "verify", {"passed": True, "note": "核查通过"})]  # fmt: skip
+    photo = (
+        await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")}, headers=api.auth("lead"))
+    ).json()["evidence"]
+    steps = [
+        ("lead", "claim", {}),
+        ("lead", "submit", {"evidence": [photo], "note": "已整改"}),
+        ("inspector", "verify", {"passed": True, "note": "核查通过"}),
+    ]
     for who, action, body in steps:
         response = await api.http.post(f"/v1/cases/{case_id}/{action}", json=body, headers=api.auth(who))
         assert response.status_code == 200, response.text
@@ -120,10 +126,14 @@ async def test_the_third_party_georeport_client_follows_a_request_to_closed_whil
             assert "street_vending" in {s["service_code"] for s in services}
             followed = await asyncio.to_thread(client.get_service_request, case_id)
             assert followed["service_request_id"] == case_id and followed["status"] == "open"
-        photo = (await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")},
-                                     headers=api.auth("lead"))).json()["evidence"]  # fmt: skip
-        for who, action, body in (("lead", "claim", {}), ("lead", "submit", {"evidence": [photo]}),
-                                  ("inspector", "verify", {"passed": True})):  # fmt: skip
+        photo = (
+            await api.http.post("/v1/evidence", files={"file": ("p.png", png(), "image/png")}, headers=api.auth("lead"))
+        ).json()["evidence"]
+        for who, action, body in (
+            ("lead", "claim", {}),
+            ("lead", "submit", {"evidence": [photo]}),
+            ("inspector", "verify", {"passed": True}),
+        ):
             assert (await api.http.post(f"/v1/cases/{case_id}/{action}", json=body, headers=api.auth(who))).is_success
         for client in clients:
             followed = await asyncio.to_thread(client.get_service_request, case_id)
@@ -139,8 +149,11 @@ async def test_a_caller_over_its_rate_is_told_to_slow_down(pg: EmbeddedPostgres,
         assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
         assert answers[3].headers["retry-after"] == "2"  # a token comes back every 2 s at 0.5 a second
         assert (await slow.http.get("/v1/cases", headers=slow.auth("auditor"))).status_code == 200  # per key
-        too_big = await slow.http.post("/open311/v2/requests.json", content=b"x", headers={
-            "content-length": str(50 * 1024 * 1024), "content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+        too_big = await slow.http.post(
+            "/open311/v2/requests.json",
+            content=b"x",
+            headers={"content-length": str(50 * 1024 * 1024), "content-type": "application/x-www-form-urlencoded"},
+        )
         assert too_big.status_code == 413 and too_big.json()[0]["code"] == 413
 
 
@@ -155,8 +168,9 @@ async def test_exif_time_and_gps_are_read_from_the_photo(api: Api) -> None:
     exif[0x8825] = {1: "N", 2: (29.0, 34.0, 27.0), 3: "E", 4: (106.0, 32.0, 3.0)}  # GPSInfo
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", exif=exif)
-    response = await api.http.post("/v1/evidence", files={"file": ("x.bin", buffer.getvalue(), "application/x")},
-                                   headers=api.auth("lead"))  # fmt: skip
+    response = await api.http.post(
+        "/v1/evidence", files={"file": ("x.bin", buffer.getvalue(), "application/x")}, headers=api.auth("lead")
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["evidence"]["media_type"] == "image/jpeg" and body["exif"]["taken_at"] == "2026:11:20 10:15:00"

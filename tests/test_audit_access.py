@@ -27,8 +27,14 @@ async def test_an_auditor_verifies_and_exports_but_cannot_change_anything(
     fresh_database_url: str, tmp_path: Path
 ) -> None:
     config = SimConfig(seed=4, days=1, reports_per_day=20, start=date(2026, 11, 17))
-    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=tmp_path, data_dir=tmp_path,
-                         database_url=fresh_database_url, charts=False)  # fmt: skip
+    options = SimOptions(
+        config=config,
+        engine=EngineName.DIRECT,
+        out_dir=tmp_path,
+        data_dir=tmp_path,
+        database_url=fresh_database_url,
+        charts=False,
+    )
     await simulate(load_city(DEFAULT_CITY_DIR), options, Console(quiet=True))
     env = {**os.environ, "RECTIFY_DATA_DIR": str(tmp_path / "none")}
     name = f"auditor_{uuid.uuid4().hex[:8]}"
@@ -39,8 +45,20 @@ async def test_an_auditor_verifies_and_exports_but_cannot_change_anything(
     checked = rectify("audit", "verify", "--no-temporal", "--database-url", auditor, env=env)
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "VERIFIED" in checked.stdout
-    exported = rectify("audit", "export", str(tmp_path / "unit.zip"), "--unit", "st_guanyinqiao", "--from",
-                       "2026-11-17", "--to", "2026-11-18", "--database-url", auditor, env=env)  # fmt: skip
+    exported = rectify(
+        "audit",
+        "export",
+        str(tmp_path / "unit.zip"),
+        "--unit",
+        "st_guanyinqiao",
+        "--from",
+        "2026-11-17",
+        "--to",
+        "2026-11-18",
+        "--database-url",
+        auditor,
+        env=env,
+    )
     assert exported.returncode == 0, exported.stdout + exported.stderr
     assert rectify("audit", "verify-bundle", str(tmp_path / "unit.zip"), env=env).returncode == 0
 

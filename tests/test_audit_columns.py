@@ -90,10 +90,14 @@ async def test_two_events_trading_positions_are_each_named(store: EventStore) ->
     other = await store.pool.fetchval(
         "SELECT case_id FROM events WHERE case_id NOT IN ($1, $2) AND case_id NOT LIKE 'acc-%' AND version = $3 "
         "ORDER BY case_id LIMIT 1",
-        case_id, other, VERSION,
-    )  # fmt: skip
-    a, b = [await store.pool.fetchval("SELECT position FROM events WHERE case_id = $1 AND version = $2", c, VERSION)
-            for c in (case_id, other)]  # fmt: skip
+        case_id,
+        other,
+        VERSION,
+    )
+    a, b = [
+        await store.pool.fetchval("SELECT position FROM events WHERE case_id = $1 AND version = $2", c, VERSION)
+        for c in (case_id, other)
+    ]
     for was, now in ((a, -1), (b, a), (-1, b)):  # one at a time: the primary key is checked row by row
         await as_superuser(store, "UPDATE events SET position = $2 WHERE position = $1", was, now)
     found = problems(await verify(store))
@@ -117,8 +121,9 @@ async def test_a_resealed_time_is_caught_by_the_checkpoint_and_the_neighbours(st
     await as_superuser(
         store,
         "UPDATE events SET recorded_at = recorded_at - interval '1 day' WHERE case_id = $1 AND version = $2",
-        case_id, VERSION,
-    )  # fmt: skip
+        case_id,
+        VERSION,
+    )
     await reseal_case(store, case_id)
     found = problems(await verify(store))
     assert not [p for p in found if p.startswith("chains:")]  # the seals hold again …
@@ -149,8 +154,11 @@ async def test_a_time_after_the_checkpoint_that_covers_it_is_named(store: EventS
 
 
 # -- read models ----------------------------------------------------------------------------------------
-READ_MODELS = {"cases": ("case_id", CASE_COLUMNS), "proceedings": ("proceeding_id", PROCEEDING_COLUMNS),
-               "unit_facts": (None, FACT_FIELDS)}  # fmt: skip
+READ_MODELS = {
+    "cases": ("case_id", CASE_COLUMNS),
+    "proceedings": ("proceeding_id", PROCEEDING_COLUMNS),
+    "unit_facts": (None, FACT_FIELDS),
+}
 
 
 async def test_every_column_of_the_read_models_has_a_tamper_test(store: EventStore) -> None:
@@ -195,8 +203,15 @@ async def test_a_changed_column_of_an_indicator_fact_is_named(store: EventStore,
     fact = await store.pool.fetchrow(
         "SELECT event_id, kind, unit_id FROM unit_facts WHERE case_id = $1 ORDER BY at, kind, unit_id LIMIT 1", case_id
     )
-    await change(store, "unit_facts", column, "event_id = $1 AND kind = $2 AND unit_id = $3",
-                 fact["event_id"], fact["kind"], fact["unit_id"])  # fmt: skip
+    await change(
+        store,
+        "unit_facts",
+        column,
+        "event_id = $1 AND kind = $2 AND unit_id = $3",
+        fact["event_id"],
+        fact["kind"],
+        fact["unit_id"],
+    )
     found = problems(await verify(store))
     facts = f"read models: case {case_id}: its indicator facts (unit_facts) differ from a rebuild from events:"
     assert f"{facts} column {column}" in found, found
@@ -257,8 +272,13 @@ async def test_a_bundle_names_a_resealed_time_after_its_checkpoint(
             e["recorded_at"] = later.isoformat()
         e["seal"] = prev = seal_hash(prev, e["position"], datetime.fromisoformat(e["recorded_at"]), e["hash"])
     found = verify_files(reseal(files | {"events.jsonl": b"\n".join(canonical_json(e) for e in lines) + b"\n"}))[0]
-    assert any(p.startswith(f"case {case_id} v{len(lines)}: column recorded_at: recorded at {later.isoformat()}, "
-                            f"after checkpoint {checkpoint['number']}'s time") for p in found), found  # fmt: skip
+    assert any(
+        p.startswith(
+            f"case {case_id} v{len(lines)}: column recorded_at: recorded at {later.isoformat()}, "
+            f"after checkpoint {checkpoint['number']}'s time"
+        )
+        for p in found
+    ), found
     assert any(p.startswith(f"case {case_id}: at checkpoint {checkpoint['number']} its head was") for p in found)
 
 

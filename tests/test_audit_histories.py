@@ -18,9 +18,13 @@ async def test_the_store_matches_the_workflow_histories_until_someone_edits_it(p
         refs = []
         for n in range(2):
             ref = await client.report(
-                idempotency_key=f"hist-{n}", category="street_vending", description="占道经营",
-                location=point_in(stack.city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-            )  # fmt: skip
+                idempotency_key=f"hist-{n}",
+                category="street_vending",
+                description="占道经营",
+                location=point_in(stack.city, "st_guanyinqiao"),
+                channel=Channel.HOTLINE,
+                actor=REPORTER,
+            )
             await client.claim(ref.case_id, unit(ref.lead_unit))
             refs.append(ref)
         await client.submit(refs[0].case_id, unit(refs[0].lead_unit), [photo()], "已整改")
@@ -42,5 +46,7 @@ async def test_the_store_matches_the_workflow_histories_until_someone_edits_it(p
             "另有说法",
         )
         found = problems(await verify(stack.store, edited, histories=check))
-        assert any(p.startswith(f"temporal histories: case {edited} v") and "differs from what the workflow" in p
-                   for p in found)  # fmt: skip
+        assert any(
+            p.startswith(f"temporal histories: case {edited} v") and "differs from what the workflow" in p
+            for p in found
+        )

@@ -64,8 +64,10 @@ async def test_the_record_s_clock_never_goes_back(store: EventStore) -> None:
 async def test_a_store_from_before_the_seals_is_sealed_by_its_migration(fresh_database_url: str) -> None:
     conn = await asyncpg.connect(fresh_database_url)
     try:  # the store as it was before migration 0009, applied as `migrate` applies it
-        await conn.execute("CREATE TABLE schema_migrations (name text PRIMARY KEY, sha256 text NOT NULL, "
-                           "applied_at timestamptz NOT NULL DEFAULT now())")  # fmt: skip
+        await conn.execute(
+            "CREATE TABLE schema_migrations (name text PRIMARY KEY, sha256 text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
         for name, sql, digest in migration_files():
             if name < "0009":
                 await conn.execute(sql)
@@ -83,8 +85,12 @@ async def test_a_store_from_before_the_seals_is_sealed_by_its_migration(fresh_da
         root = heads_root([(r["case_id"], r["version"], r["hash"]) for r in heads])
         await store.pool.execute(  # a checkpoint of format 1, as record_checkpoint wrote them then
             "INSERT INTO checkpoints (number, position, cases, root, prev_hash, hash) VALUES (1, $1, $2, $3, $4, $5)",
-            position, len(heads), root, GENESIS_HASH, checkpoint_hash(1, position, len(heads), root, GENESIS_HASH),
-        )  # fmt: skip
+            position,
+            len(heads),
+            root,
+            GENESIS_HASH,
+            checkpoint_hash(1, position, len(heads), root, GENESIS_HASH),
+        )
 
         assert (await migrate(store.pool))[0] == "0009_seals.sql"  # and any later ones
         report = await verify(store)

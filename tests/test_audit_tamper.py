@@ -111,9 +111,16 @@ async def test_a_forged_event_with_a_recomputed_hash_is_caught(store: EventStore
                   rectify_seal((SELECT seal FROM events WHERE case_id = $1 AND version = $2 - 1), max(position) + 1,
                                clock_timestamp(), $8)
            FROM events""",
-        case_id, last + 1, forged["event_id"], forged, forged["causation_id"],
-        forged["correlation_id"], head["hash"], chain_hash(head["hash"], forged), body["occurred_at"],
-    )  # fmt: skip
+        case_id,
+        last + 1,
+        forged["event_id"],
+        forged,
+        forged["causation_id"],
+        forged["correlation_id"],
+        head["hash"],
+        chain_hash(head["hash"], forged),
+        body["occurred_at"],
+    )
     found = problems(await verify(store))
     assert f"chains: case {case_id} v{last + 1}: event id is not derived from its command" in found
     assert any(p.startswith(f"read models: case {case_id}: the read model row differs from a rebuild") for p in found)
@@ -178,7 +185,7 @@ async def test_verify_over_several_processes_names_the_same_problems_as_one_pass
     assert problems(several) == problems(one)
     assert f"chains: case {other} v1: hash does not match the stored body" in problems(several)
     differs = "the read model row differs from a rebuild from events in column"
-    named = {p.split(": ")[1][len("case "):]: p.split(differs)[1].strip() for p in problems(several) if differs in p}
+    named = {p.split(": ")[1][len("case ") :]: p.split(differs)[1].strip() for p in problems(several) if differs in p}
     assert "version" in named[first].split(", ")  # its last event is gone (and with it any later updated_at)
     assert {"status", "description"} <= set(named[other].split(", ")), named
     async with store.pool.acquire() as conn:

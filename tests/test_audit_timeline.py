@@ -35,10 +35,12 @@ EVENTS = played(
     (cmd(c.ReassignCase, dispatcher(), case_id=CASE, to_unit=OTHER, reason="改派"), "2026-11-24 10:00"),
     (cmd(c.Tick, SYSTEM_ACTOR, case_id=CASE), "2026-11-24 12:00"),
     (cmd(c.ClaimCase, unit(OTHER), case_id=CASE), "2026-11-24 14:30"),
-    (cmd(c.SubmitRectification, unit(OTHER), case_id=CASE, evidence=submit_for("timeline").evidence, note="已整改"),
-     "2026-11-24 15:00"),
+    (
+        cmd(c.SubmitRectification, unit(OTHER), case_id=CASE, evidence=submit_for("timeline").evidence, note="已整改"),
+        "2026-11-24 15:00",
+    ),
     (cmd(c.VerifyCase, verify_for("timeline").actor, case_id=CASE, passed=True, note="核查"), "2026-11-24 16:00"),
-)  # fmt: skip
+)
 
 
 def test_the_case_as_it_stood_at_each_moment() -> None:

@@ -52,8 +52,9 @@ async def simulated(
     url = await pg.create_database(f"bulletins_{uuid.uuid4().hex[:8]}")
     out = tmp_path_factory.mktemp("bulletins")
     config = SimConfig(seed=9, days=8, reports_per_day=50, start=simulated_week.first_day)
-    options = SimOptions(config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out,
-                         database_url=url, charts=False)  # fmt: skip
+    options = SimOptions(
+        config=config, engine=EngineName.DIRECT, out_dir=out, data_dir=out, database_url=url, charts=False
+    )
     await simulate(city, options, Console(quiet=True))
     return url, out
 
@@ -76,7 +77,11 @@ async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summ
     for unit, row in printed.items():
         mine = counted.get(unit, {"received": 0, "closed": 0, "closed_on_time": 0, "points": 0})
         assert (int(row["received"]), int(row["closed"]), int(row["closed_on_time"]), float(row["points"])) == (
-            mine["received"], mine["closed"], mine["closed_on_time"], mine["points"]), unit  # fmt: skip
+            mine["received"],
+            mine["closed"],
+            mine["closed_on_time"],
+            mine["points"],
+        ), unit
     assert sum(int(r["received"]) for r in printed.values()) > 300
 
     store = await EventStore.connect(url)
@@ -119,7 +124,7 @@ async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_even
                FROM received r LEFT JOIN closed c USING (unit) LEFT JOIN points p USING (unit)""",
             period.start,
             period.end,
-        )  # fmt: skip
+        )
     finally:
         await store.close()
     by_unit = {r["unit"]: r for group in report["groups"].values() for r in group}

@@ -51,8 +51,11 @@ def test_a_report_is_dispatched_to_the_routed_lead_unit_with_its_deadline() -> N
     dispatched = events[2]
     assert dispatched.routing.lead_unit == LEAD and dispatched.actor.role == "system"
     deadlines = {e.stage: e.due_at for e in events if e.type == "deadline_set"}
-    assert deadlines == {"dispatch": local("2026-11-24 10:30"), "claim": local("2026-11-24 11:30"),
-                         "rectify": local("2026-11-24 11:30")}  # fmt: skip
+    assert deadlines == {
+        "dispatch": local("2026-11-24 10:30"),
+        "claim": local("2026-11-24 11:30"),
+        "rectify": local("2026-11-24 11:30"),
+    }
     state = fold(events)
     assert state.due_at == local("2026-11-24 11:30") and set(state.deadlines) == {"claim", "rectify"}
 

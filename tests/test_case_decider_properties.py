@@ -53,35 +53,80 @@ OTHERS = [unit(LEAD), unit(OTHER), unit(DEPT), dispatcher(), inspector(), report
 #: Mostly the actor the rule asks for, so sequences go deep (closed, reopened, suspended); often anyone at all.
 ACTORS = st.sampled_from(["right"] * 24 + OTHERS)
 KINDS = [
-    "report", "claim", "dispute", "reassign", "uphold", "submit", "verify_pass", "verify_fail", "reject",
-    "withdraw", "merge", "attach", "reopen", "tick", "extend", "grant", "refuse", "suspend", "approve",
-    "disapprove", "resume", "feedback",
-]  # fmt: skip
+    "report",
+    "claim",
+    "dispute",
+    "reassign",
+    "uphold",
+    "submit",
+    "verify_pass",
+    "verify_fail",
+    "reject",
+    "withdraw",
+    "merge",
+    "attach",
+    "reopen",
+    "tick",
+    "extend",
+    "grant",
+    "refuse",
+    "suspend",
+    "approve",
+    "disapprove",
+    "resume",
+    "feedback",
+]
 
 UNIT_LEAD = "lead"  # the lead unit, acting as a unit
 #: Who may do what when a command is accepted, stated independently of the decider.
 MAY = {
-    "claim": {UNIT_LEAD}, "dispute": {UNIT_LEAD}, "submit": {UNIT_LEAD}, "extend": {UNIT_LEAD},
+    "claim": {UNIT_LEAD},
+    "dispute": {UNIT_LEAD},
+    "submit": {UNIT_LEAD},
+    "extend": {UNIT_LEAD},
     "suspend": {UNIT_LEAD, R.DISPATCHER},
-    "reassign": {R.DISPATCHER}, "uphold": {R.DISPATCHER}, "reject": {R.DISPATCHER}, "merge": {R.DISPATCHER},
-    "grant": {R.DISPATCHER}, "refuse": {R.DISPATCHER}, "approve": {R.DISPATCHER}, "disapprove": {R.DISPATCHER},
+    "reassign": {R.DISPATCHER},
+    "uphold": {R.DISPATCHER},
+    "reject": {R.DISPATCHER},
+    "merge": {R.DISPATCHER},
+    "grant": {R.DISPATCHER},
+    "refuse": {R.DISPATCHER},
+    "approve": {R.DISPATCHER},
+    "disapprove": {R.DISPATCHER},
     "resume": {R.DISPATCHER},
-    "verify_pass": {R.INSPECTOR, R.DISPATCHER}, "verify_fail": {R.INSPECTOR, R.DISPATCHER},
-    "reopen": {R.REPORTER, R.DISPATCHER, R.INSPECTOR}, "withdraw": {R.REPORTER, R.DISPATCHER},
-    "feedback": {R.DISPATCHER, R.INSPECTOR}, "tick": {R.SYSTEM},
+    "verify_pass": {R.INSPECTOR, R.DISPATCHER},
+    "verify_fail": {R.INSPECTOR, R.DISPATCHER},
+    "reopen": {R.REPORTER, R.DISPATCHER, R.INSPECTOR},
+    "withdraw": {R.REPORTER, R.DISPATCHER},
+    "feedback": {R.DISPATCHER, R.INSPECTOR},
+    "tick": {R.SYSTEM},
     "attach": {R.REPORTER, R.DISPATCHER, R.INSPECTOR, R.UNIT, R.SYSTEM, UNIT_LEAD},
-}  # fmt: skip
+}
 #: In which statuses each command may be accepted.
 WHEN = {
-    "claim": {S.DISPATCHED}, "dispute": {S.DISPATCHED, S.CLAIMED}, "reassign": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
-    "uphold": {S.DISPUTED}, "submit": {S.CLAIMED}, "verify_pass": {S.SUBMITTED}, "verify_fail": {S.SUBMITTED},
-    "reject": {S.REPORTED, S.DISPATCHED, S.DISPUTED}, "withdraw": {S.REPORTED, S.DISPATCHED, S.DISPUTED},
-    "merge": OPEN_STATUSES - {S.SUBMITTED}, "attach": OPEN_STATUSES, "reopen": {S.CLOSED},
-    "extend": {S.DISPATCHED, S.CLAIMED}, "grant": ACTIVE_IN["rectify"], "refuse": ACTIVE_IN["rectify"],
-    "suspend": {S.DISPATCHED, S.CLAIMED, S.DISPUTED}, "approve": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
-    "disapprove": {S.DISPATCHED, S.CLAIMED, S.DISPUTED}, "resume": {S.SUSPENDED}, "feedback": {S.CLOSED},
-    "report": set(), "tick": set(S),
-}  # fmt: skip
+    "claim": {S.DISPATCHED},
+    "dispute": {S.DISPATCHED, S.CLAIMED},
+    "reassign": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
+    "uphold": {S.DISPUTED},
+    "submit": {S.CLAIMED},
+    "verify_pass": {S.SUBMITTED},
+    "verify_fail": {S.SUBMITTED},
+    "reject": {S.REPORTED, S.DISPATCHED, S.DISPUTED},
+    "withdraw": {S.REPORTED, S.DISPATCHED, S.DISPUTED},
+    "merge": OPEN_STATUSES - {S.SUBMITTED},
+    "attach": OPEN_STATUSES,
+    "reopen": {S.CLOSED},
+    "extend": {S.DISPATCHED, S.CLAIMED},
+    "grant": ACTIVE_IN["rectify"],
+    "refuse": ACTIVE_IN["rectify"],
+    "suspend": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
+    "approve": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
+    "disapprove": {S.DISPATCHED, S.CLAIMED, S.DISPUTED},
+    "resume": {S.SUSPENDED},
+    "feedback": {S.CLOSED},
+    "report": set(),
+    "tick": set(S),
+}
 
 
 def right_actor(kind: str, state: CaseState) -> Actor:
@@ -106,8 +151,7 @@ def build(kind: str, actor: Actor, state: CaseState, pick: Callable[[list], obje
         case "dispute":
             return cmd(c.DisputeCase, actor, reason="退单")
         case "reassign":
-            return cmd(c.ReassignCase, actor, to_unit=pick([OTHER, DEPT, LEAD, "nowhere"]),
-                       reason="改派")  # fmt: skip
+            return cmd(c.ReassignCase, actor, to_unit=pick([OTHER, DEPT, LEAD, "nowhere"]), reason="改派")
         case "uphold":
             return cmd(c.UpholdDispatch, actor, reason="维持")
         case "submit":
@@ -123,8 +167,15 @@ def build(kind: str, actor: Actor, state: CaseState, pick: Callable[[list], obje
             target = pick([S.CLAIMED, S.SUSPENDED, None, S.CLOSED, S.MERGED])
             return cmd(c.MergeCase, actor, into_case_id=into, target_status=target)
         case "attach":
-            return cmd(c.AttachDuplicate, actor, idempotency_key=f"dup-{state.version}", description="又有人报",
-                       location=Point(lon=106.57, lat=29.6), channel=Channel.HOTLINE, distance_m=12.5)  # fmt: skip
+            return cmd(
+                c.AttachDuplicate,
+                actor,
+                idempotency_key=f"dup-{state.version}",
+                description="又有人报",
+                location=Point(lon=106.57, lat=29.6),
+                channel=Channel.HOTLINE,
+                distance_m=12.5,
+            )
         case "reopen":
             return cmd(c.ReopenCase, actor, reason="复发")
         case "tick":

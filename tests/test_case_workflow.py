@@ -72,8 +72,12 @@ async def test_a_report_is_routed_and_dispatched_to_the_lead_unit(stack: TestSta
     assert ref.lead_unit == expected.lead_unit
     events = await stack.store.load(ref.case_id)
     assert [e.type for e in events] == [
-        "case_reported", "deadline_set", "case_dispatched", "deadline_set", "deadline_set",
-    ]  # fmt: skip
+        "case_reported",
+        "deadline_set",
+        "case_dispatched",
+        "deadline_set",
+        "deadline_set",
+    ]
 
 
 async def test_happy_path_claim_submit_verify_closes_the_case(stack: TestStack) -> None:
@@ -84,8 +88,12 @@ async def test_happy_path_claim_submit_verify_closes_the_case(stack: TestStack) 
     result = await stack.client.verify(ref.case_id, INSPECTOR, passed=True, note="现场核查通过")
     assert result.state.status == "closed"
     assert [e.type for e in await stack.client.history(ref.case_id)][-5:] == [
-        "case_claimed", "rectification_submitted", "deadline_set", "case_closed", "deadline_set",
-    ]  # fmt: skip
+        "case_claimed",
+        "rectification_submitted",
+        "deadline_set",
+        "case_closed",
+        "deadline_set",
+    ]
     await assert_store_matches_workflow(stack, ref.case_id)
 
 

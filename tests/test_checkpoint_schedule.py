@@ -16,9 +16,13 @@ from tests.scenario import REPORTER, point_in
 async def test_the_schedule_records_a_checkpoint_over_every_case_when_triggered(pg: EmbeddedPostgres) -> None:
     async with TestStack(pg=pg, time_skipping=False) as stack:
         await stack.client.report(
-            idempotency_key="cp-1", category="street_vending", description="占道经营",
-            location=point_in(stack.city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-        )  # fmt: skip
+            idempotency_key="cp-1",
+            category="street_vending",
+            description="占道经营",
+            location=point_in(stack.city, "st_guanyinqiao"),
+            channel=Channel.HOTLINE,
+            actor=REPORTER,
+        )
         client = stack.env.client
         assert await ensure_checkpoint_schedule(client, stack.task_queue, timedelta(hours=1))
         assert await ensure_checkpoint_schedule(client, stack.task_queue, timedelta(hours=1))  # already there: fine

@@ -92,9 +92,20 @@ def test_report_claim_and_list_through_a_running_stack(running_stack: dict[str, 
     city = load_city(DEFAULT_CITY_DIR)
     point = point_in(city, index=5)
     report = rectify(
-        "report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
-        "--description", "人行道流动摊贩", "--key", "cli-1", "--json", env=env,
-    )  # fmt: skip
+        "report",
+        "--category",
+        "street_vending",
+        "--lon",
+        str(point.lon),
+        "--lat",
+        str(point.lat),
+        "--description",
+        "人行道流动摊贩",
+        "--key",
+        "cli-1",
+        "--json",
+        env=env,
+    )
     assert report.returncode == 0, report.stderr
     ref = json.loads(report.stdout)
     assert ref["status"] == "dispatched"
@@ -112,16 +123,26 @@ def test_report_claim_and_list_through_a_running_stack(running_stack: dict[str, 
 
     history = json.loads(rectify("history", ref["case_id"], "--json", env=env).stdout)
     assert [e["type"] for e in history if e["type"] != "deadline_set"] == [
-        "case_reported", "case_dispatched", "case_claimed",
-    ]  # fmt: skip
+        "case_reported",
+        "case_dispatched",
+        "case_claimed",
+    ]
 
     missing = rectify("show", "no-such-case", env=env)
     assert missing.returncode == 1 and "no case" in missing.stderr
 
     outside = rectify(
-        "report", "--category", "street_vending", "--lon", "116.39", "--lat", "39.91",
-        "--description", "x", env=env,
-    )  # fmt: skip
+        "report",
+        "--category",
+        "street_vending",
+        "--lon",
+        "116.39",
+        "--lat",
+        "39.91",
+        "--description",
+        "x",
+        env=env,
+    )
     assert outside.returncode == 1 and "outside_district" in outside.stderr
 
 
@@ -131,20 +152,42 @@ def test_cases_are_listable_by_search_attribute_in_temporal(running_stack: dict[
     point = point_in(city, index=11)
     ref = json.loads(
         rectify(
-            "report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
-            "--description", "占道经营", "--key", "cli-search", "--json", env=env,
+            "report",
+            "--category",
+            "street_vending",
+            "--lon",
+            str(point.lon),
+            "--lat",
+            str(point.lat),
+            "--description",
+            "占道经营",
+            "--key",
+            "cli-search",
+            "--json",
+            env=env,
         ).stdout
-    )  # fmt: skip
+    )
     stack = json.loads((Path(env["RECTIFY_DATA_DIR"]) / "stack.json").read_text())
     temporal = stack["temporal_address"]
     query = f"RectifyLeadUnit = '{ref['lead_unit']}' AND RectifyStatus = 'dispatched'"
     deadline = time.monotonic() + 20
     while True:  # the dev server's visibility store is eventually consistent
         listed = subprocess.run(
-            [str(Path(PYTHON).parent / "temporal"), "workflow", "list", "--address", temporal, "--query", query,
-             "--output", "json"],
-            capture_output=True, text=True, timeout=30,
-        )  # fmt: skip
+            [
+                str(Path(PYTHON).parent / "temporal"),
+                "workflow",
+                "list",
+                "--address",
+                temporal,
+                "--query",
+                query,
+                "--output",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         if f"case-{ref['case_id']}" in listed.stdout or time.monotonic() > deadline:
             break
         time.sleep(0.5)
@@ -162,10 +205,21 @@ def test_extension_and_inbox_through_a_running_stack(running_stack: dict[str, st
     point = point_in(load_city(DEFAULT_CITY_DIR), "st_cuntan")
     ref = json.loads(
         rectify(
-            "report", "--category", "illegal_structures", "--lon", str(point.lon), "--lat", str(point.lat),
-            "--description", "违章搭建雨棚", "--key", "cli-extend", "--json", env=env,
+            "report",
+            "--category",
+            "illegal_structures",
+            "--lon",
+            str(point.lon),
+            "--lat",
+            str(point.lat),
+            "--description",
+            "违章搭建雨棚",
+            "--key",
+            "cli-extend",
+            "--json",
+            env=env,
         ).stdout
-    )  # fmt: skip
+    )
     assert rectify("claim", ref["case_id"], "--unit", ref["lead_unit"], env=env).returncode == 0
     asked = rectify(
         "extend", ref["case_id"], "--unit", ref["lead_unit"], "--hours", "7", "--reason", "需拆除审批", env=env
@@ -243,9 +297,18 @@ def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running
     spot = point_in(city, "st_guanyinqiao", index=5)
     services = httpx.get(f"{base}/open311/v2/services.json", timeout=10).json()
     assert any(s["service_code"] == "street_vending" for s in services)
-    created = httpx.post(f"{base}/open311/v2/requests.json", timeout=30, data={
-        "api_key": key, "service_code": "street_vending", "lat": spot.lat, "long": spot.lon, "description": "摊贩占道",
-        "media_url": "https://img.example.cn/a.jpg"})  # fmt: skip
+    created = httpx.post(
+        f"{base}/open311/v2/requests.json",
+        timeout=30,
+        data={
+            "api_key": key,
+            "service_code": "street_vending",
+            "lat": spot.lat,
+            "long": spot.lon,
+            "description": "摊贩占道",
+            "media_url": "https://img.example.cn/a.jpg",
+        },
+    )
     assert created.status_code == 200, created.text
     case_id = created.json()[0]["service_request_id"]
     shown = httpx.get(f"{base}/open311/v2/requests/{case_id}.xml", timeout=10)
@@ -256,10 +319,14 @@ def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running
     for unit, role in ((lead, "unit"), ("office_inspection", "inspector")):
         made = rectify("keys", "create", "--unit", unit, "--role", role, "--json", env=running_stack)
         keys[role] = {"Authorization": f"Bearer {json.loads(made.stdout)['key']}"}
-    photo = httpx.post(f"{base}/v1/evidence", headers=keys["unit"], timeout=30,
-                       files={"file": ("p.png", _png(), "image/png")}).json()["evidence"]  # fmt: skip
-    for role, action, body in (("unit", "claim", {}), ("unit", "submit", {"evidence": [photo]}),
-                               ("inspector", "verify", {"passed": True})):  # fmt: skip
+    photo = httpx.post(
+        f"{base}/v1/evidence", headers=keys["unit"], timeout=30, files={"file": ("p.png", _png(), "image/png")}
+    ).json()["evidence"]
+    for role, action, body in (
+        ("unit", "claim", {}),
+        ("unit", "submit", {"evidence": [photo]}),
+        ("inspector", "verify", {"passed": True}),
+    ):
         done = httpx.post(f"{base}/v1/cases/{case_id}/{action}", json=body, headers=keys[role], timeout=30)
         assert done.status_code == 200, done.text
     from georeport import GeoReport
@@ -270,8 +337,11 @@ def test_rectify_up_serves_open311_and_v1_to_keys_made_with_rectify_keys(running
     assert key not in listed.stdout and "app_hotline" in listed.stdout  # the key itself is never shown again
     key_id = key.split("_")[1]
     assert rectify("keys", "revoke", key_id, env=running_stack).returncode == 0
-    refused = httpx.post(f"{base}/open311/v2/requests.json", timeout=10,
-                         data={"api_key": key, "service_code": "x", "lat": "29.6", "long": "106.57"})  # fmt: skip
+    refused = httpx.post(
+        f"{base}/open311/v2/requests.json",
+        timeout=10,
+        data={"api_key": key, "service_code": "x", "lat": "29.6", "long": "106.57"},
+    )
     assert refused.status_code == 401 and refused.headers["www-authenticate"].startswith("Bearer")
 
 
@@ -364,8 +434,13 @@ def test_demo_and_simulate_leave_no_process_and_no_port_behind(
         env.pop(name, None)
     out, err = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out.open("w") as stdout, err.open("w") as stderr:
-        proc = subprocess.Popen([PYTHON, "-m", "rectify.cli", *args, "--out", str(tmp_path / "out")], env=env,
-                                stdout=stdout, stderr=stderr, start_new_session=True)  # fmt: skip
+        proc = subprocess.Popen(
+            [PYTHON, "-m", "rectify.cli", *args, "--out", str(tmp_path / "out")],
+            env=env,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
     try:
         children = at_work(proc, servers, err)
         ports = {port for c in children for port in listening_ports(c)}
@@ -432,8 +507,18 @@ def test_a_photo_is_checked_by_content_before_anything_is_sent(command: str, tmp
 
 def test_a_report_key_sent_again_with_another_report_is_refused(running_stack: dict[str, str]) -> None:
     point = point_in(load_city(DEFAULT_CITY_DIR), "st_wulidian", index=3)
-    args = ["report", "--category", "street_vending", "--lon", str(point.lon), "--lat", str(point.lat),
-            "--key", "cli-same-key", "--json"]  # fmt: skip
+    args = [
+        "report",
+        "--category",
+        "street_vending",
+        "--lon",
+        str(point.lon),
+        "--lat",
+        str(point.lat),
+        "--key",
+        "cli-same-key",
+        "--json",
+    ]
     first = rectify(*args, "--description", "摊贩占道", env=running_stack)
     assert first.returncode == 0, first.stderr
     again = rectify(*args, "--description", "摊贩占道", env=running_stack)  # a retry: the same case

@@ -126,8 +126,12 @@ def test_an_extension_into_an_unknown_year_is_estimated() -> None:
         (local("2026-12-31 15:20"), cmd(c.RequestExtension, unit(), hours=1, reason="需协调")),
         policy=KNOWS_2026,
     )
-    events = when(state, cmd(c.DecideExtension, dispatcher(), granted=True, reason="同意"),
-                  at=local("2026-12-31 15:30"), policy=KNOWS_2026)  # fmt: skip
+    events = when(
+        state,
+        cmd(c.DecideExtension, dispatcher(), granted=True, reason="同意"),
+        at=local("2026-12-31 15:30"),
+        policy=KNOWS_2026,
+    )
     assert deadlines_of(events) == {"rectify": (local("2027-01-01 09:00"), True)}
     assert fold(events, state).deadlines["rectify"].estimated
 
@@ -139,10 +143,13 @@ def test_a_resumption_into_an_unknown_year_is_estimated() -> None:
         (local("2026-12-30 10:30"), cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意")),
         policy=KNOWS_2026,
     )
-    events = when(state, cmd(c.ResumeCase, dispatcher(), reason="恢复"), at=local("2027-01-04 09:30"),
-                  policy=KNOWS_2026)  # fmt: skip
-    assert deadlines_of(events) == {"claim": (local("2027-01-04 10:30"), True),
-                                    "rectify": (local("2027-01-04 10:30"), True)}  # fmt: skip
+    events = when(
+        state, cmd(c.ResumeCase, dispatcher(), reason="恢复"), at=local("2027-01-04 09:30"), policy=KNOWS_2026
+    )
+    assert deadlines_of(events) == {
+        "claim": (local("2027-01-04 10:30"), True),
+        "rectify": (local("2027-01-04 10:30"), True),
+    }
 
 
 def test_rework_ordered_into_an_unknown_year_is_estimated() -> None:

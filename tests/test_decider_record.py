@@ -94,8 +94,11 @@ def test_a_missed_deadline_names_the_lead_unit_only_for_its_own_stages() -> None
 def test_each_rung_carries_its_points_and_the_top_one_the_responsible_post() -> None:
     rungs = [e for e in when(given(report()), tick(), at=T0 + timedelta(days=14)) if e.type == "escalation_raised"]
     assert [(e.level, e.rung, e.points, e.unit) for e in rungs] == [
-        (1, "催办", 0, LEAD), (2, "曝光", 0, LEAD), (3, "扣分", 2.0, LEAD), (4, "问责", 0, LEAD),
-    ]  # fmt: skip
+        (1, "催办", 0, LEAD),
+        (2, "曝光", 0, LEAD),
+        (3, "扣分", 2.0, LEAD),
+        (4, "问责", 0, LEAD),
+    ]
     assert [e.responsible_role for e in rungs] == [None, None, None, "主要负责人"]
 
 
@@ -103,8 +106,12 @@ def test_each_rung_carries_its_points_and_the_top_one_the_responsible_post() -> 
 
 
 def test_a_report_carries_its_address_photo_and_link() -> None:
-    command = report(address="建新北路1号", evidence=(photo(),), media_url="https://example.org/p.jpg",
-                     description="  人行道上有流动摊贩 \n")  # fmt: skip
+    command = report(
+        address="建新北路1号",
+        evidence=(photo(),),
+        media_url="https://example.org/p.jpg",
+        description="  人行道上有流动摊贩 \n",
+    )
     reported = when(None, command, at=T0)[0]
     assert (reported.address, reported.evidence, reported.media_url) == (
         "建新北路1号",
@@ -122,8 +129,10 @@ def test_anyone_but_an_auditor_may_report(actor: Actor) -> None:
 
 def test_an_auditor_may_not_report() -> None:
     refused = refusal(None, report(actor=auditor()), NotAuthorised)
-    assert refused.message == "report may be done only by a reporter or dispatcher or inspector or unit or system; " \
-                              "audit acts as auditor"  # fmt: skip
+    assert (
+        refused.message == "report may be done only by a reporter or dispatcher or inspector or unit or system; "
+        "audit acts as auditor"
+    )
     assert refused.case_id == CASE and refused.status is None
 
 
@@ -132,46 +141,109 @@ def test_an_auditor_may_not_report() -> None:
 
 def test_each_refusal_says_exactly_what_rule_was_not_met() -> None:
     cases = [
-        (None, report(category="x_category"), UnknownCategory,
-         "unknown category 'x_category'; known: illegal_structures, open_manhole, street_vending"),
+        (
+            None,
+            report(category="x_category"),
+            UnknownCategory,
+            "unknown category 'x_category'; known: illegal_structures, open_manhole, street_vending",
+        ),
         (None, report(description=" "), InvalidCommand, "description is empty: say what the problem is"),
-        (None, report(routing=None), InvalidCommand,
-         "the report was not routed: intake must route (category, location) first"),
+        (
+            None,
+            report(routing=None),
+            InvalidCommand,
+            "the report was not routed: intake must route (category, location) first",
+        ),
         (None, report(case_id="made-up"), InvalidCommand, "case id does not match the idempotency key"),
         (given(report()), report(), WrongStatus, "the case is already reported"),
         (None, claim(), WrongStatus, "claim needs an existing case; none is reported"),
         (given(report()), claim(auditor()), NotAuthorised, "auditors only read"),
-        (given(report(), claim(), cmd(c.RequestExtension, unit(), hours=1, reason="x")),
-         cmd(c.RequestExtension, unit(), hours=1, reason="x"), WrongStatus, "an extension request is already pending"),
-        (given(report(), claim(), submit()), verify(True, unit()), NotAuthorised,
-         f"verify may be done only by a inspector or dispatcher; {LEAD} acts as unit"),
+        (
+            given(report(), claim(), cmd(c.RequestExtension, unit(), hours=1, reason="x")),
+            cmd(c.RequestExtension, unit(), hours=1, reason="x"),
+            WrongStatus,
+            "an extension request is already pending",
+        ),
+        (
+            given(report(), claim(), submit()),
+            verify(True, unit()),
+            NotAuthorised,
+            f"verify may be done only by a inspector or dispatcher; {LEAD} acts as unit",
+        ),
         (given(report()), claim(unit(OTHER)), NotAuthorised, f"only the lead unit {LEAD} may claim; {OTHER} is not it"),
-        (given(report()), cmd(c.MergeCase, dispatcher(), into_case_id=CASE, target_status=S.CLAIMED), InvalidCommand,
-         "a case cannot be merged into itself"),
-        (given(report()), cmd(c.MergeCase, dispatcher(), into_case_id="other-case"), WrongStatus,
-         "merge needs an open target case; other-case was not found"),
-        (given(report()), cmd(c.MergeCase, unit(), into_case_id="other-case", target_status=S.CLAIMED), NotAuthorised,
-         f"merge may be done only by a dispatcher; {LEAD} acts as unit"),
-        (given(report()), cmd(c.WithdrawCase, unit(), reason="x"), NotAuthorised,
-         f"withdraw may be done only by a reporter or dispatcher; {LEAD} acts as unit"),
-        (given(report()), cmd(c.RejectCase, inspector(), reason="x"), NotAuthorised,
-         "reject may be done only by a dispatcher; office_command acts as inspector"),
-        (CLOSED, cmd(c.ReopenCase, unit(), reason="x"), NotAuthorised,
-         f"reopen may be done only by a reporter or dispatcher or inspector; {LEAD} acts as unit"),
-        (CLOSED, cmd(c.RecordFeedback, unit(), satisfied=True), NotAuthorised,
-         f"record_feedback may be done only by a dispatcher or inspector; {LEAD} acts as unit"),
-        (fold(when(CLOSED, cmd(c.RecordFeedback, inspector(), satisfied=True)), CLOSED),
-         cmd(c.RecordFeedback, dispatcher(), satisfied=False), WrongStatus, "feedback was already recorded"),
-        (given(report(), claim()), cmd(c.DecideExtension, dispatcher(), granted=True, reason="x"), WrongStatus,
-         "no extension request is pending"),
-        (given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
-         cmd(c.RequestSuspension, dispatcher(), reason="x"), WrongStatus, "a suspension request is already pending"),
-        (given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
-         cmd(c.DecideSuspension, unit(), approved=True, reason="x"), NotAuthorised,
-         f"decide_suspension may be done only by a dispatcher; {LEAD} acts as unit"),
-        (given(report(), claim()), cmd(c.DecideSuspension, dispatcher(), approved=True, reason="x"), WrongStatus,
-         "no suspension request is pending"),
-    ]  # fmt: skip
+        (
+            given(report()),
+            cmd(c.MergeCase, dispatcher(), into_case_id=CASE, target_status=S.CLAIMED),
+            InvalidCommand,
+            "a case cannot be merged into itself",
+        ),
+        (
+            given(report()),
+            cmd(c.MergeCase, dispatcher(), into_case_id="other-case"),
+            WrongStatus,
+            "merge needs an open target case; other-case was not found",
+        ),
+        (
+            given(report()),
+            cmd(c.MergeCase, unit(), into_case_id="other-case", target_status=S.CLAIMED),
+            NotAuthorised,
+            f"merge may be done only by a dispatcher; {LEAD} acts as unit",
+        ),
+        (
+            given(report()),
+            cmd(c.WithdrawCase, unit(), reason="x"),
+            NotAuthorised,
+            f"withdraw may be done only by a reporter or dispatcher; {LEAD} acts as unit",
+        ),
+        (
+            given(report()),
+            cmd(c.RejectCase, inspector(), reason="x"),
+            NotAuthorised,
+            "reject may be done only by a dispatcher; office_command acts as inspector",
+        ),
+        (
+            CLOSED,
+            cmd(c.ReopenCase, unit(), reason="x"),
+            NotAuthorised,
+            f"reopen may be done only by a reporter or dispatcher or inspector; {LEAD} acts as unit",
+        ),
+        (
+            CLOSED,
+            cmd(c.RecordFeedback, unit(), satisfied=True),
+            NotAuthorised,
+            f"record_feedback may be done only by a dispatcher or inspector; {LEAD} acts as unit",
+        ),
+        (
+            fold(when(CLOSED, cmd(c.RecordFeedback, inspector(), satisfied=True)), CLOSED),
+            cmd(c.RecordFeedback, dispatcher(), satisfied=False),
+            WrongStatus,
+            "feedback was already recorded",
+        ),
+        (
+            given(report(), claim()),
+            cmd(c.DecideExtension, dispatcher(), granted=True, reason="x"),
+            WrongStatus,
+            "no extension request is pending",
+        ),
+        (
+            given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
+            cmd(c.RequestSuspension, dispatcher(), reason="x"),
+            WrongStatus,
+            "a suspension request is already pending",
+        ),
+        (
+            given(report(), claim(), cmd(c.RequestSuspension, unit(), reason="x")),
+            cmd(c.DecideSuspension, unit(), approved=True, reason="x"),
+            NotAuthorised,
+            f"decide_suspension may be done only by a dispatcher; {LEAD} acts as unit",
+        ),
+        (
+            given(report(), claim()),
+            cmd(c.DecideSuspension, dispatcher(), approved=True, reason="x"),
+            WrongStatus,
+            "no suspension request is pending",
+        ),
+    ]
     for state, command, error, message in cases:
         refused = refusal(state, command, error)
         assert refused.message == message
@@ -189,21 +261,33 @@ def test_an_inspector_may_reopen_and_record_feedback_and_a_dispatcher_may_withdr
 def test_reopening_is_allowed_up_to_the_last_moment_of_the_window() -> None:
     window_end = CLOSED.closed_at + timedelta(days=30)
     assert types(when(CLOSED, cmd(c.ReopenCase, reporter(), reason="x"), at=window_end))[0] == "case_reopened"
-    refused = refusal(CLOSED, cmd(c.ReopenCase, reporter(), reason="x"), WindowClosed,
-                      at=window_end + timedelta(microseconds=1))  # fmt: skip
+    refused = refusal(
+        CLOSED, cmd(c.ReopenCase, reporter(), reason="x"), WindowClosed, at=window_end + timedelta(microseconds=1)
+    )
     assert refused.message == f"reopening is allowed until {window_end.isoformat()} (30 days after closure)"
     assert (refused.case_id, refused.status) == (CASE, "closed")
 
 
 def test_a_duplicate_report_is_attached_with_what_it_said_and_where() -> None:
-    attach = cmd(c.AttachDuplicate, reporter("citizen-2"), idempotency_key="report-2", description="又看到了",
-                 location=Point(lon=106.5701, lat=29.6001), channel=Channel.HOTLINE, distance_m=14.2)  # fmt: skip
+    attach = cmd(
+        c.AttachDuplicate,
+        reporter("citizen-2"),
+        idempotency_key="report-2",
+        description="又看到了",
+        location=Point(lon=106.5701, lat=29.6001),
+        channel=Channel.HOTLINE,
+        distance_m=14.2,
+    )
     events = when(given(report()), attach)
     assert types(events) == ["duplicate_attached"]
     e = events[0]
     assert (e.idempotency_key, e.description, e.location, e.channel, e.distance_m) == (
-        "report-2", "又看到了", Point(lon=106.5701, lat=29.6001), Channel.HOTLINE, 14.2,
-    )  # fmt: skip
+        "report-2",
+        "又看到了",
+        Point(lon=106.5701, lat=29.6001),
+        Channel.HOTLINE,
+        14.2,
+    )
     assert fold(events, given(report())).duplicates == 1
 
 
@@ -238,15 +322,21 @@ def test_decide_is_the_same_for_the_same_inputs() -> None:
 
 
 def test_rungs_due_at_the_same_moment_fire_in_ladder_order() -> None:
-    ladder = (Rung(level=1, name="催办", after_hours=0), Rung(level=2, name="曝光", after_hours=7),
-              Rung(level=3, name="扣分", after_hours=7, points=2.0))  # fmt: skip
+    ladder = (
+        Rung(level=1, name="催办", after_hours=0),
+        Rung(level=2, name="曝光", after_hours=7),
+        Rung(level=3, name="扣分", after_hours=7, points=2.0),
+    )
     same_day = POLICY.model_copy(update={"ladder": ladder})
     state = given(report(), policy=same_day)
     late = when(state, tick(), at=T0 + timedelta(days=3), policy=same_day)
     assert [(e.type, e.level if e.type == "escalation_raised" else e.stage) for e in late] == [
-        ("deadline_missed", "claim"), ("deadline_missed", "rectify"),
-        ("escalation_raised", 1), ("escalation_raised", 2), ("escalation_raised", 3),
-    ]  # fmt: skip
+        ("deadline_missed", "claim"),
+        ("deadline_missed", "rectify"),
+        ("escalation_raised", 1),
+        ("escalation_raised", 2),
+        ("escalation_raised", 3),
+    ]
     assert late[3].due_at == late[4].due_at == local("2026-11-25 11:30")
 
 

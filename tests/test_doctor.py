@@ -18,8 +18,13 @@ from tests.test_poison import _refuse_marked_events, report
 
 def doctor(stack: TestStack, *args: str) -> tuple[int, dict]:
     env = {**os.environ, **stack.worker_environment()}
-    done = subprocess.run([sys.executable, "-m", "rectify.cli", "doctor", "--json", *args], env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "rectify.cli", "doctor", "--json", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, {c["name"]: c for c in json.loads(done.stdout)["checks"]}
 
@@ -30,9 +35,13 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
         code, checks = await asyncio.to_thread(doctor, stack)
         assert code == 0, checks
         assert {name: c["status"] for name, c in checks.items()} == {
-            "postgresql": "ok", "migrations": "ok", "refused appends": "ok", "temporal": "ok",
-            "stuck workflows": "ok", "failed workflows": "ok",
-        }  # fmt: skip
+            "postgresql": "ok",
+            "migrations": "ok",
+            "refused appends": "ok",
+            "temporal": "ok",
+            "stuck workflows": "ok",
+            "failed workflows": "ok",
+        }
 
         await _refuse_marked_events(stack, "拒收")
         try:
@@ -46,8 +55,9 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
             CREATE TRIGGER refuse_checkpoint BEFORE INSERT ON checkpoints
                 FOR EACH ROW EXECUTE FUNCTION refuse_checkpoint();
         """)
-        handle = await stack.env.client.start_workflow(CheckpointWorkflow.run, id="doctor-stuck",
-                                                       task_queue=stack.task_queue)  # fmt: skip
+        handle = await stack.env.client.start_workflow(
+            CheckpointWorkflow.run, id="doctor-stuck", task_queue=stack.task_queue
+        )
         deadline = time.monotonic() + 60
         while True:
             pending = (await handle.describe()).raw_description.pending_activities
@@ -67,15 +77,23 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
             "doctor-stuck: activity rectify.record_checkpoint"
         )
         assert "checkpoints are refused for the test" in stuck["items"][0]
-        assert checks["migrations"] == {**checks["migrations"], "status": "fail",
-                                        "items": ["not applied: 0008_append_function.sql"]}  # fmt: skip
+        assert checks["migrations"] == {
+            **checks["migrations"],
+            "status": "fail",
+            "items": ["not applied: 0008_append_function.sql"],
+        }
         await handle.terminate("test over")
 
 
 def test_doctor_says_which_server_it_cannot_reach(tmp_path: object) -> None:
-    env = {**os.environ, "RECTIFY_DATA_DIR": str(tmp_path), "RECTIFY_TEMPORAL_ADDRESS": "127.0.0.1:1",
-           "RECTIFY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"}  # fmt: skip
-    done = subprocess.run([sys.executable, "-m", "rectify.cli", "doctor"], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    env = {
+        **os.environ,
+        "RECTIFY_DATA_DIR": str(tmp_path),
+        "RECTIFY_TEMPORAL_ADDRESS": "127.0.0.1:1",
+        "RECTIFY_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "rectify.cli", "doctor"], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 3 and "Traceback" not in done.stderr + done.stdout
     assert "postgresql" in done.stdout and "temporal" in done.stdout and "could not be reached" in done.stdout

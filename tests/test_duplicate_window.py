@@ -31,9 +31,13 @@ async def test_a_repeat_report_joins_an_open_case_only_within_the_window(stack: 
     service = ApiService(stack.client, tmp_path / "evidence")
     spot = point_in(stack.city, "st_guanyinqiao")
     ref = await stack.client.report(
-        idempotency_key="window-1", category="street_vending", description="流动摊贩占道经营",
-        location=spot, channel=Channel.HOTLINE, actor=REPORTER,
-    )  # fmt: skip
+        idempotency_key="window-1",
+        category="street_vending",
+        description="流动摊贩占道经营",
+        location=spot,
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
     opened = (await stack.store.get_case(ref.case_id)).opened_at
     policy = stack.city.policy
     assert policy.categories["street_vending"].duplicate_window_hours is None  # the city-wide window applies

@@ -167,8 +167,11 @@ def test_after_a_long_outage_one_tick_fires_every_overdue_step_once_in_order() -
     ]
     assert [e.due_at for e in late] == sorted(e.due_at for e in late)
     assert [e.due_at for e in late if e.type == "escalation_raised"] == [
-        local("2026-11-24 11:30"), local("2026-11-25 11:30"), local("2026-11-27 11:30"), local("2026-12-01 11:30"),
-    ]  # fmt: skip
+        local("2026-11-24 11:30"),
+        local("2026-11-25 11:30"),
+        local("2026-11-27 11:30"),
+        local("2026-12-01 11:30"),
+    ]
     assert when(fold(late, state), cmd(Tick, system()), at=T0 + FORTNIGHT) == []  # each fires once
 
 

@@ -201,8 +201,13 @@ def test_a_request_left_pending_is_decided_only_while_the_rectification_clock_ru
         when(submitted, grant())
     reworked = fold(when(submitted, cmd(c.VerifyCase, inspector(), passed=False)), submitted)
     assert types(when(reworked, grant())) == ["extension_granted", "deadline_set"]  # still pending, decided now
-    suspended = given(report(), claim(), extend(1), cmd(c.RequestSuspension, unit(), reason="封闭"),
-                      cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意"))  # fmt: skip
+    suspended = given(
+        report(),
+        claim(),
+        extend(1),
+        cmd(c.RequestSuspension, unit(), reason="封闭"),
+        cmd(c.DecideSuspension, dispatcher(), approved=True, reason="同意"),
+    )
     with pytest.raises(WrongStatus, match=r"status suspended\): decide_extension"):
         when(suspended, grant())  # granted now, the resumption would move the new deadline by time before it
 

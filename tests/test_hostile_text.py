@@ -24,22 +24,56 @@ from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, uni
 
 REVIEWER = Actor(unit_id="office_inspection", role=Role.REVIEWER)
 NASTY = [
-    "\x00", "坏\x00数据", "\ud800", "x\udfffy", "\u202e反向\u202c", "\u200fمرحبا\u200e", "🚧🙂‍↔️👨‍👩‍👧",
+    "\x00",
+    "坏\x00数据",
+    "\ud800",
+    "x\udfffy",
+    "\u202e反向\u202c",
+    "\u200fمرحبا\u200e",
+    "🚧🙂‍↔️👨‍👩‍👧",
     "e" + "\u0301" * 60,
-    "'; DROP TABLE events; --", "<script>alert(1)</script>", "{{7*7}}${7*7}", "%00%0a", "\r\n\t", " ", "", "\x1b[31m",
-    "\ufeff\ufffe\uffff", "\U0010ffff", "null", "\\u0000",
-]  # fmt: skip
+    "'; DROP TABLE events; --",
+    "<script>alert(1)</script>",
+    "{{7*7}}${7*7}",
+    "%00%0a",
+    "\r\n\t",
+    " ",
+    "",
+    "\x1b[31m",
+    "\ufeff\ufffe\uffff",
+    "\U0010ffff",
+    "null",
+    "\\u0000",
+]
 HOSTILE = st.one_of(
     st.sampled_from(NASTY),
     st.text(st.characters(codec=None, exclude_categories=()), max_size=40),  # surrogates and controls included
     st.builds(lambda a, b: a + b, st.sampled_from(NASTY), st.text(max_size=20)),
-    st.builds(lambda piece, n: piece * n, st.sampled_from(["长", "a", "🚧", "\u0301"]),
-              st.sampled_from([501, 2001, 100_000])),
-)  # fmt: skip
-FIELDS = ["report.description", "report.address", "report.media_url", "dispute.reason", "extend.reason",
-          "suspend.reason", "reject.reason", "withdraw.reason", "reassign.reason", "uphold.reason",
-          "decide_extension.reason", "decide_suspension.reason", "resume.reason", "reopen.reason", "submit.note",
-          "verify.note", "feedback.note", "explain.text", "decide_accountability.reason"]  # fmt: skip
+    st.builds(
+        lambda piece, n: piece * n, st.sampled_from(["长", "a", "🚧", "\u0301"]), st.sampled_from([501, 2001, 100_000])
+    ),
+)
+FIELDS = [
+    "report.description",
+    "report.address",
+    "report.media_url",
+    "dispute.reason",
+    "extend.reason",
+    "suspend.reason",
+    "reject.reason",
+    "withdraw.reason",
+    "reassign.reason",
+    "uphold.reason",
+    "decide_extension.reason",
+    "decide_suspension.reason",
+    "resume.reason",
+    "reopen.reason",
+    "submit.note",
+    "verify.note",
+    "feedback.note",
+    "explain.text",
+    "decide_accountability.reason",
+]
 _keys = count()
 #: A clean rejection names a domain rule, or says the case has ended; never "failed" or "unstorable".
 CLEAN = frozenset(ERRORS_BY_RULE) | {"case_ended"}
@@ -58,8 +92,14 @@ class Cases:
     async def report(self, **text: str) -> str:
         fields = {"description": "流动摊贩占道经营"} | text
         key = f"hostile-{next(_keys)}"
-        ref = await self.client.report(idempotency_key=key, category="street_vending", location=self.spot,
-                                       channel=Channel.HOTLINE, actor=REPORTER, **fields)  # fmt: skip
+        ref = await self.client.report(
+            idempotency_key=key,
+            category="street_vending",
+            location=self.spot,
+            channel=Channel.HOTLINE,
+            actor=REPORTER,
+            **fields,
+        )
         self.lead = unit(ref.lead_unit)
         return ref.case_id
 
@@ -141,10 +181,12 @@ def commands(cases: Cases, client: RectifyClient) -> dict[str, Callable[[str], A
         "withdraw.reason": lambda t: on(cases.dispatched, lambda c: client.withdraw(c, REPORTER, t)),
         "reassign.reason": lambda t: on(cases.disputed, lambda c: client.reassign(c, DISPATCHER, other, t)),
         "uphold.reason": lambda t: on(cases.disputed, lambda c: client.uphold(c, DISPATCHER, t)),
-        "decide_extension.reason": lambda t: on(cases.extension_asked,
-                                                lambda c: client.decide_extension(c, DISPATCHER, True, t)),
-        "decide_suspension.reason": lambda t: on(cases.suspension_asked,
-                                                 lambda c: client.decide_suspension(c, DISPATCHER, True, t)),
+        "decide_extension.reason": lambda t: on(
+            cases.extension_asked, lambda c: client.decide_extension(c, DISPATCHER, True, t)
+        ),
+        "decide_suspension.reason": lambda t: on(
+            cases.suspension_asked, lambda c: client.decide_suspension(c, DISPATCHER, True, t)
+        ),
         "resume.reason": lambda t: on(cases.suspended, lambda c: client.resume(c, DISPATCHER, t)),
         "reopen.reason": lambda t: on(cases.closed, lambda c: client.reopen(c, REPORTER, t)),
         "submit.note": lambda t: on(cases.claimed, lambda c: client.submit(c, cases.lead, [photo()], t)),
@@ -152,8 +194,9 @@ def commands(cases: Cases, client: RectifyClient) -> dict[str, Callable[[str], A
         "feedback.note": lambda t: on(cases.closed, lambda c: client.record_feedback(c, DISPATCHER, True, t)),
         "explain.text": lambda t: on(cases.referred, lambda p: client.explain(p, cases.lead, t)),
         "decide_accountability.reason": lambda t: on(
-            cases.explained, lambda p: client.decide_accountability(p, REVIEWER, Outcome.INTERVIEW, t)),
-    }  # fmt: skip
+            cases.explained, lambda p: client.decide_accountability(p, REVIEWER, Outcome.INTERVIEW, t)
+        ),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -201,8 +244,9 @@ async def still_takes_commands(cases: Cases, stream: str) -> None:
 
 
 #: Against a real stack: no deadline, a module-wide fixture, and no example database left in the worktree.
-RUN = settings(deadline=None, database=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
+RUN = settings(
+    deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @settings(RUN, max_examples=6, derandomize=True)

@@ -22,9 +22,14 @@ def played(key: str, *steps: tuple[str, str, dict]) -> list:
     """Play one case: (local time, command kind, fields) after its report at the first step's time."""
     state, events = None, []
     kinds = {
-        "claim": c.ClaimCase, "dispute": c.DisputeCase, "reassign": c.ReassignCase, "submit": c.SubmitRectification,
-        "verify": c.VerifyCase, "tick": c.Tick, "reopen": c.ReopenCase,
-    }  # fmt: skip
+        "claim": c.ClaimCase,
+        "dispute": c.DisputeCase,
+        "reassign": c.ReassignCase,
+        "submit": c.SubmitRectification,
+        "verify": c.VerifyCase,
+        "tick": c.Tick,
+        "reopen": c.ReopenCase,
+    }
     case = report(key).case_id
     for at, kind, fields in steps:
         command = report(key) if kind == "report" else cmd(kinds[kind], fields.pop("actor"), case_id=case, **fields)
@@ -42,8 +47,12 @@ def fix(at_submit: str, at_verify: str, passed: bool = True) -> list[tuple[str, 
 
 
 # Week 2026-W48 is Mon 23 Nov to Sun 29 Nov; street_vending allows 2 working hours to claim and to rectify.
-ON_TIME = played("a", ("2026-11-24 09:30", "report", {}), ("2026-11-24 09:40", "claim", {"actor": unit()}),
-                 *fix("2026-11-24 10:00", "2026-11-24 10:30"))  # fmt: skip
+ON_TIME = played(
+    "a",
+    ("2026-11-24 09:30", "report", {}),
+    ("2026-11-24 09:40", "claim", {"actor": unit()}),
+    *fix("2026-11-24 10:00", "2026-11-24 10:30"),
+)
 LATE_THEN_REWORK = played(
     "b",
     ("2026-11-24 09:30", "report", {}),
@@ -105,12 +114,15 @@ def test_an_empty_period_gives_zeros_not_a_division_error() -> None:
 def test_ties_share_a_place_and_are_broken_by_closed_on_time_then_points() -> None:
     scoring = Scoring(base=0, weights={"on_time_rate": 10})
     base = indicators(UnitCounts())
-    rows = ranking({
-        "a": base | {"on_time_rate": 1.0, "closed_on_time": 3, "points": 0},
-        "b": base | {"on_time_rate": 1.0, "closed_on_time": 5, "points": 0},
-        "c": base | {"on_time_rate": 1.0, "closed_on_time": 5, "points": 0},
-        "d": base | {"on_time_rate": 0.5, "closed_on_time": 9, "points": 0},
-    }, scoring)  # fmt: skip
+    rows = ranking(
+        {
+            "a": base | {"on_time_rate": 1.0, "closed_on_time": 3, "points": 0},
+            "b": base | {"on_time_rate": 1.0, "closed_on_time": 5, "points": 0},
+            "c": base | {"on_time_rate": 1.0, "closed_on_time": 5, "points": 0},
+            "d": base | {"on_time_rate": 0.5, "closed_on_time": 9, "points": 0},
+        },
+        scoring,
+    )
     assert [(r["unit"], r["place"]) for r in rows] == [("b", 1), ("c", 1), ("a", 3), ("d", 4)]
 
 

@@ -35,8 +35,10 @@ def round_the_clock(policy: Policy) -> Policy:
         code: category.model_copy(update={"rectify_limit_hours": 6 * SECOND})
         for code, category in policy.categories.items()
     }
-    ladder = tuple(Rung(level=r.level, name=r.name, after_hours=2 * SECOND * i, points=r.points)
-                   for i, r in enumerate(policy.ladder))  # fmt: skip
+    ladder = tuple(
+        Rung(level=r.level, name=r.name, after_hours=2 * SECOND * i, points=r.points)
+        for i, r in enumerate(policy.ladder)
+    )
     return policy.model_copy(
         update={
             "calendar": calendar,

@@ -36,9 +36,13 @@ async def stack(pg: EmbeddedPostgres) -> AsyncIterator[TestStack]:
 
 async def report(stack: TestStack, key: str, description: str = "占道经营", territory: str = "st_guanyinqiao"):
     ref = stack.client.report(
-        idempotency_key=key, category="street_vending", description=description,
-        location=point_in(stack.city, territory), channel=Channel.HOTLINE, actor=REPORTER,
-    )  # fmt: skip
+        idempotency_key=key,
+        category="street_vending",
+        description=description,
+        location=point_in(stack.city, territory),
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
     return await asyncio.wait_for(ref, BOUND)
 
 
@@ -96,8 +100,10 @@ async def test_an_append_the_database_refuses_ends_at_once_is_recorded_and_the_c
 async def test_the_append_activity_gives_up_at_once_on_a_nul(stack: TestStack) -> None:
     """The activity alone, with events no decider checked: a non-retryable failure naming the cause."""
     ref = await report(stack, "activity-1")
-    events = [e.model_copy(update={"case_id": "poisoned", "event_id": f"poisoned-{e.version}"})
-              for e in await stack.store.load(ref.case_id)]  # fmt: skip
+    events = [
+        e.model_copy(update={"case_id": "poisoned", "event_id": f"poisoned-{e.version}"})
+        for e in await stack.store.load(ref.case_id)
+    ]
     events[0] = events[0].model_copy(update={"description": "坏\x00数据"})
     request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events), adopt=True)
     with pytest.raises(ApplicationError) as failed:
@@ -111,8 +117,14 @@ async def test_a_command_the_workers_model_refuses_is_a_clean_rejection_not_a_st
     """A client that skips the SDK's checks sends a payload the update's argument model refuses."""
     ref = await report(stack, "raw-1")
     handle = stack.env.client.get_workflow_handle(workflow_id_for(ref.case_id))
-    raw = {"type": "dispute", "command_id": "raw-dispute", "case_id": ref.case_id, "reason": "x",
-           "actor": {"unit_id": ref.lead_unit, "role": "unit"}, "extra_field": "refused by the model"}  # fmt: skip
+    raw = {
+        "type": "dispute",
+        "command_id": "raw-dispute",
+        "case_id": ref.case_id,
+        "reason": "x",
+        "actor": {"unit_id": ref.lead_unit, "role": "unit"},
+        "extra_field": "refused by the model",
+    }
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await asyncio.wait_for(handle.execute_update("command", raw, id="raw-dispute"), BOUND)
     refused = _from_failure(failed.value, ref.case_id)

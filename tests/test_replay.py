@@ -14,8 +14,22 @@ from rectify.workflows.models import CaseOutcome, CaseWorkflowInput
 
 CORPUS = Path(__file__).parent / "histories"
 #: The paths the corpus must keep covering (see tests/histories/record.py).
-SCENARIOS = {"straight", "rework", "extension", "suspension", "dispute", "rejected", "ladder", "continue_as_new",
-             "checkpoint", "ladder_with_proceeding", "accountability", "bulletin", "merge", "merge_target"}  # fmt: skip
+SCENARIOS = {
+    "straight",
+    "rework",
+    "extension",
+    "suspension",
+    "dispute",
+    "rejected",
+    "ladder",
+    "continue_as_new",
+    "checkpoint",
+    "ladder_with_proceeding",
+    "accountability",
+    "bulletin",
+    "merge",
+    "merge_target",
+}
 
 
 async def test_every_recorded_history_replays_on_todays_workflow_code() -> None:

@@ -72,8 +72,11 @@ class AtRecordedMoments(DirectEngine):
 
 
 async def run_at_moments(city: City, cfg: SimConfig, database_url: str, out: Path, recorded: dict) -> None:
-    moments = {(stream, e["version"]): datetime.fromisoformat(e["occurred_at"])
-               for stream, events in recorded.items() for e in events}  # fmt: skip
+    moments = {
+        (stream, e["version"]): datetime.fromisoformat(e["occurred_at"])
+        for stream, events in recorded.items()
+        for e in events
+    }
     store = await EventStore.connect(database_url)
     try:
         await migrate(store.pool)
@@ -87,10 +90,13 @@ async def streams(database_url: str, until: datetime) -> dict[str, list[dict]]:
     store = await EventStore.connect(database_url)
     try:
         return {
-            case_id: [r.body for r in await store.load_records(case_id)
-                      if datetime.fromisoformat(r.body["occurred_at"]) < until]
+            case_id: [
+                r.body
+                for r in await store.load_records(case_id)
+                if datetime.fromisoformat(r.body["occurred_at"]) < until
+            ]
             for case_id in await store.case_ids()
-        }  # fmt: skip
+        }
     finally:
         await store.close()
 
@@ -189,8 +195,12 @@ async def test_both_engines_agree_across_a_holiday_and_a_make_up_working_day(
     changed = city_with_days_off(city, tmp_path / "city", holidays, makeup)
     runs = await equivalent_runs(changed, config(seed=11, days=8, per_day=15, start=start), pg, tmp_path)
     zone = calendar.zone
-    by_units = [(datetime.fromisoformat(e["occurred_at"]).astimezone(zone).date(), e["type"])
-                for events in runs["temporal"].values() for e in events if e["actor"]["role"] == "unit"]  # fmt: skip
+    by_units = [
+        (datetime.fromisoformat(e["occurred_at"]).astimezone(zone).date(), e["type"])
+        for events in runs["temporal"].values()
+        for e in events
+        if e["actor"]["role"] == "unit"
+    ]
     assert any(day in makeup for day, _ in by_units)  # units work on the make-up Saturday
     assert not any(day in holidays for day, kind in by_units if kind == "case_claimed")  # and claim nothing on holidays
 
@@ -200,8 +210,9 @@ async def test_summary_json_is_recomputed_exactly_from_the_stored_events(
 ) -> None:
     calendar = city.policy.calendar
     start = quiet_start(calendar, configured_start(calendar), days=5)  # closures and rungs need working days
-    summary = await run(city, config(seed=3, days=5, per_day=60, start=start), EngineName.DIRECT, fresh_database_url,
-                        tmp_path)  # fmt: skip
+    summary = await run(
+        city, config(seed=3, days=5, per_day=60, start=start), EngineName.DIRECT, fresh_database_url, tmp_path
+    )
     written = json.loads((tmp_path / "summary.json").read_text())
     store = await EventStore.connect(fresh_database_url)
     try:
@@ -236,8 +247,10 @@ def test_a_day_of_reports_follows_from_its_index_in_the_run_not_from_its_date(ci
     later = first + timedelta(days=1000)
 
     def seen(day: date, index: int) -> list[tuple]:
-        return [(r.key, r.at.timetz(), r.category, r.description, r.location, r.channel, r.actor)
-                for r in day_reports(city, 5, day, 40, index)]  # fmt: skip
+        return [
+            (r.key, r.at.timetz(), r.category, r.description, r.location, r.channel, r.actor)
+            for r in day_reports(city, 5, day, 40, index)
+        ]
 
     assert seen(first, 3) == seen(later, 3)
     assert all(r.at.date() == later for r in day_reports(city, 5, later, 40, 3))
@@ -267,8 +280,12 @@ async def test_the_same_seed_gives_the_same_city_on_another_start_with_the_same_
         cfg = config(seed=7, days=7, per_day=40, start=start)
         url = await pg.create_database(f"shift_{n}_{tmp_path.name[-8:]}")
         summaries.append(await run(city, cfg, EngineName.DIRECT, url, tmp_path / str(n)))
-        runs.append({s: [relative(e, cfg.start_at(city)) for e in events]
-                     for s, events in (await streams(url, cfg.end_at(city))).items()})  # fmt: skip
+        runs.append(
+            {
+                s: [relative(e, cfg.start_at(city)) for e in events]
+                for s, events in (await streams(url, cfg.end_at(city))).items()
+            }
+        )
     assert len(runs[0]) > 200 and set(runs[0]) == set(runs[1])
     # Whether the calendar knows a year's holidays is the calendar's (one run may reach into an unknown year).
     problems = [f"{s}: {d}" for s in sorted(runs[0]) for d in differences(runs[0][s], runs[1][s], ignore={"estimated"})]
@@ -364,10 +381,18 @@ def test_a_step_due_just_before_a_deadline_moves_past_it_keeping_its_seconds(cit
 
 
 def test_the_report_is_written_the_same_twice_and_names_the_units(tmp_path: Path) -> None:
-    summary = summarize(
-        history((report("r"), T0), (claim_for("r"), T0 + timedelta(minutes=5))), POLICY
-    ) | {"simulation": {"seed": 1, "days": 1, "reports_per_day": 1, "start": "2026-11-24", "engine": "direct",
-                        "city": "测试区", "policy_version": "t1", "refused_steps": {}}}  # fmt: skip
+    summary = summarize(history((report("r"), T0), (claim_for("r"), T0 + timedelta(minutes=5))), POLICY) | {
+        "simulation": {
+            "seed": 1,
+            "days": 1,
+            "reports_per_day": 1,
+            "start": "2026-11-24",
+            "engine": "direct",
+            "city": "测试区",
+            "policy_version": "t1",
+            "refused_steps": {},
+        }
+    }
     first = write_report(summary, tmp_path / "a")
     second = write_report(summary, tmp_path / "b")
     for a, b in zip(first, second, strict=True):

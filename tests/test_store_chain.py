@@ -97,8 +97,10 @@ async def test_verification_catches_a_prev_hash_that_does_not_link_even_with_a_r
         try:
             await conn.execute(
                 "UPDATE events SET prev_hash = $1, hash = $2 WHERE case_id = $3 AND version = 3",
-                FORGED, chain_hash(FORGED, body), state.case_id,
-            )  # fmt: skip
+                FORGED,
+                chain_hash(FORGED, body),
+                state.case_id,
+            )
         finally:
             await conn.execute("ALTER TABLE events ENABLE TRIGGER USER")
     problems = await store.verify_chains()

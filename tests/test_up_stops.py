@@ -45,8 +45,9 @@ class Up:
     children: list[psutil.Process]
 
     def rectify(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([PYTHON, "-m", "rectify.cli", *args], env=self.env, capture_output=True, text=True,
-                              timeout=120)  # fmt: skip
+        return subprocess.run(
+            [PYTHON, "-m", "rectify.cli", *args], env=self.env, capture_output=True, text=True, timeout=120
+        )
 
     def key(self, unit: str, role: str) -> str:
         made = self.rectify("keys", "create", "--unit", unit, "--role", role, "--json")
@@ -110,8 +111,13 @@ def up(tmp_path: Path) -> Iterator[Up]:
 
 
 def _report(base: str, key: str, spot: object, description: str) -> httpx.Response:
-    form = {"api_key": key, "service_code": "street_vending", "lat": spot.lat, "long": spot.lon,
-            "description": description}  # fmt: skip
+    form = {
+        "api_key": key,
+        "service_code": "street_vending",
+        "lat": spot.lat,
+        "long": spot.lon,
+        "description": description,
+    }
     return httpx.post(f"{base}/open311/v2/requests.json", data=form, timeout=STOP_WITHIN)
 
 
@@ -140,11 +146,16 @@ def test_after_a_nul_through_each_api_one_ctrl_c_stops_the_stack_and_the_audit_p
     assert created.status_code == 200, created.text
     case_id = created.json()[0]["service_request_id"]
     unit = up.key(city.router.route("street_vending", spot).lead_unit, "unit")
-    extend = httpx.post(f"{base}/v1/cases/{case_id}/extend", json={"hours": 2, "reason": "需要\u0000审批"},
-                        headers={"Authorization": f"Bearer {unit}"}, timeout=STOP_WITHIN)  # fmt: skip
+    extend = httpx.post(
+        f"{base}/v1/cases/{case_id}/extend",
+        json={"hours": 2, "reason": "需要\u0000审批"},
+        headers={"Authorization": f"Bearer {unit}"},
+        timeout=STOP_WITHIN,
+    )
     assert 400 <= extend.status_code < 500, extend.text
-    claimed = httpx.post(f"{base}/v1/cases/{case_id}/claim", json={}, headers={"Authorization": f"Bearer {unit}"},
-                         timeout=STOP_WITHIN)  # fmt: skip
+    claimed = httpx.post(
+        f"{base}/v1/cases/{case_id}/claim", json={}, headers={"Authorization": f"Bearer {unit}"}, timeout=STOP_WITHIN
+    )
     assert claimed.status_code == 200, claimed.text  # the case still takes commands
     assert asyncio.run(_setting(up.info["database_url"], "fsync")) == "on"  # acknowledged events survive a power cut
     took = up.stop_once()
@@ -169,8 +180,12 @@ def test_one_ctrl_c_stops_the_stack_while_an_append_is_in_flight(up: Up) -> None
         await blocker.execute("SELECT pg_advisory_lock($1)", _POSITION_LOCK)  # appends now wait at the lock
         headers = {"Authorization": f"Bearer {unit}"}
         url = f"{base}/v1/cases/{case_id}/claim"
-        claim = threading.Thread(target=_quietly, args=(httpx.post, url), daemon=True,
-                                 kwargs={"json": {}, "headers": headers, "timeout": STOP_WITHIN * 2})  # fmt: skip
+        claim = threading.Thread(
+            target=_quietly,
+            args=(httpx.post, url),
+            daemon=True,
+            kwargs={"json": {}, "headers": headers, "timeout": STOP_WITHIN * 2},
+        )
         claim.start()
         deadline = time.monotonic() + 30
         while not await blocker.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"):

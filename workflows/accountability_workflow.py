@@ -67,8 +67,9 @@ class AccountabilityWorkflow:
             due = next_due(self._state)
             if due is not None and due <= workflow.now() and (retry_at is None or retry_at <= workflow.now()):
                 async with self._lock:
-                    tick = ProceedingTick(command_id=str(workflow.uuid4()), case_id=self._state.proceeding_id,
-                                          actor=SYSTEM_ACTOR)  # fmt: skip
+                    tick = ProceedingTick(
+                        command_id=str(workflow.uuid4()), case_id=self._state.proceeding_id, actor=SYSTEM_ACTOR
+                    )
                     try:
                         await self._execute(tick)
                         retry_at = None
@@ -105,8 +106,9 @@ class AccountabilityWorkflow:
             return events
         after = fold_proceeding(events, self._state)
         expected = self._state.version if self._state else 0
-        append = AppendProceedingEvents(stream_id=command.case_id, expected_version=expected, events=events,
-                                        state_after=after)  # fmt: skip
+        append = AppendProceedingEvents(
+            stream_id=command.case_id, expected_version=expected, events=events, state_after=after
+        )
         try:
             await calls.run(APPEND_PROCEEDING_ACTIVITY, append, budget=calls.APPEND, result_type=AppendOutcome)
         except calls.GAVE_UP as error:

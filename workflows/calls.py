@@ -32,8 +32,11 @@ class Budget:
     retry: RetryPolicy
 
     def options(self) -> dict[str, Any]:
-        return {"start_to_close_timeout": self.start_to_close, "schedule_to_close_timeout": self.schedule_to_close,
-                "retry_policy": self.retry}  # fmt: skip
+        return {
+            "start_to_close_timeout": self.start_to_close,
+            "schedule_to_close_timeout": self.schedule_to_close,
+            "retry_policy": self.retry,
+        }
 
 
 APPEND = Budget(
@@ -70,8 +73,9 @@ async def run(activity: str, *args: Any, budget: Budget, result_type: type | Non
     """Run `activity` within `budget` (as a local activity if `local`); log and count it if it gives up."""
     try:
         if local:
-            return await workflow.execute_local_activity(activity, args=args, result_type=result_type,
-                                                         **budget.options())  # fmt: skip
+            return await workflow.execute_local_activity(
+                activity, args=args, result_type=result_type, **budget.options()
+            )
         return await workflow.execute_activity(activity, args=args, result_type=result_type, **budget.options())
     except GAVE_UP as error:
         gave_up(activity, error)
@@ -84,9 +88,14 @@ def gave_up(activity: str, error: Exception) -> None:
     retry_state = getattr(error, "retry_state", None)
     workflow.logger.error(
         "activity.gave_up",
-        extra={"activity": activity, "workflow_id": workflow.info().workflow_id, "error_type": kind,
-               "retry_state": retry_state.name if retry_state else None, "error": str(cause)},
-    )  # fmt: skip
+        extra={
+            "activity": activity,
+            "workflow_id": workflow.info().workflow_id,
+            "error_type": kind,
+            "retry_state": retry_state.name if retry_state else None,
+            "error": str(cause),
+        },
+    )
     counter = workflow.metric_meter().create_counter("rectify_activity_gave_up", "Activities that gave up retrying")
     counter.add(1, {"activity": activity, "error_type": kind})
 

@@ -197,8 +197,13 @@ class CaseWorkflow:
             if not events:
                 return events
             expected = self._state.version if self._state else 0
-            request = AppendEvents(case_id=command.case_id, expected_version=expected, events=events,
-                                   state_after=fold(events, self._state), adopt=local)  # fmt: skip
+            request = AppendEvents(
+                case_id=command.case_id,
+                expected_version=expected,
+                events=events,
+                state_after=fold(events, self._state),
+                adopt=local,
+            )
             try:
                 outcome = await self._append(request)
             except calls.GAVE_UP as error:
@@ -237,16 +242,21 @@ class CaseWorkflow:
 
     async def _append(self, request: AppendEvents) -> AppendOutcome:
         """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
-        return await calls.run(APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome,
-                               local=request.adopt)  # fmt: skip
+        return await calls.run(
+            APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome, local=request.adopt
+        )
 
     async def _tell_merge_target(self, events: list[Event]) -> None:
         """A merge is recorded on both cases: the target's workflow is sent the command to record its side."""
         merged = next((e for e in events if isinstance(e, CaseMerged)), None)
         if merged is None or not workflow.patched(MERGE_TARGET_PATCH):
             return
-        absorb = AbsorbCase(command_id=f"absorb-{merged.event_id}", case_id=merged.into_case_id, actor=merged.actor,
-                            merged_case_id=merged.case_id)  # fmt: skip
+        absorb = AbsorbCase(
+            command_id=f"absorb-{merged.event_id}",
+            case_id=merged.into_case_id,
+            actor=merged.actor,
+            merged_case_id=merged.case_id,
+        )
         target = workflow.get_external_workflow_handle(workflow_id_for(merged.into_case_id))
         try:
             await target.signal(ABSORB_SIGNAL, absorb)

@@ -49,8 +49,11 @@ def output_on_failure(*logs: Path) -> Iterator[None]:
 
 async def polling(client: Client, task_queue: str, identities: set[str], timeout: float = 30) -> None:
     """Wait until a worker of each identity polls the queue for workflow tasks."""
-    request = DescribeTaskQueueRequest(namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
-                                       task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)  # fmt: skip
+    request = DescribeTaskQueueRequest(
+        namespace=client.namespace,
+        task_queue=TaskQueue(name=task_queue),
+        task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+    )
     give_up = time.monotonic() + timeout
     while not identities <= {p.identity for p in (await client.workflow_service.describe_task_queue(request)).pollers}:
         assert time.monotonic() < give_up, f"no workflow task poller named {sorted(identities)} within {timeout:.0f} s"
@@ -60,8 +63,11 @@ async def polling(client: Client, task_queue: str, identities: set[str], timeout
 async def task_identities(client: Client, case_id: str) -> list[str]:
     """The identity of the worker that started each workflow task of the case, from its Temporal history."""
     history = await client.get_workflow_handle(workflow_id_for(case_id)).fetch_history()
-    return [e.workflow_task_started_event_attributes.identity for e in history.events
-            if e.HasField("workflow_task_started_event_attributes")]  # fmt: skip
+    return [
+        e.workflow_task_started_event_attributes.identity
+        for e in history.events
+        if e.HasField("workflow_task_started_event_attributes")
+    ]
 
 
 async def assert_audit_verifies(store: EventStore, temporal: Client, *, cases: int) -> None:

@@ -21,9 +21,13 @@ from tests.scenario import REPORTER, point_in
 
 async def report(stack: TestStack, key: str) -> tuple[str, str]:
     ref = await stack.client.report(
-        idempotency_key=key, category="street_vending", description="占道经营",
-        location=point_in(stack.city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-    )  # fmt: skip
+        idempotency_key=key,
+        category="street_vending",
+        description="占道经营",
+        location=point_in(stack.city, "st_guanyinqiao"),
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
     return ref.case_id, ref.lead_unit
 
 
@@ -40,8 +44,9 @@ async def race(pg: EmbeddedPostgres, log: Path) -> None:
         await stack.worker.shutdown()
         second = worker_process(stack, log, "worker-b", cache=0)
         try:
-            async with build_worker(stack.env.client, stack.store, stack.task_queue, identity="worker-a",
-                                    max_cached_workflows=0):  # fmt: skip
+            async with build_worker(
+                stack.env.client, stack.store, stack.task_queue, identity="worker-a", max_cached_workflows=0
+            ):
                 await polling(stack.env.client, stack.task_queue, {"worker-a", "worker-b"})
                 case_id, lead = await report(stack, "race-1")
                 unit = Actor(unit_id=lead, role=Role.UNIT)

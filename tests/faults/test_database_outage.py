@@ -17,11 +17,16 @@ async def test_commands_sent_while_postgres_is_down_land_once_after_it_returns()
     async with TestStack(time_skipping=False) as stack:  # its own PostgreSQL: this test stops it
         refs = []
         for n in range(3):
-            refs.append(await stack.client.report(
-                idempotency_key=f"outage-{n}", category="street_vending", description="占道经营",
-                location=point_in(stack.city, "st_guanyinqiao", index=n * 9), channel=Channel.HOTLINE,
-                actor=REPORTER,
-            ))  # fmt: skip
+            refs.append(
+                await stack.client.report(
+                    idempotency_key=f"outage-{n}",
+                    category="street_vending",
+                    description="占道经营",
+                    location=point_in(stack.city, "st_guanyinqiao", index=n * 9),
+                    channel=Channel.HOTLINE,
+                    actor=REPORTER,
+                )
+            )
         stack.pg.stop()
         claims = [
             asyncio.create_task(stack.client.claim(r.case_id, Actor(unit_id=r.lead_unit, role=Role.UNIT))) for r in refs

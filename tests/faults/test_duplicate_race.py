@@ -44,8 +44,13 @@ async def test_reports_at_a_spot_whose_case_is_still_opening_when_its_worker_die
         app = create_app(stack.client, evidence_dir=tmp_path / "evidence", rate=1000, burst=1000)
         secret, key = await KeyStore(stack.store.pool).create("app_wechat", Role.REPORTER, "race")
         spot = point_in(stack.city, "st_guanyinqiao", index=2)
-        form = {"api_key": secret, "service_code": "street_vending", "lat": str(spot.lat), "long": str(spot.lon),
-                "description": "流动摊贩占道经营"}  # fmt: skip
+        form = {
+            "api_key": secret,
+            "service_code": "street_vending",
+            "lat": str(spot.lat),
+            "long": str(spot.lon),
+            "description": "流动摊贩占道经营",
+        }
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://rectify.test", timeout=180) as http:
 

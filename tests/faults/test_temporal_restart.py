@@ -41,9 +41,13 @@ async def test_rungs_that_fall_due_while_the_server_is_down_fire_once_in_order_a
         client = RectifyClient(temporal, store, city, "restart-queue")
         async with build_worker(temporal, store, "restart-queue"):
             ref = await client.report(
-                idempotency_key="restart-1", category="street_vending", description="占道经营",
-                location=point_in(city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-            )  # fmt: skip
+                idempotency_key="restart-1",
+                category="street_vending",
+                description="占道经营",
+                location=point_in(city, "st_guanyinqiao"),
+                channel=Channel.HOTLINE,
+                actor=REPORTER,
+            )
             reported = time.monotonic()
             down_at = datetime.now(UTC)
             server.stop()

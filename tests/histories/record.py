@@ -38,9 +38,13 @@ async def record(out: Path = HERE) -> list[Path]:
 
         async def report(name: str, category: str = "street_vending", via: RectifyClient | None = None) -> str:
             ref = await (via or client).report(
-                idempotency_key=f"corpus-{name}", category=category, description="占道经营（回放样本）",
-                location=point_in(city, "st_guanyinqiao"), channel=Channel.HOTLINE, actor=REPORTER,
-            )  # fmt: skip
+                idempotency_key=f"corpus-{name}",
+                category=category,
+                description="占道经营（回放样本）",
+                location=point_in(city, "st_guanyinqiao"),
+                channel=Channel.HOTLINE,
+                actor=REPORTER,
+            )
             cases[name] = ref.case_id
             return ref.case_id
 
