@@ -130,25 +130,15 @@ class EmbeddedPostgres:
 
     async def create_database(self, name: str, *, template: str | None = None, replace: bool = False) -> str:
         """A new database on this server (a copy of `template` when given); returns its URL."""
-        import asyncpg
+        from rectify.store import admin
 
-        admin = await asyncpg.connect(self.url)
-        try:
-            if replace:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await admin.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-        finally:
-            await admin.close()
+        await admin.create_database(self.url, name, template=template, replace=replace)
         return self.database_url(name)
 
     async def drop_database(self, name: str) -> None:
-        import asyncpg
+        from rectify.store import admin
 
-        admin = await asyncpg.connect(self.url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        await admin.drop_database(self.url, name)
 
     def _run_as(self) -> dict:
         if os.geteuid() != 0:

@@ -9,10 +9,11 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from rectify.activities.bulletins import Bulletin, issue_bulletin
-from rectify.audit.checkpoints import Checkpoint, record_checkpoint
+from rectify.domain.checkpoints import Checkpoint
 from rectify.domain.periods import PeriodError, previous_week, week_of
 from rectify.domain.policy import Policy
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
 from rectify.workflows.bulletin_workflow import BULLETIN_ACTIVITY, BulletinTask
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_ACTIVITY
 

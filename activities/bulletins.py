@@ -9,18 +9,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from rectify import reports
-from rectify.audit.checkpoints import Checkpoint
 from rectify.domain.periods import week
 from rectify.domain.policy import Policy
 from rectify.domain.types import Frozen
 from rectify.rendering import templates
 from rectify.store import EventStore
+from rectify.store.bulletins import bulletin_number, rungs_reached
 
-_NUMBER_LOCK = 7_310_425_004
 _ENV = templates("rectify.activities")
 
 
@@ -32,35 +31,9 @@ class Bulletin(Frozen):
     checkpoint_root: str | None = None
 
 
-async def _number(store: EventStore, label: str) -> tuple[int, Checkpoint | None]:
-    """The week's bulletin number (given now if new, kept forever) and the checkpoint fixed with it."""
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _NUMBER_LOCK)
-        await conn.execute(
-            """INSERT INTO bulletins (week, number, checkpoint_number)
-               SELECT $1, coalesce(max(number), 0) + 1, (SELECT max(number) FROM checkpoints) FROM bulletins
-               ON CONFLICT (week) DO NOTHING""",
-            label,
-        )
-        row = await conn.fetchrow("SELECT number, checkpoint_number FROM bulletins WHERE week = $1", label)
-        cp = await conn.fetchrow("SELECT * FROM checkpoints WHERE number = $1", row["checkpoint_number"])
-    return row["number"], Checkpoint(**dict(cp)) if cp else None
-
-
-async def _rungs(store: EventStore, policy: Policy, start: object, end: object, level: int) -> list[dict]:
+async def _rungs(store: EventStore, policy: Policy, start: datetime, end: datetime, level: int) -> list[dict]:
     """Every rung of `level` reached in the week, with where the case is and its photo's hash."""
-    rows = await store.pool.fetch(
-        """SELECT r.case_id, r.body AS rung, first.body AS report, c.grid_id, c.category
-           FROM events r
-           JOIN events first ON first.case_id = r.case_id AND first.version = 1
-           LEFT JOIN cases c ON c.case_id = r.case_id
-           WHERE r.type = 'escalation_raised' AND (r.body->>'level')::int = $3
-             AND r.occurred_at >= $1 AND r.occurred_at < $2
-           ORDER BY r.body->>'unit', r.occurred_at, r.case_id""",
-        start,
-        end,
-        level,
-    )
+    rows = await rungs_reached(store.pool, start, end, level)
     out = []
     for r in rows:
         report, rung = r["report"], r["rung"]
@@ -140,7 +113,7 @@ async def issue_bulletin(
     """Render the week's bulletin into `out_dir`; the same week always gets the same number and bytes."""
     report = await reports.weekly(store, policy, label, today)
     period = week(label, policy.timezone)
-    number, checkpoint = await _number(store, report["period"]["label"])
+    number, checkpoint = await bulletin_number(store.pool, report["period"]["label"])
     context = {
         "city": policy.city,
         "number": number,

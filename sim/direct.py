@@ -12,7 +12,6 @@ from datetime import datetime
 from pathlib import Path
 
 from rectify.activities.bulletins import Bulletin, issue_bulletin
-from rectify.audit.checkpoints import record_checkpoint
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
@@ -33,6 +32,7 @@ from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
 
 _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
 Stream = CaseState | ProceedingState

@@ -16,7 +16,6 @@ from pathlib import Path
 from rich.console import Console
 
 from rectify.audit.bundle import cases_in_scope, export_bundle
-from rectify.audit.checkpoints import record_checkpoint
 from rectify.audit.verify import AuditReport
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres
@@ -26,6 +25,7 @@ from rectify.domain.state import fold
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
 
 
 async def build_base(pg: EmbeddedPostgres, city: City, out: Path) -> str:

@@ -15,7 +15,7 @@ from rectify.workflows.checkpoint_workflow import CHECKPOINT_ACTIVITY
 
 with workflow.unsafe.imports_passed_through():
     from rectify.activities.bulletins import Bulletin
-    from rectify.audit.checkpoints import Checkpoint
+    from rectify.domain.checkpoints import Checkpoint
     from rectify.domain.types import Frozen
 
 BULLETIN_ACTIVITY = "rectify.issue_bulletin"

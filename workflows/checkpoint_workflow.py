@@ -11,7 +11,7 @@ from temporalio import workflow
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
-    from rectify.audit.checkpoints import Checkpoint
+    from rectify.domain.checkpoints import Checkpoint
 
 CHECKPOINT_ACTIVITY = "rectify.record_checkpoint"
 CHECKPOINT_WORKFLOW_ID = "rectify-checkpoint"

@@ -1,8 +1,4 @@
-"""Checkpoints: a Merkle root over every chain head at one global position, chained one to the next.
-
-A per-case hash chain shows an edited event, but not a case deleted whole or a tail cut off. A
-checkpoint does: recomputing its root from the store must give the same value, and the roots are
-printed where others keep copies (the weekly bulletin, every export bundle).
+"""Checkpoints in the store: taken, listed, and the chain heads one covers (the model: domain/checkpoints.py).
 
 From format 2 (migration 0009) the root also covers each head's seal, which covers the position and
 recording time of every event of that case, and the checkpoint's own time: every event it covers was
@@ -11,43 +7,14 @@ recorded at or before that time (docs/audit.md).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import asyncpg
 
-from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash, checkpoint_root, heads_root
-from rectify.domain.types import Frozen
-
-_CHECKPOINT_LOCK = 7_310_425_003
-
-
-class Checkpoint(Frozen):
-    number: int
-    position: int
-    cases: int
-    root: str
-    prev_hash: str
-    hash: str
-    created_at: datetime | None = None
-    #: 1: root over (case, version, hash), time not covered (before migration 0009); 2: see checkpoint_root.
-    format: int = 1
-
-    @property
-    def sealed_time(self) -> datetime | None:
-        """The checkpoint's own time, when its hash and root cover it (format 2)."""
-        return self.created_at if self.format >= 2 else None
-
-    def expected_hash(self) -> str:
-        return checkpoint_hash(self.number, self.position, self.cases, self.root, self.prev_hash, self.sealed_time)
-
-    def expected_root(self, heads: list[tuple[str, int, str, str]]) -> str:
-        """The root these heads (case id, version, hash, seal) give under this checkpoint's format."""
-        if self.format >= 2 and self.created_at is not None:
-            return checkpoint_root(self.position, self.created_at, heads)
-        return heads_root([(case_id, version, digest) for case_id, version, digest, _ in heads])
+from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash, checkpoint_root
+from rectify.domain.checkpoints import Checkpoint
+from rectify.store import locks
 
 
-async def heads_at(conn: asyncpg.Connection, position: int) -> list[tuple[str, int, str, str]]:
+async def heads_at(conn: asyncpg.Connection | asyncpg.Pool, position: int) -> list[tuple[str, int, str, str]]:
     """Every case's last (version, hash, seal) among the events at or before `position`."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (case_id) case_id, version, hash, seal FROM events
@@ -61,7 +28,7 @@ async def record_checkpoint(pool: asyncpg.Pool) -> Checkpoint:
     """Take a checkpoint of the store as it is now (appends carry on meanwhile)."""
     async with pool.acquire() as conn:
         # A session lock taken before the snapshot, so two checkpoints never share a number or go backwards.
-        await conn.execute("SELECT pg_advisory_lock($1)", _CHECKPOINT_LOCK)
+        await conn.execute("SELECT pg_advisory_lock($1)", locks.CHECKPOINT)
         try:
             async with conn.transaction(isolation="repeatable_read"):
                 # Positions are given out under a lock held to commit, so a snapshot sees a gap-free prefix. Its
@@ -91,7 +58,7 @@ async def record_checkpoint(pool: asyncpg.Pool) -> Checkpoint:
                     CHECKPOINT_FORMAT,
                 )
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _CHECKPOINT_LOCK)
+            await conn.execute("SELECT pg_advisory_unlock($1)", locks.CHECKPOINT)
     return Checkpoint(**dict(row))
 
 
