@@ -48,7 +48,7 @@ def _category(client: RectifyClient, wanted: str) -> str:
 
 
 def _photo(client: RectifyClient, evidence_dir: Path, label: str, at: Point) -> EvidenceRef:
-    from rectify.activities.evidence import EvidenceStore
+    from rectify.store.evidence import EvidenceStore
 
     # A stand-in picture: real bytes, stored and addressed by hash like any uploaded photo.
     return EvidenceStore(evidence_dir).put(f"JPEG:{label}".encode(), "image/jpeg", at)

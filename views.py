@@ -35,7 +35,7 @@ def status_text(status: str) -> str:
 
 
 def evidence_store(settings: Settings) -> Any:
-    from rectify.activities.evidence import EvidenceStore
+    from rectify.store.evidence import EvidenceStore
 
     return EvidenceStore(settings.data_dir / "evidence")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from rectify.activities.evidence import EvidenceStore
 from rectify.domain.types import EvidenceRef, Point, Role
 from rectify.store.api_records import ApiRecords
+from rectify.store.evidence import EvidenceStore
 
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

@@ -13,7 +13,6 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from rectify.activities.evidence import EvidenceStore
 from rectify.api.evidence import DEFAULT_MAX_BYTES
 from rectify.api.keys import ApiKey, ApiKeyError, KeyStore
 from rectify.client import CaseNotFound, CommandRejected, RectifyClient
@@ -21,6 +20,7 @@ from rectify.domain import commands as c
 from rectify.domain.router import metres_between
 from rectify.domain.types import Channel, Point
 from rectify.store.api_records import ApiRecords
+from rectify.store.evidence import EvidenceStore
 from rectify.store.idempotency import IdempotencyStore
 from rectify.store.projections import CaseRow
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from rectify.activities.bulletins import Bulletin, issue_bulletin
+from rectify.bulletins.issue import issue_bulletin
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
@@ -24,6 +24,7 @@ from rectify.domain.accountability import (
     fold_proceeding,
     referral_for,
 )
+from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError
 from rectify.domain.events import EscalationRaised, Event

@@ -13,7 +13,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
 
-from rectify.rendering import templates
+from rectify.bulletins.rendering import templates
 
 CHARTS = {
     "intake": "intake_vs_closures.png",

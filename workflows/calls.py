@@ -17,8 +17,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
-#: The error type of an append the database refused for the data itself (activities/store_activities.py).
-UNSTORABLE = "UnstorableEvents"
+with workflow.unsafe.imports_passed_through():
+    from rectify.activities.interface import APPEND_NOT_RETRIED, UNSTORABLE
+
 #: What a give-up raises in workflow code: an ActivityError, or for a local activity its cause as it is.
 GAVE_UP = (ActivityError, ApplicationError, ActivityTimeout)
 
@@ -45,7 +46,7 @@ APPEND = Budget(
     RetryPolicy(
         initial_interval=timedelta(seconds=1),
         maximum_interval=timedelta(seconds=10),
-        non_retryable_error_types=["ConcurrencyError", "EventConflict", UNSTORABLE],
+        non_retryable_error_types=list(APPEND_NOT_RETRIED),
     ),
 )
 #: Delivering the outbox: each later append delivers what is left, so giving up loses nothing.

@@ -19,6 +19,7 @@ from temporalio.workflow import ParentClosePolicy
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
+    from rectify.activities.interface import APPEND_EVENTS, DELIVER_NOTIFICATIONS, AppendEvents, AppendOutcome
     from rectify.domain.accountability import referral_for
     from rectify.domain.commands import AbsorbCase, Command, ReportCase, Tick
     from rectify.domain.decider import decide
@@ -31,8 +32,6 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
     from rectify.workflows.models import (
-        AppendEvents,
-        AppendOutcome,
         CaseOutcome,
         CaseWorkflowInput,
         CommandResult,
@@ -40,11 +39,9 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
 
-APPEND_ACTIVITY = "rectify.append_events"
 #: Patch id of the accountability child (histories from before it replay without one).
 ACCOUNTABILITY_PATCH = "accountability-proceeding"
 ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
-DELIVER_ACTIVITY = "rectify.deliver_notifications"
 #: Patch id of the local append: the store activities run in the workflow task instead of the task queue.
 LOCAL_APPEND_PATCH = "local-append"
 #: Patch id of the signal that records a merge on its target case too (`case_absorbed`).
@@ -234,7 +231,7 @@ class CaseWorkflow:
         if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
             # Only before LOCAL_APPEND_PATCH (the local append delivers itself). Given up: the next append delivers.
             with contextlib.suppress(*calls.GAVE_UP):
-                await calls.run(DELIVER_ACTIVITY, state_after.case_id, budget=calls.DELIVER, result_type=int)
+                await calls.run(DELIVER_NOTIFICATIONS, state_after.case_id, budget=calls.DELIVER, result_type=int)
         workflow.logger.info(
             "case.events_appended",
             extra={"case_id": state_after.case_id, "types": [e.type for e in events], "version": state_after.version},
@@ -243,7 +240,7 @@ class CaseWorkflow:
     async def _append(self, request: AppendEvents) -> AppendOutcome:
         """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
         return await calls.run(
-            APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome, local=request.adopt
+            APPEND_EVENTS, request, budget=calls.APPEND, result_type=AppendOutcome, local=request.adopt
         )
 
     async def _tell_merge_target(self, events: list[Event]) -> None:
@@ -335,4 +332,4 @@ class CaseWorkflow:
         return info.is_continue_as_new_suggested()
 
 
-__all__ = ["APPEND_ACTIVITY", "CaseWorkflow", "ReportCase", "rejection"]
+__all__ = ["CaseWorkflow", "ReportCase", "rejection"]

@@ -1,4 +1,4 @@
-"""One way to render reports and bulletins: jinja2 templates shipped inside a package, HTML escaped."""
+"""One way to render bulletins and the simulation's summary: jinja2 templates shipped in a package, HTML escaped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Activities that touch the event store. Idempotent under retry: the store recognises event ids it has.
+"""The append activities: events into the event store. Idempotent under retry: the store recognises event ids it has.
 
 A refusal of the data itself (`UnstorableEvents`: a character PostgreSQL cannot store, a value too long) is
 recorded in `append_failures` for `rectify doctor`, logged, and raised as non-retryable: the workflow refuses
@@ -11,23 +11,28 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from rectify.activities.interface import (
+    APPEND_EVENTS,
+    APPEND_PROCEEDING_EVENTS,
+    DELIVER_NOTIFICATIONS,
+    UNSTORABLE,
+    AppendEvents,
+    AppendOutcome,
+    AppendProceedingEvents,
+)
 from rectify.store import ConcurrencyError, EventConflict, EventStore, UnstorableEvents
 from rectify.store.failures import record_failure
-from rectify.workflows.accountability_workflow import APPEND_PROCEEDING_ACTIVITY
-from rectify.workflows.calls import UNSTORABLE
-from rectify.workflows.case_workflow import APPEND_ACTIVITY, DELIVER_ACTIVITY
-from rectify.workflows.models import AppendEvents, AppendOutcome, AppendProceedingEvents
 
 log = structlog.get_logger("rectify.activities")
 
 
-class CaseActivities:
+class AppendActivities:
     """Holds the injected dependencies (the store's pool) for the case workflow's activities."""
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
 
-    @activity.defn(name=APPEND_ACTIVITY)
+    @activity.defn(name=APPEND_EVENTS)
     async def append_events(self, request: AppendEvents) -> AppendOutcome:
         if not request.adopt:
             return await self._append(request.case_id, request.expected_version, request.events, request.state_after)
@@ -45,7 +50,7 @@ class CaseActivities:
             last_position=result.last_position, duplicate=result.duplicate, stored=stored, delivered=True
         )
 
-    @activity.defn(name=APPEND_PROCEEDING_ACTIVITY)
+    @activity.defn(name=APPEND_PROCEEDING_EVENTS)
     async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:
         """The same idempotent append, for an accountability proceeding's own stream."""
         return await self._append(request.stream_id, request.expected_version, request.events, request.state_after)
@@ -71,7 +76,7 @@ class CaseActivities:
             str(error), {"stream_id": stream_id, "reason": error.reason}, type=UNSTORABLE, non_retryable=True
         )
 
-    @activity.defn(name=DELIVER_ACTIVITY)
+    @activity.defn(name=DELIVER_NOTIFICATIONS)
     async def deliver_notifications(self, case_id: str) -> int:
         """Deliver the case's outbox to the units' inboxes; retried until every notification is delivered."""
         return await self.store.deliver_outbox(case_id)

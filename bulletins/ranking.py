@@ -1,4 +1,4 @@
-"""Weekly rankings, quarterly assessments and unit reports, from the `unit_facts` read model.
+"""Weekly rankings, quarterly assessments and one unit's figures, from the `unit_facts` read model.
 
 一周一排名: territorial units (streets, towns) and departments are ranked separately by the policy's
 score formula, with each unit's change of place since the week before. 一季度一考核: the same
@@ -76,7 +76,7 @@ async def quarterly(store: EventStore, policy: Policy, label: str, today: date |
     return {"period": _period_json(period), "weeks": len(weeks_in(period, zone)), "groups": groups}
 
 
-async def unit_report(
+async def unit_figures(
     store: EventStore, policy: Policy, unit: str, first: str, last: str, today: date | None = None
 ) -> dict:
     if unit not in policy.units:
