@@ -53,7 +53,6 @@ def build_worker(
     activities = [
         appends.append_events,
         appends.append_proceeding_events,
-        appends.deliver_notifications,
         checkpoints.record_checkpoint,
     ]
     if policy is not None and bulletin_dir is not None:

@@ -14,11 +14,11 @@ from temporalio.exceptions import ApplicationError
 from rectify.activities.interface import (
     APPEND_EVENTS,
     APPEND_PROCEEDING_EVENTS,
-    DELIVER_NOTIFICATIONS,
     UNSTORABLE,
     AppendEvents,
     AppendOutcome,
     AppendProceedingEvents,
+    ProceedingAppended,
 )
 from rectify.store import ConcurrencyError, EventConflict, EventStore, UnstorableEvents
 from rectify.store.failures import record_failure
@@ -34,8 +34,7 @@ class AppendActivities:
 
     @activity.defn(name=APPEND_EVENTS)
     async def append_events(self, request: AppendEvents) -> AppendOutcome:
-        if not request.adopt:
-            return await self._append(request.case_id, request.expected_version, request.events, request.state_after)
+        """Append, or answer with what the store holds after the expected version (workflows/adopt.py)."""
         try:
             result, stored = await self.store.append_or_stored(
                 request.case_id, request.expected_version, request.events, request.state_after
@@ -44,27 +43,22 @@ class AppendActivities:
             raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
         except UnstorableEvents as error:
             raise await self._refused(error, request.case_id, request.events) from error
-        # The unit inboxes live in this database: delivering right away saves the workflow another step.
+        # The unit inboxes live in this database: filing them in the same step saves the workflow another.
         await self.store.deliver_outbox(request.case_id)
-        return AppendOutcome(
-            last_position=result.last_position, duplicate=result.duplicate, stored=stored, delivered=True
-        )
+        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored)
 
     @activity.defn(name=APPEND_PROCEEDING_EVENTS)
-    async def append_proceeding_events(self, request: AppendProceedingEvents) -> AppendOutcome:
-        """The same idempotent append, for an accountability proceeding's own stream."""
-        return await self._append(request.stream_id, request.expected_version, request.events, request.state_after)
-
-    async def _append(self, stream_id: str, expected: int, events: list, state_after: object) -> AppendOutcome:
+    async def append_proceeding_events(self, request: AppendProceedingEvents) -> ProceedingAppended:
+        """The same idempotent append, for an accountability proceeding's own stream, its notices filed too."""
+        stream_id, events = request.stream_id, request.events
         try:
-            result = await self.store.append(stream_id, expected, events, state_after)
-        except ConcurrencyError as error:
-            raise ApplicationError(str(error), type="ConcurrencyError", non_retryable=True) from error
-        except EventConflict as error:
-            raise ApplicationError(str(error), type="EventConflict", non_retryable=True) from error
+            result = await self.store.append(stream_id, request.expected_version, events, request.state_after)
+        except (ConcurrencyError, EventConflict) as error:
+            raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
         except UnstorableEvents as error:
             raise await self._refused(error, stream_id, events) from error
-        return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate)
+        await self.store.deliver_outbox(stream_id)
+        return ProceedingAppended(last_position=result.last_position, duplicate=result.duplicate)
 
     async def _refused(self, error: UnstorableEvents, stream_id: str, events: list) -> ApplicationError:
         """Record and log a refusal of the data, and give up on it at once: no retry will store it."""
@@ -75,8 +69,3 @@ class AppendActivities:
         return ApplicationError(
             str(error), {"stream_id": stream_id, "reason": error.reason}, type=UNSTORABLE, non_retryable=True
         )
-
-    @activity.defn(name=DELIVER_NOTIFICATIONS)
-    async def deliver_notifications(self, case_id: str) -> int:
-        """Deliver the case's outbox to the units' inboxes; retried until every notification is delivered."""
-        return await self.store.deliver_outbox(case_id)

@@ -17,11 +17,11 @@ from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
 # -- the event store (appends.py) ----------------------------------------------------------------------
-#: Append a case's events, file its outbox in the units' inboxes; run by the case workflow as a local activity.
+#: Append a case's events and file its notices in the units' inboxes; the case workflow runs it as a local
+#: activity, and it answers with the events the store holds (a retried workflow task's earlier decision).
 APPEND_EVENTS = "rectify.append_events"
-#: The same for an accountability proceeding's own stream.
+#: The same for an accountability proceeding's own stream (an ordinary activity).
 APPEND_PROCEEDING_EVENTS = "rectify.append_proceeding_events"
-DELIVER_NOTIFICATIONS = "rectify.deliver_notifications"
 #: The error type of an append the database refused for the data itself: no retry can store it.
 UNSTORABLE = "UnstorableEvents"
 #: The append's business failures: another writer got there first, or event ids stored with other content.
@@ -33,19 +33,14 @@ class AppendEvents(Frozen):
     expected_version: int
     events: list[Event]
     state_after: CaseState
-    #: Run as a local activity: a retried workflow task decides again (at a later `workflow.now()`), so
-    #: the store answers with what it already holds after `expected_version` instead of refusing.
-    adopt: bool = False
 
 
 class AppendOutcome(Frozen):
     last_position: int
     duplicate: bool
-    #: With `adopt`: the case's events after `expected_version` as stored (the ones sent, once appended,
-    #: or an earlier attempt's). Recorded in the local-activity marker, which the audit reads.
-    stored: list[Event] | None = None
-    #: The case's outbox was delivered in the same activity, so the workflow need not ask for it.
-    delivered: bool = False
+    #: The case's events after `expected_version` as stored: the ones sent, once appended, or an earlier
+    #: attempt's of the same workflow task. Recorded in the local-activity marker, which the audit reads.
+    stored: list[Event]
 
 
 class AppendProceedingEvents(Frozen):
@@ -53,6 +48,11 @@ class AppendProceedingEvents(Frozen):
     expected_version: int
     events: list[ProceedingEvent]
     state_after: ProceedingState
+
+
+class ProceedingAppended(Frozen):
+    last_position: int
+    duplicate: bool
 
 
 # -- checkpoints (checkpoints.py) -----------------------------------------------------------------------
@@ -75,7 +75,6 @@ __all__ = [
     "APPEND_EVENTS",
     "APPEND_NOT_RETRIED",
     "APPEND_PROCEEDING_EVENTS",
-    "DELIVER_NOTIFICATIONS",
     "ISSUE_BULLETIN",
     "RECORD_CHECKPOINT",
     "UNSTORABLE",
@@ -85,4 +84,5 @@ __all__ = [
     "Bulletin",
     "BulletinTask",
     "Checkpoint",
+    "ProceedingAppended",
 ]

@@ -106,7 +106,7 @@ async def test_the_append_activity_gives_up_at_once_on_a_nul(stack: TestStack) -
         for e in await stack.store.load(ref.case_id)
     ]
     events[0] = events[0].model_copy(update={"description": "坏\x00数据"})
-    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events), adopt=True)
+    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events))
     with pytest.raises(ApplicationError) as failed:
         await ActivityEnvironment().run(AppendActivities(stack.store).append_events, request)
     assert failed.value.non_retryable and failed.value.type == "UnstorableEvents"

@@ -12,7 +12,7 @@ from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import Client
 from temporalio.converter import DataConverter
 
-from rectify.activities.interface import APPEND_EVENTS, AppendEvents, AppendOutcome
+from rectify.activities.interface import APPEND_EVENTS, AppendOutcome
 from rectify.domain.events import event_body
 from rectify.workflows.models import CaseWorkflowInput
 
@@ -21,10 +21,11 @@ LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 async def recorded_appends(client: Client, workflow_id: str, run_id: str) -> tuple[dict[int, dict], bool]:
-    """(version -> event body) for every append this run completed, and whether the run began with the report."""
+    """(version -> event body) for every append this run completed, and whether the run began with the report.
+
+    The case workflow appends through a local activity, whose outcome (the events as stored) is in its marker."""
     history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
     converter = client.data_converter
-    scheduled: dict[int, AppendEvents] = {}
     appended: dict[int, dict] = {}
     first = False
     for event in history.events:
@@ -32,18 +33,9 @@ async def recorded_appends(client: Client, workflow_id: str, run_id: str) -> tup
             payloads = event.workflow_execution_started_event_attributes.input.payloads
             [start] = await converter.decode(payloads, [CaseWorkflowInput])
             first = start.report is not None
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            attrs = event.activity_task_scheduled_event_attributes
-            if attrs.activity_type.name == APPEND_EVENTS:
-                [request] = await converter.decode(attrs.input.payloads, [AppendEvents])
-                scheduled[event.event_id] = request
-        elif event.HasField("activity_task_completed_event_attributes"):
-            request = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
-            if request is not None:
-                appended |= {e.version: event_body(e) for e in request.events}
-        elif event.HasField("marker_recorded_event_attributes"):  # a local append (LOCAL_APPEND_PATCH)
+        elif event.HasField("marker_recorded_event_attributes"):
             outcome = await _local_append(converter, event.marker_recorded_event_attributes)
-            if outcome is not None and outcome.stored:
+            if outcome is not None:
                 appended |= {e.version: event_body(e) for e in outcome.stored}
     return appended, first
 
