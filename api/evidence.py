@@ -14,8 +14,7 @@ from typing import Any
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from rectify.domain.types import EvidenceRef, Point, Role
-from rectify.store.api_records import ApiRecords
-from rectify.store.evidence import EvidenceStore
+from rectify.store.evidence import EvidenceRecords, EvidenceStore
 
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
@@ -87,7 +86,7 @@ def accept_photo(
 
 async def keep_photo(
     store: EvidenceStore,
-    records: ApiRecords,
+    records: EvidenceRecords,
     unit_id: str,
     key_id: str | None,
     data: bytes,
@@ -101,7 +100,7 @@ async def keep_photo(
 
 
 async def check_evidence(
-    store: EvidenceStore, records: ApiRecords, refs: Sequence[dict], owners: set[str | None]
+    store: EvidenceStore, records: EvidenceRecords, refs: Sequence[dict], owners: set[str | None]
 ) -> str | None:
     """Why a command may not name these photos, or None: each must have been uploaded by one of `owners`
     (the acting unit, the case's lead unit), as that upload described it, and still be in the store."""
@@ -124,7 +123,7 @@ async def check_evidence(
 READS_ALL_EVIDENCE = frozenset({Role.DISPATCHER, Role.INSPECTOR, Role.AUDITOR, Role.REVIEWER})
 
 
-async def may_read_evidence(records: ApiRecords, unit_id: str, role: Role, sha256: str) -> bool:
+async def may_read_evidence(records: EvidenceRecords, unit_id: str, role: Role, sha256: str) -> bool:
     if role in READS_ALL_EVIDENCE:
         return True
     if role is not Role.UNIT:

@@ -192,10 +192,10 @@ async def find_requests(
     status: Annotated[str | None, Query(pattern=_STATUS_LIST, description="open, closed, or open,closed")] = None,
 ) -> Response:
     policy = request.app.state.city.policy
-    records = request.app.state.api.records
+    cases = request.app.state.api.cases
     if service_request_id is not None:
         ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:MAX_LIST]
-        rows = await records.cases_by_id(ids)
+        rows = await cases.cases_by_id(ids)
         return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
     try:
         end = _when(end_date, "end_date") or datetime.now(UTC)
@@ -210,7 +210,7 @@ async def find_requests(
             return errors(fmt, 404, f"service_code {(unknown or [service_code])[0][:100]!r} not found")
     wanted = set((status or "open,closed").split(","))
     closed = None if wanted == {"open", "closed"} else wanted == {"closed"}
-    rows = await records.requests_between(start, end, codes, closed, _CLOSED, MAX_LIST) if start <= end else []
+    rows = await cases.requests_between(start, end, codes, closed, _CLOSED, MAX_LIST) if start <= end else []
     return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
 
 

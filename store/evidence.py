@@ -1,7 +1,8 @@
-"""Evidence (photos, documents) kept outside the history, addressed by SHA-256.
+"""Evidence (photos, documents) kept outside the history, addressed by SHA-256, and who uploaded each.
 
-Events carry only the reference (hash, size, media type, location); the bytes live here, written
-once under their own hash, so storing the same photo twice is harmless and tampering is detectable.
+Events carry only the reference (hash, size, media type, location); the bytes live in a folder, written
+once under their own hash, so storing the same photo twice is harmless and tampering is detectable. The
+uploads (`evidence_uploads`) say which unit brought each photo, so a command names only its own.
 """
 
 from __future__ import annotations
@@ -10,9 +11,14 @@ import hashlib
 import mimetypes
 import os
 import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
+
 from rectify.domain.types import EvidenceRef, Point
+from rectify.store.projections import CaseRow
 
 MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
@@ -56,3 +62,45 @@ class EvidenceStore:
         if hashlib.sha256(data).hexdigest() != sha256:
             raise EvidenceError(f"evidence {sha256} does not match its hash: it was changed on disk")
         return data
+
+
+@dataclass(frozen=True)
+class Upload:
+    sha256: str
+    unit_id: str
+    size: int
+    media_type: str
+
+
+class EvidenceRecords:
+    """Who uploaded which photo, and which cases name one."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def record_upload(self, sha256: str, unit_id: str, key_id: str | None, size: int, media_type: str) -> None:
+        await self.pool.execute(
+            "INSERT INTO evidence_uploads (sha256, unit_id, key_id, size, media_type) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT (sha256, unit_id) DO NOTHING",
+            sha256,
+            unit_id,
+            key_id,
+            size,
+            media_type,
+        )
+
+    async def uploads(self, sha256s: Sequence[str]) -> list[Upload]:
+        rows = await self.pool.fetch(
+            "SELECT sha256, unit_id, size, media_type FROM evidence_uploads WHERE sha256 = ANY($1::text[])",
+            list(sha256s),
+        )
+        return [Upload(r["sha256"], r["unit_id"], r["size"], r["media_type"]) for r in rows]
+
+    async def cases_naming(self, sha256: str) -> list[CaseRow]:
+        """The cases whose reports or submissions carry this photo."""
+        rows = await self.pool.fetch(
+            """SELECT c.* FROM cases c WHERE c.case_id IN (
+                   SELECT e.case_id FROM events e WHERE e.body -> 'evidence' @> $1::jsonb)""",
+            [{"sha256": sha256}],  # the pool's jsonb codec encodes it
+        )
+        return [CaseRow(**dict(r)) for r in rows]
