@@ -50,7 +50,7 @@ def load_city(settings: Settings):
     from rectify.city import DEFAULT_CITY_DIR
     from rectify.city import load_city as _load
 
-    return _load(settings.city_dir or DEFAULT_CITY_DIR)
+    return views.shown_in(_load(settings.city_dir or DEFAULT_CITY_DIR))
 
 
 def emit(value: Any, as_json: bool, render: Callable[[Any], None]) -> None:

@@ -163,6 +163,7 @@ async def run_demo(console: Console, data_dir: Path | None = None) -> None:
         with console.status("starting PostgreSQL, the Temporal dev server and a worker …"):
             stack = EmbeddedStack(folder, fsync=False)  # fsync off: the walkthrough's folder is a scratch one
             await stack.__aenter__()
+        views.shown_in(stack.city)
         try:
             console.print(
                 f"[bold]Rectify demo[/bold] on {stack.city.policy.city}: Temporal {stack.temporal.address}, "

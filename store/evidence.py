@@ -17,10 +17,9 @@ from pathlib import Path
 
 import asyncpg
 
+from rectify.domain.policy import EVIDENCE_MAX_BYTES
 from rectify.domain.types import EvidenceRef, Point
 from rectify.store.projections import CaseRow
-
-MAX_EVIDENCE_BYTES = 20 * 1024 * 1024
 
 
 class EvidenceError(ValueError):
@@ -35,8 +34,8 @@ class EvidenceStore:
         return self.root / sha256[:2] / sha256
 
     def put(self, data: bytes, media_type: str, location: Point | None = None) -> EvidenceRef:
-        if len(data) > MAX_EVIDENCE_BYTES:
-            raise EvidenceError(f"evidence is {len(data)} bytes; at most {MAX_EVIDENCE_BYTES} are accepted")
+        if len(data) > EVIDENCE_MAX_BYTES:
+            raise EvidenceError(f"evidence is {len(data)} bytes; at most {EVIDENCE_MAX_BYTES} are accepted")
         if not data:
             raise EvidenceError("evidence is empty")
         digest = hashlib.sha256(data).hexdigest()

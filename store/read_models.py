@@ -101,7 +101,7 @@ class CaseQueries:
             """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
                AND lon BETWEEN $4 AND $5 AND lat BETWEEN $6 AND $7""",
             category,
-            list(statuses),
+            sorted(str(s) for s in statuses),
             since,
             box[0],
             box[2],
@@ -129,7 +129,7 @@ class CaseQueries:
             end,
             list(categories) if categories is not None else None,
             closed,
-            list(closed_statuses),
+            sorted(str(s) for s in closed_statuses),
             limit,
         )
         return [CaseRow(**dict(r)) for r in rows]
