@@ -44,7 +44,7 @@ class CheckResult(Frozen):
         return not self.findings
 
 
-class AuditReport(Frozen):
+class AuditFindings(Frozen):
     case_id: str | None
     results: tuple[CheckResult, ...]
 
@@ -58,7 +58,7 @@ HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
 
 async def verify(
     store: EventStore, case_id: str | None = None, *, histories: HistoryCheck | None = None, workers: int | None = None
-) -> AuditReport:
+) -> AuditFindings:
     """Every check; chains and read models share one pass over the events, over `workers` processes."""
     events, problems, diff = await store.audit(case_id, workers=workers)
     results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
@@ -68,7 +68,7 @@ async def verify(
         results += [await _clock_near(store, case_id), _skipped_checkpoints()]
     if histories is not None:
         results.append(await histories(store, case_id))
-    return AuditReport(case_id=case_id, results=tuple(results))
+    return AuditFindings(case_id=case_id, results=tuple(results))
 
 
 def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:

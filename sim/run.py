@@ -1,4 +1,4 @@
-"""`rectify simulate`: set up the store (and for the temporal engine, the servers), play, summarise, report.
+"""`rectify simulate`: set up the store (and for the temporal engine, the servers), play, summarise, draw.
 
 Everything it starts (embedded PostgreSQL, the time-skipping server, the worker) is stopped when it
 ends, on Ctrl-C and on failure too.
@@ -148,9 +148,9 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if options.charts:
-        from rectify.sim.report import write_report
+        from rectify.sim.charts import write_summary
 
-        write_report(summary, options.out_dir)
+        write_summary(summary, options.out_dir)
     return summary
 
 

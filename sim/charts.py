@@ -1,4 +1,4 @@
-"""The run's report: four charts (matplotlib) and the same figures as Markdown and HTML (jinja2).
+"""The run's summary drawn: four charts (matplotlib) and the figures of summary.json as Markdown and HTML.
 
 Charts label units by id and rungs by level: the machine may have no CJK font, and a chart of empty
 boxes helps nobody. The tables carry the Chinese names.
@@ -101,8 +101,8 @@ def _save(fig: plt.Figure, path: Path, ticks: int) -> None:
     plt.close(fig)
 
 
-def write_report(summary: dict, out: Path) -> list[Path]:
-    """Write the charts, report.md and report.html into `out`; return the paths written."""
+def write_summary(summary: dict, out: Path) -> list[Path]:
+    """Write the charts, summary.md and summary.html into `out`; return the paths written."""
     out.mkdir(parents=True, exist_ok=True)
     _charts(summary, out)
     context = {
@@ -114,7 +114,7 @@ def write_report(summary: dict, out: Path) -> list[Path]:
         "rungs": list(summary["totals"]["escalations"]),
     }
     written = [out / name for name in CHARTS.values()]
-    for template, name in (("report.md.j2", "report.md"), ("report.html.j2", "report.html")):
+    for template, name in (("summary.md.j2", "summary.md"), ("summary.html.j2", "summary.html")):
         (out / name).write_text(_ENV.get_template(template).render(**context), encoding="utf-8")
         written.append(out / name)
     return written
