@@ -50,7 +50,7 @@ def load_city(settings: Settings):
     from rectify.city import DEFAULT_CITY_DIR
     from rectify.city import load_city as _load
 
-    return _load(settings.city_dir or DEFAULT_CITY_DIR)
+    return views.shown_in(_load(settings.city_dir or DEFAULT_CITY_DIR))
 
 
 def emit(value: Any, as_json: bool, render: Callable[[Any], None]) -> None:
@@ -707,11 +707,11 @@ def run(argv: list[str] | None = None) -> int:
     from rectify.api.keys import ApiKeyError
     from rectify.audit.bundle import ExportError
     from rectify.audit.cli import AuditFailed
+    from rectify.bulletins.ranking import UnknownUnitError
     from rectify.city import CityDataError
     from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
     from rectify.devstack import StackError
     from rectify.domain.periods import PeriodError
-    from rectify.reports import UnknownUnitError
     from rectify.sim.run import SimulationError
 
     command = typer.main.get_command(app)

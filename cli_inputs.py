@@ -70,7 +70,7 @@ async def keep_photos(
     photos: Iterable[Photo], evidence: Any, pool: Any, unit_id: str, location: Point | None = None
 ) -> list[EvidenceRef]:
     """Store the photos and record the unit that brought them, as an upload through the API does."""
-    from rectify.store.api_records import ApiRecords
+    from rectify.store.evidence import EvidenceRecords
 
-    records = ApiRecords(pool)
+    records = EvidenceRecords(pool)
     return [(await keep_photo(evidence, records, unit_id, None, p.data, location))[0] for p in photos]

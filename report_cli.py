@@ -45,8 +45,8 @@ def weekly(
     as_json: JsonOpt = False,
 ) -> None:
     """一周一排名: territorial units and departments ranked by the policy's score, with change of place."""
-    from rectify import reports
-    from rectify.activities.bulletins import issue_bulletin
+    from rectify.bulletins import ranking as reports
+    from rectify.bulletins.issue import issue_bulletin
 
     policy = _policy()
 
@@ -71,7 +71,7 @@ def quarter(
     as_json: JsonOpt = False,
 ) -> None:
     """一季度一考核: the quarter's indicators and score, and the mean of its weekly scores."""
-    from rectify import reports
+    from rectify.bulletins import ranking as reports
 
     policy = _policy()
     result = _store_run(lambda store: reports.quarterly(store, policy, label), database_url)
@@ -90,10 +90,10 @@ def unit(
     as_json: JsonOpt = False,
 ) -> None:
     """One unit's indicators over a period (docs/indicators.md gives every formula)."""
-    from rectify import reports
+    from rectify.bulletins import ranking as reports
 
     policy = _policy()
-    result = _store_run(lambda store: reports.unit_report(store, policy, unit_id, from_, to), database_url)
+    result = _store_run(lambda store: reports.unit_figures(store, policy, unit_id, from_, to), database_url)
     if as_json:
         _print(result)
         return

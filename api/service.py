@@ -13,26 +13,27 @@ from typing import Any
 import structlog
 from pydantic import ValidationError
 
-from rectify.activities.evidence import EvidenceStore
-from rectify.api.evidence import DEFAULT_MAX_BYTES
 from rectify.api.keys import ApiKey, ApiKeyError, KeyStore
 from rectify.client import CaseNotFound, CommandRejected, RectifyClient
 from rectify.domain import commands as c
+from rectify.domain.policy import EVIDENCE_MAX_BYTES
 from rectify.domain.router import metres_between
-from rectify.domain.types import Channel, Point
-from rectify.store.api_records import ApiRecords
+from rectify.domain.types import OPEN_STATUSES, Channel, Point
+from rectify.store.contacts import save_contact
+from rectify.store.evidence import EvidenceRecords, EvidenceStore
 from rectify.store.idempotency import IdempotencyStore
 from rectify.store.projections import CaseRow
+from rectify.store.read_models import CaseQueries
 
 log = structlog.get_logger("rectify.api")
-_OPEN = ("reported", "dispatched", "claimed", "submitted", "disputed", "suspended")
 
 
 class ApiService:
-    def __init__(self, client: RectifyClient, evidence_dir: Path, max_evidence_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(self, client: RectifyClient, evidence_dir: Path, max_evidence_bytes: int = EVIDENCE_MAX_BYTES) -> None:
         self.client, self.store, self.city = client, client.store, client.city
         self.keys = KeyStore(client.store.pool)
-        self.records = ApiRecords(client.store.pool)
+        self.cases = CaseQueries(client.store.pool)
+        self.uploads = EvidenceRecords(client.store.pool)
         self.idempotency = IdempotencyStore(client.store.pool)
         self.evidence = EvidenceStore(evidence_dir)
         self.max_evidence_bytes = max_evidence_bytes
@@ -53,7 +54,7 @@ class ApiService:
         window = policy.duplicate_window_hours if spec.duplicate_window_hours is None else spec.duplicate_window_hours
         degrees = radius / 100_000 + 1e-4  # a generous box first (1° ≥ 100 km here), exact distance after
         box = (at.lon - degrees * 1.5, at.lat - degrees, at.lon + degrees * 1.5, at.lat + degrees)
-        rows = await self.records.open_cases_near(category, _OPEN, now - timedelta(hours=window), box)
+        rows = await self.cases.open_cases_near(category, OPEN_STATUSES, now - timedelta(hours=window), box)
         near = sorted((metres_between(at, Point(lon=r.lon, lat=r.lat)), r.case_id, r) for r in rows)
         return (near[0][2], near[0][0]) if near and near[0][0] <= radius else None
 
@@ -116,5 +117,5 @@ class ApiService:
             unit = self.city.policy.units.get(ref.lead_unit or "")
             notice = f"已受理，由{unit.name if unit else ref.lead_unit}负责整改"
         if contact:
-            await self.records.save_contact(case_id, report_key, contact)
+            await save_contact(self.store.pool, case_id, report_key, contact)
         return {"service_request_id": case_id, "service_notice": notice, "account_id": contact.get("account_id", "")}

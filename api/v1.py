@@ -25,6 +25,7 @@ from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
 from rectify.client import CaseNotFound, CommandRejected
 from rectify.domain import commands as c
+from rectify.domain.policy import PAGE_MAX
 from rectify.domain.types import CaseStatus, Point, Role
 from rectify.store.projections import CaseRow
 
@@ -82,7 +83,7 @@ async def list_cases(
     lead_unit: Annotated[Text | None, Query(max_length=100)] = None,
     grid_id: Annotated[Text | None, Query(max_length=100)] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=9)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[Text | None, Query(max_length=500)] = None,
     sort: Annotated[Literal["-opened_at", "opened_at"], Query(description="newest or oldest first")] = "-opened_at",
 ) -> dict:
@@ -92,7 +93,7 @@ async def list_cases(
         if lead_unit not in (None, key.unit_id):
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
         lead_unit = key.unit_id
-    cases = await request.app.state.api.records.cases_page(
+    cases = await request.app.state.api.cases.cases_page(
         status=status.value if status else None,
         category=category,
         lead_unit=lead_unit,
@@ -179,7 +180,7 @@ async def _execute(
         raise HTTPException(403, "auditors only read")
     _may_read(key, row)
     if "evidence" in payload:
-        problem = await check_evidence(api.evidence, api.records, payload["evidence"], {key.unit_id, row.lead_unit})
+        problem = await check_evidence(api.evidence, api.uploads, payload["evidence"], {key.unit_id, row.lead_unit})
         if problem:
             raise HTTPException(400, problem)
     seed = f"{key.key_id}/{key_from(idempotency_key)}" if idempotency_key else str(uuid.uuid4())
@@ -231,7 +232,7 @@ async def upload_evidence(
         given = Point(lon=lon, lat=lat) if lat is not None and lon is not None else None
         try:
             ref, exif = await keep_photo(
-                api.evidence, api.records, key.unit_id, key.key_id, data, given, api.max_evidence_bytes
+                api.evidence, api.uploads, key.unit_id, key.key_id, data, given, api.max_evidence_bytes
             )
         except EvidenceRejected as rejected:
             raise HTTPException(rejected.status, str(rejected)) from None
@@ -259,7 +260,7 @@ async def get_evidence(sha256: Sha256, key: Caller, request: Request) -> Respons
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read evidence")
     api = request.app.state.api
-    if not await may_read_evidence(api.records, key.unit_id, key.role, sha256):
+    if not await may_read_evidence(api.uploads, key.unit_id, key.role, sha256):
         raise HTTPException(404, f"no evidence {sha256} for {key.unit_id}")  # not even whether it exists
     try:
         data = api.evidence.get(sha256)

@@ -155,7 +155,7 @@ def print_report(report: Any) -> None:
 @audit_app.command()
 def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Record a checkpoint now (the `rectify-checkpoint` Schedule does it hourly on a running system)."""
-    from rectify.audit.checkpoints import record_checkpoint
+    from rectify.store.checkpoints import record_checkpoint
 
     async def go() -> Any:
         async with open_store(database_url) as store:
@@ -338,18 +338,14 @@ def add_auditor(
     """Create a login that can read everything and change nothing (member of rectify_auditor)."""
     import re
 
+    from rectify.store import admin
+
     if not re.fullmatch(r"[a-z_][a-z0-9_]{1,40}", name):
         raise ValueError(f"auditor name {name!r}: use lower-case letters, digits and _ (2-41 characters)")
 
     async def go() -> None:
-        async with open_store(database_url) as store, store.pool.acquire() as conn:
-            # Role statements take no parameters: let the server quote the name and password (%I, %L).
-            if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", name):
-                create = "SELECT format('CREATE ROLE %I LOGIN IN ROLE rectify_auditor', $1::text)"
-                await conn.execute(await conn.fetchval(create, name))
-            if password:
-                alter = "SELECT format('ALTER ROLE %I PASSWORD %L', $1::text, $2::text)"
-                await conn.execute(await conn.fetchval(alter, name, password))
+        async with open_store(database_url) as store:
+            await admin.add_auditor(store.pool, name, password)
 
     _run(go())
     console.print(f"auditor {name} reads everything and can change nothing; connect audit commands with")

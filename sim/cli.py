@@ -13,8 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from rectify.city import City
+from rectify.sim.charts import ranking
 from rectify.sim.core import SimConfig
-from rectify.sim.report import ranking
 from rectify.sim.run import EngineName, SimOptions, SimulationError, next_monday, simulate
 
 #: Above this the time-skipping server slows sharply (open workflows with timers pile up): say so.
@@ -85,8 +85,8 @@ def run_simulation(
         f"{checkpoint['position']}: root [bold]{checkpoint['root']}[/bold]"
     )
     console.print(
-        f"finished in {time.monotonic() - started:.1f} s; wrote {out / 'summary.json'}, {out / 'report.md'}, "
-        f"{out / 'report.html'} and charts; everything it started is stopped."
+        f"finished in {time.monotonic() - started:.1f} s; wrote {out / 'summary.json'}, {out / 'summary.md'}, "
+        f"{out / 'summary.html'} and charts; everything it started is stopped."
     )
     return summary
 

@@ -11,8 +11,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from rectify.activities.bulletins import Bulletin, issue_bulletin
-from rectify.audit.checkpoints import record_checkpoint
+from rectify.bulletins.issue import issue_bulletin
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
@@ -25,6 +24,7 @@ from rectify.domain.accountability import (
     fold_proceeding,
     referral_for,
 )
+from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.errors import DomainError
 from rectify.domain.events import EscalationRaised, Event
@@ -33,6 +33,7 @@ from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
 
 _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
 Stream = CaseState | ProceedingState

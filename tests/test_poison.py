@@ -14,14 +14,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from rectify.activities.store_activities import CaseActivities
+from rectify.activities.appends import AppendActivities
+from rectify.activities.interface import AppendEvents
 from rectify.audit.verify import verify
 from rectify.client import CommandRejected, _from_failure
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.state import fold
 from rectify.domain.types import Channel
 from rectify.store.failures import list_failures
-from rectify.workflows.models import AppendEvents, workflow_id_for
+from rectify.workflows.models import workflow_id_for
 from tests.scenario import REPORTER, point_in, unit
 
 #: Each refusal must come back well inside this; the old behaviour hung for the append's whole ten minutes.
@@ -105,9 +106,9 @@ async def test_the_append_activity_gives_up_at_once_on_a_nul(stack: TestStack) -
         for e in await stack.store.load(ref.case_id)
     ]
     events[0] = events[0].model_copy(update={"description": "坏\x00数据"})
-    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events), adopt=True)
+    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events))
     with pytest.raises(ApplicationError) as failed:
-        await ActivityEnvironment().run(CaseActivities(stack.store).append_events, request)
+        await ActivityEnvironment().run(AppendActivities(stack.store).append_events, request)
     assert failed.value.non_retryable and failed.value.type == "UnstorableEvents"
     assert "UntranslatableCharacterError" in str(failed.value)
     assert (await list_failures(stack.store.pool))[0] == 1

@@ -21,10 +21,10 @@ from rectify.domain.events import Event
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.behaviour import WAKES_AT_LEVEL, Behaviour, Planned
+from rectify.sim.charts import ranking, write_summary
 from rectify.sim.core import SimConfig, Simulation
 from rectify.sim.direct import DirectEngine
 from rectify.sim.intake import day_reports
-from rectify.sim.report import ranking, write_report
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.sim.summary import summarize, summarize_store
 from rectify.store import EventStore, migrate
@@ -393,11 +393,11 @@ def test_the_report_is_written_the_same_twice_and_names_the_units(tmp_path: Path
             "refused_steps": {},
         }
     }
-    first = write_report(summary, tmp_path / "a")
-    second = write_report(summary, tmp_path / "b")
+    first = write_summary(summary, tmp_path / "a")
+    second = write_summary(summary, tmp_path / "b")
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
-    html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "a" / "summary.html").read_text(encoding="utf-8")
     assert "甲街道" in html and "unit_ranking.png" in html
     assert [uid for _, uid, _ in ranking(summary)] == [LEAD]
 
