@@ -1,70 +1,41 @@
-"""`rectify report weekly|unit|quarter`: rankings, unit figures and the numbered weekly bulletin.
-
-`rectify report` with intake options (no subcommand) still files a case; see cli.report.
-"""
+"""`rectify ranking weekly|unit|quarter`: 一周一排名, a unit's indicators, 一季度一考核 (docs/indicators.md)."""
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from rectify.config import Settings
+from rectify.cli.common import JsonOpt, UrlOpt, console, emit, load_city, run_with_store, settings
 
-console = Console(width=None if sys.stdout.isatty() else 160)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Read this database.")]
+app = typer.Typer(help="Rankings and indicators: weekly, one unit's, quarterly.", no_args_is_help=True)
 
 
 def _policy() -> Any:
-    from rectify.cli import load_city
-
-    return load_city(Settings.from_env(os.environ).with_running_stack()).policy
+    return load_city(settings()).policy
 
 
-def _store_run(work: Any, database_url: str | None) -> Any:
-    from rectify.cli import run_with_store
-
-    return run_with_store(work, database_url)
-
-
-def _print(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
+@app.command()
 def weekly(
     week: Annotated[str, typer.Option("--week", help="ISO week, e.g. 2026-W47.")],
-    out: Annotated[Path | None, typer.Option(help="Also issue the numbered bulletin (md/html/csv/png) here.")] = None,
     database_url: UrlOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """一周一排名: territorial units and departments ranked by the policy's score, with change of place."""
     from rectify import reports
-    from rectify.activities.bulletins import issue_bulletin
 
     policy = _policy()
+    result = run_with_store(lambda store: reports.weekly(store, policy, week), database_url)
 
-    async def work(store: Any) -> tuple[dict, Any]:
-        result = await reports.weekly(store, policy, week)
-        bulletin = await issue_bulletin(store, policy, week, out) if out else None
-        return result, bulletin
+    def render(result: dict) -> None:
+        for group, rows in result["groups"].items():
+            _ranking_table(f"{result['period']['label']} · {group}", rows)
 
-    result, bulletin = _store_run(work, database_url)
-    if as_json:
-        _print(result | ({"bulletin": bulletin.model_dump()} if bulletin else {}))
-        return
-    for group, rows in result["groups"].items():
-        _ranking_table(f"{result['period']['label']} · {group}", rows)
-    if bulletin:
-        console.print(f"督查通报 第{bulletin.number}期 written to {out}: {', '.join(sorted(bulletin.files))}")
+    emit(result, as_json, render)
 
 
+@app.command()
 def quarter(
     label: Annotated[str, typer.Argument(help="Quarter, e.g. 2026-Q4.")],
     database_url: UrlOpt = None,
@@ -74,14 +45,16 @@ def quarter(
     from rectify import reports
 
     policy = _policy()
-    result = _store_run(lambda store: reports.quarterly(store, policy, label), database_url)
-    if as_json:
-        _print(result)
-        return
-    for group, rows in result["groups"].items():
-        _ranking_table(f"{result['period']['label']} ({result['weeks']} weeks) · {group}", rows, quarter=True)
+    result = run_with_store(lambda store: reports.quarterly(store, policy, label), database_url)
+
+    def render(result: dict) -> None:
+        for group, rows in result["groups"].items():
+            _ranking_table(f"{result['period']['label']} ({result['weeks']} weeks) · {group}", rows, quarter=True)
+
+    emit(result, as_json, render)
 
 
+@app.command()
 def unit(
     unit_id: Annotated[str, typer.Argument(help="Unit id, e.g. st_guanyinqiao.")],
     from_: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
@@ -93,18 +66,17 @@ def unit(
     from rectify import reports
 
     policy = _policy()
-    result = _store_run(lambda store: reports.unit_report(store, policy, unit_id, from_, to), database_url)
-    if as_json:
-        _print(result)
-        return
-    table = Table(
-        title=f"{result['name']} ({unit_id}) · {result['period']['from']} to {result['period']['to']}",
-        show_header=False,
-    )
-    for key, value in result.items():
-        if key not in ("unit", "name", "period"):
-            table.add_row(key, f"{value:.1%}" if key.endswith("_rate") else str(value))
-    console.print(table)
+    result = run_with_store(lambda store: reports.unit_report(store, policy, unit_id, from_, to), database_url)
+
+    def render(result: dict) -> None:
+        period = result["period"]
+        table = Table(title=f"{result['name']} ({unit_id}) · {period['from']} to {period['to']}", show_header=False)
+        for key, value in result.items():
+            if key not in ("unit", "name", "period"):
+                table.add_row(key, f"{value:.1%}" if key.endswith("_rate") else str(value))
+        console.print(table)
+
+    emit(result, as_json, render)
 
 
 def _ranking_table(title: str, rows: list[dict], *, quarter: bool = False) -> None:
