@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rectify.cli.common import JsonOpt, console, emit, load_city, settings
+from rectify.cli.common import JsonOpt, console, emit, load_city, say, settings
 from rectify.config import Settings
 
 app = typer.Typer()
@@ -20,8 +20,11 @@ app = typer.Typer()
 @app.command()
 def up(
     data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .rectify/).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Start the embedded stack in the foreground: PostgreSQL, the Temporal dev server (Web UI) and a worker."""
+    """Start the embedded stack in the foreground: PostgreSQL, the Temporal dev server (Web UI) and a worker.
+
+    With --json, one line of JSON says where everything is once it is up."""
     from rectify import views
     from rectify.devstack import EmbeddedStack
 
@@ -42,7 +45,7 @@ def up(
                 stack.api_url = api_url
                 info = json.loads(stack.stack_file.read_text())
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
-                views.print_stack(console, stack)
+                emit(info | {"api_url": api_url}, as_json, lambda _: views.print_stack(console, stack))
                 await wait_for_ctrl_c()
             console.print("stopping …")
 
@@ -63,6 +66,7 @@ async def wait_for_ctrl_c() -> None:
 def api_command(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default RECTIFY_API_PORT or 8311).")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Serve the HTTP API (Open311 GeoReport v2 and /v1) against the configured Temporal and PostgreSQL."""
     from rectify.api.serve import serving
@@ -74,10 +78,9 @@ def api_command(
         try:
             secret = s.resolved_web_secret()
             async with serving(client, s.data_dir / "evidence", host, port or s.api_port, web_secret=secret) as url:
-                console.print(
-                    f"Rectify API at {url}  (Open311: {url}/open311/v2/services.json, docs: {url}/docs; "
-                    f"web pages: {url}/)"
-                )
+                where = f"Open311: {url}/open311/v2/services.json, docs: {url}/docs; web pages: {url}/"
+                text = f"Rectify API at {url}  ({where})"
+                emit({"api_url": url}, as_json, say(text))
                 await wait_for_ctrl_c()
         finally:
             await client.close()
