@@ -61,6 +61,7 @@ class TemporalEngine:
             location=report.location,
             channel=report.channel,
             actor=report.actor,
+            at=at,  # the duplicate rule's window runs on the simulated clock
         )
         return fold(await self.store.load(ref.case_id))
 

@@ -93,23 +93,6 @@ class CaseQueries:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def open_cases_near(
-        self, category: str, statuses: Sequence[str], since: datetime, box: tuple[float, float, float, float]
-    ) -> list[CaseRow]:
-        """Cases of a category in some statuses, opened since `since`, inside (min_lon, min_lat, max_lon, max_lat)."""
-        rows = await self.pool.fetch(
-            """SELECT * FROM cases WHERE category = $1 AND status = ANY($2::text[]) AND opened_at >= $3
-               AND lon BETWEEN $4 AND $5 AND lat BETWEEN $6 AND $7""",
-            category,
-            sorted(str(s) for s in statuses),
-            since,
-            box[0],
-            box[2],
-            box[1],
-            box[3],
-        )
-        return [CaseRow(**dict(r)) for r in rows]
-
     async def requests_between(
         self,
         start: datetime,

@@ -17,7 +17,8 @@ from temporalio.testing import ActivityEnvironment
 from rectify.activities.appends import AppendActivities
 from rectify.activities.interface import AppendEvents
 from rectify.audit.verify import verify
-from rectify.client import CommandRejected, _from_failure
+from rectify.client import CommandRejected
+from rectify.client.errors import from_failure
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.state import fold
 from rectify.domain.types import Channel
@@ -128,7 +129,7 @@ async def test_a_command_the_workers_model_refuses_is_a_clean_rejection_not_a_st
     }
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await asyncio.wait_for(handle.execute_update("command", raw, id="raw-dispute"), BOUND)
-    refused = _from_failure(failed.value, ref.case_id)
+    refused = from_failure(failed.value, ref.case_id)
     assert refused.rule == "invalid_command" and "extra_field" in str(refused)
     result = await asyncio.wait_for(stack.client.claim(ref.case_id, unit(ref.lead_unit)), BOUND)
     assert result.state.status == "claimed"

@@ -1,24 +1,101 @@
-"""The CLI side of `rectify simulate` and `rectify demo`: check the options, run, print what came out."""
+"""`rectify simulate` and `rectify demo`: check the options, run, print what came out."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Coroutine
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from rectify.city import City
+from rectify.cli.common import JsonOpt, console, emit, load_city
+from rectify.config import Settings
 from rectify.sim.charts import ranking
 from rectify.sim.core import SimConfig
-from rectify.sim.run import EngineName, SimOptions, SimulationError, next_monday, simulate
+from rectify.sim.run import EngineName, SimOptions, SimulationError, next_monday
+from rectify.sim.run import simulate as play
 
 #: Above this the time-skipping server slows sharply (open workflows with timers pile up): say so.
 TEMPORAL_COMFORT = 100
+
+app = typer.Typer()
+
+
+@app.command()
+def demo(
+    walkthrough: Annotated[
+        bool, typer.Option("--walkthrough", help="Instead: ten cases through every path on the dev server.")
+    ] = False,
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .rectify/).")] = None,
+    out: Annotated[Path, typer.Option(help="Where the report goes.")] = Path("out"),
+    as_json: JsonOpt = False,
+) -> None:
+    """A simulated week in the sample city on the real engine (worker, workflows, store), then its report."""
+    if walkthrough:
+        from rectify.demo import run_demo
+
+        run_interruptible(run_demo(console, data_dir))
+        return
+    s = Settings.from_env(os.environ)
+    simulate_and_print(
+        load_city(s),
+        as_json,
+        engine="temporal",
+        days=12,
+        reports_per_day=50,
+        seed=1,
+        start=None,
+        out=out,
+        data_dir=data_dir or s.data_dir,
+        database_url=None,
+    )
+
+
+@app.command()
+def simulate(
+    days: Annotated[int, typer.Option(min=1, max=366, help="Simulated days.")] = 7,
+    seed: Annotated[int, typer.Option(help="Same seed, same run, same numbers.")] = 1,
+    reports_per_day: Annotated[int, typer.Option(min=1, max=100_000, help="Average reports a day.")] = 50,
+    engine: Annotated[
+        str, typer.Option(help="temporal: the real worker on the time-skipping server; direct: in-process, fast.")
+    ] = "temporal",
+    start: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (default: the coming Monday).")] = None,
+    out: Annotated[Path, typer.Option(help="Where summary.json and the report go.")] = Path("out"),
+    data_dir: Annotated[Path | None, typer.Option(help="Data folder of the embedded PostgreSQL.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="Write to this (empty) PostgreSQL database instead of the embedded one.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Play a stretch of time in the city: reports from every channel, units acting by a seeded model."""
+    s = Settings.from_env(os.environ)
+    simulate_and_print(
+        load_city(s),
+        as_json,
+        engine=engine,
+        days=days,
+        reports_per_day=reports_per_day,
+        seed=seed,
+        start=start,
+        out=out,
+        data_dir=data_dir or s.data_dir,
+        database_url=database_url,
+    )
+
+
+def simulate_and_print(city: City, as_json: bool, **options: Any) -> None:
+    """With `--json`, the progress goes to stderr and summary.json to stdout."""
+    from rectify.cli.common import err
+
+    summary = run_simulation(err if as_json else console, city, **options)
+    emit(summary, as_json, lambda _: None)
 
 
 def run_interruptible(work: Coroutine[Any, Any, Any]) -> Any:
@@ -77,7 +154,7 @@ def run_simulation(
         f"{reports_per_day} reports a day, engine {engine_name}); events go to {where}"
     )
     started = time.monotonic()
-    summary = run_interruptible(simulate(city, options, console))
+    summary = run_interruptible(play(city, options, console))
     print_summary(console, summary)
     checkpoint = summary["checkpoint"]
     console.print(

@@ -9,79 +9,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import sys
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from rectify.config import Settings
+from rectify.cli.common import JsonOpt, UrlOpt, console, emit, load_city, open_store, say, settings
 
-audit_app = typer.Typer(
+app = typer.Typer(
     help="Audit: prove the record was not changed; replay; point-in-time views; bundles.", no_args_is_help=True
 )
-console = Console(width=None if sys.stdout.isatty() else 160)
-
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
-UrlOpt = Annotated[str | None, typer.Option("--database-url", help="Read this database (e.g. as an auditor role).")]
 
 
 class AuditFailed(Exception):
     """Verification found discrepancies: exit status 1 after the report was printed."""
 
 
-def _settings() -> Settings:
-    return Settings.from_env(os.environ).with_running_stack()
-
-
-@contextlib.asynccontextmanager
-async def open_store(database_url: str | None) -> AsyncIterator[Any]:
-    """The configured store, or the embedded one under the data folder, started just for this command."""
-    from rectify.client import ServerUnavailable
-    from rectify.devstack import EmbeddedPostgres
-    from rectify.store import EventStore
-
-    settings = _settings()
-    url = database_url or settings.database_url
-    pg = None
-    if url is None:
-        folder = settings.data_dir / "postgres"
-        if not (folder / "PG_VERSION").exists():
-            raise ServerUnavailable(
-                f"no database: set RECTIFY_DATABASE_URL, pass --database-url, or create data under {settings.data_dir} "
-                "(make demo, rectify up)"
-            )
-        pg = EmbeddedPostgres(folder.resolve()).start()
-        url = pg.url
-    try:
-        try:
-            store = await EventStore.connect(url, max_size=4)
-        except OSError as error:
-            raise ServerUnavailable(f"PostgreSQL at {url} could not be reached: {error}") from error
-        try:
-            yield store
-        finally:
-            await store.close()
-    finally:
-        if pg is not None:
-            pg.stop()
-
-
 async def _temporal_or_none() -> Any:
     """A Temporal client when one is configured and answers; the histories check is skipped otherwise."""
     from rectify.client import ServerUnavailable, connect_temporal
 
-    settings = _settings()
-    if not settings.temporal_address:
+    configured = settings()
+    if not configured.temporal_address:
         return None
     try:
-        return await asyncio.wait_for(connect_temporal(settings), timeout=10)
+        return await asyncio.wait_for(connect_temporal(configured), timeout=10)
     except (ServerUnavailable, TimeoutError):
         return None
 
@@ -90,12 +45,8 @@ def _run(coro: Any) -> Any:
     return asyncio.run(coro)
 
 
-def _json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
 # -- verify -------------------------------------------------------------------------------------------
-@audit_app.command()
+@app.command()
 def verify(
     case: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
     temporal: Annotated[bool, typer.Option(help="Also compare with Temporal's histories when reachable.")] = True,
@@ -125,10 +76,7 @@ def verify(
         return report
 
     report = _run(go())
-    if as_json:
-        _json(report.model_dump(mode="json") | {"ok": report.ok})
-    else:
-        print_report(report)
+    emit(report.model_dump(mode="json") | {"ok": report.ok}, as_json, lambda _: print_report(report))
     if not report.ok:
         raise AuditFailed
 
@@ -152,7 +100,7 @@ def print_report(report: Any) -> None:
 
 
 # -- checkpoint ---------------------------------------------------------------------------------------
-@audit_app.command()
+@app.command()
 def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Record a checkpoint now (the `rectify-checkpoint` Schedule does it hourly on a running system)."""
     from rectify.store.checkpoints import record_checkpoint
@@ -162,11 +110,11 @@ def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
             return await record_checkpoint(store.pool)
 
     cp = _run(go())
-    if as_json:
-        _json(cp.model_dump(mode="json"))
-    else:
-        console.print(f"checkpoint {cp.number}: {cp.cases} cases at position {cp.position}")
-        console.print(f"root [bold]{cp.root}[/bold]")
+    emit(
+        cp,
+        as_json,
+        say(f"checkpoint {cp.number}: {cp.cases} cases at position {cp.position}\nroot [bold]{cp.root}[/bold]"),
+    )
 
 
 # -- point in time and timeline -----------------------------------------------------------------------
@@ -180,16 +128,7 @@ def _moment(text: str) -> datetime:
     return moment
 
 
-async def _events(store: Any, case_id: str) -> list[Any]:
-    from rectify.client import CaseNotFound
-
-    events = await store.load(case_id)
-    if not events:
-        raise CaseNotFound(case_id)
-    return events
-
-
-@audit_app.command()
+@app.command()
 def show(
     case_id: Annotated[str, typer.Argument(help="Case id.")],
     at: Annotated[str, typer.Option("--at", help="The moment, e.g. 2026-11-20T10:00+08:00.")],
@@ -198,48 +137,44 @@ def show(
 ) -> None:
     """The case as it stood at a moment: status, responsible units, deadlines and level then."""
     from rectify.audit.timeline import state_at
+    from rectify.audit.views import print_state_at
+    from rectify.cli.reads import events_of
 
     moment = _moment(at)
 
     async def go() -> Any:
         async with open_store(database_url) as store:
-            return state_at(await _events(store, case_id), moment)
+            return state_at(await events_of(store, case_id), moment)
 
     state = _run(go())
-    if as_json:
-        _json({"at": moment.isoformat(), "state": state.model_dump(mode="json") if state else None})
-        return
-    from rectify.audit.views import print_state_at
-
-    print_state_at(console, case_id, moment, state)
+    shown = {"at": moment.isoformat(), "state": state.model_dump(mode="json") if state else None}
+    emit(shown, as_json, lambda _: print_state_at(console, case_id, moment, state))
 
 
-@audit_app.command()
+@app.command()
 def timeline(
     case_id: Annotated[str, typer.Argument(help="Case id.")], database_url: UrlOpt = None, as_json: JsonOpt = False
 ) -> None:
     """A readable timeline: who did what when, working time per stage, deadlines met or missed, rungs."""
     from rectify.audit.timeline import stage_spans
     from rectify.audit.views import print_timeline
-    from rectify.cli import load_city
+    from rectify.cli.reads import events_of
 
-    calendar = load_city(_settings()).policy.calendar
+    calendar = load_city(settings()).policy.calendar
 
     async def go() -> Any:
         async with open_store(database_url) as store:
-            return await _events(store, case_id)
+            return await events_of(store, case_id)
 
     events = _run(go())
     # An open stage runs until now, or until the last event when the case lives in a simulated future.
     spans = stage_spans(events, calendar, max(datetime.now(calendar.zone), events[-1].occurred_at))
-    if as_json:
-        _json({"events": [e.model_dump(mode="json") for e in events], "stages": [s.as_json() for s in spans]})
-    else:
-        print_timeline(console, events, spans)
+    shown = {"events": [e.model_dump(mode="json") for e in events], "stages": [s.as_json() for s in spans]}
+    emit(shown, as_json, lambda _: print_timeline(console, events, spans))
 
 
 # -- replay -------------------------------------------------------------------------------------------
-@audit_app.command()
+@app.command()
 def replay(
     case: Annotated[str | None, typer.Option("--case", help="Replay this case's runs, fetched from Temporal.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Replay every case workflow Temporal still holds.")] = False,
@@ -257,29 +192,30 @@ def replay(
     async def go() -> list[Any]:
         if folder is not None:
             return await r.replay(r.load_histories(folder))
-        settings = _settings()
-        if not settings.temporal_address:
+        configured = settings()
+        if not configured.temporal_address:
             raise ServerUnavailable("no Temporal to fetch histories from: `rectify up`, or RECTIFY_TEMPORAL_ADDRESS")
-        client = await connect_temporal(settings)
+        client = await connect_temporal(configured)
         if case:
             return await r.replay(await r.fetch_runs(client, workflow_id_for(case)))
         return await r.replay(r.fetch_all(client))
 
     outcomes = _run(go())
     failed = [o for o in outcomes if not o.ok]
-    if as_json:
-        _json([{"workflow": o.name, "run_id": o.run_id, "ok": o.ok, "error": o.error} for o in outcomes])
-    else:
+
+    def render(_: object) -> None:
         for o in outcomes:
             mark = "[green]✓[/green]" if o.ok else "[red]✗[/red]"
             console.print(f"{mark} {o.name} ({o.run_id}){'' if o.ok else ': ' + (o.error or '')}")
         console.print(f"{len(outcomes) - len(failed)} of {len(outcomes)} histories replay on today's code")
+
+    emit([{"workflow": o.name, "run_id": o.run_id, "ok": o.ok, "error": o.error} for o in outcomes], as_json, render)
     if failed:
         raise AuditFailed
 
 
 # -- bundles ------------------------------------------------------------------------------------------
-@audit_app.command()
+@app.command()
 def export(
     out: Annotated[Path, typer.Argument(help="The bundle to write, e.g. case.zip.")],
     case: Annotated[str | None, typer.Option("--case", help="One case.")] = None,
@@ -287,12 +223,12 @@ def export(
     from_: Annotated[str | None, typer.Option("--from", help="… with events from this date (YYYY-MM-DD) …")] = None,
     to: Annotated[str | None, typer.Option("--to", help="… to this date, inclusive.")] = None,
     database_url: UrlOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a self-contained bundle that verifies with Python's standard library alone."""
     from rectify.audit.bundle import cases_in_scope, export_bundle
-    from rectify.cli import load_city
 
-    city = load_city(_settings())
+    city = load_city(settings())
     start, end = _date("--from", from_), _date("--to", to)
     if case and (unit or from_ or to):
         raise ValueError("give either --case, or --unit with --from and --to, not both")
@@ -305,9 +241,11 @@ def export(
 
     manifest = _run(go())
     root = manifest["checkpoint"]["root"] if manifest["checkpoint"] else "none (no checkpoint taken yet)"
-    console.print(f"wrote {out}: {manifest['cases']} cases, {manifest['events']} events; checkpoint root {root}")
-    console.print(f"verify anywhere: unzip {out.name} && python3 verify_bundle.py")
-    console.print(f"or here: rectify audit verify-bundle {out}")
+    text = (
+        f"wrote {out}: {manifest['cases']} cases, {manifest['events']} events; checkpoint root {root}\n"
+        f"verify anywhere: unzip {out.name} && python3 verify_bundle.py\nor here: rectify audit verify-bundle {out}"
+    )
+    emit(manifest, as_json, say(text))
 
 
 def _date(option: str, text: str | None) -> date | None:
@@ -319,21 +257,30 @@ def _date(option: str, text: str | None) -> date | None:
         raise ValueError(f"{option} {text!r} is not a date; write it as YYYY-MM-DD") from None
 
 
-@audit_app.command("verify-bundle")
-def verify_bundle(bundle: Annotated[Path, typer.Argument(help="A bundle made by `rectify audit export`.")]) -> None:
-    """Verify an export bundle exactly as its own verify_bundle.py does."""
+@app.command("verify-bundle")
+def verify_bundle(
+    bundle: Annotated[Path, typer.Argument(help="A bundle made by `rectify audit export`.")], as_json: JsonOpt = False
+) -> None:
+    """Verify an export bundle exactly as its own verify_bundle.py does (with --json: {"ok": …} only)."""
     from rectify.audit.verify_bundle import main
 
-    if main([str(bundle)]) != 0:
+    if as_json:
+        with contextlib.redirect_stdout(sys.stderr):  # its report goes to stderr; stdout holds the JSON
+            ok = main([str(bundle)]) == 0
+    else:
+        ok = main([str(bundle)]) == 0
+    emit({"ok": ok, "bundle": str(bundle)}, as_json, lambda _: None)
+    if not ok:
         raise AuditFailed
 
 
 # -- access -------------------------------------------------------------------------------------------
-@audit_app.command("add-auditor")
+@app.command("add-auditor")
 def add_auditor(
     name: Annotated[str, typer.Argument(help="Login name for the auditor (letters, digits, _).")],
     password: Annotated[str | None, typer.Option(help="Password (omit where the server trusts local logins).")] = None,
     database_url: UrlOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Create a login that can read everything and change nothing (member of rectify_auditor)."""
     import re
@@ -348,5 +295,8 @@ def add_auditor(
             await admin.add_auditor(store.pool, name, password)
 
     _run(go())
-    console.print(f"auditor {name} reads everything and can change nothing; connect audit commands with")
-    console.print(f"  --database-url postgresql://{name}@HOST:PORT/DATABASE")
+    text = (
+        f"auditor {name} reads everything and can change nothing; connect audit commands with\n"
+        f"  --database-url postgresql://{name}@HOST:PORT/DATABASE"
+    )
+    emit({"auditor": name, "role": "rectify_auditor"}, as_json, say(text))

@@ -1,4 +1,4 @@
-"""`rectify users …`: staff accounts for the web pages. Mounted by cli.py; needs only the database.
+"""`rectify users …`: staff accounts for the web pages; needs only the database.
 
 Exit codes as everywhere: 0 done, 2 bad input (unknown unit, role or account, a weak password), 3 unreachable.
 """
@@ -6,40 +6,31 @@ Exit codes as everywhere: 0 done, 2 bad input (unknown unit, role or account, a 
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from rectify.config import Settings
+from rectify.cli.common import EXIT_USAGE, JsonOpt, console, emit, err, load_city, open_store, say, settings
 from rectify.store.staff import NoSuchStaff, StaffExists, StaffStore, StaffUser
 from rectify.web.accounts import AccountError, Accounts, StaffRole
 from rectify.web.labels import STAFF_ROLE, unit_name
 
-users_app = typer.Typer(
+app = typer.Typer(
     help="Staff accounts for the web pages: a name, a unit and a role (dispatcher, unit, inspector, leader, auditor).",
     no_args_is_help=True,
 )
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 NameArg = Annotated[str, typer.Argument(help="The account's sign-in name.")]
 StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")]
 
 
 def _run(work: Callable[[Accounts], Awaitable[Any]]) -> Any:
     """Open the configured (or embedded) database, bring its schema up to date, and work on the accounts."""
-    from rectify.audit.cli import open_store
-    from rectify.city import DEFAULT_CITY_DIR, load_city
     from rectify.store import migrate
 
-    settings = Settings.from_env(os.environ).with_running_stack()
-    city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
+    city = load_city(settings())
 
     async def go() -> Any:
         async with open_store(None) as store:
@@ -50,17 +41,17 @@ def _run(work: Callable[[Accounts], Awaitable[Any]]) -> Any:
         return asyncio.run(go())
     except (AccountError, StaffExists) as error:
         err.print(f"[red]invalid input[/red]: {error}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
     except NoSuchStaff as error:
         err.print(f"[red]invalid input[/red]: no account named {str(error)!r} (see `rectify users list`)")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def _password_from_stdin() -> str:
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
         err.print("[red]invalid input[/red]: --password-stdin: the first line of stdin is empty")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     return line
 
 
@@ -77,14 +68,7 @@ def _shown(user: StaffUser, policy: Any) -> dict[str, Any]:
     }
 
 
-def _emit(value: Any, as_json: bool, text: str) -> None:
-    if as_json:
-        sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2) + "\n")
-    else:
-        console.print(text)
-
-
-@users_app.command("create")
+@app.command("create")
 def create(
     name: NameArg,
     unit: Annotated[str, typer.Option(help="The person's unit id (city units.toml).")],
@@ -103,10 +87,10 @@ def create(
     text = f"account [bold]{name}[/bold] for {shown['unit_name']} ({unit}) as {role.value} ({STAFF_ROLE[role.value]})"
     if generated:
         text += f"\npassword: [bold]{generated}[/bold]  (shown once; `rectify users reset-password {name}` for another)"
-    _emit(shown | ({"password": generated} if generated else {}), as_json, text)
+    emit(shown | ({"password": generated} if generated else {}), as_json, say(text))
 
 
-@users_app.command("list")
+@app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Every account with its unit and role and whether it is disabled (never a password)."""
 
@@ -115,7 +99,7 @@ def list_(as_json: JsonOpt = False) -> None:
 
     rows = _run(work)
     if as_json:
-        _emit(rows, True, "")
+        emit(rows, True, say(""))
         return
     table = Table(title=f"staff accounts ({len(rows)})")
     for column in ("name", "unit", "role", "created", "disabled"):
@@ -131,7 +115,7 @@ def list_(as_json: JsonOpt = False) -> None:
     console.print(table)
 
 
-@users_app.command("disable")
+@app.command("disable")
 def disable(name: NameArg, as_json: JsonOpt = False) -> None:
     """Disable an account at once: its sessions end and it can no longer sign in."""
 
@@ -139,10 +123,10 @@ def disable(name: NameArg, as_json: JsonOpt = False) -> None:
         return _shown(await accounts.store.disable(name), accounts.policy)
 
     shown = _run(work)
-    _emit(shown, as_json, f"disabled [bold]{name}[/bold]; its sessions have ended")
+    emit(shown, as_json, say(f"disabled [bold]{name}[/bold]; its sessions have ended"))
 
 
-@users_app.command("reset-password")
+@app.command("reset-password")
 def reset_password(name: NameArg, password_stdin: StdinOpt = False, as_json: JsonOpt = False) -> None:
     """A new password (generated and printed once, or read from stdin); the account's sessions end."""
     given = _password_from_stdin() if password_stdin else None
@@ -153,10 +137,10 @@ def reset_password(name: NameArg, password_stdin: StdinOpt = False, as_json: Jso
 
     shown, password = _run(work)
     text = f"new password for [bold]{name}[/bold]" + (f": [bold]{password}[/bold] (shown once)" if not given else "")
-    _emit(shown | ({"password": password} if not given else {}), as_json, text + "; its sessions have ended")
+    emit(shown | ({"password": password} if not given else {}), as_json, say(text + "; its sessions have ended"))
 
 
-@users_app.command("signins")
+@app.command("signins")
 def signins(
     name: Annotated[str | None, typer.Option(help="Only this account's attempts.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many, newest first.")] = 50,
@@ -169,7 +153,7 @@ def signins(
 
     rows = _run(work)
     if as_json:
-        _emit(rows, True, "")
+        emit(rows, True, say(""))
         return
     table = Table(title=f"sign-ins ({len(rows)})")
     for column in ("when", "account", "address", "result"):
