@@ -7,6 +7,7 @@ may abort at interpreter exit), after the servers are stopped and the summary is
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import uuid
@@ -20,11 +21,18 @@ from rectify.devstack import EmbeddedPostgres
 from tests.starts import SETTING, configured_start
 
 _exit_status = 0
+_own_basetemp: Path | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """A malformed `RECTIFY_TEST_START` stops the run here, before any test, with what to write instead."""
-    global _exit_status
+    global _exit_status, _own_basetemp
+    if os.geteuid() == 0 and not config.option.basetemp:
+        # As root, PostgreSQL runs as another user, which needs to pass through the temporary folders. Each pytest
+        # session makes /tmp/pytest-of-root private again at its start, which would lock out the servers of a run
+        # already going; a folder of this run's own is left alone by other runs.
+        _own_basetemp = Path(tempfile.mkdtemp(prefix="rectify-pytest-"))
+        config.option.basetemp = str(_own_basetemp)
     try:
         configured_start(load_city(DEFAULT_CITY_DIR).policy.calendar)
     except pytest.UsageError as error:
@@ -53,6 +61,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
+    if _own_basetemp is not None and _exit_status == 0:
+        shutil.rmtree(_own_basetemp, ignore_errors=True)  # a failed run's folders stay, to look into
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_exit_status)
