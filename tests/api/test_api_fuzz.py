@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rectify.devstack import EmbeddedPostgres
-from tests.api_support import api_stack, served
+from tests.support.api import api_stack, served
 
 CONFIG = Path(__file__).parent / "schemathesis.toml"
 

@@ -16,7 +16,7 @@ from rectify.api.evidence import may_read_evidence
 from rectify.client import CommandRejected
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.types import Actor, Channel, Point, Role
-from tests.api_support import Api, api_stack, png
+from tests.support.api import Api, api_stack, png
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from rectify.devstack import EmbeddedPostgres
 from rectify.domain import commands as c
 from rectify.domain.types import Actor, Channel, Point, Role
 from rectify.store.idempotency import fingerprint
-from tests.api_support import Api, api_stack, served
+from tests.support.api import Api, api_stack, served
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from xml.etree import ElementTree as ET
 import pytest
 
 from rectify.devstack import EmbeddedPostgres
-from tests.api_support import Api, api_stack
+from tests.support.api import Api, api_stack
 
 REQUEST_FIELDS = {
     "service_request_id",

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rectify.devstack import EmbeddedPostgres
-from tests.api_support import Api, api_stack, png, served
+from tests.support.api import Api, api_stack, png, served
 
 
 @pytest.fixture

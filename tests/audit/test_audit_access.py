@@ -15,7 +15,7 @@ from rich.console import Console
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
-from tests.test_cli import rectify
+from tests.support.scenario import rectify
 
 
 def as_user(url: str, user: str) -> str:

@@ -1,7 +1,7 @@
 """No column outside the proof: each column of `events` and of the read models, changed alone by a superuser
 with the triggers off, makes `audit verify` fail naming the case and the column (docs/audit.md has the table).
 
-The store is the tamper tests' small simulated store (tests/audit_support.py), copied per test.
+The store is the tamper tests' small simulated store (tests/support/audit.py), copied per test.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rectify.store import EventStore
 from rectify.store.checkpoints import checkpoints
 from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS
 from rectify.store.scan import FACT_FIELDS
-from tests.audit_support import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
+from tests.support.audit import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
 
 #: The event changed: the third of a case with at least six, so events before and after it show what broke.
 VERSION = 3

@@ -8,8 +8,8 @@ from rectify.audit.histories import history_check
 from rectify.audit.verify import verify
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
-from tests.scenario import INSPECTOR, REPORTER, photo, point_in, unit
-from tests.test_audit_tamper import as_superuser, problems
+from tests.support.audit import as_superuser, problems
+from tests.support.scenario import INSPECTOR, REPORTER, photo, point_in, unit
 
 
 async def test_the_store_matches_the_workflow_histories_until_someone_edits_it(pg: EmbeddedPostgres) -> None:

@@ -18,7 +18,7 @@ from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.canonical import chain_hash
 from rectify.store import EventStore, scan
-from tests.audit_support import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
+from tests.support.audit import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
 
 
 @pytest.fixture(scope="module")

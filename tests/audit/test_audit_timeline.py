@@ -9,8 +9,7 @@ from rectify.domain import commands as c
 from rectify.domain.decider import decide
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR
-from tests.given import LEAD, OTHER, POLICY, cmd, dispatcher, local, report, unit
-from tests.test_simulation import submit_for, verify_for
+from tests.support.given import LEAD, OTHER, POLICY, cmd, dispatcher, inspector, local, photo, report, unit
 
 REPORT = report("timeline")
 CASE = REPORT.case_id
@@ -36,10 +35,10 @@ EVENTS = played(
     (cmd(c.Tick, SYSTEM_ACTOR, case_id=CASE), "2026-11-24 12:00"),
     (cmd(c.ClaimCase, unit(OTHER), case_id=CASE), "2026-11-24 14:30"),
     (
-        cmd(c.SubmitRectification, unit(OTHER), case_id=CASE, evidence=submit_for("timeline").evidence, note="已整改"),
+        cmd(c.SubmitRectification, unit(OTHER), case_id=CASE, evidence=(photo(),), note="已整改"),
         "2026-11-24 15:00",
     ),
-    (cmd(c.VerifyCase, verify_for("timeline").actor, case_id=CASE, passed=True, note="核查"), "2026-11-24 16:00"),
+    (cmd(c.VerifyCase, inspector(), case_id=CASE, passed=True, note="核查"), "2026-11-24 16:00"),
 )
 
 

@@ -24,7 +24,7 @@ from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore
 from rectify.workflows.schedules import BULLETIN_SCHEDULE_ID, ensure_bulletin_schedule
-from tests.starts import configured_start, monday_on_or_after
+from tests.support.starts import configured_start, monday_on_or_after
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,14 +18,7 @@ import pytest
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.city.sampling import point_in
 from rectify.devstack import port_open
-
-PYTHON = sys.executable
-
-
-def rectify(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PYTHON, "-m", "rectify.cli", *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
+from tests.support.scenario import PYTHON, rectify
 
 
 def descendants_named(pid: int, *names: str) -> list[psutil.Process]:
@@ -258,7 +250,7 @@ def test_simulate_refuses_bad_options_with_a_clear_message(args: list[str], mess
 
 
 def test_audit_replays_the_corpus_from_the_command_line(tmp_path: Path) -> None:
-    corpus = Path(__file__).parent / "histories"
+    corpus = Path(__file__).parents[1] / "histories"
     result = rectify("audit", "replay", "--dir", str(corpus), env={**os.environ, "RECTIFY_DATA_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stdout + result.stderr
     count = len(list(corpus.glob("*.json")))

@@ -12,8 +12,7 @@ import time
 from rectify.client import CommandRejected
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
-from tests.scenario import unit
-from tests.test_poison import _refuse_marked_events, report
+from tests.support.scenario import hotline_report, refuse_marked_events, unit
 
 
 def doctor(stack: TestStack, *args: str) -> tuple[int, dict]:
@@ -31,7 +30,7 @@ def doctor(stack: TestStack, *args: str) -> tuple[int, dict]:
 
 async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrations(pg: EmbeddedPostgres) -> None:
     async with TestStack(pg=pg, time_skipping=False) as stack:
-        ref = await report(stack, "doctor-1")
+        ref = await hotline_report(stack, "doctor-1")
         code, checks = await asyncio.to_thread(doctor, stack)
         assert code == 0, checks
         assert {name: c["status"] for name, c in checks.items()} == {
@@ -43,7 +42,7 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
             "failed workflows": "ok",
         }
 
-        await _refuse_marked_events(stack, "拒收")
+        await refuse_marked_events(stack, "拒收")
         try:
             await stack.client.dispute(ref.case_id, unit(ref.lead_unit), "拒收的理由")
         except CommandRejected as refused:

@@ -1,18 +1,11 @@
-"""问责 proceedings: the decider (given / when / then) and the child workflow on the time-skipping server."""
+"""问责 proceedings: the decider (given / when / then); the child workflow is in tests/workflows."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator
-from datetime import timedelta
-
 import pytest
 
-from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.accountability import (
     DecideProceeding,
-    OpenProceeding,
     Outcome,
     ProceedingTick,
     SubmitExplanation,
@@ -20,26 +13,12 @@ from rectify.domain.accountability import (
     fold_proceeding,
 )
 from rectify.domain.errors import NotAuthorised, WrongStatus
-from rectify.domain.events import MissedDeadline
-from rectify.domain.types import SYSTEM_ACTOR, Actor, Channel, Role
-from tests.given import DEPT, LEAD, POLICY, T0, local, unit
-from tests.scenario import INSPECTOR, REPORTER, photo, point_in
+from rectify.domain.types import SYSTEM_ACTOR, Actor, Role
+from tests.support.given import DEPT, LEAD, POLICY, PROCEEDING, T0, local, referral, unit
 
-ID = "acc-case-1-9"
+ID = PROCEEDING
 REVIEWER = Actor(unit_id="office_inspection", role=Role.REVIEWER)
 _n = iter(range(10_000))
-
-
-def referral(actor: Actor = SYSTEM_ACTOR) -> OpenProceeding:
-    return OpenProceeding(
-        command_id=f"c{next(_n)}",
-        case_id=ID,
-        actor=actor,
-        subject_case_id="case-1",
-        unit=LEAD,
-        responsible_role=None,
-        missed=(MissedDeadline(stage="rectify", due_at=T0),),
-    )
 
 
 def given(*commands: object, at: object = T0) -> object:
@@ -102,55 +81,3 @@ def test_a_missed_explanation_is_recorded_when_its_deadline_passes_and_then_the_
         "proceeding_decided",
         "proceeding_closed",
     ]
-
-
-@pytest.fixture
-async def stack(pg: EmbeddedPostgres) -> AsyncIterator[TestStack]:
-    async with TestStack(pg=pg) as s:
-        yield s
-
-
-async def wait_for(check, seconds: float = 30):
-    give_up = time.monotonic() + seconds
-    while not (found := await check()):
-        assert time.monotonic() < give_up, "timed out"
-        await asyncio.sleep(0.05)
-    return found
-
-
-async def test_the_top_rung_opens_a_proceeding_that_outlives_the_case_and_costs_the_unit_points(
-    stack: TestStack,
-) -> None:
-    ref = await stack.client.report(
-        idempotency_key="acc-1",
-        category="street_vending",
-        description="占道经营",
-        location=point_in(stack.city, "st_guanyinqiao"),
-        channel=Channel.HOTLINE,
-        actor=REPORTER,
-    )
-    await stack.env.sleep(timedelta(days=12))  # nobody acts: 催办, 曝光, 扣分, 问责
-    [row] = await wait_for(lambda: stack.client.proceedings(case_id=ref.case_id))
-    assert row.unit == ref.lead_unit and row.status == "referred"
-    lead = Actor(unit_id=ref.lead_unit, role=Role.UNIT)
-    await stack.client.claim(ref.case_id, lead)  # the case is fixed and closed meanwhile …
-    await stack.client.submit(ref.case_id, lead, [photo()], "已整改")
-    await stack.client.verify(ref.case_id, INSPECTOR, True)
-    result = await stack.client.explain(row.proceeding_id, lead, "人手不足，已增派力量")  # … the proceeding goes on
-    assert result.state.status == "explained"
-    decided = await stack.client.decide_accountability(row.proceeding_id, REVIEWER, Outcome.INTERVIEW, "约谈主要负责人")
-    assert (decided.state.status, decided.state.outcome, decided.state.points) == ("closed", "interview", 2.0)
-    _, events = await stack.client.proceeding(row.proceeding_id)
-    assert [e.type for e in events] == [
-        "proceeding_opened",
-        "explanation_submitted",
-        "proceeding_decided",
-        "proceeding_closed",
-    ]
-    assert [m.stage for m in events[0].missed] == ["claim", "rectify"]
-    opened_on = events[0].occurred_at
-    counts = await stack.store.unit_counts(opened_on - timedelta(days=30), decided.events[0].occurred_at + timedelta(1))
-    assert counts[ref.lead_unit].points == 2.0 + 2.0  # 扣分 rung (2) and the interview (2)
-    assert (await stack.store.diff_read_models()).clean
-    inbox = await wait_for(lambda: stack.store.inbox(ref.lead_unit))
-    assert any("问责" in n["text"] for n in inbox)

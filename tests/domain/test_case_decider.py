@@ -20,7 +20,7 @@ from rectify.domain.errors import (
 from rectify.domain.events import event_body, parse_event
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
-from tests.given import (
+from tests.support.given import (
     CASE,
     DEPT,
     LEAD,
@@ -83,7 +83,7 @@ def test_an_unrouted_report_is_refused() -> None:
 
 
 def test_a_report_routed_to_an_unknown_unit_is_refused() -> None:
-    from tests.given import routing
+    from tests.support.given import routing
 
     with pytest.raises(UnknownUnit, match="'st_nowhere'"):
         when(None, report(routing=routing("st_nowhere")))

@@ -26,7 +26,7 @@ from rectify.domain.events import Event, event_body, parse_event
 from rectify.domain.policy import LimitKind
 from rectify.domain.state import CaseState, evolve, fold
 from rectify.domain.types import FINAL_STATUSES, OPEN_STATUSES, SYSTEM_ACTOR, Actor, CaseStatus, Channel, Point, Role
-from tests.given import (
+from tests.support.given import (
     DEPT,
     LEAD,
     OTHER,

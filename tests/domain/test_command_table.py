@@ -31,7 +31,22 @@ from rectify.domain.accountability import (
 from rectify.domain.command_table import BY_METHOD, COMMANDS, CommandSpec, InputKind, Stream
 from rectify.domain.errors import NotAuthorised
 from rectify.domain.types import SYSTEM_ACTOR, Actor, Role
-from tests.given import CASE, LEAD, OTHER, POLICY, T0, claim, cmd, dispute, given, photo, report, submit, unit, verify
+from tests.support.given import (
+    CASE,
+    LEAD,
+    OTHER,
+    POLICY,
+    T0,
+    claim,
+    cmd,
+    dispute,
+    given,
+    photo,
+    report,
+    submit,
+    unit,
+    verify,
+)
 
 #: Commands only the system issues (or intake, which is not a command on a case).
 SYSTEM_ONLY = {c.ReportCase, c.AbsorbCase, c.AttachDuplicate, c.Tick, OpenProceeding, ProceedingTick}

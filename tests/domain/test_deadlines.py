@@ -15,7 +15,7 @@ from rectify.domain.deadlines import Stage, add_time, stage_due
 from rectify.domain.escalation import next_due
 from rectify.domain.policy import StageLimits
 from rectify.domain.state import Deadline, fold
-from tests.given import (
+from tests.support.given import (
     POLICY,
     claim,
     cmd,

@@ -24,7 +24,7 @@ from rectify.domain.errors import (
 from rectify.domain.policy import Rung
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR, Actor, CaseStatus, Channel, Point, Role
-from tests.given import (
+from tests.support.given import (
     CASE,
     LEAD,
     OTHER,

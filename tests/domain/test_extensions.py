@@ -12,7 +12,7 @@ from rectify.domain.errors import NotAuthorised, WindowClosed, WrongStatus
 from rectify.domain.policy import ExtensionLimits
 from rectify.domain.state import fold
 from rectify.domain.types import Actor, CaseStatus
-from tests.given import (
+from tests.support.given import (
     OTHER,
     POLICY,
     T0,

@@ -13,7 +13,7 @@ from rectify.domain.periods import PeriodError, days, quarter, refuse_future, we
 from rectify.domain.policy import Scoring
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR
-from tests.given import LEAD, OTHER, POLICY, cmd, dispatcher, inspector, local, photo, report, unit
+from tests.support.given import LEAD, OTHER, POLICY, cmd, dispatcher, inspector, local, photo, report, unit
 
 ZONE = "Asia/Shanghai"
 

@@ -11,7 +11,7 @@ import pytest
 
 from rectify.domain.state import evolve, fold
 from rectify.domain.types import CaseStatus
-from tests.given import CASE, T0, claim, given, photo, report, submit, when
+from tests.support.given import CASE, T0, claim, given, photo, report, submit, when
 
 
 def test_a_history_must_start_with_the_report() -> None:

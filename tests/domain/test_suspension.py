@@ -16,7 +16,7 @@ from rectify.domain.errors import NotAuthorised, WrongStatus
 from rectify.domain.escalation import next_due
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Actor, CaseStatus
-from tests.given import (
+from tests.support.given import (
     OTHER,
     POLICY,
     T0,

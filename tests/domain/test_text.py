@@ -16,8 +16,7 @@ from rectify.domain.errors import ERRORS_BY_RULE, InvalidText
 from rectify.domain.events import event_body
 from rectify.domain.policy import TextLimits
 from rectify.domain.types import Actor, Role
-from tests.given import POLICY, T0, claim, cmd, dispute, given, photo, report, unit, when
-from tests.test_accountability import referral
+from tests.support.given import POLICY, T0, claim, cmd, dispute, given, photo, referral, report, unit, when
 
 NASTY = ["坏\x00数据", "a\ud800b", "响铃\x07", "删除\x7f", "C1\x85"]
 FINE = ["אבג\u200f مرحبا", "🚧🙂‍↔️", "e\u0301\u0301\u0301", "'; DROP TABLE events; --", "<script>alert(1)</script>"]

@@ -10,43 +10,13 @@ import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from datetime import time as clock
 
 from rectify.client import RectifyClient
 from rectify.devstack import EmbeddedPostgres, TestStack
-from rectify.domain.calendar import WorkingCalendar, WorkingPeriod
-from rectify.domain.policy import Policy, Rung, StageLimits
 from rectify.domain.types import Channel
 from rectify.worker import build_worker
-from tests.faults.support import assert_audit_verifies
-from tests.scenario import REPORTER, point_in
-
-SECOND = 1 / 3600  # in hours
-
-
-def round_the_clock(policy: Policy) -> Policy:
-    """Working time all day every day, a 2 s claim limit, a 6 s rectification limit, rungs 2 s apart."""
-    now = datetime.now(UTC)
-    calendar = WorkingCalendar(
-        periods=(WorkingPeriod(start=clock(0), end=clock(23, 59, 59, 999999)),),
-        known_years=frozenset({now.year, now.year + 1}),
-    )
-    categories = {
-        code: category.model_copy(update={"rectify_limit_hours": 6 * SECOND})
-        for code, category in policy.categories.items()
-    }
-    ladder = tuple(
-        Rung(level=r.level, name=r.name, after_hours=2 * SECOND * i, points=r.points)
-        for i, r in enumerate(policy.ladder)
-    )
-    return policy.model_copy(
-        update={
-            "calendar": calendar,
-            "categories": categories,
-            "ladder": ladder,
-            "stages": StageLimits(dispatch_hours=2 * SECOND, claim_hours=2 * SECOND),
-        }
-    )
+from tests.support.faults import assert_audit_verifies
+from tests.support.scenario import REPORTER, point_in, round_the_clock
 
 
 async def test_a_worker_down_past_every_rung_fires_each_once_in_order_when_it_returns(pg: EmbeddedPostgres) -> None:

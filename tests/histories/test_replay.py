@@ -12,7 +12,7 @@ from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.models import CaseOutcome, CaseWorkflowInput
 
-CORPUS = Path(__file__).parent / "histories"
+CORPUS = Path(__file__).parent
 #: The paths the corpus must keep covering (see tests/histories/record.py).
 SCENARIOS = {
     "straight",

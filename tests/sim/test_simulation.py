@@ -28,8 +28,8 @@ from rectify.sim.intake import day_reports
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.sim.summary import summarize, summarize_store
 from rectify.store import EventStore, migrate
-from tests.given import LEAD, OTHER, POLICY, T0, claim, cmd, dispatcher, dispute, report, submit, verify
-from tests.starts import configured_start, future_start, quiet_start
+from tests.support.given import LEAD, OTHER, POLICY, T0, claim, cmd, dispatcher, dispute, report, submit, verify
+from tests.support.starts import configured_start, future_start, quiet_start
 
 #: Ids name a recording (random in the workflow, derived in process); they decide nothing.
 _IDS = {"event_id", "causation_id", "correlation_id"}

@@ -16,8 +16,8 @@ from rectify.domain.state import fold
 from rectify.store import EventStore, migrate
 from rectify.store.checkpoints import checkpoints, record_checkpoint
 from rectify.store.migrate import migration_files
-from tests.audit_support import as_superuser, problems
-from tests.test_store import claimed, reported
+from tests.support.audit import as_superuser, problems
+from tests.support.given import claimed, reported
 
 
 @pytest.fixture

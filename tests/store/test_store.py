@@ -4,63 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
-from rectify.domain import commands as c
 from rectify.domain.canonical import canonical_json, chain_hash
-from rectify.domain.decider import case_id_for, decide
-from rectify.domain.events import Event, event_body
-from rectify.domain.policy import Category, Policy, Unit
+from rectify.domain.events import event_body
 from rectify.domain.state import CaseState, fold
-from rectify.domain.types import Actor, Channel, EvidenceRef, Point, Role, Routing
 from rectify.store import ConcurrencyError, EventConflict, EventStore, MigrationError, case_row, migrate
 from rectify.store.migrate import migration_files
-
-POLICY = Policy(
-    city="测试市",
-    version="t1",
-    units={
-        "st_a": Unit(id="st_a", name="甲街道", kind="street"),
-        "dept_x": Unit(id="dept_x", name="城管局", kind="department"),
-    },
-    categories={
-        "street_vending": Category(
-            code="street_vending",
-            name="占道经营",
-            lead_department="dept_x",
-            rectify_limit_hours=2,
-            duplicate_radius_m=50,
-        )
-    },
-)
-T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-LEAD = Actor(unit_id="st_a", role=Role.UNIT)
-
-
-def reported(key: str, at: datetime = T0) -> list[Event]:
-    command = c.ReportCase(
-        command_id=f"report-{key}",
-        case_id=case_id_for(key),
-        actor=Actor(unit_id="citizen", role=Role.REPORTER),
-        idempotency_key=key,
-        category="street_vending",
-        description="人行道上有摊贩，价格 ¥12.5，“占道”",
-        location=Point(lon=106.574321, lat=29.581234),
-        channel=Channel.SNAPSHOT,
-        routing=Routing(lead_unit="st_a", territorial_unit="st_a", grid_id="g-01", rule="territorial"),
-        evidence=(
-            EvidenceRef(sha256="ab" * 32, size=1234, media_type="image/jpeg", location=Point(lon=1.5, lat=2.25)),
-        ),
-    )
-    return decide(None, command, at, POLICY)
-
-
-def claimed(state: CaseState, n: int = 0) -> list[Event]:
-    command = c.ClaimCase(command_id=f"claim-{state.case_id}-{n}", case_id=state.case_id, actor=LEAD)
-    return decide(state, command, T0 + timedelta(minutes=5), POLICY)
+from tests.support.given import T0, claimed, reported
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from rectify.domain.state import fold
 from rectify.store import ConcurrencyError, EventStore, migrate
 from rectify.store import append as store_append
 from rectify.store.append import Base
-from tests.test_store import claimed, reported
+from tests.support.given import claimed, reported
 
 CASES, RIVALS = 24, 4
 FORGED = "0" * 64

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rectify.domain import commands as c
+from rectify.domain.accountability import OpenProceeding
 from rectify.domain.calendar import WorkingCalendar
 from rectify.domain.decider import case_id_for, decide
-from rectify.domain.events import Event
+from rectify.domain.events import Event, MissedDeadline
 from rectify.domain.policy import Category, Policy, Unit
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR, Actor, Channel, EvidenceRef, Point, Role, Routing
@@ -160,3 +161,44 @@ def local(text: str) -> datetime:
 
 def types(events: list[Event]) -> list[str]:
     return [e.type for e in events]
+
+
+def reported(key: str, at: datetime = T0) -> list[Event]:
+    """The events of a report whose text and evidence exercise the store's encoding (quotes, ¥, a photo's place)."""
+    command = c.ReportCase(
+        command_id=f"report-{key}",
+        case_id=case_id_for(key),
+        actor=reporter(),
+        idempotency_key=key,
+        category="street_vending",
+        description="人行道上有摊贩，价格 ¥12.5，“占道”",
+        location=Point(lon=106.574321, lat=29.581234),
+        channel=Channel.SNAPSHOT,
+        routing=Routing(lead_unit=LEAD, territorial_unit=LEAD, grid_id="g-01", rule="territorial"),
+        evidence=(
+            EvidenceRef(sha256="ab" * 32, size=1234, media_type="image/jpeg", location=Point(lon=1.5, lat=2.25)),
+        ),
+    )
+    return decide(None, command, at, POLICY)
+
+
+def claimed(state: CaseState, n: int = 0) -> list[Event]:
+    """The lead unit's claim of `state`'s case; `n` tells rival claims apart (each its own command id)."""
+    command = c.ClaimCase(command_id=f"claim-{state.case_id}-{n}", case_id=state.case_id, actor=unit())
+    return decide(state, command, T0 + timedelta(minutes=5), POLICY)
+
+
+PROCEEDING = "acc-case-1-9"
+
+
+def referral(actor: Actor = SYSTEM_ACTOR) -> OpenProceeding:
+    """The ladder's referral of LEAD for a missed rectification: the first command of proceeding PROCEEDING."""
+    return OpenProceeding(
+        command_id=f"cmd-{next(_ids)}",
+        case_id=PROCEEDING,
+        actor=actor,
+        subject_case_id="case-1",
+        unit=LEAD,
+        responsible_role=None,
+        missed=(MissedDeadline(stage="rectify", due_at=T0),),
+    )

@@ -18,7 +18,7 @@ from rectify.store import migrate
 from rectify.store.projections import CASE_COLUMNS
 from rectify.store.read_models import CaseFilter, case_page, status_counts
 from rectify.web import labels, present
-from tests.given import POLICY, claim, cmd, local, report, submit, verify
+from tests.support.given import POLICY, claim, cmd, local, report, submit, verify
 
 
 def test_every_status_role_channel_and_stage_has_its_chinese_word() -> None:

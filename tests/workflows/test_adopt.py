@@ -8,7 +8,7 @@ from rectify.domain import commands as c
 from rectify.domain.decider import decide
 from rectify.domain.state import fold
 from rectify.workflows.adopt import Adopted, by_command
-from tests.given import POLICY, T0, cmd, report, unit
+from tests.support.given import POLICY, T0, cmd, report, unit
 
 
 def _stored() -> tuple[list, list, list]:

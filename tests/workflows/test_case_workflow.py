@@ -17,7 +17,7 @@ from rectify.domain.state import fold
 from rectify.domain.types import Channel, Point
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.models import workflow_id_for
-from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, territorial_category, unit
+from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, territorial_category, unit
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
 from rectify.store.checkpoints import checkpoints
 from rectify.workflows.schedules import CHECKPOINT_SCHEDULE_ID, ensure_checkpoint_schedule
-from tests.scenario import REPORTER, point_in
+from tests.support.scenario import REPORTER, point_in
 
 
 async def test_the_schedule_records_a_checkpoint_over_every_case_when_triggered(pg: EmbeddedPostgres) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
-from tests.scenario import REPORTER, point_in
+from tests.support.scenario import REPORTER, point_in
 
 SECOND = timedelta(seconds=1)
 

@@ -9,14 +9,10 @@ from datetime import timedelta
 import pytest
 
 from rectify.devstack import EmbeddedPostgres, TestStack
-from rectify.domain.commands import Tick
-from rectify.domain.errors import NotAuthorised
 from rectify.domain.events import Event
-from rectify.domain.state import fold
-from rectify.domain.types import SYSTEM_ACTOR, Channel
+from rectify.domain.types import Channel
 from rectify.workflows.models import workflow_id_for
-from tests.given import T0, cmd, dispatcher, given, local, report, when
-from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
+from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
 FORTNIGHT = timedelta(days=14)
 
@@ -25,10 +21,6 @@ FORTNIGHT = timedelta(days=14)
 async def stack(pg: EmbeddedPostgres) -> AsyncIterator[TestStack]:
     async with TestStack(pg=pg) as s:
         yield s
-
-
-def system() -> object:
-    return SYSTEM_ACTOR
 
 
 async def report_case(stack: TestStack, key: str) -> tuple[str, str]:
@@ -147,37 +139,6 @@ async def test_suspension_pauses_every_clock_and_resumption_keeps_the_remaining_
     assert calendar.working_time_between(resumed_at, result.state.due_at) == remaining
     await stack.env.sleep(FORTNIGHT)
     assert [e.level for e in await events_of(stack, case_id, "escalation_raised")] == [1, 2, 3, 4]
-
-
-def test_after_a_long_outage_one_tick_fires_every_overdue_step_once_in_order() -> None:
-    """What the workflow's single wake-up does after downtime: the decider emits all that came due, in order.
-
-    (On the time-skipping server a timer that fires with no worker locks time, so the outage itself is
-    exercised here, at the decider, with the same Tick the workflow sends.)
-    """
-    state = given(report())  # Tuesday 09:30, rectify due 11:30
-    late = when(state, cmd(Tick, system()), at=T0 + FORTNIGHT)
-    assert [(e.type, getattr(e, "level", None) or e.stage) for e in late] == [
-        ("deadline_missed", "claim"),
-        ("deadline_missed", "rectify"),
-        ("escalation_raised", 1),
-        ("escalation_raised", 2),
-        ("escalation_raised", 3),
-        ("escalation_raised", 4),
-    ]
-    assert [e.due_at for e in late] == sorted(e.due_at for e in late)
-    assert [e.due_at for e in late if e.type == "escalation_raised"] == [
-        local("2026-11-24 11:30"),
-        local("2026-11-25 11:30"),
-        local("2026-11-27 11:30"),
-        local("2026-12-01 11:30"),
-    ]
-    assert when(fold(late, state), cmd(Tick, system()), at=T0 + FORTNIGHT) == []  # each fires once
-
-
-def test_only_the_system_ticks() -> None:
-    with pytest.raises(NotAuthorised, match="only by a system"):
-        when(given(report()), cmd(Tick, dispatcher()))
 
 
 async def test_every_rung_reaches_the_lead_units_inbox_once(stack: TestStack) -> None:

@@ -20,7 +20,7 @@ from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.accountability import Outcome
 from rectify.domain.errors import ERRORS_BY_RULE
 from rectify.domain.types import Actor, Channel, Role
-from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
+from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
 REVIEWER = Actor(unit_id="office_inspection", role=Role.REVIEWER)
 NASTY = [
