@@ -30,9 +30,12 @@ def descendants_named(pid: int, *names: str) -> list[psutil.Process]:
 
 
 @pytest.fixture(scope="module")
-def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """`rectify up` in its own process, as a user would start it; stopped with Ctrl-C (SIGINT) at the end."""
-    data_dir = tmp_path_factory.mktemp("up")
+def running_stack() -> Iterator[dict[str, str]]:
+    """`rectify up` in its own process, as a user would start it; stopped with Ctrl-C (SIGINT) at the end.
+
+    Not under pytest's own temporary folder: another pytest run on the machine resets it to 0700, and the postgres
+    user (PostgreSQL refuses to run as root) then loses its data folder in the middle of this module."""
+    data_dir = Path(tempfile.mkdtemp(prefix="rectify-test-up-"))
     env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     for name in ("RECTIFY_TEMPORAL_ADDRESS", "RECTIFY_DATABASE_URL"):
         env.pop(name, None)
@@ -47,12 +50,15 @@ def running_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     try:
         yield env
     finally:
-        servers = descendants_named(proc.pid, "postgres", "temporal")
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
-        _gone, alive = psutil.wait_procs(servers, timeout=20)
-        assert not alive, f"servers left running after Ctrl-C: {[p.pid for p in alive]}"
-        assert not stack_file.exists()
+        try:
+            servers = descendants_named(proc.pid, "postgres", "temporal")
+            proc.send_signal(signal.SIGINT)
+            proc.wait(60)
+            _gone, alive = psutil.wait_procs(servers, timeout=20)
+            assert not alive, f"servers left running after Ctrl-C: {[p.pid for p in alive]}"
+            assert not stack_file.exists()
+        finally:
+            shutil.rmtree(data_dir, ignore_errors=True)
 
 
 def test_usage_errors_exit_2_without_a_traceback() -> None:
