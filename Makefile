@@ -37,6 +37,7 @@ browser:
 test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
 # The pages' pictures in docs/screenshots (README), taken by the browser tests at desktop and phone width.
@@ -46,6 +47,7 @@ screenshots: $(STAMP) browser
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 # The long fuzz: schemathesis over both APIs at 200 examples per operation (and the other `fuzz` tests).
 fuzz: $(STAMP)

@@ -19,6 +19,7 @@ from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.models import workflow_id_for
 
 WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
@@ -54,6 +55,11 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
         run_id = started.continued_execution_run_id or None
         if run_id is None:
             return runs
+
+
+async def case_runs(client: Client, case_id: str) -> list[WorkflowHistory]:
+    """Every run of a case's workflow still held by Temporal."""
+    return await fetch_runs(client, workflow_id_for(case_id))
 
 
 async def fetch_all(client: Client, query: str = "WorkflowType = 'CaseWorkflow'") -> AsyncIterator[WorkflowHistory]:
