@@ -7,7 +7,7 @@ as the corpus in tests/histories/ that CI replays on every change.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +80,7 @@ async def replay(histories: Histories, workflows: Sequence[type] = WORKFLOWS) ->
 
 
 async def _aiter(histories: Histories) -> AsyncIterator[WorkflowHistory]:
-    if hasattr(histories, "__aiter__"):
+    if isinstance(histories, AsyncIterable):
         async for history in histories:
             yield history
     else:

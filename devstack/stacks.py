@@ -118,6 +118,7 @@ class TestStack(_Stack):
 
     def worker_environment(self) -> dict[str, str]:
         """The settings for another worker process (`python -m rectify.worker`) on this stack's task queue."""
+        assert self.database_url is not None, "the stack is not started"
         return {
             "RECTIFY_TEMPORAL_ADDRESS": self.env.client.service_client.config.target_host,
             "RECTIFY_DATABASE_URL": self.database_url,
@@ -144,6 +145,7 @@ class TestStack(_Stack):
             import tempfile
 
             self.bulletin_dir = Path(tempfile.mkdtemp(prefix="rectify-bulletins-"))
+        assert self.database_url is not None  # (set by _start before this)
         await self._serve(self.env.client, self.database_url, self.city, self.bulletin_dir)
 
 
@@ -169,6 +171,8 @@ class EmbeddedStack(_Stack):
         self.checkpoint_every = checkpoint_every
         self.city_dir = city_dir
         self.task_queue = task_queue
+        #: Where `rectify up` serves the API and the pages, once it does.
+        self.api_url: str | None = None
         super().__init__()
 
     @property

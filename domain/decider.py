@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import Any, assert_never
 
 from rectify.domain.commands import (
     AbsorbCase,
@@ -106,7 +106,8 @@ class _Emitter:
         self.command, self.now, self.version, self.correlation_id = command, now, version, correlation_id
         self.events: list[Event] = []
 
-    def __call__(self, cls: type[Event], actor: Actor | None = None, **payload: object) -> None:
+    def __call__(self, cls: type[Event], actor: Actor | None = None, **payload: Any) -> None:
+        # `payload` is checked where it belongs: by the event's model, field by field, when it is made.
         index = len(self.events)
         self.events.append(
             cls(
@@ -194,15 +195,16 @@ def _decide_tick(emit: _Emitter, state: CaseState, policy: Policy, now: datetime
             unit = state.lead_unit if item.stage in {Stage.CLAIM, Stage.RECTIFY} else None
             emit(DeadlineMissed, actor=SYSTEM_ACTOR, stage=item.stage, due_at=item.at, unit=unit)
         else:
-            rung = item.rung
-            unit = policy.unit(state.lead_unit)
+            rung, lead = item.rung, state.lead_unit
+            assert rung is not None and lead is not None, "a rung is reached only on a dispatched case"
+            unit = policy.unit(lead)
             emit(
                 EscalationRaised,
                 actor=SYSTEM_ACTOR,
                 level=rung.level,
                 rung=rung.name,
                 due_at=item.at,
-                unit=state.lead_unit,
+                unit=lead,
                 points=rung.points,
                 responsible_role=unit.responsible_role if unit and rung.level == len(policy.ladder) else None,
             )
@@ -230,14 +232,16 @@ def _check_extension_cap(state: CaseState, command: Command, policy: Policy, hou
 
 def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime, reason: str) -> None:
     """Clocks run again: each deadline not yet missed moves by the time the case was suspended."""
-    paused_working = policy.calendar.working_time_between(state.suspended_at, now)
+    suspended_at = state.suspended_at
+    assert suspended_at is not None, "a suspended case records when it was suspended"
+    paused_working = policy.calendar.working_time_between(suspended_at, now)
     ladder_running = "rectify" in state.deadlines and state.deadlines["rectify"].missed
     emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0, reason=reason)
     for stage, deadline in sorted(state.deadlines.items()):
         if deadline.missed or state.suspended_from not in ACTIVE_IN[stage]:
             continue
         _, natural = stage_limit(policy, Stage(stage), state.category)
-        paused = now - state.suspended_at if natural else paused_working
+        paused = now - suspended_at if natural else paused_working
         due, estimated = add_time(policy, deadline.due_at, paused, natural)
         emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=stage, due_at=due, estimated=estimated)
 
@@ -338,7 +342,9 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
         case ReopenCase(reason=reason):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
-            window_end = reopen_window_end(policy, state.closed_at)
+            closed_at = state.closed_at
+            assert closed_at is not None, "a closed case records when it closed"
+            window_end = reopen_window_end(policy, closed_at)
             if now > window_end:
                 raise WindowClosed(
                     f"reopening is allowed until {window_end.isoformat()} "
@@ -364,7 +370,7 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             if granted:
                 hours = state.extension_pending
                 _, natural = stage_limit(policy, Stage.RECTIFY, state.category)
-                due, estimated = add_time(policy, max(state.due_at, now), timedelta(hours=hours), natural)
+                due, estimated = add_time(policy, max(state.due_at or now, now), timedelta(hours=hours), natural)
                 emit(ExtensionGranted, hours=hours, reason=reason)
                 emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=Stage.RECTIFY.value, due_at=due, estimated=estimated)
             else:
@@ -392,8 +398,6 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             if state.feedback_at is not None:
                 raise WrongStatus("feedback was already recorded", case_id=state.case_id, status=state.status)
             emit(FeedbackRecorded, satisfied=satisfied, note=note)
-        case ReportCase():
-            raise AssertionError("handled above")  # pragma: no cover
         case _:
             assert_never(command)
     return emit.events
