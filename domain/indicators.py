@@ -52,6 +52,12 @@ class Fact(Frozen):
     value: float = 0.0
 
 
+def _fact(event: e.EventBase, unit: str, kind: str, value: float = 0.0) -> Fact:
+    return Fact(
+        event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind=kind, at=event.occurred_at, value=value
+    )
+
+
 def _overdue(state: CaseState | None) -> str | None:
     """The unit that owes an overdue rectification in this state, if any."""
     if state is None or state.status not in _OWING:
@@ -75,16 +81,7 @@ def facts_and_state(state_before: CaseState | None, events: Sequence[Event]) -> 
 
         def fact(kind: str, unit: str | None, value: float = 0.0, event: Event = event) -> None:
             if unit:
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind=kind,
-                        at=event.occurred_at,
-                        value=value,
-                    )
-                )
+                facts.append(_fact(event, unit, kind, value))
 
         match event:
             case e.CaseDispatched(routing=routing):
@@ -224,36 +221,11 @@ def proceeding_facts(events: Sequence[e.ProceedingEvent]) -> list[Fact]:
     for event in events:
         match event:
             case e.ProceedingOpened(unit=unit):
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind="referred",
-                        at=event.occurred_at,
-                    )
-                )
+                facts.append(_fact(event, unit, "referred"))
             case e.ProceedingDecided(unit=unit, outcome=outcome, points=points):
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind=f"decided_{outcome}",
-                        at=event.occurred_at,
-                    )
-                )
+                facts.append(_fact(event, unit, f"decided_{outcome}"))
                 if points:
-                    facts.append(
-                        Fact(
-                            event_id=event.event_id,
-                            case_id=event.case_id,
-                            unit_id=unit,
-                            kind="points",
-                            at=event.occurred_at,
-                            value=points,
-                        )
-                    )
+                    facts.append(_fact(event, unit, "points", points))
             case _:
                 pass
     return facts

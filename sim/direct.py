@@ -26,7 +26,7 @@ from rectify.domain.accountability import (
 )
 from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import case_id_for, decide
-from rectify.domain.duplicates import Candidate, Duplicate, duplicate_of, search_area
+from rectify.domain.duplicates import Candidate, Duplicate, attachment, duplicate_of, search_area
 from rectify.domain.errors import DomainError
 from rectify.domain.events import EscalationRaised, StoredEvent
 from rectify.domain.state import CaseState, fold
@@ -58,22 +58,6 @@ class DirectEngine:
 
     async def report(self, report: PlannedReport, at: datetime) -> CaseState:
         """A new case, or the open case it repeats (the duplicate rule, asked as the SDK asks it)."""
-        found = await self._duplicate_of(report, at)
-        if found is not None:
-            attach = c.AttachDuplicate(
-                command_id=str(uuid.uuid5(_IDS, f"attach/{report.key}")),
-                case_id=found.case_id,
-                actor=report.actor,
-                idempotency_key=report.key,
-                description=report.description.strip(),
-                location=report.location,
-                channel=report.channel,
-                distance_m=found.distance_m,
-            )
-            try:
-                return await self._decide_case(await self._state_of(found.case_id), attach, at)
-            except StepRefused:
-                pass  # the target refused: the report opens a case of its own, as through the SDK
         command = c.ReportCase(
             command_id=str(uuid.uuid5(_IDS, f"report/{report.key}")),
             case_id=case_id_for(report.key),
@@ -85,6 +69,13 @@ class DirectEngine:
             channel=report.channel,
             routing=self.city.router.route(report.category, report.location),
         )
+        found = await self._duplicate_of(report, at)
+        if found is not None:
+            attach = attachment(command, found, command_id=str(uuid.uuid5(_IDS, f"attach/{report.key}")))
+            try:
+                return await self._decide_case(await self._state_of(found.case_id), attach, at)
+            except StepRefused:
+                pass  # the target refused: the report opens a case of its own, as through the SDK
         return await self._decide_case(None, command, at)
 
     async def _duplicate_of(self, report: PlannedReport, at: datetime) -> Duplicate | None:
