@@ -47,6 +47,7 @@ def _shown_zone() -> ZoneInfo:
         from rectify.city import DEFAULT_CITY_DIR, policy_timezone
 
         use_timezone(policy_timezone(DEFAULT_CITY_DIR))
+    assert _zone is not None
     return _zone
 
 

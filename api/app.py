@@ -12,7 +12,9 @@ import math
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -121,7 +123,9 @@ def create_app(
         headers = error.headers
         if error.status_code == 405:  # GET and POST of one path are two routes: Allow names both
             path = request.scope["path"]
-            methods = {m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path) for m in r.methods}
+            methods = {
+                m for r in app.routes if isinstance(r, APIRoute) and r.path_regex.match(path) for m in r.methods or ()
+            }
             headers = {"Allow": ", ".join(sorted(methods))}
         return error_response(request.scope["path"], error.status_code, error.detail, headers)
 
@@ -155,7 +159,7 @@ def _never_null(schema: dict) -> dict:
     return {**branches[0], **{k: v for k, v in schema.items() if k != "anyOf"}}
 
 
-def validation_message(problems: list) -> str:
+def validation_message(problems: Sequence[Any]) -> str:
     """'field: what is wrong' for the first problem, never echoing the input."""
     first = problems[0] if problems else {"loc": ("body",), "msg": "invalid"}
     loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path", "header", "form")]

@@ -38,7 +38,7 @@ def _field(spec: CommandSpec, name: str, kind: InputKind, help: str) -> tuple[An
 
 
 def body_model(spec: CommandSpec) -> type[BaseModel]:
-    fields = {i.name: _field(spec, i.name, i.kind, i.help) for i in spec.inputs}
+    fields: dict[str, Any] = {i.name: _field(spec, i.name, i.kind, i.help) for i in spec.inputs}
     name = "".join(part.title() for part in spec.name.split("-")) + "Body"
     if spec.stream is Stream.PROCEEDING:
         name = "Proceeding" + name

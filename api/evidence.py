@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from PIL import ExifTags, Image, UnidentifiedImageError
@@ -100,7 +101,7 @@ async def keep_photo(
 
 
 async def check_evidence(
-    store: EvidenceStore, records: EvidenceRecords, refs: Sequence[dict], owners: set[str | None]
+    store: EvidenceStore, records: EvidenceRecords, refs: Sequence[dict], owners: AbstractSet[str | None]
 ) -> str | None:
     """Why a command may not name these photos, or None: each must have been uploaded by one of `owners`
     (the acting unit, the case's lead unit), as that upload described it, and still be in the store."""

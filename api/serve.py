@@ -37,8 +37,8 @@ async def serving_app(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     config = uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False, log_config=None, timeout_graceful_shutdown=2
     )
+    # While it serves in the main thread, uvicorn takes Ctrl-C itself, stops, and raises it again for the caller.
     server = uvicorn.Server(config)
-    server.install_signal_handlers = lambda: None  # the caller owns Ctrl-C
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

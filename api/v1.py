@@ -145,7 +145,7 @@ def _endpoint(spec: CommandSpec) -> Any:
 
     if spec.stream is Stream.PROCEEDING:
 
-        async def run(
+        async def run(  # pyright: ignore[reportRedeclaration]  (one of the two, by the stream)
             proceeding_id: ProceedingId,
             body: body_model,  # type: ignore[valid-type]
             key: Caller,
@@ -172,10 +172,11 @@ def _endpoint(spec: CommandSpec) -> Any:
 async def _scope(api: Any, key: ApiKey, spec: CommandSpec, target: str) -> set[str]:
     """Whether this key may act on the case (or proceeding) at all; the units whose uploads it may cite."""
     if spec.stream is Stream.PROCEEDING:
-        events = await api.store.load(target) if target.startswith(PROCEEDING_PREFIX) else []
-        if not events:
+        events = await api.store.load_proceeding(target) if target.startswith(PROCEEDING_PREFIX) else []
+        proceeding = fold_proceeding(events)
+        if proceeding is None:
             raise HTTPException(404, f"no proceeding {target[:100]}")
-        unit = fold_proceeding(events).unit
+        unit = proceeding.unit
     else:
         row = await api.store.get_case(target)
         if row is None:

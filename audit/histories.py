@@ -47,6 +47,8 @@ def history_check(client: Client) -> HistoryCheck:
                     for v in sorted(set(stored) - set(versions))
                 ]
         skipped = None if runs else "Temporal holds no case histories to compare with (retention, or another server)"
-        return CheckResult(check="temporal histories", what=WHAT, checked=runs, findings=findings, skipped=skipped)
+        return CheckResult(
+            check="temporal histories", what=WHAT, checked=runs, findings=tuple(findings), skipped=skipped
+        )
 
     return check

@@ -7,7 +7,7 @@ as the corpus in tests/histories/ that CI replays on every change.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.models import workflow_id_for
 
 WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
@@ -56,6 +57,11 @@ async def fetch_runs(client: Client, workflow_id: str) -> list[WorkflowHistory]:
             return runs
 
 
+async def case_runs(client: Client, case_id: str) -> list[WorkflowHistory]:
+    """Every run of a case's workflow still held by Temporal."""
+    return await fetch_runs(client, workflow_id_for(case_id))
+
+
 async def fetch_all(client: Client, query: str = "WorkflowType = 'CaseWorkflow'") -> AsyncIterator[WorkflowHistory]:
     async for history in client.list_workflows(query).map_histories():
         yield history
@@ -74,7 +80,7 @@ async def replay(histories: Histories, workflows: Sequence[type] = WORKFLOWS) ->
 
 
 async def _aiter(histories: Histories) -> AsyncIterator[WorkflowHistory]:
-    if hasattr(histories, "__aiter__"):
+    if isinstance(histories, AsyncIterable):
         async for history in histories:
             yield history
     else:

@@ -78,7 +78,7 @@ def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
         "seal over its position, recorded_at and hash and the one before, every other column equal to its body, "
         "bodies valid events, event ids derived from their commands",
         checked=events,
-        findings=[Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in problems],
+        findings=tuple(Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in problems),
     )
 
 
@@ -96,7 +96,7 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
             for a, b in itertools.pairwise(rows)
             if b["position"] <= a["position"]
         ]
-        return CheckResult(check="positions", what=what, checked=len(rows), findings=findings)
+        return CheckResult(check="positions", what=what, checked=len(rows), findings=tuple(findings))
     stats = await queries.position_stats(store.pool)
     findings: list[Finding] = []
     if stats["n"] and stats["lo"] != 1:
@@ -107,7 +107,7 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
         Finding(position=g["first"], problem=f"positions {g['first']}…{g['last']} are missing (events deleted)")
         for g in gaps
     ]
-    return CheckResult(check="positions", what=what, checked=stats["n"], findings=findings)
+    return CheckResult(check="positions", what=what, checked=stats["n"], findings=tuple(findings))
 
 
 async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDiff) -> CheckResult:
@@ -136,7 +136,7 @@ async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDi
         check="read models",
         what="the cases and unit_facts read models equal a rebuild from events",
         checked=checked,
-        findings=findings,
+        findings=tuple(findings),
     )
 
 
@@ -216,7 +216,7 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
         while pending and pending[0].position < row["position"]:
             findings += _root_matches(pending.pop(0), heads)
             covering = _first_timed(pending)
-        if covering is not None and row["recorded_at"] > covering.sealed_time:
+        if covering is not None and covering.sealed_time is not None and row["recorded_at"] > covering.sealed_time:
             clock.findings.append(
                 _at(
                     row,
@@ -241,10 +241,10 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
         check="checkpoints",
         what=what,
         checked=len(taken),
-        findings=findings,
+        findings=tuple(findings),
         skipped=None if taken else "no checkpoint taken yet",
     )
-    return CheckResult(check="recording times", what=_CLOCK, checked=events, findings=clock.findings), checked
+    return CheckResult(check="recording times", what=_CLOCK, checked=events, findings=tuple(clock.findings)), checked
 
 
 def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
@@ -255,14 +255,17 @@ async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
     """The recording times of one case's events against the events just before and after each in position."""
     rows = await queries.around_case(store.pool, case_id)
     clock = _Clock()
-    for before, row in itertools.pairwise([None, *rows]):
-        if before is not None and row["position"] != before["position"] + 1:
+    for index, row in enumerate(rows):
+        if index and row["position"] != rows[index - 1]["position"] + 1:
             clock.finish()
         clock.add(row)
     clock.finish()
     findings = [f for f in clock.findings if f.case_id == case_id]
     return CheckResult(
-        check="recording times", what=_CLOCK, checked=sum(r["case_id"] == case_id for r in rows), findings=findings
+        check="recording times",
+        what=_CLOCK,
+        checked=sum(r["case_id"] == case_id for r in rows),
+        findings=tuple(findings),
     )
 
 

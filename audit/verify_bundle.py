@@ -20,6 +20,7 @@ import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 try:  # inside Rectify
     from rectify.domain.canonical import (
@@ -44,7 +45,7 @@ except ModuleNotFoundError:  # in an unpacked bundle: the same file travels besi
 MANIFEST = "manifest.json"
 
 
-def _lines(data: bytes, name: str, problems: list[str]) -> list[dict]:
+def _lines(data: bytes, name: str, problems: list[str]) -> list[dict[str, Any]]:
     rows = []
     for number, line in enumerate(data.decode("utf-8").splitlines(), start=1):
         try:
@@ -71,7 +72,7 @@ def verify_files(files: dict[str, bytes]) -> tuple[list[str], dict]:
     by_case: dict[str, list[dict]] = {}
     for event in events:
         event["at"] = _instant(event.get("recorded_at"))
-        by_case.setdefault(event.get("case_id"), []).append(event)
+        by_case.setdefault(str(event.get("case_id")), []).append(event)
     seals = SealCheck()
     for case_id, chain in sorted(by_case.items()):
         problems += _check_chain(case_id, chain, heads.get(case_id), seals)
@@ -154,16 +155,19 @@ def _check_clock(events: list[dict]) -> list[str]:
     ]
 
 
-def _check_checkpoint(checkpoint: dict, all_heads: list[dict], by_case: dict[str, list[dict]]) -> list[str]:
+def _check_checkpoint(
+    checkpoint: dict[str, Any], all_heads: list[dict[str, Any]], by_case: dict[str, list[dict[str, Any]]]
+) -> list[str]:
     problems = []
-    number, position = checkpoint.get("number"), checkpoint.get("position")
+    needed = ("number", "position", "cases", "root", "prev_hash", "hash")
+    if missing := [k for k in needed if checkpoint.get(k) is None]:  # a forged or truncated bundle
+        return [f"checkpoint.json: no {', '.join(missing)}"]
+    number, position = checkpoint["number"], checkpoint["position"]
     timed = checkpoint.get("format", 1) >= 2  # format 1 (before migration 0009) covers neither time nor seals
     at = _instant(checkpoint.get("created_at")) if timed else None
     if timed and at is None:
         return [f"checkpoint {number}: no valid time (created_at)"]
-    recomputed = checkpoint_hash(
-        number, position, checkpoint.get("cases"), checkpoint.get("root"), checkpoint.get("prev_hash"), at
-    )
+    recomputed = checkpoint_hash(number, position, checkpoint["cases"], checkpoint["root"], checkpoint["prev_hash"], at)
     if recomputed != checkpoint.get("hash"):
         problems.append(f"checkpoint {number}: its hash does not match its fields")
     heads = {h["case_id"]: (h["version"], h["hash"], h.get("seal") if timed else None) for h in all_heads}

@@ -11,14 +11,15 @@ import sys
 import time
 
 import shapely
+from shapely.geometry.base import BaseGeometry
 
-from rectify.city import DEFAULT_CITY_DIR, load_city
+from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.domain.types import Point
 
-_PROJECTED: dict[str, object] = {}
+_PROJECTED: dict[str, BaseGeometry] = {}
 
 
-def scan(city: object, point: Point) -> tuple[str, str, str | None]:
+def scan(city: City, point: Point) -> tuple[str, str, str | None]:
     """The naive answer to the same question: every territory, every grid, every road, lowest id first."""
     router = city.router
     at = shapely.Point(point.lon, point.lat)

@@ -154,7 +154,7 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
 
 
 def _parse(argv: list[str]) -> tuple[str, set[str] | None]:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").split("\n", 1)[0])
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
     group.add_argument("--full", action="store_true", help="the issue's sizes (10,000 live cases, 1M events)")

@@ -59,6 +59,7 @@ async def run(pg: Any, n: int = 300, width: int = 16) -> list[dict]:
             rectify_ms: list[float] = []
             for case_id in cases[: min(len(cases), 150)]:
                 row = await client.store.get_case(case_id)
+                assert row is not None and row.lead_unit is not None, f"case {case_id} is listed, so it is stored"
                 started = time.perf_counter()
                 await client.claim(case_id, Actor(unit_id=row.lead_unit, role=Role.UNIT))
                 rectify_ms.append((time.perf_counter() - started) * 1000)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import shapely
 from shapely.geometry import shape
@@ -80,7 +80,12 @@ class Reader:
             raise self.error(file, where, f"{label}: invalid geometry: {reason}")
         return geometry
 
+    @overload
+    def text(self, file: str, i: int, feature: dict[str, Any], key: str, *, required: Literal[True] = True) -> str: ...
+    @overload
+    def text(self, file: str, i: int, feature: dict[str, Any], key: str, *, required: bool) -> str | None: ...
     def text(self, file: str, i: int, feature: dict[str, Any], key: str, *, required: bool = True) -> str | None:
+        """The feature's property `key`: a non-empty string, or None when it may be missing and is."""
         value = feature["properties"].get(key)
         if value is None and not required:
             return None
@@ -98,6 +103,7 @@ class Reader:
 
 def _label(feature: dict[str, Any]) -> str:
     """How a feature is called in messages: its id and name, whichever it has."""
-    props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
+    found = feature.get("properties")
+    props: dict[str, Any] = found if isinstance(found, dict) else {}
     parts = [str(props[k]) for k in ("unit_id", "grid_id", "name") if props.get(k)]
     return " ".join(parts) or "unnamed feature"

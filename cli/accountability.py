@@ -65,6 +65,8 @@ def show(proceeding_id: IdArg, as_json: JsonOpt = False) -> None:
         raise CaseNotFound(proceeding_id)
     events = run_with_store(lambda store: events_of(store, proceeding_id))
     state = fold_proceeding(events)
+    if state is None:
+        raise CaseNotFound(proceeding_id)
 
     def render(_: object) -> None:
         due = views.local(state.explanation_due_at)

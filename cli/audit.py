@@ -103,11 +103,11 @@ def print_report(report: Any) -> None:
 @app.command()
 def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
     """Record a checkpoint now (the `rectify-checkpoint` Schedule does it hourly on a running system)."""
-    from rectify.store.checkpoints import record_checkpoint
+    from rectify.audit.admin import take_checkpoint
 
     async def go() -> Any:
         async with open_store(database_url) as store:
-            return await record_checkpoint(store.pool)
+            return await take_checkpoint(store)
 
     cp = _run(go())
     emit(
@@ -184,7 +184,6 @@ def replay(
     """Run today's workflow code against recorded histories; name every workflow that no longer replays."""
     from rectify.audit import replay as r
     from rectify.client import ServerUnavailable, connect_temporal
-    from rectify.workflows.models import workflow_id_for
 
     if sum(bool(x) for x in (case, all_, folder)) != 1:
         raise ValueError("give exactly one of --case ID, --all or --dir PATH")
@@ -197,7 +196,7 @@ def replay(
             raise ServerUnavailable("no Temporal to fetch histories from: `rectify up`, or RECTIFY_TEMPORAL_ADDRESS")
         client = await connect_temporal(configured)
         if case:
-            return await r.replay(await r.fetch_runs(client, workflow_id_for(case)))
+            return await r.replay(await r.case_runs(client, case))
         return await r.replay(r.fetch_all(client))
 
     outcomes = _run(go())
@@ -283,16 +282,11 @@ def add_auditor(
     as_json: JsonOpt = False,
 ) -> None:
     """Create a login that can read everything and change nothing (member of rectify_auditor)."""
-    import re
-
-    from rectify.store import admin
-
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{1,40}", name):
-        raise ValueError(f"auditor name {name!r}: use lower-case letters, digits and _ (2-41 characters)")
+    from rectify.audit import admin
 
     async def go() -> None:
         async with open_store(database_url) as store:
-            await admin.add_auditor(store.pool, name, password)
+            await admin.add_auditor(store, name, password)
 
     _run(go())
     text = (

@@ -73,7 +73,7 @@ def _checked(spec: CommandSpec, given: dict[str, Any]) -> dict[str, Any]:
             continue
         field = fields[i.name]
         try:
-            kind = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+            kind: Any = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
             given[i.name] = TypeAdapter(kind).validate_python(given[i.name])
         except ValidationError as error:
             message = error.errors(include_input=False, include_url=False)[0]["msg"]

@@ -9,7 +9,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import typer
@@ -96,37 +96,13 @@ def run_with_store(action: Callable[[Any], Awaitable[Any]], database_url: str | 
     return asyncio.run(go())
 
 
-@contextlib.asynccontextmanager
-async def open_store(database_url: str | None) -> AsyncIterator[Any]:
-    """The configured store, or the embedded one under the data folder, started just for this command."""
-    from rectify.client import ServerUnavailable
-    from rectify.devstack import EmbeddedPostgres
-    from rectify.store import EventStore
+def open_store(
+    database_url: str | None = None, *, migrated: bool = False
+) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The store for a command that needs it alone: `--database-url`, the configured one, or the embedded one."""
+    from rectify.devstack import open_store as _open
 
-    s = settings()
-    url = database_url or s.database_url
-    pg = None
-    if url is None:
-        folder = s.data_dir / "postgres"
-        if not (folder / "PG_VERSION").exists():
-            raise ServerUnavailable(
-                f"no database: set RECTIFY_DATABASE_URL, pass --database-url, or create data under {s.data_dir} "
-                "(make demo, rectify up)"
-            )
-        pg = EmbeddedPostgres(folder.resolve()).start()
-        url = pg.url
-    try:
-        try:
-            store = await EventStore.connect(url, max_size=4)
-        except OSError as error:
-            raise ServerUnavailable(f"PostgreSQL at {url} could not be reached: {error}") from error
-        try:
-            yield store
-        finally:
-            await store.close()
-    finally:
-        if pg is not None:
-            pg.stop()
+    return _open(settings(), database_url, migrated=migrated)
 
 
 def acting(by: str | None, role: Role) -> Any:

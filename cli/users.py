@@ -28,13 +28,10 @@ StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the passw
 
 def _run(work: Callable[[Accounts], Awaitable[Any]]) -> Any:
     """Open the configured (or embedded) database, bring its schema up to date, and work on the accounts."""
-    from rectify.store import migrate
-
     city = load_city(settings())
 
     async def go() -> Any:
-        async with open_store(None) as store:
-            await migrate(store.pool)
+        async with open_store(migrated=True) as store:
             return await work(Accounts(StaffStore(store.pool), city.policy))
 
     try:

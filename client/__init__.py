@@ -19,7 +19,7 @@ from rectify.client.models import CaseRef, CaseView
 from rectify.client.temporal import UPDATE_PATIENCE, connect_temporal, register_search_attributes
 from rectify.config import Settings
 from rectify.domain.accountability import ProceedingState, fold_proceeding
-from rectify.domain.events import PROCEEDING_PREFIX, Event
+from rectify.domain.events import PROCEEDING_PREFIX, Event, ProceedingEvent
 from rectify.store import CaseRow, EventStore
 from rectify.store.projections import ProceedingRow
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -81,7 +81,7 @@ class RectifyClient(Intake):
         return await self.store.list_cases(**filters)
 
     async def history(self, case_id: str) -> list[Event]:
-        events = await self.store.load(case_id)
+        events = await self.store.load_case(case_id)
         if not events:
             raise CaseNotFound(case_id)
         return events
@@ -89,8 +89,11 @@ class RectifyClient(Intake):
     async def proceedings(self, **filters: Any) -> list[ProceedingRow]:
         return await self.store.list_proceedings(**filters)
 
-    async def proceeding(self, proceeding_id: str) -> tuple[ProceedingState, list]:
-        events = await self.store.load(proceeding_id)
-        if not events or not proceeding_id.startswith(PROCEEDING_PREFIX):
+    async def proceeding(self, proceeding_id: str) -> tuple[ProceedingState, list[ProceedingEvent]]:
+        if not proceeding_id.startswith(PROCEEDING_PREFIX):
             raise CaseNotFound(proceeding_id)
-        return fold_proceeding(events), events
+        events = await self.store.load_proceeding(proceeding_id)
+        state = fold_proceeding(events)
+        if state is None:
+            raise CaseNotFound(proceeding_id)
+        return state, events

@@ -31,7 +31,7 @@ from rectify.client.models import CaseRef
 from rectify.client.temporal import update, why_not_opened
 from rectify.domain import commands as c
 from rectify.domain.decider import case_id_for, decide
-from rectify.domain.duplicates import Duplicate, duplicate_of, search_area
+from rectify.domain.duplicates import Duplicate, attachment, duplicate_of, search_area
 from rectify.domain.errors import DomainError, InvalidCommand
 from rectify.domain.state import CaseState
 from rectify.domain.types import Actor, Channel, EvidenceRef, Point
@@ -96,16 +96,7 @@ class Intake(Commands):
         return duplicate_of(self.city.policy, category, location, now, candidates)
 
     async def _attach(self, report: c.ReportCase, found: Duplicate) -> CaseRef | None:
-        attach = c.AttachDuplicate(
-            command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report.idempotency_key)),
-            case_id=found.case_id,
-            actor=report.actor,
-            idempotency_key=report.idempotency_key,
-            description=report.description.strip(),
-            location=report.location,
-            channel=report.channel,
-            distance_m=found.distance_m,
-        )
+        attach = attachment(report, found, command_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report.idempotency_key)))
         try:
             result = await self.execute(attach)
         except (CommandRejected, CaseNotFound) as refused:

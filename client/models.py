@@ -30,4 +30,7 @@ class CaseView(Frozen):
 
     @property
     def status(self) -> str:
-        return self.state.status if self.state else self.row.status
+        if self.state is not None:
+            return self.state.status
+        assert self.row is not None, "a view holds the live state, the read model's row, or both"
+        return self.row.status

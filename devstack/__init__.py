@@ -16,7 +16,7 @@ from rectify.devstack.servers import (
     stop_together,
     test_server_path,
 )
-from rectify.devstack.stacks import EmbeddedStack, TestStack
+from rectify.devstack.stacks import EmbeddedStack, TestStack, open_store
 
 __all__ = [
     "STOP_TIMEOUT",
@@ -27,6 +27,7 @@ __all__ = [
     "TestStack",
     "binary",
     "free_port",
+    "open_store",
     "port_open",
     "scripts_dir",
     "stop_together",

@@ -317,7 +317,7 @@ class TemporalDevServer:
             stdin=subprocess.DEVNULL,
             preexec_fn=lambda: _die_with_parent(signal.SIGTERM),
         )
-        if out is not subprocess.DEVNULL:
+        if not isinstance(out, int):  # (DEVNULL is an int)
             out.close()
         deadline = time.monotonic() + timeout
         while not port_open(self.host, self.port):

@@ -1,15 +1,17 @@
 """Stacks: the servers, a migrated store, an in-process worker and the SDK client, started in order and
-stopped together. `TestStack` for tests and the simulation, `EmbeddedStack` for `rectify up` and the demo."""
+stopped together. `TestStack` for tests and the simulation, `EmbeddedStack` for `rectify up` and the demo,
+`open_store` for a command that needs the store alone."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
 
-from rectify.config import TASK_QUEUE
+from rectify.config import TASK_QUEUE, Settings
 from rectify.devstack.servers import (
     EmbeddedPostgres,
     StackError,
@@ -116,6 +118,7 @@ class TestStack(_Stack):
 
     def worker_environment(self) -> dict[str, str]:
         """The settings for another worker process (`python -m rectify.worker`) on this stack's task queue."""
+        assert self.database_url is not None, "the stack is not started"
         return {
             "RECTIFY_TEMPORAL_ADDRESS": self.env.client.service_client.config.target_host,
             "RECTIFY_DATABASE_URL": self.database_url,
@@ -142,6 +145,7 @@ class TestStack(_Stack):
             import tempfile
 
             self.bulletin_dir = Path(tempfile.mkdtemp(prefix="rectify-bulletins-"))
+        assert self.database_url is not None  # (set by _start before this)
         await self._serve(self.env.client, self.database_url, self.city, self.bulletin_dir)
 
 
@@ -167,6 +171,8 @@ class EmbeddedStack(_Stack):
         self.checkpoint_every = checkpoint_every
         self.city_dir = city_dir
         self.task_queue = task_queue
+        #: Where `rectify up` serves the API and the pages, once it does.
+        self.api_url: str | None = None
         super().__init__()
 
     @property
@@ -236,3 +242,39 @@ class EmbeddedStack(_Stack):
             )
         )
         self._stack.callback(self.stack_file.unlink, missing_ok=True)
+
+
+@contextlib.asynccontextmanager
+async def open_store(
+    settings: Settings, database_url: str | None = None, *, migrated: bool = False
+) -> AsyncIterator[Any]:
+    """The given or configured database, or the embedded one under the data folder, started just for this work and
+    stopped after it; `migrated` brings its schema up to date first (an auditor's read-only role cannot)."""
+    from rectify.client import ServerUnavailable
+    from rectify.store import EventStore, migrate
+
+    url = database_url or settings.database_url
+    pg = None
+    if url is None:
+        folder = settings.data_dir / "postgres"
+        if not (folder / "PG_VERSION").exists():
+            raise ServerUnavailable(
+                f"no database: set RECTIFY_DATABASE_URL, pass --database-url, or create data under {settings.data_dir} "
+                "(make demo, rectify up)"
+            )
+        pg = EmbeddedPostgres(folder.resolve()).start()
+        url = pg.url
+    try:
+        try:
+            store = await EventStore.connect(url, max_size=4)
+        except OSError as error:
+            raise ServerUnavailable(f"PostgreSQL at {url} could not be reached: {error}") from error
+        try:
+            if migrated:
+                await migrate(store.pool)
+            yield store
+        finally:
+            await store.close()
+    finally:
+        if pg is not None:
+            pg.stop()

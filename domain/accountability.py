@@ -7,9 +7,10 @@ arrive from outside; a refused command raises a DomainError naming the rule.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal, assert_never
+from typing import Annotated, Any, Literal, assert_never, overload
 
 from pydantic import Field, TypeAdapter
 
@@ -124,7 +125,7 @@ def evolve_proceeding(state: ProceedingState | None, event: ProceedingEvent) -> 
             opened_at=event.occurred_at,
             explanation_due_at=event.explanation_due_at,
         )
-    changes: dict = {"version": event.version}
+    changes: dict[str, Any] = {"version": event.version}
     match event:
         case e.ProceedingOpened():
             raise ValueError(f"proceeding {state.proceeding_id} is already open")
@@ -141,7 +142,14 @@ def evolve_proceeding(state: ProceedingState | None, event: ProceedingEvent) -> 
     return state.model_copy(update=changes)
 
 
-def fold_proceeding(events: list[ProceedingEvent], state: ProceedingState | None = None) -> ProceedingState | None:
+@overload
+def fold_proceeding(events: Sequence[ProceedingEvent], state: ProceedingState) -> ProceedingState: ...
+@overload
+def fold_proceeding(
+    events: Sequence[ProceedingEvent], state: ProceedingState | None = None
+) -> ProceedingState | None: ...
+def fold_proceeding(events: Sequence[ProceedingEvent], state: ProceedingState | None = None) -> ProceedingState | None:
+    """The proceeding after `events`, from `state` (None before its referral: then None if there are none)."""
     for event in events:
         state = evolve_proceeding(state, event)
     return state
@@ -226,8 +234,6 @@ def decide_proceeding(
             points = policy.accountability.points.get(outcome.value, 0.0)
             emit(e.ProceedingDecided, outcome=outcome.value, reason=reason, unit=state.unit, points=points)
             emit(e.ProceedingClosed)
-        case OpenProceeding():
-            raise AssertionError("handled above")  # pragma: no cover
         case _:
             assert_never(command)
     return out

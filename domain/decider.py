@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import assert_never
+from typing import Any, assert_never
 
 from rectify.domain.commands import (
     AbsorbCase,
@@ -74,6 +74,7 @@ from rectify.domain.events import (
     SuspensionRefused,
     SuspensionRequested,
 )
+from rectify.domain.guards import require_lead_unit, require_role, require_status
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
 from rectify.domain.text import check_text
@@ -106,7 +107,8 @@ class _Emitter:
         self.command, self.now, self.version, self.correlation_id = command, now, version, correlation_id
         self.events: list[Event] = []
 
-    def __call__(self, cls: type[Event], actor: Actor | None = None, **payload: object) -> None:
+    def __call__(self, cls: type[Event], actor: Actor | None = None, **payload: Any) -> None:
+        # `payload` is checked where it belongs: by the event's model, field by field, when it is made.
         index = len(self.events)
         self.events.append(
             cls(
@@ -127,36 +129,9 @@ def _set_deadline(emit: _Emitter, policy: Policy, stage: Stage, category: str, s
     emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=stage.value, due_at=due, estimated=estimated)
 
 
-def _require_status(state: CaseState, command: Command, allowed: frozenset[CaseStatus]) -> None:
-    if state.status not in allowed:
-        needed = " or ".join(sorted(allowed))
-        raise WrongStatus(f"{command.type} needs the case to be {needed}", case_id=state.case_id, status=state.status)
-
-
-def _require_role(state: CaseState | None, command: Command, *roles: Role) -> None:
-    actor = command.actor
-    if actor.role not in roles:
-        who = " or ".join(roles)
-        raise NotAuthorised(
-            f"{command.type} may be done only by a {who}; {actor.unit_id} acts as {actor.role}",
-            case_id=command.case_id,
-            status=state.status if state else None,
-        )
-
-
-def _require_lead_unit(state: CaseState, command: Command) -> None:
-    _require_role(state, command, Role.UNIT)
-    if command.actor.unit_id != state.lead_unit:
-        raise NotAuthorised(
-            f"only the lead unit {state.lead_unit} may {command.type}; {command.actor.unit_id} is not it",
-            case_id=state.case_id,
-            status=state.status,
-        )
-
-
 def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[Event]:
     if command.actor.role is Role.AUDITOR:
-        _require_role(None, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR, Role.UNIT, Role.SYSTEM)
+        require_role(None, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR, Role.UNIT, Role.SYSTEM)
     if command.category not in policy.categories:
         raise UnknownCategory(f"unknown category {command.category!r}; known: {', '.join(sorted(policy.categories))}")
     description = command.description.strip()
@@ -194,15 +169,16 @@ def _decide_tick(emit: _Emitter, state: CaseState, policy: Policy, now: datetime
             unit = state.lead_unit if item.stage in {Stage.CLAIM, Stage.RECTIFY} else None
             emit(DeadlineMissed, actor=SYSTEM_ACTOR, stage=item.stage, due_at=item.at, unit=unit)
         else:
-            rung = item.rung
-            unit = policy.unit(state.lead_unit)
+            rung, lead = item.rung, state.lead_unit
+            assert rung is not None and lead is not None, "a rung is reached only on a dispatched case"
+            unit = policy.unit(lead)
             emit(
                 EscalationRaised,
                 actor=SYSTEM_ACTOR,
                 level=rung.level,
                 rung=rung.name,
                 due_at=item.at,
-                unit=state.lead_unit,
+                unit=lead,
                 points=rung.points,
                 responsible_role=unit.responsible_role if unit and rung.level == len(policy.ladder) else None,
             )
@@ -230,14 +206,16 @@ def _check_extension_cap(state: CaseState, command: Command, policy: Policy, hou
 
 def _decide_resume(emit: _Emitter, state: CaseState, policy: Policy, now: datetime, reason: str) -> None:
     """Clocks run again: each deadline not yet missed moves by the time the case was suspended."""
-    paused_working = policy.calendar.working_time_between(state.suspended_at, now)
+    suspended_at = state.suspended_at
+    assert suspended_at is not None, "a suspended case records when it was suspended"
+    paused_working = policy.calendar.working_time_between(suspended_at, now)
     ladder_running = "rectify" in state.deadlines and state.deadlines["rectify"].missed
     emit(CaseResumed, paused_hours=paused_working.total_seconds() / 3600 if ladder_running else 0.0, reason=reason)
     for stage, deadline in sorted(state.deadlines.items()):
         if deadline.missed or state.suspended_from not in ACTIVE_IN[stage]:
             continue
         _, natural = stage_limit(policy, Stage(stage), state.category)
-        paused = now - state.suspended_at if natural else paused_working
+        paused = now - suspended_at if natural else paused_working
         due, estimated = add_time(policy, deadline.due_at, paused, natural)
         emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=stage, due_at=due, estimated=estimated)
 
@@ -259,16 +237,16 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
     emit = _Emitter(command, now, state.version, state.correlation_id)
     match command:
         case ClaimCase():
-            _require_status(state, command, frozenset({S.DISPATCHED}))
-            _require_lead_unit(state, command)
+            require_status(state, command, frozenset({S.DISPATCHED}))
+            require_lead_unit(state, command)
             emit(CaseClaimed)
         case DisputeCase(reason=reason):
-            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
-            _require_lead_unit(state, command)
+            require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
+            require_lead_unit(state, command)
             emit(CaseDisputed, reason=reason)
         case ReassignCase(to_unit=to_unit, reason=reason):
-            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
+            require_role(state, command, Role.DISPATCHER)
             if to_unit not in policy.units:
                 raise UnknownUnit(f"no unit {to_unit!r} in the city", case_id=state.case_id, status=state.status)
             if to_unit == state.lead_unit:
@@ -281,17 +259,17 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             _set_deadline(emit, policy, Stage.CLAIM, state.category, now)
             _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case UpholdDispatch(reason=reason):
-            _require_status(state, command, frozenset({S.DISPUTED}))
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, frozenset({S.DISPUTED}))
+            require_role(state, command, Role.DISPATCHER)
             emit(DispatchUpheld, reason=reason)
         case SubmitRectification(evidence=evidence, note=note):
-            _require_status(state, command, frozenset({S.CLAIMED}))
-            _require_lead_unit(state, command)
+            require_status(state, command, frozenset({S.CLAIMED}))
+            require_lead_unit(state, command)
             emit(RectificationSubmitted, evidence=evidence, note=note)
             _set_deadline(emit, policy, Stage.VERIFY, state.category, now)
         case VerifyCase(passed=passed, note=note):
-            _require_status(state, command, frozenset({S.SUBMITTED}))
-            _require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
+            require_status(state, command, frozenset({S.SUBMITTED}))
+            require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
             if passed:
                 worked = policy.calendar.working_time_between(state.opened_at, now).total_seconds() / 3600
                 emit(CaseClosed, note=note, working_hours=round(worked, 4))
@@ -300,16 +278,16 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                 emit(ReworkOrdered, note=note)
                 _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case RejectCase(reason=reason):
-            _require_status(state, command, _BEFORE_CLAIM)
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, _BEFORE_CLAIM)
+            require_role(state, command, Role.DISPATCHER)
             emit(CaseRejected, reason=reason)
         case WithdrawCase(reason=reason):
-            _require_status(state, command, _BEFORE_CLAIM)
-            _require_role(state, command, Role.REPORTER, Role.DISPATCHER)
+            require_status(state, command, _BEFORE_CLAIM)
+            require_role(state, command, Role.REPORTER, Role.DISPATCHER)
             emit(CaseWithdrawn, reason=reason)
         case MergeCase(into_case_id=into, target_status=target_status):
-            _require_status(state, command, OPEN_STATUSES - {S.SUBMITTED})
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, OPEN_STATUSES - {S.SUBMITTED})
+            require_role(state, command, Role.DISPATCHER)
             if into == state.case_id:
                 raise InvalidCommand("a case cannot be merged into itself", case_id=state.case_id, status=state.status)
             if target_status is None or target_status not in OPEN_STATUSES:
@@ -320,13 +298,13 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             emit(CaseMerged, into_case_id=into)
         case AbsorbCase(merged_case_id=merged):
             # A fact already recorded on the merged case: taken in any status, and once.
-            _require_role(state, command, Role.DISPATCHER, Role.SYSTEM)
+            require_role(state, command, Role.DISPATCHER, Role.SYSTEM)
             if merged == state.case_id:
                 raise InvalidCommand("a case cannot absorb itself", case_id=state.case_id, status=state.status)
             if merged not in state.absorbed:
                 emit(CaseAbsorbed, merged_case_id=merged)
         case AttachDuplicate():
-            _require_status(state, command, OPEN_STATUSES)
+            require_status(state, command, OPEN_STATUSES)
             emit(
                 DuplicateAttached,
                 idempotency_key=command.idempotency_key,
@@ -336,9 +314,11 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                 distance_m=command.distance_m,
             )
         case ReopenCase(reason=reason):
-            _require_status(state, command, frozenset({S.CLOSED}))
-            _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
-            window_end = reopen_window_end(policy, state.closed_at)
+            require_status(state, command, frozenset({S.CLOSED}))
+            require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
+            closed_at = state.closed_at
+            assert closed_at is not None, "a closed case records when it closed"
+            window_end = reopen_window_end(policy, closed_at)
             if now > window_end:
                 raise WindowClosed(
                     f"reopening is allowed until {window_end.isoformat()} "
@@ -349,51 +329,49 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             emit(CaseReopened, reason=reason)
             _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case Tick():
-            _require_role(state, command, Role.SYSTEM)
+            require_role(state, command, Role.SYSTEM)
             _decide_tick(emit, state, policy, now)
         case RequestExtension(hours=hours, reason=reason):
-            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
-            _require_lead_unit(state, command)
+            require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED}))
+            require_lead_unit(state, command)
             _check_extension_cap(state, command, policy, hours)
             emit(ExtensionRequested, hours=hours, reason=reason)
         case DecideExtension(granted=granted, reason=reason):
-            _require_status(state, command, _DECIDABLE)
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, _DECIDABLE)
+            require_role(state, command, Role.DISPATCHER)
             if state.extension_pending is None:
                 raise WrongStatus("no extension request is pending", case_id=state.case_id, status=state.status)
             if granted:
                 hours = state.extension_pending
                 _, natural = stage_limit(policy, Stage.RECTIFY, state.category)
-                due, estimated = add_time(policy, max(state.due_at, now), timedelta(hours=hours), natural)
+                due, estimated = add_time(policy, max(state.due_at or now, now), timedelta(hours=hours), natural)
                 emit(ExtensionGranted, hours=hours, reason=reason)
                 emit(DeadlineSet, actor=SYSTEM_ACTOR, stage=Stage.RECTIFY.value, due_at=due, estimated=estimated)
             else:
                 emit(ExtensionRefused, reason=reason)
         case RequestSuspension(reason=reason):
-            _require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
+            require_status(state, command, frozenset({S.DISPATCHED, S.CLAIMED, S.DISPUTED}))
             if command.actor.role is not Role.DISPATCHER:
-                _require_lead_unit(state, command)
+                require_lead_unit(state, command)
             if state.suspension_pending:
                 raise WrongStatus("a suspension request is already pending", case_id=state.case_id, status=state.status)
             emit(SuspensionRequested, reason=reason)
         case DecideSuspension(approved=approved, reason=reason):
-            _require_status(state, command, _DECIDABLE)
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, _DECIDABLE)
+            require_role(state, command, Role.DISPATCHER)
             if not state.suspension_pending:
                 raise WrongStatus("no suspension request is pending", case_id=state.case_id, status=state.status)
             emit(CaseSuspended if approved else SuspensionRefused, reason=reason)
         case ResumeCase(reason=reason):
-            _require_status(state, command, frozenset({S.SUSPENDED}))
-            _require_role(state, command, Role.DISPATCHER)
+            require_status(state, command, frozenset({S.SUSPENDED}))
+            require_role(state, command, Role.DISPATCHER)
             _decide_resume(emit, state, policy, now, reason)
         case RecordFeedback(satisfied=satisfied, note=note):
-            _require_status(state, command, frozenset({S.CLOSED}))
-            _require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)
+            require_status(state, command, frozenset({S.CLOSED}))
+            require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)
             if state.feedback_at is not None:
                 raise WrongStatus("feedback was already recorded", case_id=state.case_id, status=state.status)
             emit(FeedbackRecorded, satisfied=satisfied, note=note)
-        case ReportCase():
-            raise AssertionError("handled above")  # pragma: no cover
         case _:
             assert_never(command)
     return emit.events

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from rectify.domain.commands import AttachDuplicate, ReportCase
 from rectify.domain.policy import Policy
 from rectify.domain.router import metres_between
 from rectify.domain.types import OPEN_STATUSES, CaseStatus, Point
@@ -44,6 +45,20 @@ class SearchArea:
 class Duplicate:
     case_id: str
     distance_m: float
+
+
+def attachment(report: ReportCase, found: Duplicate, command_id: str) -> AttachDuplicate:
+    """The command that records `report` on the open case it repeats (the SDK's and the simulation's alike)."""
+    return AttachDuplicate(
+        command_id=command_id,
+        case_id=found.case_id,
+        actor=report.actor,
+        idempotency_key=report.idempotency_key,
+        description=report.description.strip(),
+        location=report.location,
+        channel=report.channel,
+        distance_m=found.distance_m,
+    )
 
 
 def window(policy: Policy, category: str) -> timedelta:

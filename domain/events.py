@@ -6,7 +6,7 @@ its own payload fields. Events are never changed once written: a new fact is a n
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -316,10 +316,10 @@ PROCEEDING_EVENT_LIST_ADAPTER: TypeAdapter[list[ProceedingEvent]] = TypeAdapter(
 PROCEEDING_PREFIX = "acc-"
 
 
-def event_body(event: StoredEvent) -> dict:
+def event_body(event: StoredEvent) -> dict[str, Any]:
     """The event as plain JSON data: exactly what is stored and hashed."""
     return event.model_dump(mode="json")
 
 
-def parse_event(body: dict) -> StoredEvent:
+def parse_event(body: dict[str, Any]) -> StoredEvent:
     return EVENT_ADAPTER.validate_python(body)

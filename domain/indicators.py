@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import Field
 
@@ -18,6 +19,9 @@ from rectify.domain.events import Event
 from rectify.domain.policy import Scoring
 from rectify.domain.state import CaseState, evolve
 from rectify.domain.types import CaseStatus, Frozen
+
+#: A unit's figures for a period, by name (docs/indicators.md): counts, rates, rungs and points.
+Figures = dict[str, Any]
 
 S = CaseStatus
 #: Statuses in which a missed rectification deadline still counts as overdue (the unit still owes the fix).
@@ -48,6 +52,12 @@ class Fact(Frozen):
     value: float = 0.0
 
 
+def _fact(event: e.EventBase, unit: str, kind: str, value: float = 0.0) -> Fact:
+    return Fact(
+        event_id=event.event_id, case_id=event.case_id, unit_id=unit, kind=kind, at=event.occurred_at, value=value
+    )
+
+
 def _overdue(state: CaseState | None) -> str | None:
     """The unit that owes an overdue rectification in this state, if any."""
     if state is None or state.status not in _OWING:
@@ -71,16 +81,7 @@ def facts_and_state(state_before: CaseState | None, events: Sequence[Event]) -> 
 
         def fact(kind: str, unit: str | None, value: float = 0.0, event: Event = event) -> None:
             if unit:
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind=kind,
-                        at=event.occurred_at,
-                        value=value,
-                    )
-                )
+                facts.append(_fact(event, unit, kind, value))
 
         match event:
             case e.CaseDispatched(routing=routing):
@@ -91,14 +92,14 @@ def facts_and_state(state_before: CaseState | None, events: Sequence[Event]) -> 
                 fact("disputed", lead)
             case e.CaseClaimed():
                 fact("claimed", lead)
-                claim = before.deadlines.get("claim")
+                claim = before.deadlines.get("claim") if before else None
                 if claim is None or not claim.missed:
                     fact("claimed_on_time", lead)
             case e.RectificationSubmitted():
                 fact("submitted", lead)
             case e.CaseClosed(working_hours=hours):
                 fact("closed", lead, hours or 0.0)
-                rectify = before.deadlines.get("rectify")
+                rectify = before.deadlines.get("rectify") if before else None
                 if rectify is None or not rectify.missed:
                     fact("closed_on_time", lead)
             case e.ReworkOrdered() | e.CaseReopened():
@@ -140,7 +141,7 @@ def _rate(numerator: int, denominator: int) -> float:
     return round(numerator / denominator, 4) if denominator else 0.0
 
 
-def indicators(c: UnitCounts) -> dict:
+def indicators(c: UnitCounts) -> Figures:
     hours = sorted(c.hours_to_close)
     middle = len(hours) // 2
     median = (hours[middle] if len(hours) % 2 else (hours[middle - 1] + hours[middle]) / 2) if hours else 0.0
@@ -166,14 +167,17 @@ def indicators(c: UnitCounts) -> dict:
     }
 
 
-def score(figures: dict, scoring: Scoring) -> float:
+def score(figures: Figures, scoring: Scoring) -> float:
     return round(scoring.base + sum(w * float(figures[name]) for name, w in scoring.weights.items()), 2)
 
 
-def ranking(per_unit: dict[str, dict], scoring: Scoring) -> list[dict]:
+def ranking(per_unit: dict[str, Figures], scoring: Scoring) -> list[Figures]:
     """Units best first, with their score and place; equal scores and tie-breakers share a place."""
-    rows = [{"unit": u, "score": score(f, scoring), **f} for u, f in per_unit.items()]
-    key = lambda r: (-r["score"], -r["closed_on_time"], r["points"])  # noqa: E731
+    rows: list[Figures] = [{"unit": u, "score": score(f, scoring), **f} for u, f in per_unit.items()]
+
+    def key(r: Figures) -> tuple[float, int, float]:
+        return (-r["score"], -r["closed_on_time"], r["points"])
+
     rows.sort(key=lambda r: (*key(r), r["unit"]))
     place = 0
     for index, row in enumerate(rows):
@@ -185,7 +189,7 @@ def ranking(per_unit: dict[str, dict], scoring: Scoring) -> list[dict]:
 
 def counts_from_facts(facts: Iterable[Fact], start: datetime, end: datetime) -> dict[str, UnitCounts]:
     """The same sums the store's SQL makes, in Python: for tests and for the simulation's own summary."""
-    raw: dict[str, dict] = {}
+    raw: dict[str, dict[str, Any]] = {}
     for f in facts:
         u = raw.setdefault(f.unit_id, {"rungs": {}, "hours": [], "overdue": 0})
         if f.kind in ("overdue_start", "overdue_end") and f.at < end:
@@ -213,40 +217,15 @@ def counts_from_facts(facts: Iterable[Fact], start: datetime, end: datetime) -> 
 
 def proceeding_facts(events: Sequence[e.ProceedingEvent]) -> list[Fact]:
     """Facts of an accountability proceeding: the referral, and the decision with its points."""
-    facts = []
+    facts: list[Fact] = []
     for event in events:
         match event:
             case e.ProceedingOpened(unit=unit):
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind="referred",
-                        at=event.occurred_at,
-                    )
-                )
+                facts.append(_fact(event, unit, "referred"))
             case e.ProceedingDecided(unit=unit, outcome=outcome, points=points):
-                facts.append(
-                    Fact(
-                        event_id=event.event_id,
-                        case_id=event.case_id,
-                        unit_id=unit,
-                        kind=f"decided_{outcome}",
-                        at=event.occurred_at,
-                    )
-                )
+                facts.append(_fact(event, unit, f"decided_{outcome}"))
                 if points:
-                    facts.append(
-                        Fact(
-                            event_id=event.event_id,
-                            case_id=event.case_id,
-                            unit_id=unit,
-                            kind="points",
-                            at=event.occurred_at,
-                            value=points,
-                        )
-                    )
+                    facts.append(_fact(event, unit, "points", points))
             case _:
                 pass
     return facts

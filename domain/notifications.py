@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rectify.domain import events as e
-from rectify.domain.events import Event
+from rectify.domain.events import StoredEvent
 from rectify.domain.types import Frozen
 
 _STAGE_NAMES = {"claim": "认领", "rectify": "整改", "verify": "核查", "feedback": "回访", "dispatch": "派遣"}
@@ -23,7 +23,7 @@ class Notification(Frozen):
     text: str
 
 
-def _text(event: Event) -> tuple[str, str] | None:
+def _text(event: StoredEvent) -> tuple[str, str] | None:
     match event:
         case e.CaseDispatched(routing=routing):
             return routing.lead_unit, "新派单：请在时限内认领并整改"
@@ -42,7 +42,7 @@ def _text(event: Event) -> tuple[str, str] | None:
             return None
 
 
-def notifications_for(events: Sequence[Event], lead_unit: str | None) -> list[Notification]:
+def notifications_for(events: Sequence[StoredEvent], lead_unit: str | None) -> list[Notification]:
     """The notifications that `events` cause; `lead_unit` is the case's lead unit after them."""
     found: list[Notification] = []
     for event in events:

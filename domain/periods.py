@@ -64,7 +64,8 @@ def quarter(label: str, zone: str) -> Period:
 
 def weeks_in(period: Period, zone: str) -> list[Period]:
     """The ISO weeks that start inside the period (a quarter has 13, sometimes 14)."""
-    weeks, day = [], period.first_day + timedelta(days=(7 - period.first_day.weekday()) % 7)
+    weeks: list[Period] = []
+    day = period.first_day + timedelta(days=(7 - period.first_day.weekday()) % 7)
     while day <= period.last_day:
         weeks.append(week_of(day, zone))
         day += timedelta(days=7)

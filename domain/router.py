@@ -146,7 +146,8 @@ class Router:
     @property
     def bounds(self) -> tuple[float, float, float, float]:
         """(min_lon, min_lat, max_lon, max_lat) of the district."""
-        return tuple(self.district.bounds)
+        min_lon, min_lat, max_lon, max_lat = self.district.bounds
+        return min_lon, min_lat, max_lon, max_lat
 
     def route(self, category: str, point: Point) -> Routing:
         """Who leads and who shares responsibility for `category` at `point`.
@@ -192,7 +193,8 @@ class Router:
         near_roads: list[int] = []
         # For a point, "intersects" a polygon is "is covered by" it: the boundary counts. Ascending
         # indices visit territories, then grids, then roads, each layer in ascending id.
-        for i in sorted(self._tree.query(at, predicate="intersects").tolist()):
+        hits: list[int] = self._tree.query(at, predicate="intersects").tolist()
+        for i in sorted(hits):
             if i < self._grids_from:
                 territory = territory or self.territories[i]
             elif i < self._roads_from:

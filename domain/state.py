@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import assert_never
+from typing import Any, assert_never, overload
 
 from pydantic import Field
 
@@ -105,7 +105,7 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             updated_at=event.occurred_at,
         )
     at = event.occurred_at
-    changes: dict = {"version": event.version, "updated_at": at}
+    changes: dict[str, Any] = {"version": event.version, "updated_at": at}
     match event:
         case e.CaseReported():
             raise ValueError(f"case {state.case_id} already reported")
@@ -140,6 +140,8 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
         case e.CaseDisputed(reason=reason):
             changes |= {"status": CaseStatus.DISPUTED, "dispute_reason": reason}
         case e.CaseReassigned(to_unit=to_unit):
+            if state.routing is None:
+                raise ValueError(f"case {state.case_id} reassigned before it was routed")
             changes |= {
                 "status": CaseStatus.DISPATCHED,
                 "routing": state.routing.model_copy(update={"lead_unit": to_unit, "rule": "reassigned"}),
@@ -209,7 +211,12 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
     return state.model_copy(update=changes)
 
 
+@overload
+def fold(events: Iterable[Event], state: CaseState) -> CaseState: ...
+@overload
+def fold(events: Iterable[Event], state: CaseState | None = None) -> CaseState | None: ...
 def fold(events: Iterable[Event], state: CaseState | None = None) -> CaseState | None:
+    """The state after `events`, from `state` (a case, or None before its report: then None if there are none)."""
     for event in events:
         state = evolve(state, event)
     return state

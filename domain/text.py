@@ -9,8 +9,10 @@ command is sent. A refusal is an `InvalidText` naming the field, the rule `inval
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from typing import cast
 
 from pydantic import BaseModel
 
@@ -61,14 +63,14 @@ def _limit(kind: TextKind, limits: dict[TextKind, int]) -> int | None:
     return limits.get(kind)
 
 
-def _walk(model: BaseModel, path: str):  # -> Iterator[tuple[str, str, Text | None]]
+def _walk(model: BaseModel, path: str) -> Iterator[tuple[str, str, Text | None]]:
     for name, field in type(model).model_fields.items():
         value = getattr(model, name)
         marker = next((m for m in field.metadata if isinstance(m, Text)), None)
         yield from _values(value, f"{path}{name}", marker)
 
 
-def _values(value: object, path: str, marker: Text | None):
+def _values(value: object, path: str, marker: Text | None) -> Iterator[tuple[str, str, Text | None]]:
     if isinstance(value, Enum):
         return  # a member of a closed set, valid by construction
     if isinstance(value, str):
@@ -76,10 +78,10 @@ def _values(value: object, path: str, marker: Text | None):
     elif isinstance(value, BaseModel):
         yield from _walk(value, f"{path}.")
     elif isinstance(value, tuple | list):
-        for i, item in enumerate(value):
+        for i, item in enumerate(cast("Iterable[object]", value)):
             yield from _values(item, f"{path}[{i}]", marker)
     elif isinstance(value, dict):
-        for key, item in value.items():
+        for key, item in cast("dict[object, object]", value).items():
             yield from _values(key, f"{path} key", None)
             yield from _values(item, f"{path}[{key!r}]", marker)
 

@@ -13,11 +13,13 @@ import random
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
     DecideProceeding,
     Outcome,
+    ProceedingCommand,
     ProceedingState,
     ProceedingStatus,
     SubmitExplanation,
@@ -76,7 +78,7 @@ class Planned:
     """The next step someone will take on a case, and when."""
 
     at: datetime
-    command: c.Command
+    command: c.Command | ProceedingCommand
 
 
 def unit_profiles(policy: Policy, seed: int) -> dict[str, UnitProfile]:
@@ -153,8 +155,10 @@ class Behaviour:
     # -- the model -----------------------------------------------------------------------------------
     def _next(self, state: CaseState, now: datetime, rng: random.Random) -> Planned | None:
         lead = state.lead_unit
-        profile = self.profiles.get(lead or "", ARCHETYPES["slack"])
-        unit = Actor(unit_id=lead, role=Role.UNIT) if lead else None
+        if lead is None:
+            return None  # never dispatched: no unit holds it (the router places every report it accepts)
+        profile = self.profiles.get(lead, ARCHETYPES["slack"])
+        unit = Actor(unit_id=lead, role=Role.UNIT)
         ignored = self._draw(state, "ignored") < profile.ignore
         silent = ignored or (self._silent(state, profile) and state.escalation_level < WAKES_AT_LEVEL)
         woken = not ignored and self._silent(state, profile) and state.escalation_level >= WAKES_AT_LEVEL
@@ -321,7 +325,8 @@ class Behaviour:
         if at <= now:
             at += timedelta(minutes=1)
         command_id = str(uuid.uuid5(_IDS, f"{self.seed}/{stream}/{version}/{command.__name__}"))
-        return Planned(at, command(command_id=command_id, case_id=stream, actor=actor, **fields))
+        made = command(command_id=command_id, case_id=stream, actor=actor, **fields)
+        return Planned(at, cast("c.Command | ProceedingCommand", made))  # every command class is one of them
 
     def _clear_of_due(self, state: CaseState, step: Planned) -> Planned:
         return _clear_of(next_due(state, self.policy), step)

@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from rectify.bulletins.rendering import templates
 
@@ -90,7 +91,7 @@ def _charts(summary: dict, out: Path) -> None:
     _save(fig, out / CHARTS["ranking"], 0)
 
 
-def _save(fig: plt.Figure, path: Path, ticks: int) -> None:
+def _save(fig: Figure, path: Path, ticks: int) -> None:
     if ticks > 14:
         for label in fig.axes[0].get_xticklabels():
             label.set_rotation(60)

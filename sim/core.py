@@ -12,11 +12,11 @@ import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from rectify.city import City
 from rectify.domain import commands as c
-from rectify.domain.accountability import ProceedingState, ProceedingStatus
+from rectify.domain.accountability import ProceedingCommand, ProceedingState, ProceedingStatus
 from rectify.domain.accountability import next_due as proceeding_due
 from rectify.domain.decider import case_id_for
 from rectify.domain.escalation import next_due
@@ -40,13 +40,17 @@ class StepRefused(Exception):
         super().__init__(message)
 
 
+#: What a simulated stream is: a case, or an accountability proceeding.
+Stream = CaseState | ProceedingState
+
+
 class Engine(Protocol):
     name: str
 
     async def advance_to(self, at: datetime) -> None: ...
     async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...  # the new case, or the one joined
-    async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState: ...
-    async def tick(self, state: CaseState | ProceedingState, at: datetime) -> CaseState | ProceedingState: ...
+    async def execute(self, state: Stream, command: c.Command | ProceedingCommand, at: datetime) -> Stream: ...
+    async def tick(self, state: Stream, at: datetime) -> Stream: ...
     async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]: ...
     async def bulletin(self, week: str, at: datetime) -> object: ...
     async def flush(self) -> None: ...
@@ -90,13 +94,15 @@ class Simulation:
         self.policy = city.policy
         self.behaviour = Behaviour(self.policy, config.seed)
         self.counts = SimCounts()
-        self._queue: list[tuple[datetime, int, int, object]] = []
+        #: (moment, rank, sequence, item): the item is a day's index, a report, a week, a stream id or a planned step,
+        #: as the rank says.
+        self._queue: list[tuple[datetime, int, int, Any]] = []
         self._seq = itertools.count()
-        self._states: dict[str, CaseState] = {}
+        self._states: dict[str, Stream] = {}
         self._due: dict[str, datetime] = {}
         self._pending: dict[str, Planned] = {}
 
-    def _push(self, at: datetime, rank: int, item: object) -> None:
+    def _push(self, at: datetime, rank: int, item: Any) -> None:
         heapq.heappush(self._queue, (at, rank, next(self._seq), item))
 
     async def run(self) -> SimCounts:
@@ -131,7 +137,7 @@ class Simulation:
             self.progress(end, self.counts)
         return self.counts
 
-    async def _handle(self, at: datetime, rank: int, item: object) -> None:
+    async def _handle(self, at: datetime, rank: int, item: Any) -> None:
         if rank == _BULLETIN:
             await self.engine.flush()  # the bulletin counts what is in the store
             await self.engine.bulletin(item, at)

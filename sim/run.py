@@ -20,7 +20,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.checkpoints import Checkpoint
-from rectify.sim.core import SimConfig, SimCounts, Simulation
+from rectify.sim.core import Engine, SimConfig, SimCounts, Simulation
+from rectify.sim.core import Progress as Update
 from rectify.sim.direct import DirectEngine
 from rectify.sim.intake import SIM_KEY_PREFIX
 from rectify.sim.summary import summarize_store
@@ -88,7 +89,7 @@ async def _require_empty(store: EventStore) -> None:
         raise SimulationError("the database already holds events; a simulation needs an empty one")
 
 
-def _progress(console: Console, config: SimConfig, city: City) -> tuple[Progress, object]:
+def _progress(console: Console, config: SimConfig, city: City) -> tuple[Progress, Update]:
     start = config.start_at(city)
     total = (config.end_at(city) - start).total_seconds()
     progress = Progress(
@@ -154,7 +155,7 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
     return summary
 
 
-def _temporal_engine(stack: TestStack) -> object:
+def _temporal_engine(stack: TestStack) -> Engine:
     from rectify.sim.temporal import TemporalEngine
 
     return TemporalEngine(stack.env, stack.client)

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from rectify.domain import events as e
-from rectify.domain.events import Event, parse_event
+from rectify.domain.events import StoredEvent, parse_event
 from rectify.domain.policy import Policy
 from rectify.store import EventStore
 
@@ -22,7 +22,7 @@ _ENDED = (e.CaseClosed, e.CaseRejected, e.CaseWithdrawn, e.CaseMerged)
 
 @dataclass
 class _Case:
-    lead: str | None = None
+    lead: str = ""  # the lead unit, once the case is dispatched
     open: bool = True
     rectify_missed: bool = False
     submitted_on_time: bool = False
@@ -71,9 +71,10 @@ class Summary:
         self.cases: dict[str, _Case] = {}
         self.daily: defaultdict[date, Counter] = defaultdict(Counter)
         #: (ISO week, unit) -> the figures a weekly bulletin prints, counted here independently of unit_facts.
-        self.weekly: defaultdict[tuple[str, str], Counter] = defaultdict(Counter)
+        #: (A Counter, so a missing figure reads 0; its points are floats, which a Counter adds as well.)
+        self.weekly: defaultdict[tuple[str, str], Counter[str]] = defaultdict(Counter)
 
-    def add(self, event: Event) -> None:
+    def add(self, event: StoredEvent) -> None:
         units = self.units
         day = event.occurred_at.astimezone(self.zone).date()
         counts = self.daily[day]
@@ -127,7 +128,7 @@ class Summary:
             if not isinstance(event, e.CaseClosed):
                 counts["ended_otherwise"] += 1
 
-    def _count_week(self, event: Event, day: date) -> None:
+    def _count_week(self, event: StoredEvent, day: date) -> None:
         year, number, _ = day.isocalendar()
         label = f"{year}-W{number:02d}"
         case = self.cases.get(event.case_id)
@@ -137,10 +138,10 @@ class Summary:
             case e.CaseReassigned(to_unit=to_unit):
                 self.weekly[label, to_unit]["received"] += 1
             case e.EscalationRaised(unit=unit, points=points, level=level):
-                self.weekly[label, unit]["points"] += points
+                self.weekly[label, unit]["points"] += points  # pyright: ignore[reportArgumentType]
                 self.weekly[label, unit][f"rung_{level}"] += 1
             case e.ProceedingDecided(unit=unit, points=points):
-                self.weekly[label, unit]["points"] += points
+                self.weekly[label, unit]["points"] += points  # pyright: ignore[reportArgumentType]
             case e.CaseClosed() if case is not None:
                 self.weekly[label, case.lead]["closed"] += 1
                 self.weekly[label, case.lead]["closed_on_time"] += case.submitted_on_time
@@ -203,7 +204,7 @@ class Summary:
         return {"totals": totals, "units": per_unit, "daily": daily, "weeks": self.weeks()}
 
 
-def summarize(events: Iterable[Event], policy: Policy) -> dict:
+def summarize(events: Iterable[StoredEvent], policy: Policy) -> dict:
     """Per unit and per day figures from events in stored order."""
     summary = Summary(policy)
     for event in events:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
+from typing import cast
 
 from temporalio.testing import WorkflowEnvironment
 
 from rectify.client import CommandRejected, RectifyClient
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
+    ProceedingCommand,
     ProceedingState,
     ProceedingTick,
     decide_proceeding,
@@ -27,12 +29,10 @@ from rectify.domain.decider import decide
 from rectify.domain.events import EscalationRaised
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
-from rectify.sim.core import StepRefused
+from rectify.sim.core import StepRefused, Stream
 from rectify.sim.intake import PlannedReport
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.models import BulletinRequest
-
-Stream = CaseState | ProceedingState
 
 
 class SimulationStalled(RuntimeError):
@@ -63,14 +63,17 @@ class TemporalEngine:
             actor=report.actor,
             at=at,  # the duplicate rule's window runs on the simulated clock
         )
-        return fold(await self.store.load(ref.case_id))
+        state = fold(await self.store.load_case(ref.case_id))
+        if state is None:
+            raise SimulationStalled(f"{ref.case_id}: reported, but nothing of it is in the store")
+        return state
 
-    async def execute(self, state: Stream, command: c.Command, at: datetime) -> Stream:
+    async def execute(self, state: Stream, command: c.Command | ProceedingCommand, at: datetime) -> Stream:
         try:
             if isinstance(state, ProceedingState):
-                result = await self.client.execute_proceeding(command)
+                result = await self.client.execute_proceeding(cast("ProceedingCommand", command))
             else:
-                result = await self.client.execute(command)
+                result = await self.client.execute(cast("c.Command", command))
         except CommandRejected as error:
             raise StepRefused(error.rule, str(error)) from None
         return result.state

@@ -16,19 +16,27 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 
 from rectify.domain.accountability import ProceedingState
 from rectify.domain.canonical import GENESIS_HASH, chain_hash
-from rectify.domain.events import PROCEEDING_PREFIX, Event, event_body, parse_event
+from rectify.domain.events import (
+    EVENT_LIST_ADAPTER,
+    PROCEEDING_PREFIX,
+    Event,
+    ProceedingEvent,
+    StoredEvent,
+    event_body,
+)
 from rectify.domain.indicators import facts_for, proceeding_facts
 from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState, fold
 from rectify.store.projections import CaseRow, stream_row
 
-Batch = Sequence[tuple[str, int, Sequence[Event], CaseState | ProceedingState]]
+#: Appends to many streams: (stream id, expected version, its new events, its state after them).
+Batch = Sequence[tuple[str, int, Sequence[StoredEvent], CaseState | ProceedingState]]
 #: SQLSTATE raised by `rectify_append` when a stream is no longer at the version the client built on.
 STREAM_MOVED = "RX409"
 CALL = "SELECT * FROM rectify_append($1::text::jsonb)"
@@ -123,7 +131,8 @@ async def read_bases(conn: asyncpg.Connection | asyncpg.Pool, wanted: dict[str, 
         elif stream_id.startswith(PROCEEDING_PREFIX):
             bases[stream_id] = Base(version, stored[-1]["hash"], None)
         else:
-            bases[stream_id] = Base(version, stored[-1]["hash"], fold(parse_event(r["body"]) for r in stored))
+            case_events = EVENT_LIST_ADAPTER.validate_python([r["body"] for r in stored])
+            bases[stream_id] = Base(version, stored[-1]["hash"], fold(case_events))
     return bases
 
 
@@ -160,11 +169,12 @@ def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]
         row = stream_row(state_after)
         (cases if isinstance(row, CaseRow) else proceedings).append(row.model_dump())
         if isinstance(state_after, ProceedingState):
-            facts += proceeding_facts(batch_events)
+            facts += proceeding_facts(cast("Sequence[ProceedingEvent]", batch_events))  # a proceeding's own
             recipient = state_after.unit
         else:
             if base.hash != MOVED:  # on a moved stream the call is refused or answered from what is stored
-                facts += facts_for(base.state, batch_events)  # type: ignore[arg-type]
+                before = base.state if isinstance(base.state, CaseState) else None
+                facts += facts_for(before, cast("Sequence[Event]", batch_events))  # a case's own stream
             recipient = state_after.lead_unit
         notes += [n.model_dump() for n in notifications_for(batch_events, recipient)]
     # Rows in id order, so concurrent batches lock them in the same order and never deadlock.
@@ -187,10 +197,10 @@ def duplicates(batch: Batch, stored: Sequence[asyncpg.Record]) -> dict[str, Appe
     by_id = {r["event_id"]: r for r in stored}
     found: dict[str, AppendResult] = {}
     for case_id, _, events, _ in batch:
-        hits = [by_id.get(e.event_id) for e in events]
-        if not any(hits):
+        hits = [hit for e in events if (hit := by_id.get(e.event_id)) is not None]
+        if not hits:
             continue
-        if not all(hits) or any(
+        if len(hits) != len(events) or any(
             h["body"] != event_body(e) or h["case_id"] != case_id for h, e in zip(hits, events, strict=True)
         ):
             raise EventConflict(f"case {case_id}: event ids already stored with other content or only in part")
@@ -211,7 +221,7 @@ def moved(error: asyncpg.PostgresError) -> dict[str, Any] | None:
     """The stream head named by a `rectify_append` refusal, or None for any other error."""
     if getattr(error, "sqlstate", None) != STREAM_MOVED:
         return None
-    return json.loads(error.detail or "{}")
+    return json.loads(getattr(error, "detail", None) or "{}")
 
 
 def _json_default(value: object) -> str:

@@ -12,9 +12,10 @@ import asyncpg
 from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash, checkpoint_root
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import locks
+from rectify.store.connection import Conn
 
 
-async def heads_at(conn: asyncpg.Connection | asyncpg.Pool, position: int) -> list[tuple[str, int, str, str]]:
+async def heads_at(conn: Conn | asyncpg.Pool, position: int) -> list[tuple[str, int, str, str]]:
     """Every case's last (version, hash, seal) among the events at or before `position`."""
     rows = await conn.fetch(
         """SELECT DISTINCT ON (case_id) case_id, version, hash, seal FROM events

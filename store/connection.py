@@ -7,6 +7,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+#: A connection of our own, or one a pool lends (which stands for a connection in every way we use).
+Conn = asyncpg.Connection | PoolConnectionProxy
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:
@@ -16,7 +20,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 @asynccontextmanager
-async def connection(target: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
+async def connection(target: asyncpg.Pool | Conn) -> AsyncIterator[Conn]:
     """A connection from a pool, or the connection itself."""
     if isinstance(target, asyncpg.Pool):
         async with target.acquire() as conn:

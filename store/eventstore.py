@@ -15,7 +15,15 @@ from typing import Any
 
 import asyncpg
 
-from rectify.domain.events import Event, parse_event
+from rectify.domain.accountability import ProceedingState
+from rectify.domain.events import (
+    EVENT_LIST_ADAPTER,
+    PROCEEDING_EVENT_LIST_ADAPTER,
+    Event,
+    ProceedingEvent,
+    StoredEvent,
+    parse_event,
+)
 from rectify.domain.indicators import UnitCounts
 from rectify.domain.state import CaseState
 from rectify.store import append, scan
@@ -74,9 +82,14 @@ class EventStore:
 
     # -- writing ------------------------------------------------------------------------------------
     async def append(
-        self, case_id: str, expected_version: int, events: Sequence[Event], state_after: CaseState
+        self,
+        case_id: str,
+        expected_version: int,
+        events: Sequence[StoredEvent],
+        state_after: CaseState | ProceedingState,
     ) -> AppendResult:
-        """Append `events` to one case if it is still at `expected_version`; update its read model row."""
+        """Append `events` to one stream (a case, or a proceeding) if it is still at `expected_version`; update
+        its read model row."""
         return (await self.append_many([(case_id, expected_version, events, state_after)]))[0]
 
     async def append_or_stored(
@@ -100,7 +113,7 @@ class EventStore:
                 raise
             last = records[-1]
             result = AppendResult(case_id, last["version"], last["position"], last["hash"], duplicate=True)
-            return result, [parse_event(r["body"]) for r in records]
+            return result, EVENT_LIST_ADAPTER.validate_python([r["body"] for r in records])
 
     async def append_many(self, batch: Batch) -> list[AppendResult]:
         """Append to many cases in one transaction (the simulation's bulk path); all or nothing.
@@ -184,8 +197,17 @@ class EventStore:
         return await self.pool.fetchval("SELECT count(*) FROM outbox WHERE delivered_at IS NULL")
 
     # -- reading ------------------------------------------------------------------------------------
-    async def load(self, case_id: str) -> list[Event]:
-        return [parse_event(r.body) for r in await self.load_records(case_id)]
+    async def load(self, stream_id: str) -> list[StoredEvent]:
+        """Every event of a stream, a case's or a proceeding's (`load_case` and `load_proceeding` say which)."""
+        return [parse_event(r.body) for r in await self.load_records(stream_id)]
+
+    async def load_case(self, case_id: str) -> list[Event]:
+        """Every event of a case; a proceeding's id here is refused (a ValidationError)."""
+        return EVENT_LIST_ADAPTER.validate_python([r.body for r in await self.load_records(case_id)])
+
+    async def load_proceeding(self, proceeding_id: str) -> list[ProceedingEvent]:
+        """Every event of an accountability proceeding; a case's id here is refused (a ValidationError)."""
+        return PROCEEDING_EVENT_LIST_ADAPTER.validate_python([r.body for r in await self.load_records(proceeding_id)])
 
     async def load_records(self, case_id: str) -> list[EventRecord]:
         rows = await self.pool.fetch(

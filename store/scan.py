@@ -24,7 +24,7 @@ from rectify.domain.decider import event_id
 from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
 from rectify.domain.types import Frozen
-from rectify.store.connection import init_connection
+from rectify.store.connection import Conn, init_connection
 from rectify.store.projections import CaseRow, ProceedingRow, case_row, proceeding_row
 from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
@@ -121,7 +121,10 @@ class _Stream:
             if not self.folds:
                 raise ValueError("a body is not a valid event")
             if self.case_id.startswith(PROCEEDING_PREFIX):
-                scan.rows[self.case_id] = proceeding_row(fold_proceeding(events))
+                proceeding = fold_proceeding(events)
+                if proceeding is None:
+                    raise ValueError("a proceeding without events")
+                scan.rows[self.case_id] = proceeding_row(proceeding)
                 scan.facts.update(fact_key(f) for f in proceeding_facts(events))
             else:
                 facts, state = facts_and_state(None, events)
@@ -173,7 +176,7 @@ class _Stream:
             self.folds = False
 
 
-async def scan(conn: asyncpg.Connection, within: Range = Range()) -> Scan:
+async def scan(conn: Conn, within: Range = Range()) -> Scan:
     """Read the events of a range of streams in stream order; check and fold each."""
     where, args = within.where()
     query = f"SELECT {SCAN_COLUMNS} FROM events WHERE {where} ORDER BY case_id, version"
@@ -187,7 +190,7 @@ async def scan(conn: asyncpg.Connection, within: Range = Range()) -> Scan:
     return found
 
 
-async def diff(conn: asyncpg.Connection, found: Scan, within: Range = Range()) -> ReadModelDiff:
+async def diff(conn: Conn, found: Scan, within: Range = Range()) -> ReadModelDiff:
     """The stored read models of the range against what the scan rebuilt."""
     where, args = within.where()
     stored: dict[str, CaseRow | ProceedingRow] = {
@@ -244,7 +247,7 @@ def _changed(a: tuple, b: tuple) -> set[str]:
     return {f"column {name}" for name, x, y in zip(FACT_FIELDS, a, b, strict=True) if x != y}
 
 
-async def ranges(conn: asyncpg.Connection, parts: int) -> list[Range]:
+async def ranges(conn: Conn, parts: int) -> list[Range]:
     """`parts` ranges of stream ids holding about as many streams each."""
     if parts <= 1:
         return [Range()]

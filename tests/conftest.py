@@ -18,7 +18,7 @@ import pytest
 
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
-from tests.starts import SETTING, configured_start
+from tests.support.starts import SETTING, configured_start
 
 _exit_status = 0
 _own_basetemp: Path | None = None

@@ -41,6 +41,8 @@ NOT_PACKAGE = {
     ".hypothesis",
     ".pytest_cache",
     ".ruff_cache",
+    ".import_linter_cache",
+    ".grimp_cache",
     "build",
     "dist",
 }

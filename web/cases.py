@@ -120,7 +120,7 @@ async def case(request: Request, case_id: str) -> Response:
     user, row = await _readable(request, case_id)
     web = web_of(request)
     policy = web.policy
-    events = await web.store.load(case_id)
+    events = await web.store.load_case(case_id)
     state = fold(events)
     if state is None:
         raise WebError(404, f"案件 {case_id} 没有记录。")

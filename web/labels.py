@@ -155,7 +155,7 @@ OUTCOME: Mapping[str, str] = {
 
 def label(table: Mapping[str, str], code: object) -> str:
     """The Chinese word for `code`, or the code itself when the table has none (never an empty cell)."""
-    text = str(code.value if hasattr(code, "value") else code)
+    text = str(getattr(code, "value", code))
     return table.get(text, text)
 
 

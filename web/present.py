@@ -135,7 +135,7 @@ class DeadlineEpisode:
     notes: list[str] = field(default_factory=list)
 
 
-def deadline_episodes(policy: Policy, events: Sequence[e.EventBase]) -> list[DeadlineEpisode]:
+def deadline_episodes(policy: Policy, events: Sequence[e.Event]) -> list[DeadlineEpisode]:
     """Every deadline each stage had, in the order they were set, with how each ended."""
     episodes: list[DeadlineEpisode] = []
     current: dict[str, DeadlineEpisode] = {}

@@ -50,7 +50,9 @@ async def signin(
     if not errors:
         result = await web_of(request).accounts.sign_in(name, password, _address(request))
         if result.user is not None:
-            session_of(request).sign_in(result.user.name, result.user.session_generation)
+            session = session_of(request)
+            assert session is not None  # web_middleware gives every page request one
+            session.sign_in(result.user.name, result.user.session_generation)
             return RedirectResponse(safe_next(next), status_code=303)
         if result.wait is not None:
             minutes = max(1, math.ceil(result.wait.total_seconds() / 60))
@@ -66,5 +68,7 @@ async def signin(
 
 @router.post("/signout")
 async def signout(request: Request) -> Response:
-    session_of(request).sign_out()
+    session = session_of(request)
+    assert session is not None  # web_middleware gives every page request one
+    session.sign_out()
     return RedirectResponse("/signin", status_code=303)

@@ -82,6 +82,7 @@ class AccountabilityWorkflow:
     async def command(self, command: ProceedingCommand) -> ProceedingResult:
         async with self._lock:
             events = await self._execute(command)
+            assert self._state is not None  # (the proceeding opened in `run` before any command is taken)
             return ProceedingResult(state=self._state, events=events)
 
     @command.validator
@@ -103,6 +104,7 @@ class AccountabilityWorkflow:
         if not events:
             return events
         after = fold_proceeding(events, self._state)
+        assert after is not None  # (events is not empty)
         expected = self._state.version if self._state else 0
         append = AppendProceedingEvents(
             stream_id=command.case_id, expected_version=expected, events=events, state_after=after

@@ -79,7 +79,7 @@ async def run(activity: str, *args: Any, budget: Budget, result_type: type | Non
 
 def gave_up(activity: str, error: Exception) -> None:
     cause = _cause(error)
-    kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+    kind = cause.type if isinstance(cause, ApplicationError) and cause.type else type(cause).__name__
     retry_state = getattr(error, "retry_state", None)
     workflow.logger.error(
         "activity.gave_up",

@@ -77,7 +77,7 @@ class CaseWorkflow:
         #: Commands whose events an earlier attempt of the current workflow task stored (workflows/adopt.py).
         self._adopted = Adopted()
         #: Why the report could not be recorded (the workflow then fails with it, and `opened` answers it).
-        self._refused: ApplicationError | None = None
+        self._refused: BaseException | None = None
         #: After a tick's append gave up, the clock waits until then before it tries again.
         self._tick_retry_at: datetime | None = None
 
@@ -102,7 +102,7 @@ class CaseWorkflow:
                     )
                 )
         await workflow.wait_condition(workflow.all_handlers_finished)
-        state = self._state
+        state = self._case
         return CaseOutcome(case_id=state.case_id, status=state.status, version=state.version)
 
     @workflow.update(name="command")
@@ -111,7 +111,7 @@ class CaseWorkflow:
             await self._wait_opened()
         async with self._lock:
             events = await self._execute(command)
-            return CommandResult(state=self._state, events=events)
+            return CommandResult(state=self._case, events=events)
 
     @command.validator
     def validate_command(self, command: Command) -> None:
@@ -131,8 +131,14 @@ class CaseWorkflow:
 
     async def _wait_opened(self) -> CaseState:
         await workflow.wait_condition(lambda: self._state is not None or self._refused is not None)
-        if self._state is None:
+        if self._refused is not None and self._state is None:
             raise self._refused
+        return self._case
+
+    @property
+    def _case(self) -> CaseState:
+        """The case once its report is recorded: everything but opening it runs only after that."""
+        assert self._state is not None, "the case is not open yet"
         return self._state
 
     @workflow.query(name="state")
@@ -177,11 +183,10 @@ class CaseWorkflow:
             if not events:
                 return events
             expected = self._state.version if self._state else 0
+            state_after = fold(events, self._state)
+            assert state_after is not None  # (events is not empty)
             request = AppendEvents(
-                case_id=command.case_id,
-                expected_version=expected,
-                events=events,
-                state_after=fold(events, self._state),
+                case_id=command.case_id, expected_version=expected, events=events, state_after=state_after
             )
             try:
                 outcome = await self._append(request)
@@ -201,6 +206,7 @@ class CaseWorkflow:
         """After `events` are stored (and their notices filed): fold them, publish the state, refer for
         accountability, tell a merge target."""
         state_after = fold(events, self._state)
+        assert state_after is not None  # (events is not empty)
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
@@ -263,24 +269,25 @@ class CaseWorkflow:
     async def _tick(self) -> None:
         """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""
         async with self._lock:
-            due = next_due(self._state, self._policy)
+            state = self._case
+            due = next_due(state, self._policy)
             if due is None or due > workflow.now():
                 return
             if self._tick_retry_at is not None and self._tick_retry_at > workflow.now():
                 return
-            tick = Tick(command_id=str(workflow.uuid4()), case_id=self._state.case_id, actor=SYSTEM_ACTOR)
+            tick = Tick(command_id=str(workflow.uuid4()), case_id=state.case_id, actor=SYSTEM_ACTOR)
             try:
                 await self._execute(tick)
                 self._tick_retry_at = None
             except calls.GAVE_UP as error:  # the give-up is logged; commands still work
                 self._tick_retry_at = workflow.now() + calls.RETRY_LATER
                 at = self._tick_retry_at.isoformat()
-                extra = {"case_id": self._state.case_id, "error": str(error), "retry_at": at}
+                extra = {"case_id": state.case_id, "error": str(error), "retry_at": at}
                 workflow.logger.error("case.tick_failed", extra=extra)
 
     def _wake_at(self) -> datetime | None:
         """The next moment the case needs attention without a command: a deadline, a rung, the reopen window."""
-        state = self._state
+        state = self._case
         due = next_due(state, self._policy)
         if due is not None and self._tick_retry_at is not None:
             due = max(due, self._tick_retry_at)
@@ -290,10 +297,10 @@ class CaseWorkflow:
         return min(moments) if moments else None
 
     def _finished(self) -> bool:
-        state = self._state
+        state = self._case
         if state.status in FINAL_STATUSES:
             return True
-        if state.status is CaseStatus.CLOSED:
+        if state.status is CaseStatus.CLOSED and state.closed_at is not None:
             window_end = reopen_window_end(self._policy, state.closed_at)
             return workflow.now() >= window_end and next_due(state, self._policy) is None
         return False

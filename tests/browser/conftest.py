@@ -20,7 +20,7 @@ from rectify.api.app import create_app
 from rectify.api.serve import serving_app
 from rectify.devstack import EmbeddedPostgres, TestStack, free_port
 from rectify.web.context import Web
-from tests.browser.support import CHROMIUM, CHROMIUM_ARGS, Site, seed
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, Site, seed
 
 
 @pytest.fixture(scope="session")

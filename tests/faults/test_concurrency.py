@@ -15,8 +15,8 @@ from rectify.domain.types import Actor, Channel, Role
 from rectify.store import locks
 from rectify.worker import build_worker
 from rectify.workflows.models import workflow_id_for
-from tests.faults.support import assert_audit_verifies, output_on_failure, polling, task_identities, worker_process
-from tests.scenario import REPORTER, point_in
+from tests.support.faults import assert_audit_verifies, output_on_failure, polling, task_identities, worker_process
+from tests.support.scenario import REPORTER, point_in
 
 
 async def report(stack: TestStack, key: str) -> tuple[str, str]:

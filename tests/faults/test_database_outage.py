@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from rectify.devstack import TestStack
 from rectify.domain.types import Actor, Channel, Role
-from tests.faults.support import assert_audit_verifies
-from tests.scenario import REPORTER, point_in
+from tests.support.faults import assert_audit_verifies
+from tests.support.scenario import REPORTER, point_in
 
 OUTAGE_SECONDS = 30
 

@@ -27,7 +27,7 @@ from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Role
 from rectify.worker import build_worker, running
 from rectify.workflows.models import workflow_id_for
-from tests.scenario import point_in
+from tests.support.scenario import point_in
 
 REPORTS = 30
 

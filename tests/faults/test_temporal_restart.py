@@ -17,9 +17,8 @@ from rectify.devstack import EmbeddedPostgres, TemporalDevServer
 from rectify.domain.types import Channel
 from rectify.store import EventStore, migrate
 from rectify.worker import build_worker
-from tests.faults.support import assert_audit_verifies
-from tests.scenario import REPORTER, point_in
-from tests.test_outage import round_the_clock
+from tests.support.faults import assert_audit_verifies
+from tests.support.scenario import REPORTER, point_in, round_the_clock
 
 #: Seconds after the report that the server stays down: past the rectification deadline (6 s) and all four
 #: rungs (6, 8, 10 and 12 s) of the round-the-clock policy.

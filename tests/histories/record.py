@@ -23,7 +23,7 @@ from rectify.domain.types import Actor, Channel, Role
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.models import BulletinRequest, workflow_id_for
-from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
+from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
 HERE = Path(__file__).parent
 MONTH = timedelta(days=31)

@@ -1,0 +1,81 @@
+"""The replay corpus: histories recorded from real runs must keep replaying on today's workflow code."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio import workflow
+
+from rectify.audit.replay import WORKFLOWS, load_histories, replay
+from rectify.workflows.case_workflow import CaseWorkflow
+from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.models import CaseOutcome, CaseWorkflowInput
+
+CORPUS = Path(__file__).parent
+#: The paths the corpus must keep covering (see tests/histories/record.py).
+SCENARIOS = {
+    "straight",
+    "rework",
+    "extension",
+    "suspension",
+    "dispute",
+    "rejected",
+    "ladder",
+    "continue_as_new",
+    "checkpoint",
+    "accountability",
+    "bulletin",
+    "merge",
+    "merge_target",
+}
+
+
+async def test_every_recorded_history_replays_on_todays_workflow_code() -> None:
+    histories = load_histories(CORPUS)
+    assert {h.workflow_id.split(".")[0] for h in histories} == SCENARIOS
+    outcomes = await replay(histories)
+    assert [o for o in outcomes if not o.ok] == []
+    assert len(outcomes) == len(histories) >= 16
+
+
+@workflow.defn(name="CaseWorkflow")
+class CaseWorkflowWithAnUnpatchedChange(CaseWorkflow):
+    """What a careless edit looks like: a new timer before every append, not behind `workflow.patched`."""
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
+        return await super().run(input)
+
+    async def _execute(self, command):  # type: ignore[no-untyped-def]
+        await workflow.sleep(timedelta(seconds=1))
+        return await super()._execute(command)
+
+
+@workflow.defn(name="CaseWorkflow")
+class CaseWorkflowWithAPatchedChange(CaseWorkflowWithAnUnpatchedChange):
+    """The same change done safely: old histories take the old path."""
+
+    @workflow.run
+    async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
+        return await super().run(input)
+
+    async def _execute(self, command):  # type: ignore[no-untyped-def]
+        if workflow.patched("pause-before-append"):
+            await workflow.sleep(timedelta(seconds=1))
+        return await CaseWorkflow._execute(self, command)
+
+
+async def test_an_unpatched_change_to_the_workflow_fails_replay_and_names_the_cases() -> None:
+    others = [w for w in WORKFLOWS if w is not CaseWorkflow]
+    outcomes = await replay(load_histories(CORPUS), workflows=[CaseWorkflowWithAnUnpatchedChange, *others])
+    failed = {o.name.split(".")[0] for o in outcomes if not o.ok}
+    assert failed == SCENARIOS - {"checkpoint", "accountability", "bulletin"}
+    assert all("Nondeterminism" in o.error or "nondeterminism" in o.error.lower() for o in outcomes if not o.ok)
+
+
+async def test_the_same_change_behind_workflow_patched_replays() -> None:
+    others = [w for w in WORKFLOWS if w is not CaseWorkflow]
+    outcomes = await replay(load_histories(CORPUS), workflows=[CaseWorkflowWithAPatchedChange, *others])
+    assert [o for o in outcomes if not o.ok] == []
+    assert CaseWorkflow in WORKFLOWS and CheckpointWorkflow in WORKFLOWS
