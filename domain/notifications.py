@@ -9,9 +9,8 @@ from collections.abc import Sequence
 
 from rectify.domain import events as e
 from rectify.domain.events import Event
+from rectify.domain.labels import STAGE, label
 from rectify.domain.types import Frozen
-
-_STAGE_NAMES = {"claim": "认领", "rectify": "整改", "verify": "核查", "feedback": "回访", "dispatch": "派遣"}
 
 
 class Notification(Frozen):
@@ -30,7 +29,7 @@ def _text(event: Event) -> tuple[str, str] | None:
         case e.CaseReassigned(to_unit=to_unit):
             return to_unit, "改派：本案件已改派至本单位"
         case e.DeadlineMissed(stage=stage, unit=unit) if unit:
-            return unit, f"超期：{_STAGE_NAMES.get(stage, stage)}时限已过"
+            return unit, f"超期：{label(STAGE, stage)}时限已过"
         case e.EscalationRaised(level=level, rung=rung, unit=unit, points=points):
             extra = f"，扣{points:g}分" if points else ""
             return unit, f"{rung}（第{level}级）：整改超期{extra}"
