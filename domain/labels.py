@@ -9,6 +9,9 @@ Pure data over the domain's codes. A code with no entry here is shown as itself 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from rectify.domain.policy import Policy
 
@@ -84,13 +87,14 @@ CHANNEL: Mapping[str, str] = {
     "open311": "开放接口（Open311）",
 }
 
-#: Deadline stages (domain.deadlines.Stage).
+#: Deadline stages (domain.deadlines.Stage), and an accountability proceeding's written explanation.
 STAGE: Mapping[str, str] = {
     "dispatch": "派遣",
     "claim": "认领",
     "rectify": "整改",
     "verify": "核查",
     "feedback": "回访",
+    "explanation": "书面说明",
 }
 
 UNIT_KIND: Mapping[str, str] = {
@@ -178,3 +182,20 @@ def unit_name(policy: Policy, unit_id: str | None) -> str:
 def category_name(policy: Policy, code: str) -> str:
     spec = policy.categories.get(code)
     return spec.name if spec else code
+
+
+_WEEKDAYS = "一二三四五六日"
+
+
+@lru_cache
+def zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def local_time(policy: Policy, ts: datetime | None, *, weekday: bool = False) -> str:
+    """`2026-12-03 10:30` in the city's time zone (the policy's, Beijing time for Jiangbei)."""
+    if ts is None:
+        return "—"
+    at = ts.astimezone(zone(policy.timezone))
+    text = at.strftime("%Y-%m-%d %H:%M")
+    return f"{text}（周{_WEEKDAYS[at.weekday()]}）" if weekday else text
