@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from rectify.domain import events as e
 from rectify.domain.events import Event, StoredEvent
 from rectify.domain.labels import STAGE, label
+from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen, UtcDateTime
 
@@ -97,11 +98,13 @@ class NoticeFacts(Frozen):
     points: float = 0.0
 
 
-def notice_facts(note: Notification, event: StoredEvent, case: CaseState | None) -> NoticeFacts:
+def notice_facts(note: Notification, event: StoredEvent, case: CaseState | None, policy: Policy) -> NoticeFacts:
     """The facts of `note`, caused by `event`; `case` is the case after the event's batch (None: unknown).
 
-    For a proceeding's notices `case` is the subject case, whose place and category the unit recognises.
+    For a proceeding's notices `case` is the subject case, whose place and category the unit recognises;
+    a proceeding is about the top rung (问责), where it was opened.
     """
+    top = policy.ladder[-1].level if policy.ladder else 0
     facts: dict = {
         "notice_id": note.notification_id,
         "kind": note.kind,
@@ -130,7 +133,7 @@ def notice_facts(note: Notification, event: StoredEvent, case: CaseState | None)
             facts |= {"level": level, "points": points}
         case e.ProceedingOpened(explanation_due_at=due_at):
             facts |= {"deadline_stage": "explanation", "due_at": due_at, "missed": False, "estimated": False}
-            facts["level"] = case.escalation_level if case else 0
+            facts["level"] = top
         case e.ProceedingDecided(points=points):
-            facts |= {"deadline_stage": None, "due_at": None, "points": points}
+            facts |= {"deadline_stage": None, "due_at": None, "points": points, "level": top}
     return NoticeFacts(**facts)
