@@ -155,7 +155,7 @@ def markdown(text: NoticeText) -> str:
     return f"### {text.title.translate(_MARKUP)}\n{body}\n\n[查看案件详情]({text.url})"
 
 
-def html(text: NoticeText) -> str:
+def html(text: NoticeText, *, greeting: str | None = None) -> str:
     esc = html_lib.escape
     rows = "".join(
         f'<tr><th align="left" style="padding:2px 12px 2px 0">{esc(n)}</th><td>{esc(v)}</td></tr>'
@@ -163,7 +163,7 @@ def html(text: NoticeText) -> str:
     )
     return (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"></head><body>'
-        f"<p>{esc(text.unit_name)}：</p><h3>{esc(text.title)}</h3><table>{rows}</table>"
+        f"<p>{esc(greeting or text.unit_name + '：')}</p><h3>{esc(text.title)}</h3><table>{rows}</table>"
         f'<p><a href="{esc(text.url)}">查看案件详情</a></p>'
         '<p style="color:#666">本邮件由问题整改系统自动发送，请勿直接回复。</p></body></html>'
     )
