@@ -26,7 +26,7 @@ from rectify.channels.wecom import send_wecom
 class Sender:
     http: httpx.AsyncClient
     clock: Clock = utc_now
-    http_timeout: httpx.Timeout = DEFAULT_TIMEOUT
+    http_timeout: httpx.Timeout = field(default_factory=lambda: DEFAULT_TIMEOUT)
     smtp_timeout_s: float = DEFAULT_TIMEOUT_S
     #: Trusts this context's CAs for SMTP instead of the system's (tests, a private CA for every server).
     smtp_tls: ssl.SSLContext | None = field(default=None, repr=False)
