@@ -1,4 +1,5 @@
-"""Each channel against a real local receiver that checks what the real far end checks (tests/receivers.py)."""
+"""Each channel against a real local receiver that checks what the real far end checks (tests/receivers.py),
+and a notice made from a report filed through the real Open311 intake."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ import pytest
 from rectify.channels.config import DingTalkChannel, EmailChannel, WebhookChannel, WeComChannel
 from rectify.channels.outcome import Outcome
 from rectify.channels.send import Sender
-from rectify.channels.text import plain
+from rectify.channels.text import compose, html, markdown, plain
 from rectify.channels.webhook import verify
-from rectify.devstack import free_port
+from rectify.devstack import EmbeddedPostgres, free_port
+from rectify.domain.notifications import notice_facts, notifications_for
+from rectify.domain.state import fold
+from tests.api_support import api_stack
 from tests.certs import make_server_certificate
 from tests.given import LEAD
-from tests.notice_support import a_notice
+from tests.notice_support import BASE_URL, a_notice
 from tests.receivers import HttpReceiver, http_receiver, smtp_receiver
 
 SECRET = "webhook-secret-0123456789"
@@ -212,3 +216,25 @@ async def test_an_email_is_never_sent_in_clear_nor_to_a_server_it_cannot_verify(
     assert [rcpt for _, rcpt, _ in smtp.mails] == [["leader@example.invalid"]]
     nobody = await sender.send(mail_channel(free_port(), cert.ca_file), text)
     assert nobody.outcome is Outcome.RETRYABLE
+
+
+async def test_open311_contact_details_never_reach_the_units_notice(pg: EmbeddedPostgres, tmp_path: Path) -> None:
+    """Through the real intake: the contact fields go to their own table, and no notice made from the stored
+    events carries them, nor what the reporter typed into the description."""
+    contact = {"email": "li.si@example.cn", "first_name": "李", "last_name": "四", "phone": "13700000001"}
+    async with api_stack(pg, tmp_path) as api:
+        created = await api.report(
+            **contact, description="李四 13700000001 反映摊贩占道", address_string="建新北路 13700000001"
+        )
+        events = await api.stack.store.load(created["service_request_id"])
+    case = fold(events)
+    assert case is not None
+    found = [
+        notice_facts(note, next(e for e in events if e.event_id == note.event_id), case, api.stack.city.policy)
+        for note in notifications_for(events, case.lead_unit)
+    ]
+    assert [f.kind for f in found] == ["case_dispatched"]
+    text = compose(found[0], api.stack.city.policy, BASE_URL)
+    for rendering in (plain(text), markdown(text), html(text), json.dumps(text.payload, ensure_ascii=False)):
+        assert not any(v in rendering for v in ("li.si@example.cn", "李四", "13700000001", "反映摊贩占道"))
+    assert dict(text.lines)["问题地点"].startswith("建新北路 137****0001（")

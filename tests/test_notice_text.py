@@ -1,23 +1,19 @@
-"""A notice's words: what it names, in the city's time, and what it never carries (one test goes through intake)."""
+"""A notice's words: what it names, in the city's time, and what it never carries (pure: no server starts)."""
 
 from __future__ import annotations
 
 import json
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from rectify.channels import dingtalk, smtp, wecom
 from rectify.channels.config import EmailChannel
 from rectify.channels.text import compose, html, markdown, plain, untrusted
-from rectify.devstack import EmbeddedPostgres
 from rectify.domain import labels
 from rectify.domain.accountability import decide_proceeding, referral_for
 from rectify.domain.notifications import notice_facts, notifications_for
-from rectify.domain.state import fold
 from rectify.web import labels as web_labels
-from tests.api_support import api_stack
 from tests.given import LEAD, POLICY, T0, report, tick
 from tests.notice_support import BASE_URL, a_notice, facts_of, ladder_notices
 
@@ -131,25 +127,3 @@ def test_pages_and_notices_read_one_table_of_labels(table: str) -> None:
     assert getattr(web_labels, table) is getattr(labels, table)
     missed = next(f for f in ladder_notices() if f.kind == "deadline_missed")
     assert missed.summary == f"超期：{labels.STAGE['claim']}时限已过"
-
-
-async def test_open311_contact_details_never_reach_the_units_notice(pg: EmbeddedPostgres, tmp_path: Path) -> None:
-    """Through the real intake: the contact fields go to their own table, and no notice made from the stored
-    events carries them, nor what the reporter typed into the description."""
-    contact = {"email": "li.si@example.cn", "first_name": "李", "last_name": "四", "phone": "13700000001"}
-    async with api_stack(pg, tmp_path) as api:
-        created = await api.report(
-            **contact, description="李四 13700000001 反映摊贩占道", address_string="建新北路 13700000001"
-        )
-        events = await api.stack.store.load(created["service_request_id"])
-    case = fold(events)
-    assert case is not None
-    found = [
-        notice_facts(note, next(e for e in events if e.event_id == note.event_id), case, api.stack.city.policy)
-        for note in notifications_for(events, case.lead_unit)
-    ]
-    assert [f.kind for f in found] == ["case_dispatched"]
-    text = compose(found[0], api.stack.city.policy, BASE_URL)
-    for rendering in (plain(text), markdown(text), html(text), json.dumps(text.payload, ensure_ascii=False)):
-        assert not any(v in rendering for v in ("li.si@example.cn", "李四", "13700000001", "反映摊贩占道"))
-    assert lines(text)["问题地点"].startswith("建新北路 137****0001（")
