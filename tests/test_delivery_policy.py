@@ -1,5 +1,5 @@
 """Retries with backoff and jitter, the circuit per endpoint, and the dead letters: the rules on their own, then
-through a real local receiver that fails as told (tests/receivers.py)."""
+through a real local receiver that fails as told (tests/receivers.py); and the tables that will keep them."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
 import httpx
 import pytest
 
@@ -24,11 +25,12 @@ from rectify.channels.circuit import (
     reopens_at,
 )
 from rectify.channels.config import WebhookChannel
-from rectify.channels.deliver import Delivery, Step, dead_letter, deliver_once
+from rectify.channels.deliver import DeadLetter, Delivery, Step, dead_letter, deliver_once
 from rectify.channels.outcome import Attempt, Outcome
 from rectify.channels.retry import Delivered, GiveUp, RetryAt, RetryPolicy, next_step
 from rectify.channels.send import Sender
 from rectify.channels.text import NoticeText
+from rectify.store.migrate import migrate
 from tests.given import LEAD
 from tests.notice_support import a_notice, ladder_notices
 from tests.receivers import HttpReceiver, http_receiver
@@ -234,3 +236,35 @@ async def test_a_notice_that_keeps_failing_goes_to_the_dead_letters_after_the_la
 def test_every_notice_of_the_ladder_has_its_own_idempotency_key() -> None:
     ids = [f.notice_id for f in ladder_notices()]
     assert len(ids) == len(set(ids)) == 5
+
+
+# -- the tables step 2's store will keep them in ------------------------------------------------------------
+async def test_the_delivery_tables_hold_the_records_and_keep_attempts_append_only(fresh_database_url: str) -> None:
+    conn = await asyncpg.connect(fresh_database_url)
+    try:
+        await migrate(conn)
+
+        async def columns(table: str) -> set[str]:
+            sql = "SELECT column_name FROM information_schema.columns WHERE table_name = $1"
+            return {r["column_name"] for r in await conn.fetch(sql, table)}
+
+        assert await columns("channel_circuits") == set(CircuitState.model_fields) | {"updated_at"}
+        assert set(Attempt.model_fields) - {"retry_after_s", "notice_id"} <= await columns("notice_attempts")
+        assert set(DeadLetter.model_fields) - {"notice_id"} <= await columns("notice_dead_letters")
+        assert "facts" in await columns("outbox")
+        await conn.execute(
+            "INSERT INTO outbox (notification_id, case_id, event_id, recipient, kind, text) "
+            "VALUES ('n1', 'c1', 'e1', 'st_a', 'case_dispatched', '新派单')"
+        )
+        await conn.execute("INSERT INTO notice_deliveries (notification_id, channel_id) VALUES ('n1', 'hook')")
+        await conn.execute(
+            "INSERT INTO notice_attempts (notification_id, channel_id, outcome, status, started_at, elapsed_ms) "
+            "VALUES ('n1', 'hook', 'retryable', 503, now(), 12.5)"
+        )
+        for change in ("UPDATE notice_attempts SET outcome = 'delivered'", "DELETE FROM notice_attempts"):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute(change)
+        with pytest.raises(asyncpg.CheckViolationError):  # an open circuit says since when
+            await conn.execute("INSERT INTO channel_circuits (channel_id, state) VALUES ('hook', 'open')")
+    finally:
+        await conn.close()
