@@ -251,7 +251,7 @@ async def test_the_delivery_tables_hold_the_records_and_keep_attempts_append_onl
         assert await columns("channel_circuits") == set(CircuitState.model_fields) | {"updated_at"}
         assert set(Attempt.model_fields) - {"retry_after_s", "notice_id"} <= await columns("notice_attempts")
         assert set(DeadLetter.model_fields) - {"notice_id"} <= await columns("notice_dead_letters")
-        assert "facts" in await columns("outbox")
+        assert {"facts", "channels_at"} <= await columns("outbox")
         await conn.execute(
             "INSERT INTO outbox (notification_id, case_id, event_id, recipient, kind, text) "
             "VALUES ('n1', 'c1', 'e1', 'st_a', 'case_dispatched', '新派单')"

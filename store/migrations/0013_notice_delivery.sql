@@ -5,7 +5,9 @@
 -- What the notice is about (domain.notifications.NoticeFacts: case, category, place, deadline, rung), written
 -- with the outbox row from the case after the same append, so its words can be made at any later try.
 -- NULL on rows written before this migration: those are told by their `text` alone.
-ALTER TABLE outbox ADD COLUMN facts jsonb;
+-- `channels_at`: when the relay made the notice's deliveries, one per channel that takes it (NULL: not yet).
+ALTER TABLE outbox ADD COLUMN facts jsonb, ADD COLUMN channels_at timestamptz;
+CREATE INDEX outbox_channels_pending_idx ON outbox (created_at) WHERE channels_at IS NULL AND facts IS NOT NULL;
 
 -- One row per (notice, channel): where its delivery stands. `next_at` is when it is due; a worker takes
 -- due rows for `lease_until` (FOR UPDATE SKIP LOCKED, then committed), so a worker that dies mid-send
