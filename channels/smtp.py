@@ -75,8 +75,6 @@ async def send_email(
     except ssl.SSLCertVerificationError as error:
         return watch.attempt(Outcome.PERMANENT, reason=f"certificate refused: {error.verify_message}")
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError, aiosmtplib.SMTPConnectError) as error:
-        if isinstance(error.__cause__ or error.__context__, ssl.SSLCertVerificationError):
-            return watch.attempt(Outcome.PERMANENT, reason=f"certificate refused: {error}")
         return watch.attempt(Outcome.RETRYABLE, reason=f"{type(error).__name__}: {error}")
     except aiosmtplib.SMTPException as error:  # STARTTLS not offered, an authentication method missing
         return watch.attempt(Outcome.PERMANENT, reason=f"{type(error).__name__}: {error}")

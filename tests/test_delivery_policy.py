@@ -226,7 +226,11 @@ async def test_a_notice_that_keeps_failing_goes_to_the_dead_letters_after_the_la
     rx.fail_next("unit", 100, status=500)
     circuits = MemoryCircuits(CircuitPolicy(failures_to_open=100))
     steps = await drive(
-        sender, circuits, hook(rx), a_notice(), RetryPolicy(first_delay=timedelta(milliseconds=5), max_attempts=4)
+        sender,
+        circuits,
+        hook(rx),
+        a_notice(),
+        RetryPolicy(first_delay=timedelta(milliseconds=5), max_delay=timedelta(milliseconds=20), max_attempts=4),
     )
     assert len(steps) == 4 and len(rx.of("unit")) == 4
     letter = dead_letter(steps[-1])
