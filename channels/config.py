@@ -18,6 +18,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import httpx
 from pydantic import Field, ValidationError, field_validator
 
 from rectify.domain.notifications import NoticeFacts
@@ -48,8 +49,15 @@ class ChannelConfigError(ValueError):
 
 
 def _http_url(value: str) -> str:
-    if not value.startswith(ENV_PREFIX) and not value.startswith(("https://", "http://")):
-        raise ValueError("must be an http:// or https:// URL (or env:NAME)")
+    if value.startswith(ENV_PREFIX):
+        return value
+    try:
+        url = httpx.URL(value)
+        port_ok = url.port is None or 0 < url.port < 65536
+    except (httpx.InvalidURL, ValueError):
+        url, port_ok = None, False
+    if url is None or url.scheme not in {"http", "https"} or not url.host or not port_ok:
+        raise ValueError("must be an http:// or https:// URL with a host (or env:NAME)")
     return value
 
 

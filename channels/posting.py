@@ -43,6 +43,8 @@ async def post_json(
     sent = {"Content-Type": "application/json; charset=utf-8", **headers}
     try:
         response = await http.post(url, content=body, headers=sent, timeout=timeout, follow_redirects=False)
+    except (httpx.InvalidURL, httpx.UnsupportedProtocol) as error:  # the channel's address, not the far end
+        return watch.attempt(Outcome.PERMANENT, reason=f"bad URL: {error}")
     except httpx.TimeoutException as error:
         return watch.attempt(Outcome.RETRYABLE, reason=f"timeout: {type(error).__name__}")
     except httpx.TransportError as error:  # refused, reset, DNS, TLS handshake

@@ -104,6 +104,8 @@ async def test_failed_answers_say_whether_a_retry_can_help(rx: HttpReceiver, sen
     assert (gone.outcome, gone.status) == (Outcome.PERMANENT, 404)
     refused = await sender.send(webhook(rx, url=f"http://127.0.0.1:{free_port()}/hook/unit"), text)
     assert (refused.outcome, refused.status) == (Outcome.RETRYABLE, None) and "Connect" in refused.reason
+    unusable = await sender.send(webhook(rx).model_copy(update={"url": "https:///hook"}), text)  # not validated
+    assert unusable.outcome is Outcome.PERMANENT and unusable.reason.startswith("bad URL")
     rx.delay_s = 1.0
     impatient = Sender(http=sender.http, http_timeout=httpx.Timeout(0.2))
     slow = await impatient.send(webhook(rx), text)
