@@ -15,6 +15,7 @@ import hashlib
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 
 import aiosmtplib
 
@@ -24,6 +25,12 @@ from rectify.channels.text import NoticeText, html, plain
 
 DEFAULT_TIMEOUT_S = 30.0
 SENDER_NAME = "问题整改系统"
+
+
+@lru_cache(maxsize=32)
+def _context(ca_file: str | None) -> ssl.SSLContext:
+    """One verifying context per CA bundle (reading the system's CAs for every mail would cost more than it)."""
+    return ssl.create_default_context(cafile=ca_file)
 
 
 def message(channel: EmailChannel, text: NoticeText, *, clock: Clock = utc_now) -> EmailMessage:
@@ -52,7 +59,10 @@ async def send_email(
 ) -> Attempt:
     """Send to every recipient in one transaction; delivered when the server accepted at least one."""
     watch = Stopwatch(clock, channel.id, text.notice_id)
-    context = tls_context or ssl.create_default_context(cafile=channel.ca_file)
+    try:
+        context = tls_context or _context(channel.ca_file)
+    except (OSError, ssl.SSLError) as error:  # the channel's CA file, not the far end
+        return watch.attempt(Outcome.PERMANENT, reason=f"CA file {channel.ca_file}: {error}")
     try:
         refused, reply = await aiosmtplib.send(
             message(channel, text, clock=clock),

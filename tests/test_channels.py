@@ -216,6 +216,8 @@ async def test_an_email_is_never_sent_in_clear_nor_to_a_server_it_cannot_verify(
     assert (refused.outcome, refused.status) == (Outcome.PERMANENT, 550)
     assert partly.outcome is Outcome.DELIVERED and "deputy@example.invalid" in partly.reason
     assert [rcpt for _, rcpt, _ in smtp.mails] == [["leader@example.invalid"]]
+    no_ca = await sender.send(mail_channel(free_port(), tmp_path / "missing.pem"), text)
+    assert no_ca.outcome is Outcome.PERMANENT and no_ca.reason.startswith("CA file")
     nobody = await sender.send(mail_channel(free_port(), cert.ca_file), text)
     assert nobody.outcome is Outcome.RETRYABLE
 
