@@ -14,7 +14,7 @@ import re
 from typing import Any
 from urllib.parse import quote
 
-from rectify.domain.labels import EVENT, STAGE, category_name, label, local_time, rung, unit_name, zone
+from rectify.domain.labels import EVENT, STAGE, category_name, label, local_time, rung, rung_name, unit_name, zone
 from rectify.domain.notifications import NoticeFacts
 from rectify.domain.policy import Policy
 from rectify.domain.types import Frozen
@@ -65,7 +65,9 @@ def case_url(base_url: str, case_id: str) -> str:
 
 def compose(facts: NoticeFacts, policy: Policy, base_url: str) -> NoticeText:
     """The notice for `facts`, in the city's words and time zone, linking to `{base_url}/cases/{case_id}`."""
-    tag = policy_rung_name(policy, facts.level) if facts.kind == "escalation_raised" else label(EVENT, facts.kind)
+    tag = label(EVENT, facts.kind)
+    if facts.kind == "escalation_raised":
+        tag = rung_name(policy, facts.level) or f"第{facts.level}级"
     category = category_name(policy, facts.category) if facts.category else None
     title = f"【{tag}】{category + ' · ' if category else ''}案件 {facts.case_id}"
     url = case_url(base_url, facts.case_id)
@@ -89,11 +91,6 @@ def compose(facts: NoticeFacts, policy: Policy, base_url: str) -> NoticeText:
     name = unit_name(policy, facts.unit)
     text = NoticeText(notice_id=facts.notice_id, unit_name=name, title=title, lines=tuple(lines), url=url, payload={})
     return text.model_copy(update={"payload": _payload(facts, policy, text)})
-
-
-def policy_rung_name(policy: Policy, level: int) -> str:
-    names = {r.level: r.name for r in policy.ladder}
-    return names.get(level, f"第{level}级")
 
 
 def _place(facts: NoticeFacts, policy: Policy) -> str:
@@ -137,7 +134,7 @@ def _payload(facts: NoticeFacts, policy: Policy, text: NoticeText) -> dict[str, 
         },
         "deadline": deadline,
         "claim_due_at": moment(facts.claim_due_at),
-        "rung": {"level": facts.level, "name": policy_rung_name(policy, facts.level), "points": facts.points}
+        "rung": {"level": facts.level, "name": rung_name(policy, facts.level), "points": facts.points}
         if facts.level > 0
         else None,
     }

@@ -168,8 +168,13 @@ def rung(policy: Policy, level: int) -> str:
     """A rung by its level, named as the city's ladder names it (一整改、二曝光、三扣分、四问责)."""
     if level <= 0:
         return "未升级"
-    names = {r.level: r.name for r in policy.ladder}
-    return f"第{level}级 {names[level]}" if level in names else f"第{level}级"
+    name = rung_name(policy, level)
+    return f"第{level}级 {name}" if name else f"第{level}级"
+
+
+def rung_name(policy: Policy, level: int) -> str | None:
+    """The rung's own name (催办, 曝光 …), or None for a level the ladder does not have."""
+    return next((r.name for r in policy.ladder if r.level == level), None)
 
 
 def unit_name(policy: Policy, unit_id: str | None) -> str:
