@@ -44,6 +44,12 @@ class Settings:
     #: Signs the web pages' session cookies (RECTIFY_WEB_SECRET): the same on every replica. Unset: a random
     #: secret kept in the data folder, for the embedded stack.
     web_secret: str | None = None
+    #: The web pages' public address (RECTIFY_PUBLIC_URL): notices link to its case pages.
+    public_url: str | None = None
+    #: The channels file (RECTIFY_CHANNELS); unset: the city folder's channels.toml.
+    channels_file: Path | None = None
+    #: Whether this worker relays notices to the channels (RECTIFY_NOTICE_RELAY=0 turns it off).
+    notice_relay: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -63,7 +69,15 @@ class Settings:
             worker_identity=get("RECTIFY_WORKER_IDENTITY"),
             workflow_cache=_positive_int(get("RECTIFY_WORKFLOW_CACHE") or "1000", "RECTIFY_WORKFLOW_CACHE", least=0),
             web_secret=_web_secret(get("RECTIFY_WEB_SECRET")),
+            public_url=get("RECTIFY_PUBLIC_URL"),
+            channels_file=Path(p) if (p := get("RECTIFY_CHANNELS")) else None,
+            notice_relay=(get("RECTIFY_NOTICE_RELAY") or "1").lower() not in {"0", "false", "no", "off"},
         )
+
+    @property
+    def case_link_base(self) -> str:
+        """Where the case pages are, for the links in notices."""
+        return self.public_url or f"http://127.0.0.1:{self.api_port}"
 
     def resolved_web_secret(self) -> str:
         """The configured secret, or the data folder's own (made once, readable by its owner only)."""

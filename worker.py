@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -18,6 +20,8 @@ from temporalio.worker import Worker
 from rectify.activities.appends import AppendActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
+from rectify.channels.config import FILE_NAME, ChannelBook, ChannelConfigError, load_channels_file
+from rectify.channels.relay import RelayOptions, relay_running
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
@@ -98,13 +102,16 @@ async def running(worker: Worker, bound: float = SHUTDOWN_BOUND) -> AsyncIterato
             raise error
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`."""
+async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, str] | None = None) -> None:
+    """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`.
+
+    `env` resolves the channels file's `env:NAME` secrets (the process environment, passed by `main`)."""
     from rectify.city import DEFAULT_CITY_DIR, load_city
     from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
     from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
 
     city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
+    book = channel_book(settings, city, env or {})
 
     settings = settings.with_running_stack()
     client = await connect_temporal(settings)
@@ -126,16 +133,40 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             max_cached_workflows=settings.workflow_cache,
         )
         log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-        async with running(worker):
+        async with running(worker), relaying(settings, store, book, city.policy):
             await stop.wait()
         log.info("worker.stopped")
     finally:
         await store.close()
 
 
+def channel_book(settings: Settings, city: Any, env: Mapping[str, str]) -> ChannelBook:
+    """The channels in force: RECTIFY_CHANNELS, or the city folder's channels.toml (none: inboxes only)."""
+    from rectify.city import DEFAULT_CITY_DIR
+
+    path = settings.channels_file or (settings.city_dir or DEFAULT_CITY_DIR) / FILE_NAME
+    if settings.channels_file and not path.is_file():
+        raise ChannelConfigError(str(path), None, "no such file (RECTIFY_CHANNELS)")
+    return load_channels_file(path, env=env, units=set(city.policy.units))
+
+
+@contextlib.asynccontextmanager
+async def relaying(settings: Settings, store: EventStore, book: ChannelBook, policy: Policy) -> AsyncIterator[None]:
+    """The notice relay beside the worker (unless RECTIFY_NOTICE_RELAY=0): every worker runs one, and the
+    leases in the store keep them from sending the same delivery twice."""
+    if not settings.notice_relay:
+        yield
+        return
+    name = settings.worker_identity or f"{os.getpid()}@{socket.gethostname()}"
+    options = RelayOptions(base_url=settings.case_link_base)
+    async with relay_running(store.pool, book, policy, options, worker=name, database_url=settings.database_url):
+        yield
+
+
 def main() -> None:
     """`python -m rectify.worker`: configuration from the environment; leaves through os._exit (sdk-python#300)."""
     from rectify import logs
+    from rectify.city import CityDataError
     from rectify.client import ServerUnavailable
 
     logs.configure()
@@ -145,10 +176,13 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        loop.run_until_complete(run_worker(Settings.from_env(os.environ), stop))
+        loop.run_until_complete(run_worker(Settings.from_env(os.environ), stop, os.environ))
     except ServerUnavailable as error:
         print(f"rectify worker: {error}", file=sys.stderr)
         status = 3
+    except (ChannelConfigError, CityDataError, ValueError) as error:
+        print(f"rectify worker: {error}", file=sys.stderr)
+        status = 2
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(f"rectify worker failed: {type(error).__name__}: {error}", file=sys.stderr)
         status = 1

@@ -158,7 +158,13 @@ def load_channels(
 
     `units` (the city's unit ids) makes an unknown unit an error; `shown` is how the file is named in errors.
     """
-    path = folder / FILE_NAME
+    return load_channels_file(folder / FILE_NAME, env=env, units=units, shown=shown)
+
+
+def load_channels_file(
+    path: Path, *, env: Mapping[str, str], units: Collection[str] | None = None, shown: str | None = None
+) -> ChannelBook:
+    """The book in the file at `path` (no file: no channels); see `load_channels`."""
     name = shown or path.as_posix()
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -30,13 +30,14 @@ def up(
 
     s = Settings.from_env(os.environ)
     folder = data_dir or s.data_dir
+    notices = stack_notices(s)
 
     async def go() -> None:
         from rectify.api.serve import serving
         from rectify.devstack import free_port, port_open
 
         async with EmbeddedStack(
-            folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every
+            folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every, notices=notices
         ) as stack:
             port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
             web_secret = replace(s, data_dir=stack.data_dir).resolved_web_secret()
@@ -50,6 +51,20 @@ def up(
             console.print("stopping …")
 
     asyncio.run(go())
+
+
+def stack_notices(s: Settings) -> Any:
+    """The relay `rectify up` runs beside its worker: the configured channels (checked before anything starts)."""
+    from rectify.channels.relay import RelayOptions
+    from rectify.city import DEFAULT_CITY_DIR
+    from rectify.city import load_city as _load
+    from rectify.devstack import Notices
+    from rectify.worker import channel_book
+
+    if not s.notice_relay:
+        return None
+    book = channel_book(s, _load(s.city_dir or DEFAULT_CITY_DIR), os.environ)
+    return Notices(book=book, options=RelayOptions(base_url=s.case_link_base), worker="rectify-up")
 
 
 async def wait_for_ctrl_c() -> None:

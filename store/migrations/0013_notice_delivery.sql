@@ -3,11 +3,26 @@
 -- is kept with its outcome, so an auditor can show that a unit was told, and when (docs/notices.md).
 
 -- What the notice is about (domain.notifications.NoticeFacts: case, category, place, deadline, rung), written
--- with the outbox row from the case after the same append, so its words can be made at any later try.
--- NULL on rows written before this migration: those are told by their `text` alone.
+-- by the relay when it makes the notice's deliveries, from the case after the event's batch, and kept: a
+-- later try words the notice from these facts. NULL for a notice no channel takes (its unit has none).
 -- `channels_at`: when the relay made the notice's deliveries, one per channel that takes it (NULL: not yet).
+-- Notices written before this migration were told through the inboxes only: they are not sent now.
 ALTER TABLE outbox ADD COLUMN facts jsonb, ADD COLUMN channels_at timestamptz;
-CREATE INDEX outbox_channels_pending_idx ON outbox (created_at) WHERE channels_at IS NULL AND facts IS NOT NULL;
+UPDATE outbox SET channels_at = created_at;
+CREATE INDEX outbox_channels_pending_idx ON outbox (created_at) WHERE channels_at IS NULL;
+
+-- Wakes the relays (LISTEN rectify_notices) when an append writes notices: delivered at commit, once per
+-- transaction however many rows, so a new notice goes within a round trip rather than at the next poll.
+CREATE FUNCTION outbox_wake_relays() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM written) THEN
+        PERFORM pg_notify('rectify_notices', '');
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER outbox_wakes_relays
+    AFTER INSERT ON outbox REFERENCING NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION outbox_wake_relays();
 
 -- One row per (notice, channel): where its delivery stands. `next_at` is when it is due; a worker takes
 -- due rows for `lease_until` (FOR UPDATE SKIP LOCKED, then committed), so a worker that dies mid-send
