@@ -11,7 +11,6 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -20,7 +19,7 @@ from temporalio.worker import Worker
 from rectify.activities.appends import AppendActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
-from rectify.channels.config import FILE_NAME, ChannelBook, ChannelConfigError, load_channels_file
+from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
 from rectify.channels.relay import RelayOptions, relay_running
 from rectify.config import Settings
 from rectify.domain.policy import Policy
@@ -111,7 +110,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
     from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
 
     city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
-    book = channel_book(settings, city, env or {})
+    book = channel_book(settings, set(city.policy.units), env or {})
 
     settings = settings.with_running_stack()
     client = await connect_temporal(settings)
@@ -138,16 +137,6 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
         log.info("worker.stopped")
     finally:
         await store.close()
-
-
-def channel_book(settings: Settings, city: Any, env: Mapping[str, str]) -> ChannelBook:
-    """The channels in force: RECTIFY_CHANNELS, or the city folder's channels.toml (none: inboxes only)."""
-    from rectify.city import DEFAULT_CITY_DIR
-
-    path = settings.channels_file or (settings.city_dir or DEFAULT_CITY_DIR) / FILE_NAME
-    if settings.channels_file and not path.is_file():
-        raise ChannelConfigError(str(path), None, "no such file (RECTIFY_CHANNELS)")
-    return load_channels_file(path, env=env, units=set(city.policy.units))
 
 
 @contextlib.asynccontextmanager

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import Field, ValidationError, field_validator
 
+from rectify.config import Settings
 from rectify.domain.notifications import NoticeFacts
 from rectify.domain.types import Frozen
 
@@ -159,6 +160,17 @@ def load_channels(
     `units` (the city's unit ids) makes an unknown unit an error; `shown` is how the file is named in errors.
     """
     return load_channels_file(folder / FILE_NAME, env=env, units=units, shown=shown)
+
+
+def channel_book(settings: Settings, units: Collection[str], env: Mapping[str, str]) -> ChannelBook:
+    """The channels in force: the file RECTIFY_CHANNELS names (which must exist), or the city folder's
+    channels.toml (none: every notice goes to the inboxes only)."""
+    from rectify.city import DEFAULT_CITY_DIR
+
+    path = settings.channels_file or (settings.city_dir or DEFAULT_CITY_DIR) / FILE_NAME
+    if settings.channels_file and not path.is_file():
+        raise ChannelConfigError(str(path), None, "no such file (RECTIFY_CHANNELS)")
+    return load_channels_file(path, env=env, units=units)
 
 
 def load_channels_file(

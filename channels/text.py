@@ -93,6 +93,34 @@ def compose(facts: NoticeFacts, policy: Policy, base_url: str) -> NoticeText:
     return text.model_copy(update={"payload": _payload(facts, policy, text)})
 
 
+#: The kind of `rectify channels test`'s notice, which is about no case.
+TEST_KIND = "channel_test"
+
+
+def trial_notice(unit: str, policy: Policy, base_url: str, *, notice_id: str, at: Any) -> NoticeText:
+    """A notice that only proves the channel works (`rectify channels test`): about no case, links home."""
+    summary = "测试通知：本渠道已接通，无需处理"
+    name = unit_name(policy, unit)
+    lines = (("事项", summary), ("责任单位", name), ("发送时间", when(policy, at)))
+    text = NoticeText(
+        notice_id=notice_id, unit_name=name, title="【测试】渠道接通测试", lines=lines, url=base_url, payload={}
+    )
+    payload = {
+        "notice_id": notice_id,
+        "kind": TEST_KIND,
+        "occurred_at": at.astimezone(zone(policy.timezone)).isoformat(),
+        "title": text.title,
+        "text": plain(text),
+        "url": base_url,
+        "unit": {"id": unit, "name": name},
+        "case": None,
+        "deadline": None,
+        "claim_due_at": None,
+        "rung": None,
+    }
+    return text.model_copy(update={"payload": payload})
+
+
 def _place(facts: NoticeFacts, policy: Policy) -> str:
     territory = unit_name(policy, facts.territorial_unit) if facts.territorial_unit else None
     around = [name for name in (facts.road, territory) if name]

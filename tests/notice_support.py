@@ -1,10 +1,19 @@
 """Notices made the way the system makes them: commands through the decider, notifications from the events,
-facts from the case after each batch, words from channels/text.py."""
+facts from the case after each batch, words from channels/text.py; cases filed in a store, and a relay."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
+import httpx
+
+from rectify.channels.circuit import CircuitPolicy
+from rectify.channels.config import ChannelBook
+from rectify.channels.relay import NoticeRelay, RelayOptions
+from rectify.channels.retry import RetryPolicy
+from rectify.channels.send import Sender
 from rectify.channels.text import NoticeText, compose
 from rectify.domain import commands as c
 from rectify.domain.decider import decide
@@ -12,9 +21,18 @@ from rectify.domain.events import Event
 from rectify.domain.notifications import NoticeFacts, notice_facts, notifications_for
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState, fold
+from rectify.store import EventStore
+from rectify.store.notices import NoticeStore
 from tests.given import POLICY, T0, report, tick
 
 BASE_URL = "https://rectify.example.invalid/"
+#: A relay for tests: retries after 50 ms (at most 100 ms), a circuit that opens after 5 and cools for 300 ms.
+FAST_RELAY = RelayOptions(
+    base_url=BASE_URL,
+    retry=RetryPolicy(first_delay=timedelta(milliseconds=50), max_delay=timedelta(milliseconds=100), jitter=0.0),
+    circuit=CircuitPolicy(failures_to_open=5, cool_down=timedelta(milliseconds=300)),
+    idle=timedelta(milliseconds=200),
+)
 
 
 def facts_of(
@@ -43,3 +61,22 @@ def ladder_notices(**report_fields: object) -> list[NoticeFacts]:
 def a_notice(kind: str = "case_dispatched", **report_fields: object) -> NoticeText:
     facts = next(f for f in ladder_notices(**report_fields) if f.kind == kind)
     return compose(facts, POLICY, BASE_URL)
+
+
+async def file_reports(store: EventStore, count: int, prefix: str = "r") -> list[str]:
+    """`count` cases reported and dispatched to LEAD: one notice each. Returns the notice ids, oldest first."""
+    for i in range(count):
+        events = decide(None, report(f"{prefix}-{i}"), T0, POLICY)
+        state = fold(events)
+        assert state is not None
+        await store.append(state.case_id, 0, events, state)
+    rows = await store.pool.fetch("SELECT notification_id FROM outbox ORDER BY created_at, notification_id")
+    return [r["notification_id"] for r in rows]
+
+
+@asynccontextmanager
+async def relay(
+    store: EventStore, channels: ChannelBook, *, worker: str = "w1", options: RelayOptions | None = None
+) -> AsyncIterator[NoticeRelay]:
+    async with httpx.AsyncClient() as http:
+        yield NoticeRelay(NoticeStore(store.pool), channels, Sender(http), POLICY, options or FAST_RELAY, worker=worker)

@@ -10,12 +10,10 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from rectify.channels.config import ChannelBook, EmailChannel, WebhookChannel
-from rectify.channels.relay import NoticeRelay, RelayOptions
-from rectify.channels.send import Sender
+from rectify.channels.relay import RelayOptions
 from rectify.devstack import EmbeddedPostgres, Notices, TestStack
 from rectify.domain.types import Channel
 from rectify.store.notices import NoticeStore

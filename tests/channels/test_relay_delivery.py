@@ -5,33 +5,23 @@ store keeps them; a relay that dies mid-send, and one whose send outlasts its le
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 
-import httpx
 import pytest
 
-from rectify.channels.circuit import CircuitPolicy
 from rectify.channels.config import ChannelBook, WebhookChannel
-from rectify.channels.relay import NoticeRelay, RelayOptions, relay_running
-from rectify.channels.retry import RetryPolicy
-from rectify.channels.send import Sender
-from rectify.domain.decider import decide
-from rectify.domain.state import fold
+from rectify.channels.relay import NoticeRelay, relay_running
 from rectify.store import EventStore, migrate
 from rectify.store.notices import NoticeStore
-from tests.given import LEAD, OTHER, POLICY, T0, report
+from tests.given import LEAD, OTHER, POLICY
+from tests.notice_support import FAST_RELAY, file_reports, relay
 from tests.receivers import HttpReceiver, http_receiver
 
 SECRET = "relay-test-secret-0123456789"
 MS = timedelta(milliseconds=1)
-FAST = RelayOptions(
-    base_url="https://rectify.example.invalid",
-    retry=RetryPolicy(first_delay=50 * MS, max_delay=100 * MS, jitter=0.0),
-    circuit=CircuitPolicy(failures_to_open=5, cool_down=300 * MS),
-    idle=timedelta(milliseconds=200),
-)
+FAST = FAST_RELAY
 
 
 @pytest.fixture
@@ -50,25 +40,6 @@ async def rx() -> AsyncIterator[HttpReceiver]:
 
 def book(rx: HttpReceiver, unit: str = LEAD) -> ChannelBook:
     return ChannelBook(channels=(WebhookChannel(id="hook", unit=unit, url=f"{rx.url}/hook/unit", secret=SECRET),))
-
-
-async def file_reports(store: EventStore, count: int, prefix: str = "r") -> list[str]:
-    """`count` cases reported and dispatched to LEAD: one notice each. Returns the notice ids, oldest first."""
-    for i in range(count):
-        events = decide(None, report(f"{prefix}-{i}"), T0, POLICY)
-        state = fold(events)
-        assert state is not None
-        await store.append(state.case_id, 0, events, state)
-    rows = await store.pool.fetch("SELECT notification_id FROM outbox ORDER BY created_at, notification_id")
-    return [r["notification_id"] for r in rows]
-
-
-@asynccontextmanager
-async def relay(
-    store: EventStore, channels: ChannelBook, *, worker: str = "w1", options: RelayOptions = FAST
-) -> AsyncIterator[NoticeRelay]:
-    async with httpx.AsyncClient() as http:
-        yield NoticeRelay(NoticeStore(store.pool), channels, Sender(http), POLICY, options, worker=worker)
 
 
 async def drain(r: NoticeRelay, *, seconds: float = 20.0) -> None:
@@ -114,7 +85,7 @@ async def test_five_failures_open_the_circuit_which_holds_the_notice_and_a_probe
     assert [a.status for a in attempts] == [503] * 5 + [200]
     assert "open" in seen_states and seen_states[-1] == "closed"  # opened after five, closed by the probe
     assert r.totals["held"] > 0  # while open, the notice waited: held, not tried (six attempts, no more)
-    gaps = [(b.started_at - a.started_at).total_seconds() for a, b in zip(attempts, attempts[1:], strict=False)]
+    gaps = [(b.started_at - a.started_at).total_seconds() for a, b in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.05 and gaps[3] >= 0.1  # backoff: 50 ms, then capped at 100 ms
     assert gaps[4] >= 0.3  # the circuit's cool-down before the probe
     [delivery] = await notices.deliveries(notice_id)
@@ -174,7 +145,9 @@ async def test_a_relay_that_dies_mid_send_leaves_the_delivery_to_another_and_the
     assert [(a.worker, a.outcome) for a in attempts] == [("w2", "delivered")]
 
 
-async def test_a_send_that_outlasts_the_lease_keeps_it_and_is_not_sent_again(store: EventStore, rx: HttpReceiver) -> None:
+async def test_a_send_that_outlasts_the_lease_keeps_it_and_is_not_sent_again(
+    store: EventStore, rx: HttpReceiver
+) -> None:
     [notice_id] = await file_reports(store, 1)
     short = FAST.model_copy(update={"lease": timedelta(milliseconds=600)})
     rx.delay_s = 1.5
