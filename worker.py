@@ -20,7 +20,7 @@ from rectify.activities.appends import AppendActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
 from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
-from rectify.channels.relay import RelayOptions, relay_running
+from rectify.channels.relay import options_for, relay_running
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
@@ -147,7 +147,7 @@ async def relaying(settings: Settings, store: EventStore, book: ChannelBook, pol
         yield
         return
     name = settings.worker_identity or f"{os.getpid()}@{socket.gethostname()}"
-    options = RelayOptions(base_url=settings.case_link_base)
+    options = options_for(book, settings.case_link_base)
     async with relay_running(store.pool, book, policy, options, worker=name, database_url=settings.database_url):
         yield
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,8 @@ from typing import Annotated, Any, Literal
 import httpx
 from pydantic import Field, ValidationError, field_validator
 
+from rectify.channels.circuit import CircuitPolicy
+from rectify.channels.retry import RetryPolicy
 from rectify.config import Settings
 from rectify.domain.notifications import NoticeFacts
 from rectify.domain.types import Frozen
@@ -140,10 +143,37 @@ _MODELS: dict[str, type[ChannelBase]] = {
 }
 
 
+class Delivery(Frozen):
+    """The `[delivery]` table: the retry rule and the circuit for every channel (docs/notices.md)."""
+
+    first_delay_s: Annotated[float, Field(gt=0, le=86_400)] = 15
+    factor: Annotated[float, Field(ge=1.0, le=10.0)] = 2.0
+    max_delay_s: Annotated[float, Field(gt=0, le=86_400)] = 1800
+    jitter: Annotated[float, Field(ge=0.0, le=1.0)] = 0.5
+    max_attempts: Annotated[int, Field(ge=1, le=1000)] = 20
+    give_up_after_h: Annotated[float, Field(gt=0, le=24 * 30)] = 24
+    failures_to_open: Annotated[int, Field(ge=1, le=1000)] = 5
+    cool_down_s: Annotated[float, Field(gt=0, le=86_400)] = 60
+
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(
+            first_delay=timedelta(seconds=self.first_delay_s),
+            factor=self.factor,
+            max_delay=timedelta(seconds=self.max_delay_s),
+            jitter=self.jitter,
+            max_attempts=self.max_attempts,
+            give_up_after=timedelta(hours=self.give_up_after_h),
+        )
+
+    def circuit(self) -> CircuitPolicy:
+        return CircuitPolicy(failures_to_open=self.failures_to_open, cool_down=timedelta(seconds=self.cool_down_s))
+
+
 class ChannelBook(Frozen):
-    """The channels in force: which ones take a notice."""
+    """The channels in force: which ones take a notice, and how hard each delivery is tried."""
 
     channels: tuple[Channel, ...] = ()
+    delivery: Delivery = Delivery()
 
     def for_notice(self, facts: NoticeFacts) -> list[Channel]:
         return [c for c in self.channels if c.takes(facts)]
@@ -192,8 +222,16 @@ def load_channels_file(
 def parse_channels(
     raw: dict[str, Any], *, env: Mapping[str, str], units: Collection[str] | None = None, file: str = FILE_NAME
 ) -> ChannelBook:
-    if unknown := sorted(set(raw) - {"channel"}):
-        raise ChannelConfigError(file, unknown[0], "unknown section (a channels file holds [[channel]] tables)")
+    if unknown := sorted(set(raw) - {"channel", "delivery"}):
+        raise ChannelConfigError(
+            file, unknown[0], "unknown section (a channels file holds [[channel]] tables and one [delivery])"
+        )
+    try:
+        delivery = Delivery.model_validate(raw.get("delivery", {}))
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(["delivery", *(str(p) for p in first["loc"])])
+        raise ChannelConfigError(file, field, first["msg"] + _got(first.get("input"))) from None
     tables = raw.get("channel", [])
     if not isinstance(tables, list):
         raise ChannelConfigError(file, "channel", "expected [[channel]] tables")
@@ -218,7 +256,7 @@ def parse_channels(
         if any(c.id == channel.id for c in found):
             raise ChannelConfigError(file, f"{where}.id", f"duplicate channel id {channel.id!r}")
         found.append(channel)
-    return ChannelBook(channels=tuple(found))  # type: ignore[arg-type]
+    return ChannelBook(channels=tuple(found), delivery=delivery)  # type: ignore[arg-type]
 
 
 def _resolved(table: dict[str, Any], env: Mapping[str, str], file: str, where: str) -> dict[str, Any]:

@@ -63,6 +63,11 @@ class RelayOptions(Frozen):
     idle: timedelta = timedelta(seconds=30)
 
 
+def options_for(book: ChannelBook, base_url: str) -> RelayOptions:
+    """The relay's options in production: the book's `[delivery]` rules, links to `base_url`."""
+    return RelayOptions(base_url=base_url, retry=book.delivery.retry(), circuit=book.delivery.circuit())
+
+
 class RelayReport(Frozen):
     considered: int = 0
     sent: int = 0

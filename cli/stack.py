@@ -56,7 +56,7 @@ def up(
 def stack_notices(s: Settings) -> Any:
     """The relay `rectify up` runs beside its worker: the configured channels (checked before anything starts)."""
     from rectify.channels.config import channel_book
-    from rectify.channels.relay import RelayOptions
+    from rectify.channels.relay import options_for
     from rectify.city import DEFAULT_CITY_DIR
     from rectify.city import load_city as _load
     from rectify.devstack import Notices
@@ -64,7 +64,11 @@ def stack_notices(s: Settings) -> Any:
     if not s.notice_relay:
         return None
     book = channel_book(s, set(_load(s.city_dir or DEFAULT_CITY_DIR).policy.units), os.environ)
-    return Notices(book=book, options=RelayOptions(base_url=s.case_link_base), worker="rectify-up")
+    return Notices(
+        book=book,
+        options=options_for(book, s.case_link_base),
+        worker="rectify-up",
+    )
 
 
 async def wait_for_ctrl_c() -> None:
