@@ -41,8 +41,8 @@ from rectify.store.notices import Outcome as Step
 
 log = structlog.get_logger("rectify.relay")
 
-#: Records written at once by one relay (its pool is the worker's, which the appends need too).
-RECORD_CONCURRENCY = 4
+#: Tries recorded together in one statement (and at the end of each round).
+WRITE_EVERY = 16
 #: How long a stopping relay lets sends in flight finish; any left are cancelled and their leases run out.
 STOP_BOUND = 5.0
 
@@ -171,8 +171,14 @@ class NoticeRelay:
             queues: dict[str, list[Due]] = {}
             for d in due:
                 queues.setdefault(d.channel_id, []).append(d)
-            gate, writes = asyncio.Semaphore(self.options.concurrency), asyncio.Semaphore(RECORD_CONCURRENCY)
-            records: list[asyncio.Task] = []
+            gate, writing = asyncio.Semaphore(self.options.concurrency), asyncio.Lock()
+            tried: list[tuple[Due, Step, dict | None]] = []
+            writes: list[asyncio.Task] = []
+
+            def write() -> None:
+                if tried:
+                    writes.append(asyncio.create_task(self._record(list(tried), writing)))
+                    tried.clear()
 
             async def send_in_turn(queue: list[Due]) -> None:
                 async with gate:
@@ -180,15 +186,18 @@ class NoticeRelay:
                         end, step, attempt = await self._try(d)
                         ends.append(end)
                         if step is not None:
-                            records.append(asyncio.create_task(self._record(d, step, attempt, writes)))
+                            tried.append((d, step, attempt))
+                        if len(tried) >= WRITE_EVERY:
+                            write()
 
             renewing = asyncio.create_task(self._renew(due[0].lease))
             try:
                 await asyncio.gather(*(send_in_turn(q) for q in queues.values()))
-                await asyncio.gather(*records)
+                write()
+                await asyncio.gather(*writes)
             finally:
                 renewing.cancel()
-                for task in records:
+                for task in writes:
                     task.cancel()  # only when the round itself was cancelled: their leases run out
         counts = {end: ends.count(end) for end in ("delivered", "failed", "refused", "dead", "held")}
         report = RelayReport(
@@ -269,13 +278,17 @@ class NoticeRelay:
         end = {"delivered": "delivered", "pending": "failed", "dead": "refused"}[step.state]
         return end, step, tried.attempt.model_dump()
 
-    async def _record(self, due: Due, step: Step, attempt: dict | None, writes: asyncio.Semaphore) -> None:
-        async with writes:
+    async def _record(self, tried: list[tuple[Due, Step, dict | None]], writing: asyncio.Lock) -> None:
+        """Record tries in one statement, one write at a time (the sends go on meanwhile)."""
+        async with writing:
             try:
-                if not await self.notices.record(due, step, attempt, self.worker):
-                    log.warning("relay.lease_lost", notice=due.notification_id, channel=due.channel_id)
-            except Exception:  # the database away: the delivery goes again when its lease ends (at least once)
-                log.exception("relay.record_failed", notice=due.notification_id, channel=due.channel_id)
+                moved = await self.notices.record_many(tried, self.worker)
+            except Exception:  # the database away: the deliveries go again when their leases end (at least once)
+                log.exception("relay.record_failed", deliveries=len(tried))
+                return
+        for d, _, _ in tried:
+            if (d.notification_id, d.channel_id) not in moved:
+                log.warning("relay.lease_lost", notice=d.notification_id, channel=d.channel_id, worker=self.worker)
 
     async def _renew(self, lease: str) -> None:
         """Keep this round's leases while it runs (a relay that dies stops renewing, and its leases end)."""

@@ -157,43 +157,32 @@ class NoticeStore:
         return [Due(**dict(r)) for r in rows]
 
     async def record(self, due: Due, outcome: Outcome, attempt: Mapping[str, Any] | None, worker: str) -> bool:
-        """The try (if one was made), the delivery's next step and its dead letter, at once. False when the
-        lease was lost (another relay took the delivery over): the attempt is kept, the step is not."""
-        async with self.pool.acquire() as conn, conn.transaction():
-            if attempt is not None:
-                await conn.execute(
-                    "INSERT INTO notice_attempts (notification_id, channel_id, outcome, status, reason, started_at, "
-                    "elapsed_ms, worker) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    due.notification_id,
-                    due.channel_id,
-                    *(attempt[f] for f in ATTEMPT_FIELDS),
-                    worker,
-                )
-            moved = await conn.fetchval(
-                "UPDATE notice_deliveries SET state = $4, failures = $5, first_at = $6, "
-                "next_at = coalesce($7, next_at), delivered_at = $8, lease_until = NULL, leased_by = NULL "
-                "WHERE notification_id = $1 AND channel_id = $2 AND leased_by = $3 AND state = 'pending' "
-                "RETURNING true",
-                due.notification_id,
-                due.channel_id,
-                due.lease,
-                outcome.state,
-                outcome.failures,
-                outcome.first_at,
-                outcome.next_at,
-                outcome.delivered_at,
-            )
-            if moved and outcome.state == "dead":
-                await conn.execute(
-                    "INSERT INTO notice_dead_letters (notification_id, channel_id, reason, attempts, failed_at) "
-                    "VALUES ($1, $2, $3, $4, $5)",
-                    due.notification_id,
-                    due.channel_id,
-                    outcome.reason or "",
-                    outcome.failures,
-                    outcome.failed_at,
-                )
-            return bool(moved)
+        """One delivery's try and next step (see `record_many`); False when the lease was lost."""
+        return bool(await self.record_many([(due, outcome, attempt)], worker))
+
+    async def record_many(
+        self, results: Sequence[tuple[Due, Outcome, Mapping[str, Any] | None]], worker: str
+    ) -> set[tuple[str, str]]:
+        """Each try (if one was made), each delivery's next step and its dead letter, in one statement.
+
+        A step is applied only while the delivery's lease is still the one it was claimed with; returns the
+        deliveries moved (one missing: its lease was lost to another relay, whose try counts; the attempt is
+        kept all the same, as the record of what was sent).
+        """
+        if not results:
+            return set()
+        rows = [
+            {
+                "notification_id": due.notification_id,
+                "channel_id": due.channel_id,
+                "lease": due.lease,
+                **{k: _text(v) for k, v in outcome.model_dump().items()},
+                **({f"attempt_{k}": _text(attempt[k]) for k in ATTEMPT_FIELDS} if attempt is not None else {}),
+            }
+            for due, outcome, attempt in results
+        ]
+        moved = await self.pool.fetch(_RECORD, rows, worker)
+        return {(r["notification_id"], r["channel_id"]) for r in moved}
 
     async def renew(self, lease: str, length: timedelta) -> int:
         """Extend the leases of one claim that are still pending; returns how many."""
@@ -329,6 +318,37 @@ class NoticeStore:
         conn = await asyncpg.connect(database_url)
         await conn.add_listener(WAKE, lambda *_: wake())
         return conn
+
+
+def _text(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+_RECORD = """
+WITH given AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb) AS g(
+        notification_id text, channel_id text, lease text, state text, failures integer, first_at timestamptz,
+        next_at timestamptz, delivered_at timestamptz, reason text, failed_at timestamptz, attempt_outcome text,
+        attempt_status integer, attempt_reason text, attempt_started_at timestamptz, attempt_elapsed_ms float8)
+), tried AS (
+    INSERT INTO notice_attempts (notification_id, channel_id, outcome, status, reason, started_at, elapsed_ms, worker)
+    SELECT notification_id, channel_id, attempt_outcome, attempt_status, attempt_reason, attempt_started_at,
+           attempt_elapsed_ms, $2
+    FROM given WHERE attempt_outcome IS NOT NULL
+), moved AS (
+    UPDATE notice_deliveries d SET state = g.state, failures = g.failures, first_at = g.first_at,
+        next_at = coalesce(g.next_at, d.next_at), delivered_at = g.delivered_at, lease_until = NULL, leased_by = NULL
+    FROM given g
+    WHERE d.notification_id = g.notification_id AND d.channel_id = g.channel_id AND d.leased_by = g.lease
+      AND d.state = 'pending'
+    RETURNING d.notification_id, d.channel_id, d.state
+), dead AS (
+    INSERT INTO notice_dead_letters (notification_id, channel_id, reason, attempts, failed_at)
+    SELECT g.notification_id, g.channel_id, coalesce(g.reason, ''), g.failures, g.failed_at
+    FROM moved m JOIN given g USING (notification_id, channel_id) WHERE m.state = 'dead'
+)
+SELECT notification_id, channel_id FROM moved
+"""
 
 
 async def _facts(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], policy: Policy) -> dict[str, NoticeFacts]:
