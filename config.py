@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,6 +32,14 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     task_queue: str = TASK_QUEUE
     temporal_tls: bool = False
+    #: mTLS to a self-hosted cluster: the client's certificate and key (PEM), the CA that signed the server's
+    #: certificate, and the name to check it against. Any of them turns TLS on.
+    temporal_client_cert: bytes | None = field(default=None, repr=False)
+    temporal_client_key: bytes | None = field(default=None, repr=False)
+    temporal_server_ca: bytes | None = field(default=None, repr=False)
+    temporal_server_name: str | None = None
+    #: Temporal Cloud's API key (turns TLS on).
+    temporal_api_key: str | None = field(default=None, repr=False)
     #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
@@ -64,6 +72,11 @@ class Settings:
             data_dir=Path(get("RECTIFY_DATA_DIR") or DEFAULT_DATA_DIR),
             task_queue=get("RECTIFY_TASK_QUEUE") or TASK_QUEUE,
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
+            temporal_client_cert=_pem(env, "RECTIFY_TEMPORAL_TLS_CERT"),
+            temporal_client_key=_pem(env, "RECTIFY_TEMPORAL_TLS_KEY"),
+            temporal_server_ca=_pem(env, "RECTIFY_TEMPORAL_TLS_CA"),
+            temporal_server_name=get("RECTIFY_TEMPORAL_TLS_SERVER_NAME"),
+            temporal_api_key=(key.decode().strip() if (key := _given(env, "RECTIFY_TEMPORAL_API_KEY")) else None),
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
             worker_identity=get("RECTIFY_WORKER_IDENTITY"),
@@ -73,6 +86,12 @@ class Settings:
             channels_file=Path(p) if (p := get("RECTIFY_CHANNELS")) else None,
             notice_relay=(get("RECTIFY_NOTICE_RELAY") or "1").lower() not in {"0", "false", "no", "off"},
         )
+
+    def __post_init__(self) -> None:
+        if (self.temporal_client_cert is None) != (self.temporal_client_key is None):
+            raise ValueError(
+                "RECTIFY_TEMPORAL_TLS_CERT and RECTIFY_TEMPORAL_TLS_KEY go together: give both (or their _FILE forms)"
+            )
 
     @property
     def case_link_base(self) -> str:
@@ -115,6 +134,27 @@ class Settings:
             database_url=self.database_url or stack.get("database_url"),
             namespace=stack.get("namespace", self.namespace) if not self.temporal_address else self.namespace,
         )
+
+
+def _given(env: Mapping[str, str], name: str) -> bytes | None:
+    """The value of `name`, or the content of the file `name_FILE` names (a mounted secret); not both."""
+    value, path = env.get(name), env.get(f"{name}_FILE")
+    if value and path:
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if path:
+        try:
+            return Path(path).read_bytes()
+        except OSError as error:
+            raise ValueError(f"{name}_FILE: cannot read {path}: {error.strerror}") from None
+    return value.encode() if value else None
+
+
+def _pem(env: Mapping[str, str], name: str) -> bytes | None:
+    """A PEM certificate or key, from the variable or its _FILE."""
+    data = _given(env, name)
+    if data is not None and b"-----BEGIN " not in data:
+        raise ValueError(f"{name}: not PEM (expected a -----BEGIN … block; for a file, set {name}_FILE)")
+    return data
 
 
 def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES", *, least: int = 1) -> int:

@@ -21,6 +21,9 @@ class ServerCertificate:
     ca_file: Path
     cert_file: Path
     key_file: Path
+    #: A client certificate the same CA signed (for mTLS), and its key.
+    client_cert_file: Path | None = None
+    client_key_file: Path | None = None
 
 
 def _name(common_name: str) -> x509.Name:
@@ -28,7 +31,8 @@ def _name(common_name: str) -> x509.Name:
 
 
 def make_server_certificate(folder: Path, *, ca_name: str = "Rectify test CA") -> ServerCertificate:
-    """A CA and a certificate it signs for `localhost` and 127.0.0.1, valid from an hour ago for a day."""
+    """A CA and a certificate it signs for `localhost` and 127.0.0.1, valid from an hour ago for a day; and a
+    client certificate it signs (for mTLS)."""
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -79,9 +83,27 @@ def make_server_certificate(folder: Path, *, ca_name: str = "Rectify test CA") -
         )
         .sign(ca_key, hashes.SHA256())
     )
+    client_key = ec.generate_private_key(ec.SECP256R1())
+    client = (
+        x509.CertificateBuilder()
+        .subject_name(_name("rectify-worker"))
+        .issuer_name(ca.subject)
+        .public_key(client_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(hours=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     pem = serialization.Encoding.PEM
-    files = ServerCertificate(folder / "ca.pem", folder / "server.pem", folder / "server.key")
+    files = ServerCertificate(
+        folder / "ca.pem", folder / "server.pem", folder / "server.key", folder / "client.pem", folder / "client.key"
+    )
     files.ca_file.write_bytes(ca.public_bytes(pem))
     files.cert_file.write_bytes(cert.public_bytes(pem))
-    files.key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    for path, k in ((files.key_file, key), (files.client_key_file, client_key)):
+        path.write_bytes(k.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    files.client_cert_file.write_bytes(client.public_bytes(pem))
     return files
