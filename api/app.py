@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rectify.api import open311, v1
+from rectify.api import open311, ops, v1
 from rectify.api.inputs import first_unstorable
 from rectify.api.render import error_response
 from rectify.api.service import ApiService
@@ -75,8 +75,10 @@ def create_app(
     app.state.api = ApiService(client, evidence_dir, max_evidence_bytes)
     app.state.city = client.city
     limiter = RateLimiter(rate, burst)
+    app.state.metrics = ops.Metrics()
     app.include_router(open311.router)
     app.include_router(v1.router)
+    app.include_router(ops.router)
     app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
     install_web(app, client, evidence_dir)  # the staff's pages at /, on the same port
 
@@ -89,7 +91,7 @@ def create_app(
         unstorable = first_unstorable([("path", path), *request.query_params.multi_items()])
         if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             response = error_response(path, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
-        elif wait := limiter.wait(_caller_id(request)):
+        elif path not in ops.OPS_PATHS and (wait := limiter.wait(_caller_id(request))):
             retry = {"Retry-After": str(max(1, math.ceil(wait)))}
             response = error_response(path, 429, "too many requests; slow down", retry)
         elif unstorable:
@@ -101,6 +103,8 @@ def create_app(
                 log.exception("api.error", request_id=request_id, method=request.method, path=path)
                 response = error_response(path, 500, f"internal error; request {request_id}")
         response.headers["x-request-id"] = request_id
+        took = time.monotonic() - started
+        app.state.metrics.observe(request.method, ops.route_of(request), response.status_code, took)
         log.info(
             "api.request",
             request_id=request_id,
