@@ -56,6 +56,11 @@ class Settings:
     public_url: str | None = None
     #: The channels file (RECTIFY_CHANNELS); unset: the city folder's channels.toml.
     channels_file: Path | None = None
+    #: Where a worker serves the Temporal SDK's Prometheus metrics and its relay's counters (host:port); unset: off.
+    worker_metrics: str | None = None
+    #: OpenTelemetry tracing through temporalio.contrib.opentelemetry: an OTLP/HTTP endpoint
+    #: (RECTIFY_OTLP_ENDPOINT, e.g. http://collector:4318/v1/traces); unset: off.
+    otlp_endpoint: str | None = None
     #: Whether this worker relays notices to the channels (RECTIFY_NOTICE_RELAY=0 turns it off).
     notice_relay: bool = True
 
@@ -84,6 +89,8 @@ class Settings:
             web_secret=_web_secret(get("RECTIFY_WEB_SECRET")),
             public_url=get("RECTIFY_PUBLIC_URL"),
             channels_file=Path(p) if (p := get("RECTIFY_CHANNELS")) else None,
+            worker_metrics=get("RECTIFY_WORKER_METRICS"),
+            otlp_endpoint=get("RECTIFY_OTLP_ENDPOINT"),
             notice_relay=(get("RECTIFY_NOTICE_RELAY") or "1").lower() not in {"0", "false", "no", "off"},
         )
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -24,6 +25,7 @@ from rectify.channels.relay import options_for, relay_running
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
+from rectify.telemetry import flush_traces, relay_observer, tracing_interceptors, worker_runtime
 from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -113,7 +115,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
     book = channel_book(settings, set(city.policy.units), env or {})
 
     settings = settings.with_running_stack()
-    client = await connect_temporal(settings)
+    runtime = worker_runtime(settings)
+    client = await connect_temporal(
+        settings, runtime=runtime, interceptors=tracing_interceptors(settings, "rectify-worker")
+    )
     if not settings.database_url:
         raise ServerUnavailable("no database: set RECTIFY_DATABASE_URL or start `rectify up`")
     store = await EventStore.connect(settings.database_url)
@@ -131,8 +136,15 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
             identity=settings.worker_identity,
             max_cached_workflows=settings.workflow_cache,
         )
-        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-        async with running(worker), relaying(settings, store, book, city.policy):
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            metrics=settings.worker_metrics,
+            tracing=settings.otlp_endpoint,
+        )
+        observe = relay_observer(runtime)
+        async with running(worker), relaying(settings, store, book, city.policy, observe):
             await stop.wait()
         log.info("worker.stopped")
     finally:
@@ -140,7 +152,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
 
 
 @contextlib.asynccontextmanager
-async def relaying(settings: Settings, store: EventStore, book: ChannelBook, policy: Policy) -> AsyncIterator[None]:
+async def relaying(
+    settings: Settings, store: EventStore, book: ChannelBook, policy: Policy, observe: Any = None
+) -> AsyncIterator[None]:
     """The notice relay beside the worker (unless RECTIFY_NOTICE_RELAY=0): every worker runs one, and the
     leases in the store keep them from sending the same delivery twice."""
     if not settings.notice_relay:
@@ -148,7 +162,9 @@ async def relaying(settings: Settings, store: EventStore, book: ChannelBook, pol
         return
     name = settings.worker_identity or f"{os.getpid()}@{socket.gethostname()}"
     options = options_for(book, settings.case_link_base)
-    async with relay_running(store.pool, book, policy, options, worker=name, database_url=settings.database_url):
+    async with relay_running(
+        store.pool, book, policy, options, worker=name, database_url=settings.database_url, observe=observe
+    ):
         yield
 
 
@@ -175,6 +191,7 @@ def main() -> None:
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(f"rectify worker failed: {type(error).__name__}: {error}", file=sys.stderr)
         status = 1
+    flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

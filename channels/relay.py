@@ -146,13 +146,15 @@ class NoticeRelay:
         database_url: str | None = None,
         rand: Callable[[], float] = random.random,
         clock: Clock = utc_now,
+        observe: Callable[[RelayReport], None] | None = None,
     ) -> None:
         self.notices, self.book, self.sender, self.policy, self.options = notices, book, sender, policy, options
         self.worker, self.database_url, self.rand, self.clock = worker, database_url, rand, clock
         self.circuits = StoreCircuits(notices, options.circuit)
         self.units = {c.unit for c in book.channels if c.enabled}
-        #: Totals since start, for /metrics.
+        #: Totals since start; `observe` sees each round's report (the worker's metrics).
         self.totals = dict.fromkeys(TOTALS, 0)
+        self.observe = observe
 
     def route(self, facts: NoticeFacts) -> list[str]:
         return [c.id for c in self.book.for_notice(facts)]
@@ -212,6 +214,8 @@ class NoticeRelay:
         )
         for name in TOTALS:
             self.totals[name] += getattr(report, name)
+        if self.observe is not None:
+            self.observe(report)
         return report
 
     async def _try(self, due: Due) -> tuple[str, Step | None, dict | None]:
@@ -351,6 +355,7 @@ async def relay_running(
     worker: str,
     database_url: str | None,
     smtp_tls: ssl.SSLContext | None = None,
+    observe: Callable[[RelayReport], None] | None = None,
 ) -> AsyncIterator[NoticeRelay]:
     """A relay running in this process until the block ends (its sends in flight get `STOP_BOUND` seconds)."""
     async with httpx.AsyncClient(follow_redirects=False) as http:
@@ -362,6 +367,7 @@ async def relay_running(
             options,
             worker=worker,
             database_url=database_url,
+            observe=observe,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop), name="notice-relay")

@@ -66,9 +66,11 @@ app.add_typer(channels.app, name="channels")
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every expected failure to its exit code, then leave through os._exit (sdk-python#300)."""
     from rectify import logs
+    from rectify.telemetry import flush_traces
 
     logs.configure()
     status = run(argv)
+    flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

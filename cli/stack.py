@@ -93,7 +93,7 @@ def api_command(
 
     async def go() -> None:
         s = settings()
-        client = await RectifyClient.connect(s, load_city(s))
+        client = await RectifyClient.connect(s, load_city(s), service="rectify-api")
         try:
             secret = s.resolved_web_secret()
             async with serving(client, s.data_dir / "evidence", host, port or s.api_port, web_secret=secret) as url:

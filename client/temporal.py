@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
@@ -70,7 +71,9 @@ def tls_config(settings: Settings) -> bool | TLSConfig:
     return settings.temporal_tls or settings.temporal_api_key is not None
 
 
-async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Client:
+async def connect_temporal(
+    settings: Settings, *, patience: float = 0.0, runtime: Any = None, interceptors: Sequence[Any] = ()
+) -> Client:
     """A client of the configured Temporal. `patience`: seconds to keep trying, for a server this process
     has just started: its port opens before its frontend answers, the more so on a busy machine."""
     if not settings.temporal_address:
@@ -84,6 +87,8 @@ async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Clie
                 data_converter=pydantic_data_converter,
                 tls=tls_config(settings),
                 api_key=settings.temporal_api_key,
+                runtime=runtime,
+                interceptors=interceptors,
             )
         except RuntimeError as error:  # the core bridge reports connection failures as RuntimeError
             if time.monotonic() >= deadline:

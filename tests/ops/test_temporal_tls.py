@@ -3,7 +3,7 @@ setting as a value or as a file, and the mistakes refused before anything connec
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,15 +15,6 @@ from rectify.config import Settings
 from rectify.devstack import TemporalDevServer
 from tests.certs import ServerCertificate, make_server_certificate
 from tests.tls_proxy import tls_front
-
-
-@pytest.fixture(scope="module")
-def dev_server() -> Iterator[TemporalDevServer]:
-    server = TemporalDevServer(None).start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
