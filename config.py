@@ -44,6 +44,10 @@ class Settings:
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
     api_port: int = 8311
+    #: Each caller's (an API key's, or an address's) requests a second on average, and its burst; every API
+    #: replica spends from the same bucket (RECTIFY_API_RATE, RECTIFY_API_BURST).
+    api_rate: float = 20.0
+    api_burst: int = 60
     #: The name a worker gives Temporal, recorded on every task it runs (default: pid@host).
     worker_identity: str | None = None
     #: Workflows a worker keeps in memory between their tasks; 0 turns off sticky queues, so each task of
@@ -84,6 +88,8 @@ class Settings:
             temporal_api_key=(key.decode().strip() if (key := _given(env, "RECTIFY_TEMPORAL_API_KEY")) else None),
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
+            api_rate=_positive_float(get("RECTIFY_API_RATE") or "20", "RECTIFY_API_RATE"),
+            api_burst=_positive_int(get("RECTIFY_API_BURST") or "60", "RECTIFY_API_BURST"),
             worker_identity=get("RECTIFY_WORKER_IDENTITY"),
             workflow_cache=_positive_int(get("RECTIFY_WORKFLOW_CACHE") or "1000", "RECTIFY_WORKFLOW_CACHE", least=0),
             web_secret=_web_secret(get("RECTIFY_WEB_SECRET")),
@@ -162,6 +168,16 @@ def _pem(env: Mapping[str, str], name: str) -> bytes | None:
     if data is not None and b"-----BEGIN " not in data:
         raise ValueError(f"{name}: not PEM (expected a -----BEGIN … block; for a file, set {name}_FILE)")
     return data
+
+
+def _positive_float(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be above 0, not {text}")
+    return value
 
 
 def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES", *, least: int = 1) -> int:

@@ -154,6 +154,9 @@ class Delivery(Frozen):
     give_up_after_h: Annotated[float, Field(gt=0, le=24 * 30)] = 24
     failures_to_open: Annotated[int, Field(ge=1, le=1000)] = 5
     cool_down_s: Annotated[float, Field(gt=0, le=86_400)] = 60
+    #: How long a relay holds a delivery it took (renewed while it works on it); a relay that dies gives its
+    #: deliveries to another after this. Longer than any one send may take.
+    lease_s: Annotated[float, Field(ge=1, le=3600)] = 120
 
     def retry(self) -> RetryPolicy:
         return RetryPolicy(

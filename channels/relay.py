@@ -65,7 +65,9 @@ class RelayOptions(Frozen):
 
 def options_for(book: ChannelBook, base_url: str) -> RelayOptions:
     """The relay's options in production: the book's `[delivery]` rules, links to `base_url`."""
-    return RelayOptions(base_url=base_url, retry=book.delivery.retry(), circuit=book.delivery.circuit())
+    delivery = book.delivery
+    lease = timedelta(seconds=delivery.lease_s)
+    return RelayOptions(base_url=base_url, retry=delivery.retry(), circuit=delivery.circuit(), lease=lease)
 
 
 class RelayReport(Frozen):

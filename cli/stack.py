@@ -42,7 +42,9 @@ def up(
             port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
             web_secret = replace(s, data_dir=stack.data_dir).resolved_web_secret()
             evidence = stack.data_dir / "evidence"
-            async with serving(stack.client, evidence, "127.0.0.1", port, web_secret=web_secret) as api_url:
+            async with serving(
+                stack.client, evidence, "127.0.0.1", port, web_secret=web_secret, rate=s.api_rate, burst=s.api_burst
+            ) as api_url:
                 stack.api_url = api_url
                 info = json.loads(stack.stack_file.read_text())
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
@@ -96,7 +98,15 @@ def api_command(
         client = await RectifyClient.connect(s, load_city(s), service="rectify-api")
         try:
             secret = s.resolved_web_secret()
-            async with serving(client, s.data_dir / "evidence", host, port or s.api_port, web_secret=secret) as url:
+            async with serving(
+                client,
+                s.data_dir / "evidence",
+                host,
+                port or s.api_port,
+                web_secret=secret,
+                rate=s.api_rate,
+                burst=s.api_burst,
+            ) as url:
                 where = f"Open311: {url}/open311/v2/services.json, docs: {url}/docs; web pages: {url}/"
                 text = f"Rectify API at {url}  ({where})"
                 emit({"api_url": url}, as_json, say(text))

@@ -22,11 +22,15 @@ from prometheus_client.parser import text_string_to_metric_families
 PYTHON = sys.executable
 
 
+def process_env(env: dict[str, str]) -> dict[str, str]:
+    """Exactly `env`, plus what any process needs (PATH, HOME, LANG): nothing else of the test's environment."""
+    return {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ} | env
+
+
 def started(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    """`python -m <args>` with exactly `env` (plus PATH and HOME), its output kept in `log`."""
-    base = {k: os.environ[k] for k in ("PATH", "HOME", "LANG") if k in os.environ}
+    """`python -m <args>` configured only by `env`, its output kept in `log`."""
     with log.open("ab") as sink:
-        return subprocess.Popen([PYTHON, "-m", *args], env=base | env, stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen([PYTHON, "-m", *args], env=process_env(env), stdout=sink, stderr=subprocess.STDOUT)
 
 
 def stopped(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
