@@ -10,7 +10,7 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -32,10 +32,22 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     task_queue: str = TASK_QUEUE
     temporal_tls: bool = False
+    #: mTLS to a self-hosted cluster: the client's certificate and key (PEM), the CA that signed the server's
+    #: certificate, and the name to check it against. Any of them turns TLS on.
+    temporal_client_cert: bytes | None = field(default=None, repr=False)
+    temporal_client_key: bytes | None = field(default=None, repr=False)
+    temporal_server_ca: bytes | None = field(default=None, repr=False)
+    temporal_server_name: str | None = None
+    #: Temporal Cloud's API key (turns TLS on).
+    temporal_api_key: str | None = field(default=None, repr=False)
     #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
     api_port: int = 8311
+    #: Each caller's (an API key's, or an address's) requests a second on average, and its burst; every API
+    #: replica spends from the same bucket (RECTIFY_API_RATE, RECTIFY_API_BURST).
+    api_rate: float = 20.0
+    api_burst: int = 60
     #: The name a worker gives Temporal, recorded on every task it runs (default: pid@host).
     worker_identity: str | None = None
     #: Workflows a worker keeps in memory between their tasks; 0 turns off sticky queues, so each task of
@@ -44,6 +56,17 @@ class Settings:
     #: Signs the web pages' session cookies (RECTIFY_WEB_SECRET): the same on every replica. Unset: a random
     #: secret kept in the data folder, for the embedded stack.
     web_secret: str | None = None
+    #: The web pages' public address (RECTIFY_PUBLIC_URL): notices link to its case pages.
+    public_url: str | None = None
+    #: The channels file (RECTIFY_CHANNELS); unset: the city folder's channels.toml.
+    channels_file: Path | None = None
+    #: Where a worker serves the Temporal SDK's Prometheus metrics and its relay's counters (host:port); unset: off.
+    worker_metrics: str | None = None
+    #: OpenTelemetry tracing through temporalio.contrib.opentelemetry: an OTLP/HTTP endpoint
+    #: (RECTIFY_OTLP_ENDPOINT, e.g. http://collector:4318/v1/traces); unset: off.
+    otlp_endpoint: str | None = None
+    #: Whether this worker relays notices to the channels (RECTIFY_NOTICE_RELAY=0 turns it off).
+    notice_relay: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -58,12 +81,35 @@ class Settings:
             data_dir=Path(get("RECTIFY_DATA_DIR") or DEFAULT_DATA_DIR),
             task_queue=get("RECTIFY_TASK_QUEUE") or TASK_QUEUE,
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
+            temporal_client_cert=_pem(env, "RECTIFY_TEMPORAL_TLS_CERT"),
+            temporal_client_key=_pem(env, "RECTIFY_TEMPORAL_TLS_KEY"),
+            temporal_server_ca=_pem(env, "RECTIFY_TEMPORAL_TLS_CA"),
+            temporal_server_name=get("RECTIFY_TEMPORAL_TLS_SERVER_NAME"),
+            temporal_api_key=(key.decode().strip() if (key := _given(env, "RECTIFY_TEMPORAL_API_KEY")) else None),
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),
+            api_rate=_positive_float(get("RECTIFY_API_RATE") or "20", "RECTIFY_API_RATE"),
+            api_burst=_positive_int(get("RECTIFY_API_BURST") or "60", "RECTIFY_API_BURST"),
             worker_identity=get("RECTIFY_WORKER_IDENTITY"),
             workflow_cache=_positive_int(get("RECTIFY_WORKFLOW_CACHE") or "1000", "RECTIFY_WORKFLOW_CACHE", least=0),
             web_secret=_web_secret(get("RECTIFY_WEB_SECRET")),
+            public_url=get("RECTIFY_PUBLIC_URL"),
+            channels_file=Path(p) if (p := get("RECTIFY_CHANNELS")) else None,
+            worker_metrics=get("RECTIFY_WORKER_METRICS"),
+            otlp_endpoint=get("RECTIFY_OTLP_ENDPOINT"),
+            notice_relay=(get("RECTIFY_NOTICE_RELAY") or "1").lower() not in {"0", "false", "no", "off"},
         )
+
+    def __post_init__(self) -> None:
+        if (self.temporal_client_cert is None) != (self.temporal_client_key is None):
+            raise ValueError(
+                "RECTIFY_TEMPORAL_TLS_CERT and RECTIFY_TEMPORAL_TLS_KEY go together: give both (or their _FILE forms)"
+            )
+
+    @property
+    def case_link_base(self) -> str:
+        """Where the case pages are, for the links in notices."""
+        return self.public_url or f"http://127.0.0.1:{self.api_port}"
 
     def resolved_web_secret(self) -> str:
         """The configured secret, or the data folder's own (made once, readable by its owner only)."""
@@ -101,6 +147,37 @@ class Settings:
             database_url=self.database_url or stack.get("database_url"),
             namespace=stack.get("namespace", self.namespace) if not self.temporal_address else self.namespace,
         )
+
+
+def _given(env: Mapping[str, str], name: str) -> bytes | None:
+    """The value of `name`, or the content of the file `name_FILE` names (a mounted secret); not both."""
+    value, path = env.get(name), env.get(f"{name}_FILE")
+    if value and path:
+        raise ValueError(f"set {name} or {name}_FILE, not both")
+    if path:
+        try:
+            return Path(path).read_bytes()
+        except OSError as error:
+            raise ValueError(f"{name}_FILE: cannot read {path}: {error.strerror}") from None
+    return value.encode() if value else None
+
+
+def _pem(env: Mapping[str, str], name: str) -> bytes | None:
+    """A PEM certificate or key, from the variable or its _FILE."""
+    data = _given(env, name)
+    if data is not None and b"-----BEGIN " not in data:
+        raise ValueError(f"{name}: not PEM (expected a -----BEGIN … block; for a file, set {name}_FILE)")
+    return data
+
+
+def _positive_float(text: str, name: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{name} must be above 0, not {text}")
+    return value
 
 
 def _positive_int(text: str, name: str = "RECTIFY_CHECKPOINT_MINUTES", *, least: int = 1) -> int:

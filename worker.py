@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -18,9 +20,12 @@ from temporalio.worker import Worker
 from rectify.activities.appends import AppendActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
+from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
+from rectify.channels.relay import options_for, relay_running
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
+from rectify.telemetry import flush_traces, relay_observer, tracing_interceptors, worker_runtime
 from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
@@ -98,16 +103,22 @@ async def running(worker: Worker, bound: float = SHUTDOWN_BOUND) -> AsyncIterato
             raise error
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`."""
+async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, str] | None = None) -> None:
+    """Connect to the configured servers, make sure the schema and attributes exist, and work until `stop`.
+
+    `env` resolves the channels file's `env:NAME` secrets (the process environment, passed by `main`)."""
     from rectify.city import DEFAULT_CITY_DIR, load_city
     from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
     from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
 
     city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
+    book = channel_book(settings, set(city.policy.units), env or {})
 
     settings = settings.with_running_stack()
-    client = await connect_temporal(settings)
+    runtime = worker_runtime(settings)
+    client = await connect_temporal(
+        settings, runtime=runtime, interceptors=tracing_interceptors(settings, "rectify-worker")
+    )
     if not settings.database_url:
         raise ServerUnavailable("no database: set RECTIFY_DATABASE_URL or start `rectify up`")
     store = await EventStore.connect(settings.database_url)
@@ -125,17 +136,42 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
             identity=settings.worker_identity,
             max_cached_workflows=settings.workflow_cache,
         )
-        log.info("worker.started", task_queue=settings.task_queue, temporal=settings.temporal_address)
-        async with running(worker):
+        log.info(
+            "worker.started",
+            task_queue=settings.task_queue,
+            temporal=settings.temporal_address,
+            metrics=settings.worker_metrics,
+            tracing=settings.otlp_endpoint,
+        )
+        observe = relay_observer(runtime)
+        async with running(worker), relaying(settings, store, book, city.policy, observe):
             await stop.wait()
         log.info("worker.stopped")
     finally:
         await store.close()
 
 
+@contextlib.asynccontextmanager
+async def relaying(
+    settings: Settings, store: EventStore, book: ChannelBook, policy: Policy, observe: Any = None
+) -> AsyncIterator[None]:
+    """The notice relay beside the worker (unless RECTIFY_NOTICE_RELAY=0): every worker runs one, and the
+    leases in the store keep them from sending the same delivery twice."""
+    if not settings.notice_relay:
+        yield
+        return
+    name = settings.worker_identity or f"{os.getpid()}@{socket.gethostname()}"
+    options = options_for(book, settings.case_link_base)
+    async with relay_running(
+        store.pool, book, policy, options, worker=name, database_url=settings.database_url, observe=observe
+    ):
+        yield
+
+
 def main() -> None:
     """`python -m rectify.worker`: configuration from the environment; leaves through os._exit (sdk-python#300)."""
     from rectify import logs
+    from rectify.city import CityDataError
     from rectify.client import ServerUnavailable
 
     logs.configure()
@@ -145,13 +181,17 @@ def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        loop.run_until_complete(run_worker(Settings.from_env(os.environ), stop))
+        loop.run_until_complete(run_worker(Settings.from_env(os.environ), stop, os.environ))
     except ServerUnavailable as error:
         print(f"rectify worker: {error}", file=sys.stderr)
         status = 3
+    except (ChannelConfigError, CityDataError, ValueError) as error:
+        print(f"rectify worker: {error}", file=sys.stderr)
+        status = 2
     except Exception as error:  # the last line of defence: one line, not a traceback
         print(f"rectify worker failed: {type(error).__name__}: {error}", file=sys.stderr)
         status = 1
+    flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

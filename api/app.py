@@ -8,14 +8,15 @@ ours gets a 500 that says only its request id (the traceback goes to the log, re
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -24,12 +25,13 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rectify.api import open311, v1
+from rectify.api import open311, ops, v1
 from rectify.api.inputs import first_unstorable
 from rectify.api.render import error_response
 from rectify.api.service import ApiService
 from rectify.client import RectifyClient
 from rectify.domain.policy import EVIDENCE_MAX_BYTES
+from rectify.store import rate_limits
 from rectify.web.server import install as install_web
 
 log = structlog.get_logger("rectify.api")
@@ -37,22 +39,37 @@ MAX_BODY_BYTES = EVIDENCE_MAX_BYTES + 1024 * 1024  # the largest photo and its f
 
 
 class RateLimiter:
-    """A token bucket per caller: `rate` requests a second on average, bursts up to `burst`."""
+    """A token bucket per caller, `rate` requests a second on average, bursts up to `burst`, kept in PostgreSQL
+    (store/rate_limits.py): every API replica spends from the same bucket, so together they allow what one does.
 
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, burst
-        self._buckets: dict[str, tuple[float, float]] = defaultdict(lambda: (float(burst), time.monotonic()))
+    A database that does not answer lets the request through (logged): its own work will then fail or not,
+    and a limit must not turn a database blip into refusals of every caller.
+    """
 
-    def wait(self, who: str) -> float:
-        """0 when `who` may go now (and a token is spent), else the seconds until a token is there."""
-        tokens, then = self._buckets[who]
-        now = time.monotonic()
-        tokens = min(self.burst, tokens + (now - then) * self.rate)
-        if tokens < 1:
-            self._buckets[who] = (tokens, now)
-            return (1 - tokens) / self.rate
-        self._buckets[who] = (tokens - 1, now)
-        return 0.0
+    #: Buckets idle this long are forgotten (they would be full again); looked for at most this often.
+    PRUNE_EVERY_S = 600.0
+
+    def __init__(self, pool: asyncpg.Pool, rate: float, burst: int) -> None:
+        self.pool, self.rate, self.burst = pool, rate, burst
+        self._next_prune = time.monotonic() + self.PRUNE_EVERY_S
+        self._pruning: asyncio.Task | None = None
+
+    async def wait(self, who: str) -> float:
+        """0 when `who` may go now (a token is spent), else the seconds until a token is there."""
+        if time.monotonic() >= self._next_prune and (self._pruning is None or self._pruning.done()):
+            self._next_prune = time.monotonic() + self.PRUNE_EVERY_S
+            self._pruning = asyncio.create_task(self._prune())
+        try:
+            return await rate_limits.take(self.pool, who, self.rate, self.burst)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("api.rate_limit_unavailable", error=f"{type(error).__name__}: {error}")
+            return 0.0
+
+    async def _prune(self) -> None:
+        try:
+            await rate_limits.prune(self.pool, self.PRUNE_EVERY_S * 6)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            log.warning("api.rate_prune_failed", error=f"{type(error).__name__}: {error}")
 
 
 def _caller_id(request: Request) -> str:
@@ -76,9 +93,11 @@ def create_app(
     )
     app.state.api = ApiService(client, evidence_dir, max_evidence_bytes)
     app.state.city = client.city
-    limiter = RateLimiter(rate, burst)
+    limiter = RateLimiter(client.store.pool, rate, burst)
+    app.state.metrics = ops.Metrics()
     app.include_router(open311.router)
     app.include_router(v1.router)
+    app.include_router(ops.router)
     app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
     install_web(app, client, evidence_dir)  # the staff's pages at /, on the same port
 
@@ -91,7 +110,7 @@ def create_app(
         unstorable = first_unstorable([("path", path), *request.query_params.multi_items()])
         if length and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             response = error_response(path, 413, f"request body larger than {MAX_BODY_BYTES} bytes")
-        elif wait := limiter.wait(_caller_id(request)):
+        elif path not in ops.OPS_PATHS and (wait := await limiter.wait(_caller_id(request))):
             retry = {"Retry-After": str(max(1, math.ceil(wait)))}
             response = error_response(path, 429, "too many requests; slow down", retry)
         elif unstorable:
@@ -103,6 +122,8 @@ def create_app(
                 log.exception("api.error", request_id=request_id, method=request.method, path=path)
                 response = error_response(path, 500, f"internal error; request {request_id}")
         response.headers["x-request-id"] = request_id
+        took = time.monotonic() - started
+        app.state.metrics.observe(request.method, ops.route_of(request), response.status_code, took)
         log.info(
             "api.request",
             request_id=request_id,

@@ -16,13 +16,21 @@ from rectify.client import RectifyClient
 
 @contextlib.asynccontextmanager
 async def serving(
-    client: RectifyClient, evidence_dir: Path, host: str, port: int, *, web_secret: str | None = None
+    client: RectifyClient,
+    evidence_dir: Path,
+    host: str,
+    port: int,
+    *,
+    web_secret: str | None = None,
+    rate: float = 20.0,
+    burst: int = 60,
 ) -> AsyncIterator[str]:
     """The API and the web pages on host:port until the block ends; yields its base URL.
 
     `web_secret` signs the pages' session cookies (Settings.resolved_web_secret()); every replica needs the same.
+    `rate` and `burst`: each caller's limit, shared by every replica through the store.
     """
-    app = create_app(client, evidence_dir=evidence_dir)
+    app = create_app(client, evidence_dir=evidence_dir, rate=rate, burst=burst)
     if web_secret:
         app.state.web.set_secret(web_secret)
     async with serving_app(app, host, port) as url:

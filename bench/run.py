@@ -1,6 +1,6 @@
 """`make bench`: every benchmark as a ratio against a baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick | --full] [--only store,audit,temporal,burst,timers,month]
+    .venv/bin/python -m bench.run [--quick | --full] [--only store,audit,temporal,burst,timers,month,notify]
 
 Prints the table and writes bench/results.json. Embedded PostgreSQL and the Temporal dev server are
 started here and stopped at the end, as everywhere else.
@@ -38,6 +38,7 @@ SIZES = {
         "month": 8,
         "timers": 100,
         "window": 60,
+        "notices": 300,
     },
     "default": {
         "cases": 1500,
@@ -48,6 +49,7 @@ SIZES = {
         "month": 14,
         "timers": 1000,
         "window": 300,
+        "notices": 1000,
     },
     "full": {
         "cases": 5000,
@@ -59,11 +61,12 @@ SIZES = {
         "timers": 10000,
         "window": 600,
         "workers": 2,
+        "notices": 3000,
     },
 }
 
 
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify")
 
 
 def verdict(row: dict) -> bool:
@@ -87,7 +90,7 @@ def target_text(row: dict) -> str:
 
 
 async def main(size: str, only: set[str] | None = None) -> list[dict]:
-    from bench import audit, month, store, temporal, timers
+    from bench import audit, month, notify, store, temporal, timers
 
     console = Console(width=None if sys.stdout.isatty() else 170)
     sizes = SIZES[size]
@@ -127,6 +130,9 @@ async def main(size: str, only: set[str] | None = None) -> list[dict]:
         if "month" in wanted:
             with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
                 rows += await timed(month.run(pg, city, sizes["month"], 2000, Path(scratch)))
+        if "notify" in wanted:
+            with console.status(f"notices: {sizes['notices']} to a local webhook vs a bare httpx loop …"):
+                rows += await timed(notify.run(pg, city, sizes["notices"]))
     for row in rows:
         row["met"] = verdict(row)
     table = Table(title=f"Rectify benchmarks ({size})")

@@ -12,6 +12,7 @@ JSON (`--json`). No traceback reaches the user for a usage or input error.
 - cli/ranking.py      ranking weekly|unit|quarter
 - cli/bulletin.py     bulletin issue
 - cli/keys.py, cli/users.py, cli/audit.py: keys …, users …, audit …
+- cli/notices.py, cli/channels.py: notices failed|retry|attempts, channels list|test
 - cli/common.py       the options, consoles and output every module shares
 """
 
@@ -23,7 +24,20 @@ import sys
 import typer
 from pydantic import ValidationError
 
-from rectify.cli import accountability, audit, bulletin, intake, keys, ranking, reads, sim, stack, users
+from rectify.cli import (
+    accountability,
+    audit,
+    bulletin,
+    channels,
+    intake,
+    keys,
+    notices,
+    ranking,
+    reads,
+    sim,
+    stack,
+    users,
+)
 from rectify.cli.commands import register
 from rectify.cli.common import EXIT_REJECTED, EXIT_UNREACHABLE, EXIT_USAGE, err
 from rectify.domain.command_table import Stream
@@ -45,14 +59,18 @@ app.add_typer(bulletin.app, name="bulletin")
 app.add_typer(keys.app, name="keys")
 app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
+app.add_typer(notices.app, name="notices")
+app.add_typer(channels.app, name="channels")
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every expected failure to its exit code, then leave through os._exit (sdk-python#300)."""
     from rectify import logs
+    from rectify.telemetry import flush_traces
 
     logs.configure()
     status = run(argv)
+    flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)

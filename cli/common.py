@@ -55,6 +55,8 @@ def as_json_value(value: Any) -> Any:
         return value.model_dump(mode="json")
     if isinstance(value, list):
         return [as_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: as_json_value(v) for k, v in value.items()}
     return value
 
 

@@ -30,18 +30,21 @@ def up(
 
     s = Settings.from_env(os.environ)
     folder = data_dir or s.data_dir
+    notices = stack_notices(s)
 
     async def go() -> None:
         from rectify.api.serve import serving
         from rectify.devstack import free_port, port_open
 
         async with EmbeddedStack(
-            folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every
+            folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every, notices=notices
         ) as stack:
             port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
             web_secret = replace(s, data_dir=stack.data_dir).resolved_web_secret()
             evidence = stack.data_dir / "evidence"
-            async with serving(stack.client, evidence, "127.0.0.1", port, web_secret=web_secret) as api_url:
+            async with serving(
+                stack.client, evidence, "127.0.0.1", port, web_secret=web_secret, rate=s.api_rate, burst=s.api_burst
+            ) as api_url:
                 stack.api_url = api_url
                 info = json.loads(stack.stack_file.read_text())
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
@@ -50,6 +53,24 @@ def up(
             console.print("stopping …")
 
     asyncio.run(go())
+
+
+def stack_notices(s: Settings) -> Any:
+    """The relay `rectify up` runs beside its worker: the configured channels (checked before anything starts)."""
+    from rectify.channels.config import channel_book
+    from rectify.channels.relay import options_for
+    from rectify.city import DEFAULT_CITY_DIR
+    from rectify.city import load_city as _load
+    from rectify.devstack import Notices
+
+    if not s.notice_relay:
+        return None
+    book = channel_book(s, set(_load(s.city_dir or DEFAULT_CITY_DIR).policy.units), os.environ)
+    return Notices(
+        book=book,
+        options=options_for(book, s.case_link_base),
+        worker="rectify-up",
+    )
 
 
 async def wait_for_ctrl_c() -> None:
@@ -74,10 +95,18 @@ def api_command(
 
     async def go() -> None:
         s = settings()
-        client = await RectifyClient.connect(s, load_city(s))
+        client = await RectifyClient.connect(s, load_city(s), service="rectify-api")
         try:
             secret = s.resolved_web_secret()
-            async with serving(client, s.data_dir / "evidence", host, port or s.api_port, web_secret=secret) as url:
+            async with serving(
+                client,
+                s.data_dir / "evidence",
+                host,
+                port or s.api_port,
+                web_secret=secret,
+                rate=s.api_rate,
+                burst=s.api_burst,
+            ) as url:
                 where = f"Open311: {url}/open311/v2/services.json, docs: {url}/docs; web pages: {url}/"
                 text = f"Rectify API at {url}  ({where})"
                 emit({"api_url": url}, as_json, say(text))

@@ -45,8 +45,11 @@ class RectifyClient(Intake):
     """Report cases, issue commands, and read cases, proceedings and their history."""
 
     @classmethod
-    async def connect(cls, settings: Settings, city: City) -> RectifyClient:
-        temporal = await connect_temporal(settings)
+    async def connect(cls, settings: Settings, city: City, *, service: str = "rectify-client") -> RectifyClient:
+        """`service` names this process in traces (when RECTIFY_OTLP_ENDPOINT turns them on)."""
+        from rectify.telemetry import tracing_interceptors
+
+        temporal = await connect_temporal(settings, interceptors=tracing_interceptors(settings, service))
         if not settings.database_url:
             raise ServerUnavailable("no database: set RECTIFY_DATABASE_URL or start `rectify up`")
         try:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rectify.client.errors import CommandRejected, ServerUnavailable, from_failure
 from rectify.config import Settings
@@ -56,7 +57,23 @@ async def why_not_opened(handle: WorkflowHandle, case_id: str) -> CommandRejecte
     return CommandRejected(f"case {case_id}: the report was not recorded", rule="failed", case_id=case_id)
 
 
-async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Client:
+def tls_config(settings: Settings) -> bool | TLSConfig:
+    """TLS as configured: mTLS with the given certificates, server CA and name; plain TLS for RECTIFY_TEMPORAL_TLS
+    or an API key (Temporal Cloud); otherwise none (the embedded dev server)."""
+    given = (settings.temporal_client_cert, settings.temporal_server_ca, settings.temporal_server_name)
+    if any(v is not None for v in given):
+        return TLSConfig(
+            client_cert=settings.temporal_client_cert,
+            client_private_key=settings.temporal_client_key,
+            server_root_ca_cert=settings.temporal_server_ca,
+            domain=settings.temporal_server_name,
+        )
+    return settings.temporal_tls or settings.temporal_api_key is not None
+
+
+async def connect_temporal(
+    settings: Settings, *, patience: float = 0.0, runtime: Any = None, interceptors: Sequence[Any] = ()
+) -> Client:
     """A client of the configured Temporal. `patience`: seconds to keep trying, for a server this process
     has just started: its port opens before its frontend answers, the more so on a busy machine."""
     if not settings.temporal_address:
@@ -68,7 +85,10 @@ async def connect_temporal(settings: Settings, *, patience: float = 0.0) -> Clie
                 settings.temporal_address,
                 namespace=settings.namespace,
                 data_converter=pydantic_data_converter,
-                tls=settings.temporal_tls,
+                tls=tls_config(settings),
+                api_key=settings.temporal_api_key,
+                runtime=runtime,
+                interceptors=interceptors,
             )
         except RuntimeError as error:  # the core bridge reports connection failures as RuntimeError
             if time.monotonic() >= deadline:

@@ -16,12 +16,13 @@ from rectify.devstack.servers import (
     stop_together,
     test_server_path,
 )
-from rectify.devstack.stacks import EmbeddedStack, TestStack, open_store
+from rectify.devstack.stacks import EmbeddedStack, Notices, TestStack, open_store
 
 __all__ = [
     "STOP_TIMEOUT",
     "EmbeddedPostgres",
     "EmbeddedStack",
+    "Notices",
     "StackError",
     "TemporalDevServer",
     "TestStack",

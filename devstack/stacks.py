@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Self
@@ -60,6 +61,31 @@ class _Stack:
         )
         await self._stack.enter_async_context(running(self.worker))
         self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
+        self.relay = None
+        if (notices := getattr(self, "notices", None)) is not None:
+            from rectify.channels.relay import relay_running
+
+            self.relay = await self._stack.enter_async_context(
+                relay_running(
+                    self.store.pool,
+                    notices.book,
+                    city.policy,
+                    notices.options,
+                    worker=notices.worker,
+                    database_url=database_url,
+                    smtp_tls=notices.smtp_tls,
+                )
+            )
+
+
+@dataclass(frozen=True)
+class Notices:
+    """A notice relay for a stack: these channels, these options (tests: short retries), a CA for SMTP."""
+
+    book: Any
+    options: Any
+    smtp_tls: Any = None
+    worker: str = "stack"
 
 
 class TestStack(_Stack):
@@ -70,7 +96,8 @@ class TestStack(_Stack):
         ref = await stack.client.report(...)
         await stack.env.sleep(timedelta(hours=3))   # time-skipping: hours pass in milliseconds
     ```
-    Pass `pg=` to reuse one server for many tests; each stack still gets a fresh database.
+    Pass `pg=` to reuse one server for many tests; each stack still gets a fresh database. Pass `notices=` to
+    run a notice relay to those channels (`stack.relay`); without it notices reach the inboxes only.
     """
 
     __test__ = False  # not a pytest class
@@ -84,8 +111,10 @@ class TestStack(_Stack):
         task_queue: str = TASK_QUEUE,
         database_url: str | None = None,
         bulletin_dir: Path | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self._pg_given = pg
+        self.notices = notices
         #: Where BulletinWorkflow writes (a scratch folder when not given).
         self.bulletin_dir = bulletin_dir
         self.pg = pg
@@ -164,8 +193,10 @@ class EmbeddedStack(_Stack):
         task_queue: str = TASK_QUEUE,
         checkpoint_every: timedelta = timedelta(hours=1),
         fsync: bool = True,
+        notices: Notices | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
+        self.notices = notices
         #: On for `rectify up`: an acknowledged event survives a power cut. Only throwaway stacks turn it off.
         self.fsync = fsync
         self.checkpoint_every = checkpoint_every

@@ -7,36 +7,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo
 
 from rectify.domain import events as e
 from rectify.domain.deadlines import Stage, rung_moment
 from rectify.domain.escalation import ACTIVE_IN
+from rectify.domain.labels import local_time, zone
 from rectify.domain.policy import LimitKind, Policy
 from rectify.domain.state import CaseState, evolve
 from rectify.domain.types import Actor, CaseStatus, Role
 from rectify.web.labels import ACTOR_ROLE, CHANNEL, OUTCOME, ROUTING_RULE, STAGE, category_name, label, rung, unit_name
 
-_WEEKDAYS = "一二三四五六日"
-
-
-@lru_cache
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)
-
-
-def local(policy: Policy, ts: datetime | None, *, weekday: bool = False) -> str:
-    """`2026-12-03 10:30` in the city's time zone (the policy's, Beijing time for Jiangbei)."""
-    if ts is None:
-        return "—"
-    at = ts.astimezone(_zone(policy.timezone))
-    text = at.strftime("%Y-%m-%d %H:%M")
-    return f"{text}（周{_WEEKDAYS[at.weekday()]}）" if weekday else text
+#: `2026-12-03 10:30` in the city's time zone (one rule with the notices: domain/labels.py).
+local = local_time
 
 
 def short(policy: Policy, ts: datetime | None) -> str:
-    return ts.astimezone(_zone(policy.timezone)).strftime("%m-%d %H:%M") if ts else "—"
+    return ts.astimezone(zone(policy.timezone)).strftime("%m-%d %H:%M") if ts else "—"
 
 
 @dataclass(frozen=True)
