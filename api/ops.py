@@ -14,7 +14,6 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 
 from rectify.domain.types import OPEN_STATUSES
 from rectify.store import ops
@@ -95,7 +94,7 @@ async def readyz(request: Request) -> Response:
     client = request.app.state.api.client
     checks = await asyncio.gather(
         _check(ops.ping(client.store.pool)),
-        _check(client.temporal.workflow_service.get_system_info(GetSystemInfoRequest())),
+        _check(client.temporal_answers()),
     )
     report = dict(zip(("postgres", "temporal"), checks, strict=True))
     ready = all(v == "ok" for v in checks)

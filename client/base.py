@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import asyncpg
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 
 from rectify.city import City
@@ -29,6 +30,10 @@ class ClientCore:
         #: Cap on a case run's history length before it continues as new (None: when Temporal suggests).
         self.continue_as_new_after = continue_as_new_after
         self.idempotency = IdempotencyStore(store.pool)
+
+    async def temporal_answers(self) -> None:
+        """Raise unless Temporal's frontend answers (readiness checks ask this, not Temporal's API)."""
+        await self.temporal.workflow_service.get_system_info(GetSystemInfoRequest())
 
     def _check_text(self, command: Any) -> None:
         """The decider's own text rule, applied before sending: what cannot be stored is never sent at all."""
