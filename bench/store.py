@@ -287,6 +287,13 @@ async def run(pg: Any, city: Any, n: int = 1500, rounds: int = 3) -> list[dict]:
                 **common,
             ),
             row(
+                f"store.ceiling.w{writers}",
+                name=f"the same-work limit vs eventsourcing at its fastest, {label} (the ceiling for the first target)",
+                baseline_name=f"{ES}, application recorder, POSTGRES_ENABLE_DB_FUNCTIONS=y",
+                baseline=rate["es_fastest"],
+                **(common | {"value": rate["limit"]}),
+            ),
+            row(
                 f"store.eventsourcing_defaults.w{writers}",
                 name=f"store appends vs eventsourcing at its defaults, {label}",
                 baseline_name=f"{ES}, application recorder, defaults (EXCLUSIVE table lock, NOTIFY)",
