@@ -16,6 +16,8 @@ from pathlib import Path
 
 DEFAULT_DATA_DIR = Path(".rectify")
 STACK_FILE = "stack.json"
+#: The Temporal task queue every worker polls and every workflow is started on, unless RECTIFY_TASK_QUEUE says.
+TASK_QUEUE = "rectify-cases"
 #: Where the embedded stack keeps the web pages' cookie secret when RECTIFY_WEB_SECRET is unset.
 WEB_SECRET_FILE = "web-secret"
 MIN_WEB_SECRET = 32
@@ -28,7 +30,7 @@ class Settings:
     database_url: str | None = None
     city_dir: Path | None = None
     data_dir: Path = DEFAULT_DATA_DIR
-    task_queue: str = "rectify-cases"
+    task_queue: str = TASK_QUEUE
     temporal_tls: bool = False
     #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
@@ -54,7 +56,7 @@ class Settings:
             database_url=get("RECTIFY_DATABASE_URL", "DATABASE_URL"),
             city_dir=Path(p) if (p := get("RECTIFY_CITY")) else None,
             data_dir=Path(get("RECTIFY_DATA_DIR") or DEFAULT_DATA_DIR),
-            task_queue=get("RECTIFY_TASK_QUEUE") or "rectify-cases",
+            task_queue=get("RECTIFY_TASK_QUEUE") or TASK_QUEUE,
             temporal_tls=(get("RECTIFY_TEMPORAL_TLS") or "").lower() in {"1", "true", "yes"},
             checkpoint_every=timedelta(minutes=_positive_int(get("RECTIFY_CHECKPOINT_MINUTES") or "60")),
             api_port=_positive_int(get("RECTIFY_API_PORT") or "8311", "RECTIFY_API_PORT"),

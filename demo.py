@@ -48,7 +48,7 @@ def _category(client: RectifyClient, wanted: str) -> str:
 
 
 def _photo(client: RectifyClient, evidence_dir: Path, label: str, at: Point) -> EvidenceRef:
-    from rectify.activities.evidence import EvidenceStore
+    from rectify.store.evidence import EvidenceStore
 
     # A stand-in picture: real bytes, stored and addressed by hash like any uploaded photo.
     return EvidenceStore(evidence_dir).put(f"JPEG:{label}".encode(), "image/jpeg", at)
@@ -163,6 +163,7 @@ async def run_demo(console: Console, data_dir: Path | None = None) -> None:
         with console.status("starting PostgreSQL, the Temporal dev server and a worker …"):
             stack = EmbeddedStack(folder, fsync=False)  # fsync off: the walkthrough's folder is a scratch one
             await stack.__aenter__()
+        views.shown_in(stack.city)
         try:
             console.print(
                 f"[bold]Rectify demo[/bold] on {stack.city.policy.city}: Temporal {stack.temporal.address}, "

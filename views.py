@@ -1,4 +1,9 @@
-"""How cases, results and histories look in a terminal (rich). Times are shown in the city's zone."""
+"""How cases, results and histories look in a terminal (rich). Times are shown in the city policy's zone.
+
+The command line serves one city at a time: once it has loaded the city it calls `use_timezone` with the
+policy's zone. Until then (a command that never needs the city) times are shown in the zone the default
+city's policy names.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from rich.table import Table
 
 from rectify.config import Settings
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
+_zone: ZoneInfo | None = None
 _STATUS_STYLE = {
     "closed": "green",
     "submitted": "cyan",
@@ -25,8 +30,28 @@ _STATUS_STYLE = {
 }
 
 
+def use_timezone(name: str) -> None:
+    """Show times in this zone from now on (the policy's `timezone`)."""
+    global _zone
+    _zone = ZoneInfo(name)
+
+
+def shown_in(city: Any) -> Any:
+    """Show times in the city policy's zone from now on; returns the city."""
+    use_timezone(city.policy.timezone)
+    return city
+
+
+def _shown_zone() -> ZoneInfo:
+    if _zone is None:
+        from rectify.city import DEFAULT_CITY_DIR, policy_timezone
+
+        use_timezone(policy_timezone(DEFAULT_CITY_DIR))
+    return _zone
+
+
 def local(ts: datetime | None) -> str:
-    return ts.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M") if ts else "—"
+    return ts.astimezone(_shown_zone()).strftime("%Y-%m-%d %H:%M") if ts else "—"
 
 
 def status_text(status: str) -> str:
@@ -35,7 +60,7 @@ def status_text(status: str) -> str:
 
 
 def evidence_store(settings: Settings) -> Any:
-    from rectify.activities.evidence import EvidenceStore
+    from rectify.store.evidence import EvidenceStore
 
     return EvidenceStore(settings.data_dir / "evidence")
 

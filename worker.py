@@ -15,8 +15,9 @@ import structlog
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from rectify.activities.audit_activities import AuditActivities, BulletinActivities
-from rectify.activities.store_activities import CaseActivities
+from rectify.activities.appends import AppendActivities
+from rectify.activities.bulletins import BulletinActivities
+from rectify.activities.checkpoints import CheckpointActivities
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
@@ -48,12 +49,11 @@ def build_worker(
 
     `identity` names it in the histories (default: the client's pid@host); `max_cached_workflows=0` turns off
     sticky queues, so each workflow task goes to any worker on the queue."""
-    cases, audit = CaseActivities(store), AuditActivities(store)
+    appends, checkpoints = AppendActivities(store), CheckpointActivities(store)
     activities = [
-        cases.append_events,
-        cases.append_proceeding_events,
-        cases.deliver_notifications,
-        audit.record_checkpoint,
+        appends.append_events,
+        appends.append_proceeding_events,
+        checkpoints.record_checkpoint,
     ]
     if policy is not None and bulletin_dir is not None:
         activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)

@@ -1,167 +1,31 @@
-"""督查通报 第N期: the weekly supervision bulletin, as Markdown, HTML, CSV and a PNG chart.
-
-A week's number is given once and kept (the `bulletins` table); so is the audit checkpoint it prints.
-Nothing in the files depends on when they were rendered, so regenerating a week gives the same bytes.
-"""
+"""The bulletin activity: the weekly 督查通报 rendered by bulletins/ into the bulletin folder."""
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from rectify import reports
-from rectify.audit.checkpoints import Checkpoint
-from rectify.domain.periods import week
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from rectify.activities.interface import ISSUE_BULLETIN, BulletinTask
+from rectify.bulletins.issue import issue_bulletin
+from rectify.domain.bulletin import Bulletin
+from rectify.domain.periods import PeriodError, previous_week, week_of
 from rectify.domain.policy import Policy
-from rectify.domain.types import Frozen
-from rectify.rendering import templates
 from rectify.store import EventStore
 
-_NUMBER_LOCK = 7_310_425_004
-_ENV = templates("rectify.activities")
 
+class BulletinActivities:
+    def __init__(self, store: EventStore, policy: Policy, out_dir: Path) -> None:
+        self.store, self.policy, self.out_dir = store, policy, out_dir
 
-class Bulletin(Frozen):
-    week: str
-    number: int
-    #: file name -> SHA-256 of its bytes
-    files: dict[str, str]
-    checkpoint_root: str | None = None
-
-
-async def _number(store: EventStore, label: str) -> tuple[int, Checkpoint | None]:
-    """The week's bulletin number (given now if new, kept forever) and the checkpoint fixed with it."""
-    async with store.pool.acquire() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _NUMBER_LOCK)
-        await conn.execute(
-            """INSERT INTO bulletins (week, number, checkpoint_number)
-               SELECT $1, coalesce(max(number), 0) + 1, (SELECT max(number) FROM checkpoints) FROM bulletins
-               ON CONFLICT (week) DO NOTHING""",
-            label,
-        )
-        row = await conn.fetchrow("SELECT number, checkpoint_number FROM bulletins WHERE week = $1", label)
-        cp = await conn.fetchrow("SELECT * FROM checkpoints WHERE number = $1", row["checkpoint_number"])
-    return row["number"], Checkpoint(**dict(cp)) if cp else None
-
-
-async def _rungs(store: EventStore, policy: Policy, start: object, end: object, level: int) -> list[dict]:
-    """Every rung of `level` reached in the week, with where the case is and its photo's hash."""
-    rows = await store.pool.fetch(
-        """SELECT r.case_id, r.body AS rung, first.body AS report, c.grid_id, c.category
-           FROM events r
-           JOIN events first ON first.case_id = r.case_id AND first.version = 1
-           LEFT JOIN cases c ON c.case_id = r.case_id
-           WHERE r.type = 'escalation_raised' AND (r.body->>'level')::int = $3
-             AND r.occurred_at >= $1 AND r.occurred_at < $2
-           ORDER BY r.body->>'unit', r.occurred_at, r.case_id""",
-        start,
-        end,
-        level,
-    )
-    out = []
-    for r in rows:
-        report, rung = r["report"], r["rung"]
-        unit = policy.units.get(rung["unit"])
-        location = report.get("location") or {}
-        evidence = report.get("evidence") or []
-        out.append(
-            {
-                "case_id": r["case_id"],
-                "unit": rung["unit"],
-                "unit_name": unit.name if unit else rung["unit"],
-                "category": policy.categories[r["category"]].name
-                if r["category"] in policy.categories
-                else r["category"],
-                "place": report.get("address") or f"{location.get('lon', 0):.5f}, {location.get('lat', 0):.5f}",
-                "grid": r["grid_id"] or "—",
-                "evidence": evidence[0]["sha256"] if evidence else None,
-                "due_at": rung["due_at"],
-                "points": rung.get("points", 0),
-                "responsible_role": rung.get("responsible_role"),
-            }
-        )
-    return out
-
-
-def _csv(report: dict) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    columns = [
-        "place",
-        "unit",
-        "name",
-        "score",
-        "received",
-        "closed",
-        "closed_on_time",
-        "on_time_rate",
-        "closure_rate",
-        "dispute_rate",
-        "rework_rate",
-        "points",
-        "open_overdue",
-        "change",
-    ]
-    writer.writerow(["group", *columns])
-    for group, rows in report["groups"].items():
-        for row in rows:
-            writer.writerow([group, *(row.get(c) if row.get(c) is not None else "" for c in columns)])
-    return buffer.getvalue().encode("utf-8")
-
-
-def _chart(report: dict, title: str) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    groups = report["groups"]
-    fig, axes = plt.subplots(1, len(groups), figsize=(12, max(3.5, 0.3 * max(len(r) for r in groups.values()) + 1)))
-    for ax, (group, rows) in zip(axes, groups.items(), strict=True):
-        labels = [f"{r['place']}. {r['unit']}" for r in rows][::-1]
-        scores = [r["score"] for r in rows][::-1]
-        ax.barh(labels, scores, color=["tab:red" if s < 60 else "tab:blue" for s in scores])
-        ax.set(title=f"{group}: weekly score", xlabel="score")
-        ax.tick_params(axis="y", labelsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-async def issue_bulletin(
-    store: EventStore, policy: Policy, label: str, out_dir: Path, today: date | None = None
-) -> Bulletin:
-    """Render the week's bulletin into `out_dir`; the same week always gets the same number and bytes."""
-    report = await reports.weekly(store, policy, label, today)
-    period = week(label, policy.timezone)
-    number, checkpoint = await _number(store, report["period"]["label"])
-    context = {
-        "city": policy.city,
-        "number": number,
-        "report": report,
-        "period": report["period"],
-        "exposures": await _rungs(store, policy, period.start, period.end, 2),
-        "deductions": await _rungs(store, policy, period.start, period.end, 3),
-        "referrals": await _rungs(store, policy, period.start, period.end, len(policy.ladder)),
-        "rungs": {r.level: r.name for r in policy.ladder},
-        "checkpoint": checkpoint,
-    }
-    stem = f"bulletin-{report['period']['label']}-{number:03d}"
-    files = {
-        f"{stem}.md": _ENV.get_template("bulletin.md.j2").render(**context).encode("utf-8"),
-        f"{stem}.html": _ENV.get_template("bulletin.html.j2").render(**context, chart=f"{stem}.png").encode("utf-8"),
-        f"{stem}.csv": _csv(report),
-        f"{stem}.png": _chart(report, f"Bulletin {number} - {report['period']['label']}"),
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        (out_dir / name).write_bytes(data)
-    digests = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-    root = checkpoint.root if checkpoint else None
-    return Bulletin(week=report["period"]["label"], number=number, checkpoint_root=root, files=digests)
+    @activity.defn(name=ISSUE_BULLETIN)
+    async def issue_bulletin(self, task: BulletinTask) -> Bulletin:
+        zone = self.policy.timezone
+        today = task.issued_at.astimezone(ZoneInfo(zone)).date()  # the workflow's clock, not this machine's
+        week = task.week or previous_week(week_of(today, zone), zone).label
+        try:
+            return await issue_bulletin(self.store, self.policy, week, self.out_dir, today=today)
+        except PeriodError as error:
+            raise ApplicationError(str(error), type="PeriodError", non_retryable=True) from error

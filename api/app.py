@@ -27,10 +27,11 @@ from rectify.api.inputs import first_unstorable
 from rectify.api.render import error_response
 from rectify.api.service import ApiService
 from rectify.client import RectifyClient
+from rectify.domain.policy import EVIDENCE_MAX_BYTES
 from rectify.web.server import install as install_web
 
 log = structlog.get_logger("rectify.api")
-MAX_BODY_BYTES = 11 * 1024 * 1024  # a 10 MiB photo and its form around it
+MAX_BODY_BYTES = EVIDENCE_MAX_BYTES + 1024 * 1024  # the largest photo and its form around it
 
 
 class RateLimiter:
@@ -64,7 +65,7 @@ def create_app(
     evidence_dir: Path,
     rate: float = 20.0,
     burst: int = 60,
-    max_evidence_bytes: int = 10 * 1024 * 1024,
+    max_evidence_bytes: int = EVIDENCE_MAX_BYTES,
 ) -> FastAPI:
     app = FastAPI(
         title="Rectify API",

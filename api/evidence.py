@@ -13,12 +13,11 @@ from typing import Any
 
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from rectify.activities.evidence import EvidenceStore
+from rectify.domain.policy import EVIDENCE_MAX_BYTES
 from rectify.domain.types import EvidenceRef, Point, Role
-from rectify.store.api_records import ApiRecords
+from rectify.store.evidence import EvidenceRecords, EvidenceStore
 
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 
 
 class EvidenceRejected(ValueError):
@@ -52,7 +51,7 @@ def _gps(exif: Any) -> Point | None:
         return None
 
 
-def inspect_photo(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+def inspect_photo(data: bytes, max_bytes: int = EVIDENCE_MAX_BYTES) -> str:
     """The photo's media type, by its content; `EvidenceRejected` when it is too large, empty or no image."""
     if len(data) > max_bytes:
         raise EvidenceRejected(f"file: larger than {max_bytes // (1024 * 1024)} MiB", status=413)
@@ -67,7 +66,7 @@ def inspect_photo(data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
 
 
 def accept_photo(
-    store: EvidenceStore, data: bytes, given: Point | None, max_bytes: int = DEFAULT_MAX_BYTES
+    store: EvidenceStore, data: bytes, given: Point | None, max_bytes: int = EVIDENCE_MAX_BYTES
 ) -> tuple[EvidenceRef, dict]:
     """Check the photo (`inspect_photo`), read its EXIF time and GPS, and keep it under its SHA-256."""
     media_type = inspect_photo(data, max_bytes)
@@ -87,12 +86,12 @@ def accept_photo(
 
 async def keep_photo(
     store: EvidenceStore,
-    records: ApiRecords,
+    records: EvidenceRecords,
     unit_id: str,
     key_id: str | None,
     data: bytes,
     given: Point | None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int = EVIDENCE_MAX_BYTES,
 ) -> tuple[EvidenceRef, dict]:
     """`accept_photo`, and the upload recorded under the uploading unit."""
     ref, exif = accept_photo(store, data, given, max_bytes)
@@ -101,7 +100,7 @@ async def keep_photo(
 
 
 async def check_evidence(
-    store: EvidenceStore, records: ApiRecords, refs: Sequence[dict], owners: set[str | None]
+    store: EvidenceStore, records: EvidenceRecords, refs: Sequence[dict], owners: set[str | None]
 ) -> str | None:
     """Why a command may not name these photos, or None: each must have been uploaded by one of `owners`
     (the acting unit, the case's lead unit), as that upload described it, and still be in the store."""
@@ -124,7 +123,7 @@ async def check_evidence(
 READS_ALL_EVIDENCE = frozenset({Role.DISPATCHER, Role.INSPECTOR, Role.AUDITOR, Role.REVIEWER})
 
 
-async def may_read_evidence(records: ApiRecords, unit_id: str, role: Role, sha256: str) -> bool:
+async def may_read_evidence(records: EvidenceRecords, unit_id: str, role: Role, sha256: str) -> bool:
     if role in READS_ALL_EVIDENCE:
         return True
     if role is not Role.UNIT:

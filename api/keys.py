@@ -12,7 +12,7 @@ import asyncpg
 
 from rectify.domain.policy import Policy
 from rectify.domain.types import Actor, Frozen, Role
-from rectify.store.api_records import ApiRecords
+from rectify.store.keys import KeyRecords
 
 
 class ApiKey(Frozen):
@@ -61,7 +61,7 @@ def _hash(secret: str) -> str:
 
 class KeyStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
-        self.records = ApiRecords(pool)
+        self.records = KeyRecords(pool)
 
     async def create(
         self, unit_id: str, role: Role, label: str = "", *, policy: Policy | None = None
@@ -70,14 +70,14 @@ class KeyStore:
         if policy is not None:
             check_holder(policy, unit_id, role)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-        row = await self.records.insert_key(key_id, _hash(secret), unit_id, role.value, label)
+        row = await self.records.insert(key_id, _hash(secret), unit_id, role.value, label)
         return f"rk_{key_id}_{secret}", _key(row)
 
     async def list(self) -> list[ApiKey]:
-        return [_key(r) for r in await self.records.keys()]
+        return [_key(r) for r in await self.records.all()]
 
     async def revoke(self, key_id: str) -> ApiKey:
-        row = await self.records.revoke_key(key_id)
+        row = await self.records.revoke(key_id)
         if row is None:
             raise ApiKeyError(f"no key {key_id}")
         return _key(row)
@@ -86,7 +86,7 @@ class KeyStore:
         parts = presented.split("_", 2)
         if len(parts) != 3 or parts[0] != "rk" or not parts[1].isalnum() or not parts[1].isascii():
             raise ApiKeyError("malformed api key")
-        row = await self.records.key(parts[1])
+        row = await self.records.get(parts[1])
         if row is None or not hmac.compare_digest(row["secret_hash"], _hash(parts[2])):
             raise ApiKeyError("unknown api key")
         if row["revoked_at"] is not None:

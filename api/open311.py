@@ -24,12 +24,12 @@ from rectify.api.render import AUTHENTICATE, errors, respond
 from rectify.api.schemas import Created, ReportForm, RequestOut, ServiceDefinition, ServiceOut
 from rectify.client import CommandRejected
 from rectify.domain.errors import DomainError
-from rectify.domain.types import Point, Role
+from rectify.domain.policy import SEARCH_MAX
+from rectify.domain.types import CLOSED_STATUSES, Point, Role
 from rectify.store.projections import CaseRow
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"])
 Format = Literal["json", "xml"]
-_CLOSED = ("closed", "rejected", "withdrawn", "merged")
 _GROUPS = {"territorial": "属地管理", "department": "职能部门", "road_chief": "路长制"}
 #: The one attribute every service takes: where exactly, in words (Open311 service definition).
 LOCATION_DETAIL = {
@@ -41,7 +41,6 @@ LOCATION_DETAIL = {
     "order": 1,
     "description": "Where exactly",
 }
-MAX_LIST = 1000
 #: Who may file a report: everyone the rules let report, but not those who only read or judge.
 REPORTERS = frozenset({Role.REPORTER, Role.UNIT, Role.DISPATCHER, Role.INSPECTOR})
 _STATUS_LIST = r"^(open|closed)(,(open|closed))*$"
@@ -70,7 +69,7 @@ def _iso(moment: datetime | None) -> str | None:
 def request_json(row: CaseRow, policy: Any) -> dict:
     """A case as Open311 shows it to anyone: no reporter, no internal ids beyond the case's own."""
     category = policy.categories.get(row.category)
-    closed = row.status in _CLOSED
+    closed = row.status in CLOSED_STATUSES
     unit = policy.units.get(row.lead_unit or "")
     agency = unit.name if unit else row.lead_unit
     notes = {"rejected": "不予立案", "withdrawn": "已撤回", "merged": "已合并至其他案件"}.get(row.status, "")
@@ -192,10 +191,10 @@ async def find_requests(
     status: Annotated[str | None, Query(pattern=_STATUS_LIST, description="open, closed, or open,closed")] = None,
 ) -> Response:
     policy = request.app.state.city.policy
-    records = request.app.state.api.records
+    cases = request.app.state.api.cases
     if service_request_id is not None:
-        ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:MAX_LIST]
-        rows = await records.cases_by_id(ids)
+        ids = [i.strip() for i in service_request_id.split(",") if i.strip()][:SEARCH_MAX]
+        rows = await cases.cases_by_id(ids)
         return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
     try:
         end = _when(end_date, "end_date") or datetime.now(UTC)
@@ -210,7 +209,7 @@ async def find_requests(
             return errors(fmt, 404, f"service_code {(unknown or [service_code])[0][:100]!r} not found")
     wanted = set((status or "open,closed").split(","))
     closed = None if wanted == {"open", "closed"} else wanted == {"closed"}
-    rows = await records.requests_between(start, end, codes, closed, _CLOSED, MAX_LIST) if start <= end else []
+    rows = await cases.requests_between(start, end, codes, closed, CLOSED_STATUSES, SEARCH_MAX) if start <= end else []
     return respond(fmt, "service_requests", [request_json(r, policy) for r in rows])
 
 

@@ -128,14 +128,6 @@ class EvidenceOut(BaseModel):
     exif: dict[str, Any]
 
 
-Reason = Annotated[Text, Field(min_length=1, max_length=2000)]
-Note = Annotated[Text, Field(max_length=2000)]
-
-
-class ReasonBody(BaseModel):
-    reason: Reason
-
-
 class EvidenceIn(BaseModel):
     """A photo uploaded before (POST /v1/evidence) by the acting unit, as that upload returned it."""
 
@@ -145,36 +137,7 @@ class EvidenceIn(BaseModel):
     location: Point | None = None
 
 
-class SubmitBody(BaseModel):
-    evidence: Annotated[list[EvidenceIn], Field(min_length=1, max_length=20)]
-    note: Note = ""
-
-
-class VerifyBody(BaseModel):
-    passed: bool
-    note: Note = ""
-
-
-class ReassignBody(ReasonBody):
-    to_unit: Annotated[Text, Field(min_length=1, max_length=100)]
-
-
-class ExtendBody(ReasonBody):
-    hours: Annotated[float, Field(gt=0, le=24 * 90)]
-
-
-class DecideBody(ReasonBody):
-    granted: bool
-
-
-class ApproveBody(ReasonBody):
-    approved: bool
-
-
-class FeedbackBody(BaseModel):
-    satisfied: bool
-    note: Note = ""
-
-
-class Empty(BaseModel):
-    pass
+class ProceedingOut(BaseModel):
+    #: The proceeding as it stands after the command.
+    proceeding: dict[str, Any]
+    events: list[dict[str, Any]]

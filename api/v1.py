@@ -1,4 +1,5 @@
-"""The units' API (/v1): their cases from the read model, one endpoint per command, evidence.
+"""The units' API (/v1): their cases from the read model, one endpoint per command of the command table
+(domain/command_table.py: `POST /v1/cases/{id}/claim`, …, `POST /v1/proceedings/{id}/explain`), evidence.
 
 Every call names its actor by API key (`Authorization: Bearer rk_…` or `X-Api-Key`): none, or one we
 do not know, is 401; a key whose role may not do the thing, 403. A unit sees and acts on its own
@@ -18,13 +19,17 @@ from pydantic import BaseModel, ValidationError
 
 from rectify.api import docs, schemas
 from rectify.api.auth import presented_key
+from rectify.api.bodies import body_model as body_model_for
 from rectify.api.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
 from rectify.api.idempotency import IdempotencyKey, key_from, once
 from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
 from rectify.client import CaseNotFound, CommandRejected
-from rectify.domain import commands as c
+from rectify.domain.accountability import fold_proceeding
+from rectify.domain.command_table import COMMANDS, CommandSpec, Stream
+from rectify.domain.events import PROCEEDING_PREFIX
+from rectify.domain.policy import PAGE_MAX
 from rectify.domain.types import CaseStatus, Point, Role
 from rectify.store.projections import CaseRow
 
@@ -82,7 +87,7 @@ async def list_cases(
     lead_unit: Annotated[Text | None, Query(max_length=100)] = None,
     grid_id: Annotated[Text | None, Query(max_length=100)] = None,
     escalation_level: Annotated[int | None, Query(ge=0, le=9)] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
     cursor: Annotated[Text | None, Query(max_length=500)] = None,
     sort: Annotated[Literal["-opened_at", "opened_at"], Query(description="newest or oldest first")] = "-opened_at",
 ) -> dict:
@@ -92,7 +97,7 @@ async def list_cases(
         if lead_unit not in (None, key.unit_id):
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
         lead_unit = key.unit_id
-    cases = await request.app.state.api.records.cases_page(
+    cases = await request.app.state.api.cases.cases_page(
         status=status.value if status else None,
         category=category,
         lead_unit=lead_unit,
@@ -123,69 +128,81 @@ async def get_case(case_id: CaseId, key: Caller, request: Request) -> dict:
     return {"case": row.model_dump(mode="json"), "history": history}
 
 
-#: action -> (the command it issues, its JSON body, whose fields are the command's own)
-ACTIONS: dict[str, tuple[type[c.CommandBase], type[BaseModel]]] = {
-    "claim": (c.ClaimCase, schemas.Empty),
-    "dispute": (c.DisputeCase, schemas.ReasonBody),
-    "submit": (c.SubmitRectification, schemas.SubmitBody),
-    "verify": (c.VerifyCase, schemas.VerifyBody),
-    "reject": (c.RejectCase, schemas.ReasonBody),
-    "withdraw": (c.WithdrawCase, schemas.ReasonBody),
-    "reopen": (c.ReopenCase, schemas.ReasonBody),
-    "reassign": (c.ReassignCase, schemas.ReassignBody),
-    "uphold": (c.UpholdDispatch, schemas.ReasonBody),
-    "extend": (c.RequestExtension, schemas.ExtendBody),
-    "decide-extension": (c.DecideExtension, schemas.DecideBody),
-    "suspend": (c.RequestSuspension, schemas.ReasonBody),
-    "decide-suspension": (c.DecideSuspension, schemas.ApproveBody),
-    "resume": (c.ResumeCase, schemas.ReasonBody),
-    "feedback": (c.RecordFeedback, schemas.FeedbackBody),
-}
+ProceedingId = Annotated[Text, Path(max_length=100, description="The proceeding's id (acc-…)")]
 
 
-def _endpoint(action: str, command: type[c.CommandBase], body_model: type[BaseModel]) -> Any:
-    async def run(
-        case_id: CaseId,
-        body: body_model,
-        key: Caller,
-        request: Request,  # type: ignore[valid-type]
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response:
+def _endpoint(spec: CommandSpec) -> Any:
+    """The endpoint of one entry of the command table: its body is the entry's inputs (api/bodies.py)."""
+    body_model = body_model_for(spec)
+
+    async def act(request: Request, key: ApiKey, target: str, body: BaseModel, idempotency_key: str | None) -> Response:
         payload = body.model_dump(mode="json")
 
         async def execute() -> Response:
-            return await _execute(request, key, case_id, action, command, payload, idempotency_key)
+            return await _execute(request, key, spec, target, payload, idempotency_key)
 
         return await once(request, key.key_id, idempotency_key, payload, execute)
 
-    run.__name__ = f"command_{action.replace('-', '_')}"
+    if spec.stream is Stream.PROCEEDING:
+
+        async def run(
+            proceeding_id: ProceedingId,
+            body: body_model,  # type: ignore[valid-type]
+            key: Caller,
+            request: Request,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return await act(request, key, proceeding_id, body, idempotency_key)
+
+    else:
+
+        async def run(  # type: ignore[misc]
+            case_id: CaseId,
+            body: body_model,  # type: ignore[valid-type]
+            key: Caller,
+            request: Request,
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return await act(request, key, case_id, body, idempotency_key)
+
+    run.__name__ = f"{spec.stream.value}_{spec.method}"
     return run
 
 
-async def _execute(
-    request: Request,
-    key: ApiKey,
-    case_id: str,
-    action: str,
-    command: type[c.CommandBase],
-    payload: dict,
-    idempotency_key: str | None,
-) -> Response:
-    api = request.app.state.api
-    row = await api.store.get_case(case_id)
-    if row is None:
-        raise HTTPException(404, f"no case {case_id[:100]}")
+async def _scope(api: Any, key: ApiKey, spec: CommandSpec, target: str) -> set[str]:
+    """Whether this key may act on the case (or proceeding) at all; the units whose uploads it may cite."""
+    if spec.stream is Stream.PROCEEDING:
+        events = await api.store.load(target) if target.startswith(PROCEEDING_PREFIX) else []
+        if not events:
+            raise HTTPException(404, f"no proceeding {target[:100]}")
+        unit = fold_proceeding(events).unit
+    else:
+        row = await api.store.get_case(target)
+        if row is None:
+            raise HTTPException(404, f"no case {target[:100]}")
+        unit = row.lead_unit
     if key.role is Role.AUDITOR:
         raise HTTPException(403, "auditors only read")
-    _may_read(key, row)
+    if key.role not in READERS:
+        raise HTTPException(403, f"a {key.role} key cannot act here; use /open311/v2")
+    if key.role is Role.UNIT and unit != key.unit_id:
+        raise HTTPException(404, f"no {spec.stream} {target[:100]} for {key.unit_id}")  # not even whether it exists
+    return {key.unit_id, unit or ""}
+
+
+async def _execute(
+    request: Request, key: ApiKey, spec: CommandSpec, target: str, payload: dict, idempotency_key: str | None
+) -> Response:
+    api = request.app.state.api
+    units = await _scope(api, key, spec, target)
     if "evidence" in payload:
-        problem = await check_evidence(api.evidence, api.records, payload["evidence"], {key.unit_id, row.lead_unit})
+        problem = await check_evidence(api.evidence, api.uploads, payload["evidence"], units)
         if problem:
             raise HTTPException(400, problem)
     seed = f"{key.key_id}/{key_from(idempotency_key)}" if idempotency_key else str(uuid.uuid4())
-    command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify/v1/{case_id}/{action}/{seed}"))
+    command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify/v1/{target}/{spec.name}/{seed}"))
     try:
-        built = command(command_id=command_id, case_id=case_id, actor=key.actor, **payload)
+        built = spec.model(command_id=command_id, case_id=target, actor=key.actor, **payload)
     except ValidationError as error:  # a field the command's own model refuses: the client's input
         first = error.errors()[0]
         raise HTTPException(400, f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from None
@@ -194,18 +211,19 @@ async def _execute(
     except CommandRejected as rejected:
         return JSONResponse({"error": {"rule": rejected.rule, "message": str(rejected)}}, status_code=409)
     except CaseNotFound:
-        raise HTTPException(404, f"no case {case_id[:100]}") from None
+        raise HTTPException(404, f"no {spec.stream} {target[:100]}") from None
     events = [e.model_dump(mode="json") for e in result.events]
-    return JSONResponse({"case": result.state.model_dump(mode="json"), "events": events})
+    return JSONResponse({spec.stream.value: result.state.model_dump(mode="json"), "events": events})
 
 
-for _action, (_command, _body) in ACTIONS.items():
+for _spec in COMMANDS:
+    _path = "/proceedings/{proceeding_id}" if _spec.stream is Stream.PROCEEDING else "/cases/{case_id}"
     router.post(
-        f"/cases/{{case_id}}/{_action}",
-        summary=f"{_command.__doc__ or _action}".split("\n")[0],
-        response_model=schemas.CommandOut,
+        f"{_path}/{_spec.name}",
+        summary=_spec.help,
+        response_model=schemas.ProceedingOut if _spec.stream is Stream.PROCEEDING else schemas.CommandOut,
         responses=docs.v1(400, 401, 403, 404, 409, 413, 422, 429),
-    )(_endpoint(_action, _command, _body))
+    )(_endpoint(_spec))
 
 
 @router.post(
@@ -231,7 +249,7 @@ async def upload_evidence(
         given = Point(lon=lon, lat=lat) if lat is not None and lon is not None else None
         try:
             ref, exif = await keep_photo(
-                api.evidence, api.records, key.unit_id, key.key_id, data, given, api.max_evidence_bytes
+                api.evidence, api.uploads, key.unit_id, key.key_id, data, given, api.max_evidence_bytes
             )
         except EvidenceRejected as rejected:
             raise HTTPException(rejected.status, str(rejected)) from None
@@ -259,7 +277,7 @@ async def get_evidence(sha256: Sha256, key: Caller, request: Request) -> Respons
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read evidence")
     api = request.app.state.api
-    if not await may_read_evidence(api.records, key.unit_id, key.role, sha256):
+    if not await may_read_evidence(api.uploads, key.unit_id, key.role, sha256):
         raise HTTPException(404, f"no evidence {sha256} for {key.unit_id}")  # not even whether it exists
     try:
         data = api.evidence.get(sha256)

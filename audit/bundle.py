@@ -14,11 +14,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 from rectify.audit import verify_bundle as verifier
-from rectify.audit.checkpoints import heads_at, latest_checkpoint
 from rectify.city import City
 from rectify.domain import canonical
 from rectify.domain.canonical import canonical_json
 from rectify.store import EventStore
+from rectify.store import audit_queries as queries
+from rectify.store.checkpoints import heads_at, latest_checkpoint
 
 README = """Rectify audit bundle
 ====================
@@ -61,7 +62,7 @@ async def cases_in_scope(
 ) -> list[str]:
     """A case, or every case a unit led or was escalated for with events in [start, end] (local dates)."""
     if case_id:
-        if not await store.pool.fetchval("SELECT EXISTS (SELECT 1 FROM events WHERE case_id = $1)", case_id):
+        if not await queries.case_exists(store.pool, case_id):
             raise ExportError(f"no case {case_id} in the store")
         return [case_id]
     if not (unit and start and end):
@@ -73,16 +74,7 @@ async def cases_in_scope(
     tz = ZoneInfo(zone)
     lo = datetime.combine(start, time(0), tz)
     hi = datetime.combine(end + timedelta(days=1), time(0), tz)
-    rows = await store.pool.fetch(
-        """SELECT DISTINCT case_id FROM events
-           WHERE case_id IN (SELECT case_id FROM events WHERE occurred_at >= $2 AND occurred_at < $3)
-             AND (body->'routing'->>'lead_unit' = $1 OR body->>'to_unit' = $1 OR body->>'unit' = $1)
-           ORDER BY case_id""",
-        unit,
-        lo,
-        hi,
-    )
-    return [r["case_id"] for r in rows]
+    return await queries.cases_of_unit(store.pool, unit, lo, hi)
 
 
 async def export_bundle(store: EventStore, city: City, case_ids: list[str], scope: dict, out: Path) -> dict:
@@ -113,8 +105,7 @@ async def export_bundle(store: EventStore, city: City, case_ids: list[str], scop
     checkpoint = await latest_checkpoint(store.pool)
     if checkpoint is not None:
         files["checkpoint.json"] = canonical_json(checkpoint.model_dump(mode="json"))
-        async with store.pool.acquire() as conn:
-            covered = await heads_at(conn, checkpoint.position)
+        covered = await heads_at(store.pool, checkpoint.position)
         files["checkpoint_heads.jsonl"] = (
             b"\n".join(
                 canonical_json({"case_id": c, "version": v, "hash": h, "seal": seal}) for c, v, h, seal in covered

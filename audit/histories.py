@@ -7,61 +7,14 @@ the hash chains and checkpoints cover the rest.
 
 from __future__ import annotations
 
-import json
-
-from temporalio.api.history.v1 import MarkerRecordedEventAttributes
 from temporalio.client import Client
-from temporalio.converter import DataConverter
 
 from rectify.audit.verify import CheckResult, Finding, HistoryCheck
-from rectify.domain.events import event_body
 from rectify.store import EventStore
-from rectify.workflows.case_workflow import APPEND_ACTIVITY
-from rectify.workflows.models import AppendEvents, AppendOutcome, CaseWorkflowInput, workflow_id_for
-
-#: The marker the SDK's core records for a completed local activity, with its result.
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
+from rectify.workflows.history import recorded_appends
+from rectify.workflows.models import workflow_id_for
 
 WHAT = "the store's events equal what each case workflow's Temporal history recorded appending"
-
-
-async def recorded_appends(client: Client, workflow_id: str, run_id: str) -> tuple[dict[int, dict], bool]:
-    """(version -> event body) for every append this run completed, and whether the run began with the report."""
-    history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
-    converter = client.data_converter
-    scheduled: dict[int, AppendEvents] = {}
-    appended: dict[int, dict] = {}
-    first = False
-    for event in history.events:
-        if event.HasField("workflow_execution_started_event_attributes"):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [start] = await converter.decode(payloads, [CaseWorkflowInput])
-            first = start.report is not None
-        elif event.HasField("activity_task_scheduled_event_attributes"):
-            attrs = event.activity_task_scheduled_event_attributes
-            if attrs.activity_type.name == APPEND_ACTIVITY:
-                [request] = await converter.decode(attrs.input.payloads, [AppendEvents])
-                scheduled[event.event_id] = request
-        elif event.HasField("activity_task_completed_event_attributes"):
-            request = scheduled.get(event.activity_task_completed_event_attributes.scheduled_event_id)
-            if request is not None:
-                appended |= {e.version: event_body(e) for e in request.events}
-        elif event.HasField("marker_recorded_event_attributes"):  # a local append (LOCAL_APPEND_PATCH)
-            outcome = await _local_append(converter, event.marker_recorded_event_attributes)
-            if outcome is not None and outcome.stored:
-                appended |= {e.version: event_body(e) for e in outcome.stored}
-    return appended, first
-
-
-async def _local_append(converter: DataConverter, marker: MarkerRecordedEventAttributes) -> AppendOutcome | None:
-    """The outcome of a completed local append activity, from its marker; None for any other marker."""
-    if marker.marker_name != LOCAL_ACTIVITY_MARKER or "result" not in marker.details:
-        return None
-    data = json.loads(marker.details["data"].payloads[0].data)
-    if data.get("activity_type") != APPEND_ACTIVITY:
-        return None
-    [outcome] = await converter.decode(marker.details["result"].payloads, [AppendOutcome])
-    return outcome
 
 
 def history_check(client: Client) -> HistoryCheck:

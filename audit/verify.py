@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
-from rectify.audit.checkpoints import Checkpoint, checkpoints
 from rectify.domain.canonical import GENESIS_HASH
+from rectify.domain.checkpoints import Checkpoint
 from rectify.domain.types import Frozen
 from rectify.store import EventStore
+from rectify.store import audit_queries as queries
+from rectify.store.checkpoints import checkpoints
 from rectify.store.scan import ChainProblem, ReadModelDiff
 
 
@@ -42,7 +44,7 @@ class CheckResult(Frozen):
         return not self.findings
 
 
-class AuditReport(Frozen):
+class AuditFindings(Frozen):
     case_id: str | None
     results: tuple[CheckResult, ...]
 
@@ -56,7 +58,7 @@ HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
 
 async def verify(
     store: EventStore, case_id: str | None = None, *, histories: HistoryCheck | None = None, workers: int | None = None
-) -> AuditReport:
+) -> AuditFindings:
     """Every check; chains and read models share one pass over the events, over `workers` processes."""
     events, problems, diff = await store.audit(case_id, workers=workers)
     results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
@@ -66,7 +68,7 @@ async def verify(
         results += [await _clock_near(store, case_id), _skipped_checkpoints()]
     if histories is not None:
         results.append(await histories(store, case_id))
-    return AuditReport(case_id=case_id, results=tuple(results))
+    return AuditFindings(case_id=case_id, results=tuple(results))
 
 
 def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
@@ -83,8 +85,7 @@ def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
 async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
     what = "global positions: unique, 1…N without gaps, and increasing with each case's versions"
     if case_id:
-        query = "SELECT position, version FROM events WHERE case_id = $1 ORDER BY version"
-        rows = await store.pool.fetch(query, case_id)
+        rows = await queries.case_positions(store.pool, case_id)
         findings = [
             Finding(
                 case_id=case_id,
@@ -96,16 +97,12 @@ async def _positions(store: EventStore, case_id: str | None) -> CheckResult:
             if b["position"] <= a["position"]
         ]
         return CheckResult(check="positions", what=what, checked=len(rows), findings=findings)
-    stats = await store.pool.fetchrow("SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events")
+    stats = await queries.position_stats(store.pool)
     findings: list[Finding] = []
     if stats["n"] and stats["lo"] != 1:
         missing = f"positions start at {stats['lo']}: events 1…{stats['lo'] - 1} are missing"
         findings.append(Finding(position=1, problem=missing))
-    gaps = await store.pool.fetch(
-        """SELECT position + 1 AS first, next - 1 AS last FROM (
-               SELECT position, lead(position) OVER (ORDER BY position) AS next FROM events) g
-           WHERE next > position + 1 ORDER BY position LIMIT 50"""
-    )
+    gaps = await queries.position_gaps(store.pool)
     findings += [
         Finding(position=g["first"], problem=f"positions {g['first']}…{g['last']} are missing (events deleted)")
         for g in gaps
@@ -134,7 +131,7 @@ async def _read_models(store: EventStore, case_id: str | None, diff: ReadModelDi
     ]
     if case_id:
         findings = [f for f in findings if f.case_id == case_id]
-    checked = 1 if case_id else await store.pool.fetchval("SELECT count(*) FROM cases")
+    checked = 1 if case_id else await queries.count_cases(store.pool)
     return CheckResult(
         check="read models",
         what="the cases and unit_facts read models equal a rebuild from events",
@@ -209,32 +206,30 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
     for cp in taken:
         findings += _checkpoint_links(cp, prev)
         prev = cp
-    max_position = await store.pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    max_position = await queries.max_position(store.pool)
     heads: dict[str, tuple[int, str, str]] = {}
     clock = _Clock()
     cursor_position = events = 0
     pending = sorted(taken, key=lambda c: c.position)
     covering = _first_timed(pending)  # the first checkpoint still ahead whose time is sealed: bounds every row
-    async with store.pool.acquire() as conn, conn.transaction():
-        query = "SELECT position, case_id, version, hash, seal, recorded_at FROM events ORDER BY position"
-        async for row in conn.cursor(query, prefetch=2000):
-            while pending and pending[0].position < row["position"]:
-                findings += _root_matches(pending.pop(0), heads)
-                covering = _first_timed(pending)
-            if covering is not None and row["recorded_at"] > covering.sealed_time:
-                clock.findings.append(
-                    _at(
-                        row,
-                        f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
-                        f"after checkpoint {covering.number}'s time "
-                        f"{covering.sealed_time.isoformat()}, though it covers position "
-                        f"{covering.position}",
-                    )
+    async for row in queries.in_position_order(store.pool):
+        while pending and pending[0].position < row["position"]:
+            findings += _root_matches(pending.pop(0), heads)
+            covering = _first_timed(pending)
+        if covering is not None and row["recorded_at"] > covering.sealed_time:
+            clock.findings.append(
+                _at(
+                    row,
+                    f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
+                    f"after checkpoint {covering.number}'s time "
+                    f"{covering.sealed_time.isoformat()}, though it covers position "
+                    f"{covering.position}",
                 )
-            clock.add(row)
-            heads[row["case_id"]] = (row["version"], row["hash"], row["seal"])
-            cursor_position = row["position"]
-            events += 1
+            )
+        clock.add(row)
+        heads[row["case_id"]] = (row["version"], row["hash"], row["seal"])
+        cursor_position = row["position"]
+        events += 1
     clock.finish()
     for cp in pending:
         if cp.position > cursor_position:
@@ -258,12 +253,7 @@ def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
 
 async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
     """The recording times of one case's events against the events just before and after each in position."""
-    rows = await store.pool.fetch(
-        """SELECT position, case_id, version, recorded_at FROM events WHERE position IN (
-               SELECT e.position + d FROM events e, generate_series(-2, 2) d WHERE e.case_id = $1)
-           ORDER BY position""",
-        case_id,
-    )
+    rows = await queries.around_case(store.pool, case_id)
     clock = _Clock()
     for before, row in itertools.pairwise([None, *rows]):
         if before is not None and row["position"] != before["position"] + 1:

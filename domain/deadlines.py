@@ -47,6 +47,11 @@ def stage_due(policy: Policy, stage: Stage, category: str, start: datetime) -> t
     return add_time(policy, start, limit, natural)
 
 
+def reopen_window_end(policy: Policy, closed_at: datetime) -> datetime:
+    """Until when a case closed at `closed_at` may be reopened: the policy's days, on the clock."""
+    return closed_at + timedelta(days=policy.reopen_window_days)
+
+
 def rung_moment(policy: Policy, missed_due: datetime, rung: Rung, paused: timedelta) -> datetime:
     """When `rung` is reached: working time after the missed deadline, not counting suspended time."""
     return policy.calendar.add_working_time(missed_due, timedelta(hours=rung.after_hours) + paused)

@@ -35,7 +35,7 @@ from rectify.domain.commands import (
     VerifyCase,
     WithdrawCase,
 )
-from rectify.domain.deadlines import Stage, add_time, stage_due, stage_limit
+from rectify.domain.deadlines import Stage, add_time, reopen_window_end, stage_due, stage_limit
 from rectify.domain.errors import (
     InvalidCommand,
     NotAuthorised,
@@ -338,7 +338,7 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
         case ReopenCase(reason=reason):
             _require_status(state, command, frozenset({S.CLOSED}))
             _require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
-            window_end = state.closed_at + timedelta(days=policy.reopen_window_days)
+            window_end = reopen_window_end(policy, state.closed_at)
             if now > window_end:
                 raise WindowClosed(
                     f"reopening is allowed until {window_end.isoformat()} "

@@ -126,6 +126,14 @@ class AccountabilityRules(Frozen):
     )
 
 
+#: How much one request may carry or ask for, the same on every path (HTTP API, CLI, web pages, evidence store).
+#: The largest photo taken as evidence, in bytes.
+EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
+#: The most rows one page of a case list may ask for (/v1 `limit`).
+PAGE_MAX = 200
+#: The most results one search answers (Open311's list of requests, and the ids it looks up at once).
+SEARCH_MAX = 1000
+
 Chars = Annotated[int, Field(ge=1, le=20000)]
 
 

@@ -73,6 +73,8 @@ OPEN_STATUSES = frozenset(
         CaseStatus.SUSPENDED,
     }
 )
+#: Statuses in which a case is done with, for now or for good (Open311's "closed"): every status not open.
+CLOSED_STATUSES = frozenset(CaseStatus) - OPEN_STATUSES
 
 
 class Channel(StrEnum):

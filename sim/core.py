@@ -18,6 +18,7 @@ from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.accountability import ProceedingState, ProceedingStatus
 from rectify.domain.accountability import next_due as proceeding_due
+from rectify.domain.decider import case_id_for
 from rectify.domain.escalation import next_due
 from rectify.domain.periods import previous_week, week_of
 from rectify.domain.state import CaseState
@@ -43,7 +44,7 @@ class Engine(Protocol):
     name: str
 
     async def advance_to(self, at: datetime) -> None: ...
-    async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...
+    async def report(self, report: PlannedReport, at: datetime) -> CaseState: ...  # the new case, or the one joined
     async def execute(self, state: CaseState, command: c.Command, at: datetime) -> CaseState: ...
     async def tick(self, state: CaseState | ProceedingState, at: datetime) -> CaseState | ProceedingState: ...
     async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]: ...
@@ -70,6 +71,8 @@ class SimCounts:
     """What happened, as counted by the loop (the summary recounts it all from the stored events)."""
 
     reports: int = 0
+    #: Reports that joined an open case they repeat (the duplicate rule) instead of opening one.
+    duplicates: int = 0
     steps: int = 0
     ticks: int = 0
     refused: dict[str, int] = field(default_factory=dict)
@@ -136,7 +139,11 @@ class Simulation:
         elif rank == _REPORT:
             state = await self.engine.report(item, at)
             self.counts.reports += 1
-            self._changed(state, at, human=True)
+            if state.case_id == case_id_for(item.key):
+                self._changed(state, at, human=True)
+            else:  # it repeats an open case and joined it: that case's clocks and plans stand
+                self.counts.duplicates += 1
+                self._states[state.case_id] = state
         elif rank == _TICK:
             state = await self.engine.tick(self._states[item], at)
             self.counts.ticks += 1

@@ -11,8 +11,7 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from rectify.activities.bulletins import Bulletin, issue_bulletin
-from rectify.audit.checkpoints import record_checkpoint
+from rectify.bulletins.issue import issue_bulletin
 from rectify.city import City
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
@@ -25,7 +24,9 @@ from rectify.domain.accountability import (
     fold_proceeding,
     referral_for,
 )
+from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import case_id_for, decide
+from rectify.domain.duplicates import Candidate, Duplicate, duplicate_of, search_area
 from rectify.domain.errors import DomainError
 from rectify.domain.events import EscalationRaised, Event
 from rectify.domain.state import CaseState, fold
@@ -33,6 +34,8 @@ from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
+from rectify.store.duplicates import nearby_open_cases
 
 _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
 Stream = CaseState | ProceedingState
@@ -55,6 +58,23 @@ class DirectEngine:
         """The clock is simply the moment of each step: nothing waits."""
 
     async def report(self, report: PlannedReport, at: datetime) -> CaseState:
+        """A new case, or the open case it repeats (the duplicate rule, asked as the SDK asks it)."""
+        found = await self._duplicate_of(report, at)
+        if found is not None:
+            attach = c.AttachDuplicate(
+                command_id=str(uuid.uuid5(_IDS, f"attach/{report.key}")),
+                case_id=found.case_id,
+                actor=report.actor,
+                idempotency_key=report.key,
+                description=report.description.strip(),
+                location=report.location,
+                channel=report.channel,
+                distance_m=found.distance_m,
+            )
+            try:
+                return await self._decide(await self._state_of(found.case_id), attach, at)
+            except StepRefused:
+                pass  # the target refused: the report opens a case of its own, as through the SDK
         command = c.ReportCase(
             command_id=str(uuid.uuid5(_IDS, f"report/{report.key}")),
             case_id=case_id_for(report.key),
@@ -67,6 +87,19 @@ class DirectEngine:
             routing=self.city.router.route(report.category, report.location),
         )
         return await self._decide(None, command, at)
+
+    async def _duplicate_of(self, report: PlannedReport, at: datetime) -> Duplicate | None:
+        """The store's candidates, as the SDK gets them, brought up to date with the events not yet written."""
+        area = search_area(self.policy, report.category, report.location, at)
+        found = {c.case_id: c for c in await nearby_open_cases(self.store.pool, area)}
+        for case_id, (_, _, state) in self._buffer.items():
+            if isinstance(state, CaseState):
+                found[case_id] = Candidate(case_id, state.category, state.location, state.opened_at, state.status)
+        return duplicate_of(self.policy, report.category, report.location, at, found.values())
+
+    async def _state_of(self, case_id: str) -> CaseState:
+        buffered = self._buffer.get(case_id)
+        return buffered[2] if buffered else fold(await self.store.load(case_id))
 
     async def execute(self, state: Stream, command: c.Command, at: datetime) -> Stream:
         return await self._decide(state, command, at)

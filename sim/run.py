@@ -1,4 +1,4 @@
-"""`rectify simulate`: set up the store (and for the temporal engine, the servers), play, summarise, report.
+"""`rectify simulate`: set up the store (and for the temporal engine, the servers), play, summarise, draw.
 
 Everything it starts (embedded PostgreSQL, the time-skipping server, the worker) is stopped when it
 ends, on Ctrl-C and on failure too.
@@ -14,18 +14,18 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-import asyncpg
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from rectify.audit.checkpoints import Checkpoint, record_checkpoint
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.checkpoints import Checkpoint
 from rectify.sim.core import SimConfig, SimCounts, Simulation
 from rectify.sim.direct import DirectEngine
 from rectify.sim.intake import SIM_KEY_PREFIX
 from rectify.sim.summary import summarize_store
-from rectify.store import EventStore, migrate
+from rectify.store import EventStore, admin, migrate
+from rectify.store.checkpoints import record_checkpoint
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_WORKFLOW_ID, CheckpointWorkflow
 
 
@@ -75,25 +75,16 @@ async def _database(options: SimOptions) -> AsyncIterator[str]:
 
 
 async def _reset_for_simulation(url: str, data_dir: Path) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        if await conn.fetchval("SELECT to_regclass('public.events') IS NOT NULL"):
-            real = await conn.fetchval(
-                "SELECT count(*) FROM events WHERE type = 'case_reported' AND body->>'idempotency_key' NOT LIKE $1",
-                f"{SIM_KEY_PREFIX}%",
-            )
-            if real:
-                raise SimulationError(
-                    f"{data_dir} holds {real} cases that did not come from a simulation; a simulation replaces "
-                    "the data there, so give it another --data-dir (or remove that folder yourself)"
-                )
-        await conn.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public")
-    finally:
-        await conn.close()
+    if real := await admin.cases_not_from(url, SIM_KEY_PREFIX):
+        raise SimulationError(
+            f"{data_dir} holds {real} cases that did not come from a simulation; a simulation replaces "
+            "the data there, so give it another --data-dir (or remove that folder yourself)"
+        )
+    await admin.drop_schema(url)
 
 
 async def _require_empty(store: EventStore) -> None:
-    if await store.pool.fetchval("SELECT EXISTS (SELECT 1 FROM events)"):
+    if await admin.holds_events(store.pool):
         raise SimulationError("the database already holds events; a simulation needs an empty one")
 
 
@@ -157,9 +148,9 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if options.charts:
-        from rectify.sim.report import write_report
+        from rectify.sim.charts import write_summary
 
-        write_report(summary, options.out_dir)
+        write_summary(summary, options.out_dir)
     return summary
 
 

@@ -13,7 +13,6 @@ from datetime import datetime
 
 from temporalio.testing import WorkflowEnvironment
 
-from rectify.activities.bulletins import Bulletin
 from rectify.client import CommandRejected, RectifyClient
 from rectify.domain import commands as c
 from rectify.domain.accountability import (
@@ -23,13 +22,15 @@ from rectify.domain.accountability import (
     fold_proceeding,
     proceeding_id_for,
 )
+from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import decide
 from rectify.domain.events import EscalationRaised
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused
 from rectify.sim.intake import PlannedReport
-from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
+from rectify.workflows.bulletin_workflow import BulletinWorkflow
+from rectify.workflows.models import BulletinRequest
 
 Stream = CaseState | ProceedingState
 
@@ -60,6 +61,7 @@ class TemporalEngine:
             location=report.location,
             channel=report.channel,
             actor=report.actor,
+            at=at,  # the duplicate rule's window runs on the simulated clock
         )
         return fold(await self.store.load(ref.case_id))
 
@@ -120,7 +122,7 @@ class TemporalEngine:
         with self.env.auto_time_skipping_disabled():
             return await self.client.temporal.execute_workflow(
                 BulletinWorkflow.run,
-                BulletinRequest(week=week, timezone=self.policy.timezone),
+                BulletinRequest(week=week),
                 id=f"rectify-bulletin-{week}",
                 task_queue=self.client.task_queue,
             )

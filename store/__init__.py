@@ -1,4 +1,10 @@
-"""The event store: append-only events with a hash chain per case, and read models beside them."""
+"""The event store: append-only events with a hash chain per case, and read models beside them.
+
+Every SQL statement of Rectify is in this package: eventstore.py and append.py (the record), scan.py (the
+audit's and the rebuild's pass), read_models.py, keys.py, evidence.py, contacts.py, idempotency.py,
+staff.py, checkpoints.py, bulletins.py, audit_queries.py, failures.py, admin.py, migrate.py, and locks.py
+(every advisory-lock number). It imports nothing of the project but domain/.
+"""
 
 from rectify.store.eventstore import (
     AppendResult,

@@ -8,7 +8,6 @@ recognised and answered without writing twice, so activities may retry freely.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ from rectify.domain.indicators import UnitCounts
 from rectify.domain.state import CaseState
 from rectify.store import append, scan
 from rectify.store.append import AppendResult, Batch, ConcurrencyError, EventConflict
+from rectify.store.connection import init_connection
 from rectify.store.failures import UNSTORABLE, UnstorableEvents
 from rectify.store.projections import (
     CASE_COLUMNS,
@@ -29,10 +29,6 @@ from rectify.store.projections import (
     ProceedingRow,
 )
 from rectify.store.scan import ChainProblem, ReadModelDiff
-
-#: rectify_append (migration 0008) takes this advisory lock for its commit, so positions appear in commit order;
-#: the number is written there too, and a fault test holds the lock to catch an append in the middle.
-_POSITION_LOCK = 7_310_425_002
 
 
 @dataclass(frozen=True)
@@ -50,12 +46,6 @@ class EventRecord:
 
 
 Deliver = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-async def init_connection(conn: asyncpg.Connection) -> None:
-    await conn.set_type_codec(
-        "jsonb", encoder=lambda v: json.dumps(v, ensure_ascii=False), decoder=json.loads, schema="pg_catalog"
-    )
 
 
 def _record(row: asyncpg.Record) -> EventRecord:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
 import structlog
 
+from rectify.store import locks
+from rectify.store.connection import connection
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_LOCK_KEY = 7_310_425_001  # serialises workers migrating at the same moment
 
 log = structlog.get_logger("rectify.store")
 
@@ -29,7 +29,7 @@ def migration_files() -> list[tuple[str, str, str]]:
 async def migrate(pool: asyncpg.Pool | asyncpg.Connection) -> list[str]:
     """Apply the migrations not yet applied; refuse if an applied file was edited. Returns names applied."""
     async with connection(pool) as conn:
-        await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
+        await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATION)
         try:
             await conn.execute(
                 """CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -53,17 +53,7 @@ async def migrate(pool: asyncpg.Pool | asyncpg.Connection) -> list[str]:
                 log.info("store.migrated", migration=name)
             return done
         finally:
-            await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
-
-
-@asynccontextmanager
-async def connection(target: asyncpg.Pool | asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """A connection from a pool, or the connection itself."""
-    if isinstance(target, asyncpg.Pool):
-        async with target.acquire() as conn:
-            yield conn
-    else:
-        yield target
+            await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATION)
 
 
 async def migration_status(pool: asyncpg.Pool | asyncpg.Connection) -> tuple[list[str], list[str]]:

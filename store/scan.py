@@ -24,6 +24,7 @@ from rectify.domain.decider import event_id
 from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
 from rectify.domain.types import Frozen
+from rectify.store.connection import init_connection
 from rectify.store.projections import CaseRow, ProceedingRow, case_row, proceeding_row
 from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
@@ -261,8 +262,6 @@ def _scan_part(database_url: str, within: Range, keep: bool) -> tuple[Scan, Read
     async def run() -> tuple[Scan, ReadModelDiff]:
         conn = await asyncpg.connect(database_url)
         try:
-            from rectify.store.eventstore import init_connection
-
             await init_connection(conn)
             found = await scan(conn, within)
             changed = await diff(conn, found, within)

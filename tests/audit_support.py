@@ -16,8 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from rectify.audit.bundle import cases_in_scope, export_bundle
-from rectify.audit.checkpoints import record_checkpoint
-from rectify.audit.verify import AuditReport
+from rectify.audit.verify import AuditFindings
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.accountability import decide_proceeding, fold_proceeding, referral_for
@@ -26,6 +25,7 @@ from rectify.domain.state import fold
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore
+from rectify.store.checkpoints import record_checkpoint
 
 
 async def build_base(pg: EmbeddedPostgres, city: City, out: Path) -> str:
@@ -85,7 +85,7 @@ async def a_case(store: EventStore, min_events: int = 6) -> tuple[str, int]:
     return row["case_id"], row["v"]
 
 
-def problems(report: AuditReport) -> list[str]:
+def problems(report: AuditFindings) -> list[str]:
     return [f"{r.check}: {f.where()}: {f.problem}" for r in report.results for f in r.findings]
 
 

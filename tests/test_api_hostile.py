@@ -166,10 +166,10 @@ async def test_evidence_is_read_only_by_the_case_s_units_and_the_offices(api: Ap
     assert (await api.http.post(f"/v1/cases/{case_id}/submit", json={"evidence": [photo]}, headers=lead)).is_success
     row = await api.stack.store.get_case(case_id)
     # The case's own units read it because the case names it, not only the unit that uploaded it.
-    records = api.app.state.api.records
+    uploads = api.app.state.api.uploads
     for unit in {row.territorial_unit, row.guarantee_unit, row.road_chief} - {None}:
-        assert await may_read_evidence(records, unit, Role.UNIT, photo["sha256"])
-    assert not await may_read_evidence(records, "st_huaxinjie", Role.UNIT, photo["sha256"])
+        assert await may_read_evidence(uploads, unit, Role.UNIT, photo["sha256"])
+    assert not await may_read_evidence(uploads, "st_huaxinjie", Role.UNIT, photo["sha256"])
 
 
 async def test_401_for_no_or_an_unknown_key_403_for_a_known_key_without_the_right(api: Api) -> None:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from rectify.audit.checkpoints import checkpoints
 from rectify.audit.verify import verify
 from rectify.audit.verify_bundle import verify_files
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.canonical import GENESIS_HASH, canonical_json, seal_hash
 from rectify.store import EventStore
+from rectify.store.checkpoints import checkpoints
 from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS
 from rectify.store.scan import FACT_FIELDS
 from tests.audit_support import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal

@@ -21,7 +21,7 @@ async def test_the_store_matches_the_workflow_histories_until_someone_edits_it(p
                 idempotency_key=f"hist-{n}",
                 category="street_vending",
                 description="占道经营",
-                location=point_in(stack.city, "st_guanyinqiao"),
+                location=point_in(stack.city, "st_guanyinqiao", index=n),  # two problems, not one twice
                 channel=Channel.HOTLINE,
                 actor=REPORTER,
             )

@@ -10,11 +10,11 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from rectify.audit.checkpoints import checkpoints, record_checkpoint
 from rectify.audit.verify import verify
 from rectify.domain.canonical import GENESIS_HASH, checkpoint_hash, heads_root, seal_hash
 from rectify.domain.state import fold
 from rectify.store import EventStore, migrate
+from rectify.store.checkpoints import checkpoints, record_checkpoint
 from rectify.store.migrate import migration_files
 from tests.audit_support import as_superuser, problems
 from tests.test_store import claimed, reported

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from rectify import reports
-from rectify.activities.bulletins import issue_bulletin
+from rectify.bulletins import ranking
+from rectify.bulletins.issue import issue_bulletin
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.periods import Period, PeriodError, previous_week, week_of
@@ -105,7 +105,7 @@ async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_even
     period = simulated_week
     store = await EventStore.connect(url)
     try:
-        report = await reports.weekly(store, city.policy, period.label, today=issued_on)
+        report = await ranking.weekly(store, city.policy, period.label, today=issued_on)
         rows = await store.pool.fetch(
             """WITH w AS (SELECT * FROM events WHERE occurred_at >= $1 AND occurred_at < $2),
                     received AS (
@@ -146,10 +146,10 @@ async def test_bad_periods_and_units_are_refused_clearly(
     try:
         with pytest.raises(PeriodError, match="has not happened yet"):
             future = week_of(issued_on + timedelta(weeks=20), zone).label
-            await reports.weekly(store, city.policy, future, today=issued_on)
-        with pytest.raises(reports.UnknownUnitError, match="no unit 'st_atlantis'"):
-            await reports.unit_report(store, city.policy, "st_atlantis", first, last)
-        quiet = await reports.unit_report(store, city.policy, "st_cuntan", *(d.isoformat() for d in before))
+            await ranking.weekly(store, city.policy, future, today=issued_on)
+        with pytest.raises(ranking.UnknownUnitError, match="no unit 'st_atlantis'"):
+            await ranking.unit_figures(store, city.policy, "st_atlantis", first, last)
+        quiet = await ranking.unit_figures(store, city.policy, "st_cuntan", *(d.isoformat() for d in before))
         assert quiet["received"] == 0 and quiet["on_time_rate"] == 0.0 and quiet["score"] == city.policy.scoring.base
     finally:
         await store.close()

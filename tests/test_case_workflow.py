@@ -154,17 +154,18 @@ async def test_reporter_withdraws_before_claim_but_not_after(stack: TestStack) -
 
 async def test_a_duplicate_merges_into_an_open_case_only(stack: TestStack) -> None:
     target = await report(stack, "merge-target")
-    duplicate = await report(stack, "merge-dup")
+    # Reported elsewhere (at the same spot the SDK itself would attach it as a duplicate): the dispatcher merges.
+    duplicate = await report(stack, "merge-dup", location=point_in(stack.city, index=1))
     result = await stack.client.merge(duplicate.case_id, DISPATCHER, target.case_id)
     assert result.state.status == "merged" and result.state.merged_into == target.case_id
-    third = await report(stack, "merge-3")
+    third = await report(stack, "merge-3", location=point_in(stack.city, index=2))
     with pytest.raises(CommandRejected, match="not found"):
         await stack.client.merge(third.case_id, DISPATCHER, "no-such-case")
 
 
 async def test_a_merge_is_recorded_on_both_cases_and_the_target_goes_on(stack: TestStack) -> None:
     target = await report(stack, "absorb-target")
-    duplicate = await report(stack, "absorb-dup")
+    duplicate = await report(stack, "absorb-dup", location=point_in(stack.city, index=1))
     await stack.client.merge(duplicate.case_id, DISPATCHER, target.case_id)
     for _ in range(100):  # the merged case's workflow sends the target's workflow its command
         absorbed = [e for e in await stack.store.load(target.case_id) if e.type == "case_absorbed"]

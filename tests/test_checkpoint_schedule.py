@@ -6,9 +6,9 @@ import asyncio
 import time
 from datetime import timedelta
 
-from rectify.audit.checkpoints import checkpoints
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
+from rectify.store.checkpoints import checkpoints
 from rectify.workflows.schedules import CHECKPOINT_SCHEDULE_ID, ensure_checkpoint_schedule
 from tests.scenario import REPORTER, point_in
 

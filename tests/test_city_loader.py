@@ -235,3 +235,21 @@ def test_a_missing_file_is_named(city_copy: Path) -> None:
     (city_copy / "grids.geojson").unlink()
     with pytest.raises(CityDataError, match=r"testcity/grids\.geojson: file is missing"):
         load_city(city_copy)
+
+
+def test_times_are_shown_in_the_zone_the_city_policy_names(city_copy: Path) -> None:
+    from datetime import UTC, datetime
+
+    from rectify import views
+    from rectify.city import policy_timezone
+
+    edit(city_copy / "city.toml", 'timezone = "Asia/Shanghai"', 'timezone = "Asia/Kathmandu"')
+    assert policy_timezone(city_copy) == "Asia/Kathmandu" == load_city(city_copy).policy.timezone
+    noon = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    try:
+        views.shown_in(load_city(city_copy))
+        assert views.local(noon) == "2026-11-24 17:45"
+        views.shown_in(load_city(DEFAULT_CITY_DIR))
+        assert views.local(noon) == "2026-11-24 20:00"
+    finally:
+        views.use_timezone(policy_timezone(DEFAULT_CITY_DIR))

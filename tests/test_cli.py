@@ -482,6 +482,12 @@ def test_demo_and_simulate_leave_no_process_and_no_port_behind(
         (["keys", "create", "--unit", "st_nowhere", "--role", "unit"], "'st_nowhere' is not a unit of"),
         (["keys", "create", "--unit", "st_guanyinqiao", "--role", "system"], "role 'system' cannot hold a key"),
         (["keys", "create", "--unit", "st_guanyinqiao", "--role", "dispatcher"], "is not a dispatching office"),
+        # The commands built from the table check their inputs against the command's model, and offer only
+        # the roles the table allows.
+        (["extend", "c-1", "--unit", "st_cuntan", "--hours", "0", "--reason", "r"], "Invalid value for --hours"),
+        (["verify", "c-1", "--pass", "--role", "unit"], "Invalid value for '--role'"),
+        (["accountability", "decide", "acc-1", "--outcome", "pardon", "--reason", "r"], "'--outcome'"),
+        (["suspend", "c-1", "--reason", "r"], "Invalid value for --by: name the acting unit"),
     ],
 )
 def test_filters_and_key_holders_are_checked_against_the_city(args: list[str], message: str, tmp_path: Path) -> None:
@@ -503,6 +509,46 @@ def test_a_photo_is_checked_by_content_before_anything_is_sent(command: str, tmp
     assert result.returncode == 2, result.stdout + result.stderr
     assert "not an accepted image" in result.stderr and "notes.jpg" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_repeat_report_through_the_cli_joins_the_open_case_as_through_open311(running_stack: dict[str, str]) -> None:
+    point = point_in(load_city(DEFAULT_CITY_DIR), "st_wulidian", index=5)
+    args = ["report", "--category", "posters_graffiti", "--lat", str(point.lat), "--description", "外墙小广告"]
+    first = rectify(*args, "--lon", str(point.lon), "--json", env=running_stack)
+    assert first.returncode == 0, first.stderr
+    opened = json.loads(first.stdout)
+    assert opened["duplicate"] is False
+    nearby = str(point.lon + 0.0001)  # about 10 m east
+    again = rectify(*args, "--lon", nearby, "--json", env=running_stack)
+    joined = json.loads(again.stdout)
+    assert joined["duplicate"] is True and joined["case_id"] == opened["case_id"] and 5 < joined["distance_m"] < 15
+    said = rectify(*args, "--lon", nearby, env=running_stack)
+    assert said.returncode == 0 and f"joined case {opened['case_id']}" in said.stdout.replace("\n", "")
+    history = json.loads(rectify("history", opened["case_id"], "--json", env=running_stack).stdout)
+    assert [e["type"] for e in history].count("duplicate_attached") == 2
+    listed = json.loads(rectify("list", "--category", "posters_graffiti", "--json", env=running_stack).stdout)
+    assert [row["case_id"] for row in listed] == [opened["case_id"]]  # one case, whatever the reports
+
+
+def test_every_command_can_print_json() -> None:
+    """`--json` on every command (the long-running servers print their addresses as JSON once up)."""
+    import typer
+
+    from rectify.cli import app
+
+    def leaves(group, path=()):
+        for name, command in group.commands.items():
+            if hasattr(command, "commands"):
+                yield from leaves(command, (*path, name))
+            else:
+                yield (*path, name), command
+
+    without = [" ".join(path) for path, c in leaves(typer.main.get_command(app)) if "--json" not in _options(c)]
+    assert without == ["worker"]  # the worker logs JSON lines itself (structlog); it prints nothing else
+
+
+def _options(command) -> set[str]:
+    return {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
 
 
 def test_a_report_key_sent_again_with_another_report_is_refused(running_stack: dict[str, str]) -> None:

@@ -1,7 +1,8 @@
 """The duplicate rule's time window: a repeat report joins an open case opened recently enough, not an old one.
 
-The rule lives in api/service.py (`ApiService.duplicate_of`), which takes the moment explicitly, so the
-window is tested here at its edges on a real store (embedded PostgreSQL, time-skipping Temporal).
+The rule lives in domain/duplicates.py; the SDK asks it with the candidates the store's one query gives
+(`RectifyClient.duplicate_of`, which takes the moment explicitly), so the window is tested here at its edges
+on a real store (embedded PostgreSQL, time-skipping Temporal).
 """
 
 from __future__ import annotations
@@ -9,11 +10,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
-from rectify.api.service import ApiService
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
 from tests.scenario import REPORTER, point_in
@@ -27,8 +26,8 @@ async def stack(pg: EmbeddedPostgres) -> AsyncIterator[TestStack]:
         yield s
 
 
-async def test_a_repeat_report_joins_an_open_case_only_within_the_window(stack: TestStack, tmp_path: Path) -> None:
-    service = ApiService(stack.client, tmp_path / "evidence")
+async def test_a_repeat_report_joins_an_open_case_only_within_the_window(stack: TestStack) -> None:
+    service = stack.client
     spot = point_in(stack.city, "st_guanyinqiao")
     ref = await stack.client.report(
         idempotency_key="window-1",
@@ -44,7 +43,7 @@ async def test_a_repeat_report_joins_an_open_case_only_within_the_window(stack: 
     window = timedelta(hours=policy.duplicate_window_hours)
     for now in (opened, opened + window - SECOND, opened + window):
         found = await service.duplicate_of("street_vending", spot, now)
-        assert found is not None and found[0].case_id == ref.case_id and found[1] == 0, now - opened
+        assert found is not None and found.case_id == ref.case_id and found.distance_m == 0, now - opened
     assert await service.duplicate_of("street_vending", spot, opened + window + SECOND) is None
 
     # A category's own window overrides the city's.

@@ -14,14 +14,16 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from rectify.activities.store_activities import CaseActivities
+from rectify.activities.appends import AppendActivities
+from rectify.activities.interface import AppendEvents
 from rectify.audit.verify import verify
-from rectify.client import CommandRejected, _from_failure
+from rectify.client import CommandRejected
+from rectify.client.errors import from_failure
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.state import fold
 from rectify.domain.types import Channel
 from rectify.store.failures import list_failures
-from rectify.workflows.models import AppendEvents, workflow_id_for
+from rectify.workflows.models import workflow_id_for
 from tests.scenario import REPORTER, point_in, unit
 
 #: Each refusal must come back well inside this; the old behaviour hung for the append's whole ten minutes.
@@ -105,9 +107,9 @@ async def test_the_append_activity_gives_up_at_once_on_a_nul(stack: TestStack) -
         for e in await stack.store.load(ref.case_id)
     ]
     events[0] = events[0].model_copy(update={"description": "坏\x00数据"})
-    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events), adopt=True)
+    request = AppendEvents(case_id="poisoned", expected_version=0, events=events, state_after=fold(events))
     with pytest.raises(ApplicationError) as failed:
-        await ActivityEnvironment().run(CaseActivities(stack.store).append_events, request)
+        await ActivityEnvironment().run(AppendActivities(stack.store).append_events, request)
     assert failed.value.non_retryable and failed.value.type == "UnstorableEvents"
     assert "UntranslatableCharacterError" in str(failed.value)
     assert (await list_failures(stack.store.pool))[0] == 1
@@ -127,7 +129,7 @@ async def test_a_command_the_workers_model_refuses_is_a_clean_rejection_not_a_st
     }
     with pytest.raises(WorkflowUpdateFailedError) as failed:
         await asyncio.wait_for(handle.execute_update("command", raw, id="raw-dispute"), BOUND)
-    refused = _from_failure(failed.value, ref.case_id)
+    refused = from_failure(failed.value, ref.case_id)
     assert refused.rule == "invalid_command" and "extra_field" in str(refused)
     result = await asyncio.wait_for(stack.client.claim(ref.case_id, unit(ref.lead_unit)), BOUND)
     assert result.state.status == "claimed"

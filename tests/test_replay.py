@@ -24,7 +24,6 @@ SCENARIOS = {
     "ladder",
     "continue_as_new",
     "checkpoint",
-    "ladder_with_proceeding",
     "accountability",
     "bulletin",
     "merge",
@@ -37,7 +36,7 @@ async def test_every_recorded_history_replays_on_todays_workflow_code() -> None:
     assert {h.workflow_id.split(".")[0] for h in histories} == SCENARIOS
     outcomes = await replay(histories)
     assert [o for o in outcomes if not o.ok] == []
-    assert len(outcomes) == len(histories) >= 17
+    assert len(outcomes) == len(histories) >= 16
 
 
 @workflow.defn(name="CaseWorkflow")

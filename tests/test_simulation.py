@@ -21,10 +21,10 @@ from rectify.domain.events import Event
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.behaviour import WAKES_AT_LEVEL, Behaviour, Planned
+from rectify.sim.charts import ranking, write_summary
 from rectify.sim.core import SimConfig, Simulation
 from rectify.sim.direct import DirectEngine
 from rectify.sim.intake import day_reports
-from rectify.sim.report import ranking, write_report
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.sim.summary import summarize, summarize_store
 from rectify.store import EventStore, migrate
@@ -203,6 +203,28 @@ async def test_both_engines_agree_across_a_holiday_and_a_make_up_working_day(
     ]
     assert any(day in makeup for day, _ in by_units)  # units work on the make-up Saturday
     assert not any(day in holidays for day, kind in by_units if kind == "case_claimed")  # and claim nothing on holidays
+
+
+async def test_both_engines_attach_the_same_repeat_reports_to_the_same_open_cases(
+    city: City, pg: object, tmp_path: Path
+) -> None:
+    """The duplicate rule on the simulation's intake: the real engine asks it through the SDK, the direct engine
+    in process, both with the store's candidates. A radius wider than the reports' lattice makes repeats common."""
+    shutil.copytree(city.source_dir, tmp_path / "city")
+    path = tmp_path / "city" / "categories.toml"
+    text = re.sub(r"^duplicate_radius_m = .*$", "duplicate_radius_m = 1500", path.read_text("utf-8"), flags=re.M)
+    path.write_text(text, "utf-8")
+    wide = load_city(tmp_path / "city")
+    calendar = city.policy.calendar
+    start = future_start(calendar, quiet_start(calendar, configured_start(calendar), days=3))
+    cfg = config(seed=7, days=3, per_day=20, start=start)
+    runs = await equivalent_runs(wide, cfg, pg, tmp_path)
+    direct = runs["direct"]
+    attached = [e for events in direct.values() for e in events if e["type"] == "duplicate_attached"]
+    reported = [e for events in direct.values() for e in events if e["type"] == "case_reported"]
+    filed = sum(len(day_reports(wide, 7, start + timedelta(days=d), 20, d)) for d in range(3))
+    assert len(attached) >= 5 and len(reported) + len(attached) == filed
+    assert all(e["distance_m"] <= 1500 for e in attached)
 
 
 async def test_summary_json_is_recomputed_exactly_from_the_stored_events(
@@ -393,11 +415,11 @@ def test_the_report_is_written_the_same_twice_and_names_the_units(tmp_path: Path
             "refused_steps": {},
         }
     }
-    first = write_report(summary, tmp_path / "a")
-    second = write_report(summary, tmp_path / "b")
+    first = write_summary(summary, tmp_path / "a")
+    second = write_summary(summary, tmp_path / "b")
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
-    html = (tmp_path / "a" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "a" / "summary.html").read_text(encoding="utf-8")
     assert "甲街道" in html and "unit_ranking.png" in html
     assert [uid for _, uid, _ in ranking(summary)] == [LEAD]
 

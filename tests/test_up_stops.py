@@ -30,7 +30,7 @@ import pytest
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.city.sampling import point_in
 from rectify.devstack import free_port, port_open
-from rectify.store.eventstore import _POSITION_LOCK
+from rectify.store import locks
 
 PYTHON = sys.executable
 #: The issue's bound: one Ctrl-C stops the whole stack within this many seconds.
@@ -177,7 +177,7 @@ def test_one_ctrl_c_stops_the_stack_while_an_append_is_in_flight(up: Up) -> None
 
     async def hold_the_lock_and_send_ctrl_c() -> float:
         blocker = await asyncpg.connect(up.info["database_url"])
-        await blocker.execute("SELECT pg_advisory_lock($1)", _POSITION_LOCK)  # appends now wait at the lock
+        await blocker.execute("SELECT pg_advisory_lock($1)", locks.POSITION)  # appends now wait at the lock
         headers = {"Authorization": f"Bearer {unit}"}
         url = f"{base}/v1/cases/{case_id}/claim"
         claim = threading.Thread(

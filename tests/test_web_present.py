@@ -15,8 +15,8 @@ from rectify.domain.decider import decide
 from rectify.domain.state import fold
 from rectify.domain.types import SYSTEM_ACTOR, CaseStatus, Channel
 from rectify.store import migrate
-from rectify.store.case_pages import CaseFilter, case_page, status_counts
 from rectify.store.projections import CASE_COLUMNS
+from rectify.store.read_models import CaseFilter, case_page, status_counts
 from rectify.web import labels, present
 from tests.given import POLICY, claim, cmd, local, report, submit, verify
 

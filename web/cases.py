@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from rectify.domain import events as e
 from rectify.domain.policy import Policy
 from rectify.domain.state import fold
-from rectify.store.case_pages import CaseFilter, PageKey, case_page, status_counts
 from rectify.store.projections import CaseRow
+from rectify.store.read_models import CaseFilter, PageKey, case_page, status_counts
 from rectify.store.staff import StaffUser
 from rectify.web import present
 from rectify.web.access import may_read, may_see_evidence, scope_unit

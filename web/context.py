@@ -16,9 +16,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from rectify.activities.evidence import EvidenceStore
 from rectify.client import RectifyClient
 from rectify.domain.policy import Policy
+from rectify.store.evidence import EvidenceStore
 from rectify.store.staff import StaffStore, StaffUser
 from rectify.web import labels, present
 from rectify.web.accounts import Accounts, Throttle

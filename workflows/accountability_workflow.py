@@ -16,6 +16,7 @@ from temporalio import workflow
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
+    from rectify.activities.interface import APPEND_PROCEEDING_EVENTS, AppendProceedingEvents, ProceedingAppended
     from rectify.domain.accountability import (
         ProceedingCommand,
         ProceedingState,
@@ -28,12 +29,9 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.errors import DomainError
     from rectify.domain.events import ProceedingEvent
     from rectify.domain.types import SYSTEM_ACTOR
-    from rectify.workflows.models import AppendOutcome, AppendProceedingEvents, ProceedingInput, ProceedingResult
+    from rectify.workflows.models import ProceedingInput, ProceedingResult
 
 from rectify.workflows.case_workflow import ACCOUNTABILITY_WORKFLOW, refused_data, rejection
-
-APPEND_PROCEEDING_ACTIVITY = "rectify.append_proceeding_events"
-DELIVER_ACTIVITY = "rectify.deliver_notifications"
 
 
 @workflow.defn(name=ACCOUNTABILITY_WORKFLOW)
@@ -110,13 +108,11 @@ class AccountabilityWorkflow:
             stream_id=command.case_id, expected_version=expected, events=events, state_after=after
         )
         try:
-            await calls.run(APPEND_PROCEEDING_ACTIVITY, append, budget=calls.APPEND, result_type=AppendOutcome)
+            await calls.run(APPEND_PROCEEDING_EVENTS, append, budget=calls.APPEND, result_type=ProceedingAppended)
         except calls.GAVE_UP as error:
             if not calls.unstorable(error) or self._state is None:
                 raise
             raise refused_data(command.command_id, command.case_id, self._state.status) from None
         self._state = after
         self._changed = True
-        with contextlib.suppress(*calls.GAVE_UP):  # given up: the next append's delivery takes these along
-            await calls.run(DELIVER_ACTIVITY, command.case_id, budget=calls.DELIVER, result_type=int)
         return events

@@ -2,8 +2,8 @@
 
 No activity retries forever. A store append retries infrastructure faults for at most ten minutes, and never
 retries a business fact (a concurrent writer, a conflicting event) or data the database refused
-(`UnstorableEvents`). What the workflow does after a give-up is its own choice: refuse the command, try the
-tick again later, or go on without a delivery that the next append makes anyway.
+(`UnstorableEvents`). What the workflow does after a give-up is its own choice: refuse the command, or try the
+tick (or the report) again later.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
-#: The error type of an append the database refused for the data itself (activities/store_activities.py).
-UNSTORABLE = "UnstorableEvents"
+with workflow.unsafe.imports_passed_through():
+    from rectify.activities.interface import APPEND_NOT_RETRIED, UNSTORABLE
+
 #: What a give-up raises in workflow code: an ActivityError, or for a local activity its cause as it is.
 GAVE_UP = (ActivityError, ApplicationError, ActivityTimeout)
 
@@ -45,14 +46,8 @@ APPEND = Budget(
     RetryPolicy(
         initial_interval=timedelta(seconds=1),
         maximum_interval=timedelta(seconds=10),
-        non_retryable_error_types=["ConcurrencyError", "EventConflict", UNSTORABLE],
+        non_retryable_error_types=list(APPEND_NOT_RETRIED),
     ),
-)
-#: Delivering the outbox: each later append delivers what is left, so giving up loses nothing.
-DELIVER = Budget(
-    timedelta(seconds=30),
-    timedelta(hours=1),
-    RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1), maximum_attempts=60),
 )
 #: Checkpoints and bulletins: a scheduled run that gives up is logged, and the next run covers it.
 REPORTING = Budget(

@@ -19,20 +19,20 @@ from temporalio.workflow import ParentClosePolicy
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
+    from rectify.activities.interface import APPEND_EVENTS, AppendEvents, AppendOutcome
     from rectify.domain.accountability import referral_for
     from rectify.domain.commands import AbsorbCase, Command, ReportCase, Tick
+    from rectify.domain.deadlines import reopen_window_end
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
     from rectify.domain.escalation import next_due
     from rectify.domain.events import CaseMerged, EscalationRaised, Event
-    from rectify.domain.notifications import notifications_for
     from rectify.domain.state import CaseState, fold
     from rectify.domain.text import check_text
     from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
+    from rectify.workflows.adopt import Adopted
     from rectify.workflows.models import (
-        AppendEvents,
-        AppendOutcome,
         CaseOutcome,
         CaseWorkflowInput,
         CommandResult,
@@ -40,27 +40,8 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
 
-APPEND_ACTIVITY = "rectify.append_events"
-#: Patch id of the accountability child (histories from before it replay without one).
-ACCOUNTABILITY_PATCH = "accountability-proceeding"
 ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
-DELIVER_ACTIVITY = "rectify.deliver_notifications"
-#: Patch id of the local append: the store activities run in the workflow task instead of the task queue.
-LOCAL_APPEND_PATCH = "local-append"
-#: Patch id of the signal that records a merge on its target case too (`case_absorbed`).
-MERGE_TARGET_PATCH = "merge-target-absorbs"
 ABSORB_SIGNAL = "absorb"
-
-
-def _by_command(events: list[Event]) -> list[list[Event]]:
-    """Consecutive events grouped by the command that caused them."""
-    groups: list[list[Event]] = []
-    for event in events:
-        if groups and groups[-1][0].causation_id == event.causation_id:
-            groups[-1].append(event)
-        else:
-            groups.append([event])
-    return groups
 
 
 def rejection(error: DomainError) -> ApplicationError:
@@ -93,8 +74,8 @@ class CaseWorkflow:
         self._state: CaseState | None = input.carried
         self._lock = asyncio.Lock()
         self._changed = False
-        #: Commands whose events an earlier attempt of the current workflow task stored (local append).
-        self._adopted: dict[str, list[Event]] = {}
+        #: Commands whose events an earlier attempt of the current workflow task stored (workflows/adopt.py).
+        self._adopted = Adopted()
         #: Why the report could not be recorded (the workflow then fails with it, and `opened` answers it).
         self._refused: ApplicationError | None = None
         #: After a tick's append gave up, the clock waits until then before it tries again.
@@ -189,9 +170,8 @@ class CaseWorkflow:
             raise self._refused
 
     async def _execute(self, command: Command) -> list[Event]:
-        if (adopted := self._adopted.pop(command.command_id, None)) is not None:
+        if (adopted := self._adopted.take(command.command_id)) is not None:
             return adopted  # an earlier attempt of this workflow task recorded it; it is folded already
-        local = workflow.patched(LOCAL_APPEND_PATCH)
         for _ in range(3):
             events = self._decide(command)
             if not events:
@@ -202,7 +182,6 @@ class CaseWorkflow:
                 expected_version=expected,
                 events=events,
                 state_after=fold(events, self._state),
-                adopt=local,
             )
             try:
                 outcome = await self._append(request)
@@ -210,46 +189,37 @@ class CaseWorkflow:
                 if not calls.unstorable(error) or self._state is None:
                     raise
                 raise refused_data(command.command_id, command.case_id, self._state.status) from None
-            for group in _by_command(outcome.stored or events):
-                await self._record(group, delivered=outcome.delivered)
-                if group[0].causation_id == events[0].causation_id:
-                    return group
-                self._adopted[group[0].causation_id] = group
+            record, own = self._adopted.settle(command.command_id, outcome.stored)
+            for group in record:
+                await self._record(group)
+            if own is not None:
+                return own
             # The store held another command's events from an earlier attempt: they are folded now; decide again.
         raise ApplicationError(f"case {command.case_id}: the store kept moving ahead of the workflow", type="Stalled")
 
-    async def _record(self, events: list[Event], *, delivered: bool) -> None:
-        """After `events` are stored: fold them, publish the state, refer for accountability, deliver notices.
-
-        Behind LOCAL_APPEND_PATCH the append is a local activity (no round trip through the task queue) that
-        also delivers the outbox. A workflow task retried after its append landed decides again at a later
-        `workflow.now()`; the store then answers with the events it holds, and the workflow records those.
-        """
+    async def _record(self, events: list[Event]) -> None:
+        """After `events` are stored (and their notices filed): fold them, publish the state, refer for
+        accountability, tell a merge target."""
         state_after = fold(events, self._state)
         self._state = state_after
         self._changed = True
         workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
         await self._tell_merge_target(events)
-        if not delivered and notifications_for(events, state_after.lead_unit):  # written to the outbox with them
-            # Only before LOCAL_APPEND_PATCH (the local append delivers itself). Given up: the next append delivers.
-            with contextlib.suppress(*calls.GAVE_UP):
-                await calls.run(DELIVER_ACTIVITY, state_after.case_id, budget=calls.DELIVER, result_type=int)
         workflow.logger.info(
             "case.events_appended",
             extra={"case_id": state_after.case_id, "types": [e.type for e in events], "version": state_after.version},
         )
 
     async def _append(self, request: AppendEvents) -> AppendOutcome:
-        """A local activity behind LOCAL_APPEND_PATCH (`adopt`), else one through the task queue."""
-        return await calls.run(
-            APPEND_ACTIVITY, request, budget=calls.APPEND, result_type=AppendOutcome, local=request.adopt
-        )
+        """A local activity: it runs inside the workflow task (one task per command, not three) and files the
+        case's notices in the same step. A retried task is answered with what the store holds (adopt.py)."""
+        return await calls.run(APPEND_EVENTS, request, budget=calls.APPEND, result_type=AppendOutcome, local=True)
 
     async def _tell_merge_target(self, events: list[Event]) -> None:
         """A merge is recorded on both cases: the target's workflow is sent the command to record its side."""
         merged = next((e for e in events if isinstance(e, CaseMerged)), None)
-        if merged is None or not workflow.patched(MERGE_TARGET_PATCH):
+        if merged is None:
             return
         absorb = AbsorbCase(
             command_id=f"absorb-{merged.event_id}",
@@ -279,7 +249,7 @@ class CaseWorkflow:
         """四问责: the top rung opens a proceeding as a child workflow that may outlive the case."""
         top = len(self._policy.ladder)
         reached = [e for e in events if isinstance(e, EscalationRaised) and e.level == top]
-        if not reached or not workflow.patched(ACCOUNTABILITY_PATCH):
+        if not reached:
             return
         referral = referral_for(state, reached[0].version, str(workflow.uuid4()))
         await workflow.start_child_workflow(
@@ -316,7 +286,7 @@ class CaseWorkflow:
             due = max(due, self._tick_retry_at)
         moments = [m for m in (due,) if m is not None]
         if state.status is CaseStatus.CLOSED and state.closed_at is not None:
-            moments.append(state.closed_at + timedelta(days=self._policy.reopen_window_days))
+            moments.append(reopen_window_end(self._policy, state.closed_at))
         return min(moments) if moments else None
 
     def _finished(self) -> bool:
@@ -324,7 +294,7 @@ class CaseWorkflow:
         if state.status in FINAL_STATUSES:
             return True
         if state.status is CaseStatus.CLOSED:
-            window_end = state.closed_at + timedelta(days=self._policy.reopen_window_days)
+            window_end = reopen_window_end(self._policy, state.closed_at)
             return workflow.now() >= window_end and next_due(state, self._policy) is None
         return False
 
@@ -335,4 +305,4 @@ class CaseWorkflow:
         return info.is_continue_as_new_suggested()
 
 
-__all__ = ["APPEND_ACTIVITY", "CaseWorkflow", "ReportCase", "rejection"]
+__all__ = ["CaseWorkflow", "ReportCase", "rejection"]

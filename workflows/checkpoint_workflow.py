@@ -11,9 +11,9 @@ from temporalio import workflow
 from rectify.workflows import calls
 
 with workflow.unsafe.imports_passed_through():
-    from rectify.audit.checkpoints import Checkpoint
+    from rectify.activities.interface import RECORD_CHECKPOINT
+    from rectify.domain.checkpoints import Checkpoint
 
-CHECKPOINT_ACTIVITY = "rectify.record_checkpoint"
 CHECKPOINT_WORKFLOW_ID = "rectify-checkpoint"
 
 
@@ -21,6 +21,6 @@ CHECKPOINT_WORKFLOW_ID = "rectify-checkpoint"
 class CheckpointWorkflow:
     @workflow.run
     async def run(self) -> Checkpoint:
-        checkpoint: Checkpoint = await calls.run(CHECKPOINT_ACTIVITY, budget=calls.REPORTING, result_type=Checkpoint)
+        checkpoint: Checkpoint = await calls.run(RECORD_CHECKPOINT, budget=calls.REPORTING, result_type=Checkpoint)
         workflow.logger.info("audit.checkpoint", extra={"number": checkpoint.number, "root": checkpoint.root})
         return checkpoint

@@ -1,4 +1,4 @@
-"""One model per workflow/activity input and output; everything pydantic, carried by the data converter."""
+"""Each workflow's input and output (the activities' are in activities/interface.py); pydantic throughout."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ from rectify.domain.events import Event, ProceedingEvent
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
-
-TASK_QUEUE = "rectify-cases"
 
 
 def workflow_id_for(case_id: str) -> str:
@@ -37,38 +35,16 @@ class CommandResult(Frozen):
     events: list[Event]
 
 
-class AppendEvents(Frozen):
-    case_id: str
-    expected_version: int
-    events: list[Event]
-    state_after: CaseState
-    #: Run as a local activity: a retried workflow task decides again (at a later `workflow.now()`), so
-    #: the store answers with what it already holds after `expected_version` instead of refusing.
-    adopt: bool = False
-
-
-class AppendOutcome(Frozen):
-    last_position: int
-    duplicate: bool
-    #: With `adopt`: the case's events after `expected_version` as stored (the ones sent, once appended,
-    #: or an earlier attempt's). Recorded in the local-activity marker, which the audit reads.
-    stored: list[Event] | None = None
-    #: The case's outbox was delivered in the same activity, so the workflow need not ask for it.
-    delivered: bool = False
-
-
 class ProceedingInput(Frozen):
     policy: Policy
     referral: OpenProceeding
 
 
-class AppendProceedingEvents(Frozen):
-    stream_id: str
-    expected_version: int
-    events: list[ProceedingEvent]
-    state_after: ProceedingState
-
-
 class ProceedingResult(Frozen):
     state: ProceedingState
     events: list[ProceedingEvent]
+
+
+class BulletinRequest(Frozen):
+    #: ISO week like 2026-W47; None means the week before the one the workflow runs in.
+    week: str | None = None

@@ -17,8 +17,9 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
-from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
+from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CHECKPOINT_WORKFLOW_ID, CheckpointWorkflow
+from rectify.workflows.models import BulletinRequest
 
 CHECKPOINT_SCHEDULE_ID = "rectify-checkpoint"
 BULLETIN_SCHEDULE_ID = "rectify-weekly-bulletin"
@@ -41,7 +42,7 @@ async def ensure_bulletin_schedule(client: Client, task_queue: str, timezone: st
     )
     schedule = Schedule(
         action=ScheduleActionStartWorkflow(
-            BulletinWorkflow.run, BulletinRequest(timezone=timezone), id="rectify-bulletin", task_queue=task_queue
+            BulletinWorkflow.run, BulletinRequest(), id="rectify-bulletin", task_queue=task_queue
         ),
         spec=ScheduleSpec(calendars=[monday_nine], time_zone_name=timezone),
     )

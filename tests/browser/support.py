@@ -12,10 +12,10 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from rectify.activities.evidence import EvidenceStore
 from rectify.city.sampling import point_in
 from rectify.devstack import TestStack
 from rectify.domain.types import Actor, Channel, EvidenceRef, Role
+from rectify.store.evidence import EvidenceStore
 from rectify.web.context import Web
 
 CHROMIUM = Path("/usr/bin/chromium")

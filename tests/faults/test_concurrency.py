@@ -12,7 +12,7 @@ from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState
 from rectify.client import CommandRejected
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Actor, Channel, Role
-from rectify.store.eventstore import _POSITION_LOCK
+from rectify.store import locks
 from rectify.worker import build_worker
 from rectify.workflows.models import workflow_id_for
 from tests.faults.support import assert_audit_verifies, output_on_failure, polling, task_identities, worker_process
@@ -84,7 +84,7 @@ async def killed_in_an_append(pg: EmbeddedPostgres, log: Path) -> None:
         doomed = worker_process(stack, log, "doomed")
         blocker = await stack.store.pool.acquire()
         try:
-            await blocker.execute("SELECT pg_advisory_lock($1)", _POSITION_LOCK)  # appends now wait at the lock
+            await blocker.execute("SELECT pg_advisory_lock($1)", locks.POSITION)  # appends now wait at the lock
             claim = asyncio.create_task(stack.client.claim(case_id, Actor(unit_id=lead, role=Role.UNIT)))
             give_up = time.monotonic() + 30
             while not await stack.store.pool.fetchval(
@@ -95,7 +95,7 @@ async def killed_in_an_append(pg: EmbeddedPostgres, log: Path) -> None:
             doomed.send_signal(signal.SIGKILL)  # in the middle of the append activity
             doomed.wait(10)
         finally:
-            await blocker.execute("SELECT pg_advisory_unlock($1)", _POSITION_LOCK)
+            await blocker.execute("SELECT pg_advisory_unlock($1)", locks.POSITION)
             await stack.store.pool.release(blocker)
         async with build_worker(stack.env.client, stack.store, stack.task_queue, identity="replacement"):
             result = await asyncio.wait_for(claim, timeout=90)  # the task times out and runs again here

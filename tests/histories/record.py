@@ -20,9 +20,9 @@ from rectify.client import RectifyClient
 from rectify.devstack import TestStack
 from rectify.domain.accountability import Outcome
 from rectify.domain.types import Actor, Channel, Role
-from rectify.workflows.bulletin_workflow import BulletinRequest, BulletinWorkflow
+from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
-from rectify.workflows.models import workflow_id_for
+from rectify.workflows.models import BulletinRequest, workflow_id_for
 from tests.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
 HERE = Path(__file__).parent

@@ -1,0 +1,88 @@
+"""What a workflow may ask of the activities: each activity's name and its input and output models.
+
+Workflows import this module (and domain/) only, so the workflow sandbox never loads the store, the file
+system or a renderer; the implementations beside it (appends.py, checkpoints.py, bulletins.py) import it
+and are registered by the worker. Everything here is a pydantic model, carried by the data converter.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rectify.domain.accountability import ProceedingState
+from rectify.domain.bulletin import Bulletin
+from rectify.domain.checkpoints import Checkpoint
+from rectify.domain.events import Event, ProceedingEvent
+from rectify.domain.state import CaseState
+from rectify.domain.types import Frozen
+
+# -- the event store (appends.py) ----------------------------------------------------------------------
+#: Append a case's events and file its notices in the units' inboxes; the case workflow runs it as a local
+#: activity, and it answers with the events the store holds (a retried workflow task's earlier decision).
+APPEND_EVENTS = "rectify.append_events"
+#: The same for an accountability proceeding's own stream (an ordinary activity).
+APPEND_PROCEEDING_EVENTS = "rectify.append_proceeding_events"
+#: The error type of an append the database refused for the data itself: no retry can store it.
+UNSTORABLE = "UnstorableEvents"
+#: The append's business failures: another writer got there first, or event ids stored with other content.
+APPEND_NOT_RETRIED = ("ConcurrencyError", "EventConflict", UNSTORABLE)
+
+
+class AppendEvents(Frozen):
+    case_id: str
+    expected_version: int
+    events: list[Event]
+    state_after: CaseState
+
+
+class AppendOutcome(Frozen):
+    last_position: int
+    duplicate: bool
+    #: The case's events after `expected_version` as stored: the ones sent, once appended, or an earlier
+    #: attempt's of the same workflow task. Recorded in the local-activity marker, which the audit reads.
+    stored: list[Event]
+
+
+class AppendProceedingEvents(Frozen):
+    stream_id: str
+    expected_version: int
+    events: list[ProceedingEvent]
+    state_after: ProceedingState
+
+
+class ProceedingAppended(Frozen):
+    last_position: int
+    duplicate: bool
+
+
+# -- checkpoints (checkpoints.py) -----------------------------------------------------------------------
+#: Take an audit checkpoint of the store now; returns the `Checkpoint`.
+RECORD_CHECKPOINT = "rectify.record_checkpoint"
+
+# -- the weekly bulletin (bulletins.py) -----------------------------------------------------------------
+#: Render a week's 督查通报 into the bulletin folder; returns the `Bulletin`.
+ISSUE_BULLETIN = "rectify.issue_bulletin"
+
+
+class BulletinTask(Frozen):
+    """The week, or the moment to take "the week just ended" from (the workflow's clock, not the worker's)."""
+
+    week: str | None
+    issued_at: datetime
+
+
+__all__ = [
+    "APPEND_EVENTS",
+    "APPEND_NOT_RETRIED",
+    "APPEND_PROCEEDING_EVENTS",
+    "ISSUE_BULLETIN",
+    "RECORD_CHECKPOINT",
+    "UNSTORABLE",
+    "AppendEvents",
+    "AppendOutcome",
+    "AppendProceedingEvents",
+    "Bulletin",
+    "BulletinTask",
+    "Checkpoint",
+    "ProceedingAppended",
+]
