@@ -32,11 +32,11 @@ from typing import Any
 import asyncpg
 
 from bench.results import Target, row
-from rectify.audit.checkpoints import record_checkpoint
 from rectify.audit.verify import verify
 from rectify.sim.core import SimConfig, Simulation
 from rectify.sim.direct import DirectEngine
 from rectify.store import EventStore, migrate
+from rectify.store.checkpoints import record_checkpoint
 
 MILLION = 1_000_000
 #: Every column of `events` in stream order: what a verify must read at the least.
