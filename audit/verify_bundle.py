@@ -162,7 +162,14 @@ def _check_checkpoint(checkpoint: dict, all_heads: list[dict], by_case: dict[str
     if timed and at is None:
         return [f"checkpoint {number}: no valid time (created_at)"]
     recomputed = checkpoint_hash(
-        number, position, checkpoint.get("cases"), checkpoint.get("root"), checkpoint.get("prev_hash"), at
+        number,
+        position,
+        checkpoint.get("cases"),
+        checkpoint.get("root"),
+        checkpoint.get("prev_hash"),
+        at,
+        format=checkpoint.get("format", 1),
+        verified=checkpoint.get("verified"),
     )
     if recomputed != checkpoint.get("hash"):
         problems.append(f"checkpoint {number}: its hash does not match its fields")
