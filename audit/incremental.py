@@ -3,7 +3,8 @@
 The latest verified checkpoint (recorded by a verify that passed) fixes every chain head at its position P.
 This verify, in one snapshot of the store:
 
-- recomputes that checkpoint's root from the heads the store holds at P now (one index probe per case) and
+- recomputes that checkpoint's root from the heads the store holds at P now (one index probe per case, at the
+  version its read-model row names; for a case that went on after P, the event its chain check starts from) and
   counts the positions 1…P (from the index alone): a case deleted, an event deleted or added, or a chain
   rewritten before P changes the root or the count;
 - checks every event after P as the full verify does (links, hash, seal, columns, event id, a valid body),
@@ -23,7 +24,7 @@ from rectify.audit.checks import CLOCK, AuditFindings, CheckResult, Clock, Findi
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
-from rectify.store.checkpoints import Head, checkpoints, heads_of
+from rectify.store.checkpoints import checkpoints, heads_not_after
 from rectify.store.scan import Scan, scan_after
 
 if TYPE_CHECKING:
@@ -49,12 +50,13 @@ async def verify_since(store: EventStore, histories: HistoryCheck | None = None)
             return None
         position = await queries.max_position(conn)
         found = await scan_after(conn, base.position, position)
-        touched = list(found.heads)
-        at_base = await heads_of(conn, base.position, touched)
+        # The heads at P: where a case went on after P, the event its scan started from; elsewhere its last event.
+        at_base = {h[0]: h[1:] for h in await heads_not_after(conn, base.position)}
+        at_base |= found.seeds
         results = [
             _chains(found),
             await _positions(conn, base, position),
-            await _checkpoints(conn, taken, base, at_base, touched),
+            _checkpoints(taken, base, at_base, found),
             await _clock(conn, taken, base, position),
             CheckResult(
                 check="read models",
@@ -65,11 +67,21 @@ async def verify_since(store: EventStore, histories: HistoryCheck | None = None)
         ]
     if histories is not None:
         results.append(await histories(store, None))
-    heads = {case_id: (version, digest, seal) for case_id, version, digest, seal in at_base} | found.heads
     findings = AuditFindings(
         case_id=None, results=tuple(results), scope="incremental", since=base.number, position=position
     )
-    return Verified(findings, [(case_id, *head) for case_id, head in heads.items()])
+    return Verified(findings, [(case_id, *head) for case_id, head in _heads_at(at_base, found, position).items()])
+
+
+def _heads_at(at_base: dict[str, tuple[int, str, str]], found: Scan, position: int) -> dict[str, tuple[int, str, str]]:
+    """Each case's head at `position` (at or after the checkpoint's): its last event read at or before it, else its
+    head at the checkpoint."""
+    heads = dict(at_base)
+    for case_id, tail in found.tails.items():
+        seen = [(version, digest, seal) for at, version, digest, seal in tail if at <= position]
+        if seen:
+            heads[case_id] = seen[-1]
+    return heads
 
 
 def _chains(found: Scan) -> CheckResult:
@@ -104,8 +116,8 @@ async def _positions(conn: asyncpg.Connection, base: Checkpoint, position: int) 
     return CheckResult(check="positions", what=what, checked=before["n"] + after["n"], findings=findings)
 
 
-async def _checkpoints(
-    conn: asyncpg.Connection, taken: list[Checkpoint], base: Checkpoint, at_base: list[Head], touched: list[str]
+def _checkpoints(
+    taken: list[Checkpoint], base: Checkpoint, at_base: dict[str, tuple[int, str, str]], found: Scan
 ) -> CheckResult:
     findings: list[Finding] = []
     prev: Checkpoint | None = None
@@ -113,8 +125,7 @@ async def _checkpoints(
         findings += checkpoint_links(cp, prev)
         prev = cp
     for cp in [base, *(cp for cp in taken if cp.number > base.number)]:
-        heads = at_base if cp is base else await heads_of(conn, cp.position, touched)
-        findings += root_matches(cp, {case_id: (version, digest, seal) for case_id, version, digest, seal in heads})
+        findings += root_matches(cp, at_base if cp is base else _heads_at(at_base, found, cp.position))
     return CheckResult(
         check="checkpoints",
         what=f"checkpoints: each chained to the one before; the root of checkpoint {base.number} (the latest "

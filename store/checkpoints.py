@@ -8,8 +8,6 @@ verify that passed recorded it, at the position it verified up to.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import asyncpg
 
 from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash
@@ -29,21 +27,19 @@ async def heads_at(conn: asyncpg.Connection | asyncpg.Pool, position: int) -> li
     return [(r["case_id"], r["version"], r["hash"], r["seal"]) for r in rows]
 
 
-async def heads_of(conn: asyncpg.Connection, position: int, streams: Iterable[str] = ()) -> list[Head]:
-    """The last (version, hash, seal) at or before `position` of each stream the read models list (and of
-    `streams`), one index probe each: what the incremental verify compares with a checkpoint's root.
+async def heads_not_after(conn: asyncpg.Connection, position: int) -> list[Head]:
+    """The current head (version, hash, seal) of every stream the read models list whose last event is at or
+    before `position`: for those streams, their head at `position`. One index probe each.
 
-    The read models only say where to look. A stream missing from them is missing here, so the root differs
-    and the verify says so; it never makes a root match that should not."""
+    The read models only say where to look: a stream missing from them, or listed at another version, is missing
+    here, so a root over these heads differs and the verify says so; it never makes a root match wrongly."""
     rows = await conn.fetch(
         """SELECT h.case_id, h.version, h.hash, h.seal
-           FROM (SELECT case_id FROM cases UNION SELECT proceeding_id FROM proceedings
-                 UNION SELECT unnest($2::text[])) s
-           CROSS JOIN LATERAL (SELECT e.case_id, e.version, e.hash, e.seal FROM events e
-                               WHERE e.case_id = s.case_id AND e.position <= $1
-                               ORDER BY e.version DESC LIMIT 1) h""",
+           FROM (SELECT case_id, version FROM cases UNION ALL SELECT proceeding_id, version FROM proceedings) s
+           CROSS JOIN LATERAL (SELECT e.case_id, e.version, e.hash, e.seal, e.position FROM events e
+                               WHERE e.case_id = s.case_id AND e.version = s.version LIMIT 1) h
+           WHERE h.position <= $1""",
         position,
-        list(streams),
     )
     return [(r["case_id"], r["version"], r["hash"], r["seal"]) for r in rows]
 

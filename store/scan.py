@@ -61,8 +61,10 @@ class Scan:
     problems: list[ChainProblem] = field(default_factory=list)
     rows: dict[str, CaseRow | ProceedingRow | None] = field(default_factory=dict)
     facts: set[tuple] = field(default_factory=set)
-    #: Each stream's last (version, hash, seal) read, when the pass does not fold (the incremental verify's).
-    heads: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    #: When the pass does not fold (the incremental verify's): each stream's events read, as (position, version,
+    #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
+    tails: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
+    seeds: dict[str, tuple[int, str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,10 +110,8 @@ class _Stream:
         self.case_id, self.last, self.before = case_id, before, before
         self.last_cause: object = _NO_BODY
         self.index = 0
-        if before is not None:
-            body = fastpath.decode(before["body"])
-            self.last_cause = body.get("causation_id") if isinstance(body, dict) else _NO_BODY
-            self.index = before["index"]
+        if before is not None:  # its columns equal its body: the verify that recorded the checkpoint checked them
+            self.last_cause, self.index = before["causation_id"], before["index"]
         self.events: list = []
         self.folds = True
         self.rows: list[asyncpg.Record] = []
@@ -125,9 +125,7 @@ class _Stream:
             for index, text in self.seals.breaks(rows, frozenset(self.rehashed), self.before):
                 scan.problems.append(ChainProblem(case_id=self.case_id, version=rows[index]["version"], problem=text))
         if not self.fold:
-            if rows:
-                last = rows[-1]
-                scan.heads[self.case_id] = (last["version"], last["hash"], last["seal"])
+            scan.tails[self.case_id] = [(r["position"], r["version"], r["hash"], r["seal"]) for r in rows]
             return
         try:
             if not self.folds:
@@ -146,6 +144,7 @@ class _Stream:
         """The stream's event just before the first to check: its links are taken as given (a checkpoint's)."""
         self.finish()
         self._start(row["case_id"], row)
+        self.scan.seeds[row["case_id"]] = (row["version"], row["hash"], row["seal"])
 
     def check(self, row: asyncpg.Record) -> None:
         """The checks of one event: its chain link, its hash, its seal, and every column against its body."""
@@ -214,29 +213,31 @@ async def scan(conn: asyncpg.Connection, within: Range = Range(), *, checks: boo
     return found
 
 
-#: The events after a position, each stream led by its event just before them (`seed`, with the index of that
-#: event among its command's events), in stream order.
-_AFTER = f"""
-WITH touched AS (SELECT case_id, min(version) AS first FROM events WHERE position > $1 AND position <= $2
-                 GROUP BY case_id)
-SELECT {_select()}, false AS seed, 0::bigint AS index FROM events WHERE position > $1 AND position <= $2
-UNION ALL
-SELECT {_select("e.")}, true, (SELECT count(*) FROM events x WHERE x.case_id = e.case_id AND x.version < e.version
-                                             AND x.causation_id = e.causation_id)
-FROM touched t JOIN events e ON e.case_id = t.case_id AND e.version = t.first - 1
-ORDER BY case_id, version
+#: Each stream with events at positions in ($1, $2]: its event just before the first of them (its head at $1), with
+#: the index of that event among its command's events when the next shares its command (a valid store never has
+#: that). Narrow rows, one index probe per stream: what the day added, not the whole store.
+_SEEDS = """
+SELECT e.case_id, e.version, e.position, e.recorded_at, e.hash, e.seal, e.causation_id,
+       CASE WHEN e.causation_id = t.cause THEN (SELECT count(*) FROM events x WHERE x.case_id = e.case_id
+                                                AND x.version < e.version AND x.causation_id = e.causation_id)
+            ELSE 0 END AS index
+FROM (SELECT DISTINCT ON (case_id) case_id, version AS first, causation_id AS cause FROM events
+      WHERE position > $1 AND position <= $2 ORDER BY case_id, version) t
+CROSS JOIN LATERAL (
+    SELECT * FROM events s WHERE s.case_id = t.case_id AND s.version = t.first - 1 LIMIT 1) e
 """
 
 
 async def scan_after(conn: asyncpg.Connection, position: int, upto: int) -> Scan:
     """Check the events at positions in (position, upto], each stream from its event at or before `position`
     (taken as given: a verified checkpoint fixes it); parsed, not folded. Runs in the caller's transaction."""
+    seeds = {row["case_id"]: row for row in await conn.fetch(_SEEDS, position, upto)}
+    query = f"SELECT {_select()} FROM events WHERE position > $1 AND position <= $2 ORDER BY case_id, version"
     found = Scan()
     stream = _Stream(found, fold=False)
-    async for row in conn.cursor(_AFTER, position, upto, prefetch=PREFETCH):
-        if row["seed"]:
-            stream.seed(row)
-            continue
+    async for row in conn.cursor(query, position, upto, prefetch=PREFETCH):
+        if row["case_id"] != stream.case_id and (seed := seeds.get(row["case_id"])) is not None:
+            stream.seed(seed)
         found.events += 1
         stream.check(row)
     stream.finish()
