@@ -3,9 +3,9 @@
 The work: new cases of 5 events each (report, dispatch and its deadlines, made by the real decider), at 1 and at
 8 concurrent writers, on the same embedded PostgreSQL, each contender in a fresh database of its own.
 
-- **Rectify**: what the case workflow's local append does for a command (activities/store_activities.py
-  `append_events`): `EventStore.append_or_stored`, then `deliver_outbox`, which files the notifications in the
-  unit inboxes. (`rectify.append` alone, without the filing, is measured beside it for the record.)
+- **Rectify**: what the case workflow's local append does for a command (activities/appends.py
+  `append_events`): `EventStore.append_or_stored`, one call of `rectify_append`, which also files the
+  notifications in the unit inboxes (migration 0015).
 - **eventsourcing at its fastest**: its PostgreSQL application recorder (the one with a global order, as
   Rectify's positions) with `POSTGRES_ENABLE_DB_FUNCTIONS`, the setting its documentation uses for its own
   speed runs: one call of a database function per insert, instead of a pipelined transaction with an
@@ -42,7 +42,7 @@ from rectify.domain.types import Actor, Channel, Role
 from rectify.store import EventStore, migrate
 
 EVENTS_PER_CASE = 5
-CONTENDERS = ("rectify", "rectify_append", "limit", "es_fastest", "es_defaults")
+CONTENDERS = ("rectify", "limit", "es_fastest", "es_defaults")
 ES = f"eventsourcing {version('eventsourcing')}"
 
 
@@ -103,9 +103,7 @@ class Contender:
 
 
 class Rectify(Contender):
-    def __init__(self, *, file_inbox: bool) -> None:
-        self.name = "rectify" if file_inbox else "rectify_append"
-        self.file_inbox = file_inbox
+    name = "rectify"
 
     async def open(self, pg: Any, writers: int) -> None:
         await super().open(pg, writers)
@@ -118,8 +116,6 @@ class Rectify(Contender):
         async def command(case: tuple) -> None:
             case_id, events, state = case
             await store.append_or_stored(case_id, 0, events, state)
-            if self.file_inbox:
-                await store.deliver_outbox(case_id)
 
         return await _lanes(cases, self.writers, command)
 
@@ -210,8 +206,7 @@ class EventSourcing(Contender):
 
 def contenders() -> list[Contender]:
     return [
-        Rectify(file_inbox=True),
-        Rectify(file_inbox=False),
+        Rectify(),
         HandWritten(),
         EventSourcing(fastest=True),
         EventSourcing(fastest=False),
@@ -246,7 +241,7 @@ async def measure(pg: Any, city: Any, n: int, writers: int, rounds: int) -> tupl
         for index, chunk in enumerate(chunks):
             for contender in field[index % len(field) :] + field[: index % len(field)]:
                 spent[contender.name] += await contender.write(chunk)
-        rows = await _same_rows(field[0], field[2])  # type: ignore[arg-type]
+        rows = await _same_rows(field[0], field[1])  # type: ignore[arg-type]
     finally:
         for contender in field:
             await contender.close()
@@ -282,7 +277,6 @@ async def run(pg: Any, city: Any, n: int = 1500, rounds: int = 3) -> list[dict]:
                 baseline_name="hand-written asyncpg, the same rows in one call (bench/limit.py)",
                 baseline=rate["limit"],
                 target=Target(">=", 0.8, "≥ 0.8×"),
-                note=f"rectify's append alone (inbox not filed): {rate['rectify_append']:,.0f} cases/s",
                 details={"rates": rate, "rows_written": rows, "rounds": rounds},
                 **common,
             ),
