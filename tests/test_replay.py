@@ -29,6 +29,7 @@ SCENARIOS = {
     "bulletin",
     "merge",
     "merge_target",
+    "upsert_changed",
 }
 
 
@@ -37,7 +38,7 @@ async def test_every_recorded_history_replays_on_todays_workflow_code() -> None:
     assert {h.workflow_id.split(".")[0] for h in histories} == SCENARIOS
     outcomes = await replay(histories)
     assert [o for o in outcomes if not o.ok] == []
-    assert len(outcomes) == len(histories) >= 18
+    assert len(outcomes) == len(histories) >= 20
 
 
 @workflow.defn(name="CaseWorkflow")
