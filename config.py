@@ -32,7 +32,7 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     task_queue: str = TASK_QUEUE
     temporal_tls: bool = False
-    #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
+    #: How often the `rectify-checkpoint` Schedule runs the incremental verify and records a verified checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
     api_port: int = 8311

@@ -144,7 +144,7 @@ def print_report(report: Any, recorded: Any = False) -> None:
 # -- checkpoint ---------------------------------------------------------------------------------------
 @app.command()
 def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
-    """Record a checkpoint now (the `rectify-checkpoint` Schedule does it hourly on a running system)."""
+    """Record a checkpoint now, without verifying (the hourly Schedule records a verified one after its verify)."""
     from rectify.store.checkpoints import record_checkpoint
 
     async def go() -> Any:
