@@ -61,8 +61,11 @@ types: $(STAMP)
 fuzz: $(STAMP)
 	$(BIN)/python -m pytest -q -m fuzz --durations=0
 
+# The benchmarks (bench/run.py; about an hour and a half at the default sizes, most of it the timer curve in real
+# time), then docs/performance.md and its curve written from bench/results.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.report
 
 # Mutation testing of domain/ (mutmut, the domain unit tests; see docs/testing.md). Not part of `make test`.
 mutate: $(STAMP)

@@ -40,7 +40,7 @@ class Settings:
     temporal_server_name: str | None = None
     #: Temporal Cloud's API key (turns TLS on).
     temporal_api_key: str | None = field(default=None, repr=False)
-    #: How often the `rectify-checkpoint` Schedule records an audit checkpoint.
+    #: How often the `rectify-checkpoint` Schedule runs the incremental verify and records a verified checkpoint.
     checkpoint_every: timedelta = timedelta(hours=1)
     #: Where `rectify up` and `rectify api` serve HTTP (Open311 and /v1).
     api_port: int = 8311

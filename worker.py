@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from rectify.activities.appends import AppendActivities
+from rectify.activities.audits import AuditActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
 from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
@@ -30,6 +31,7 @@ from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.verify_workflow import VerifyWorkflow
 
 log = structlog.get_logger("rectify.worker")
 
@@ -59,13 +61,14 @@ def build_worker(
         appends.append_events,
         appends.append_proceeding_events,
         checkpoints.record_checkpoint,
+        AuditActivities(store).verify_and_record,
     ]
     if policy is not None and bulletin_dir is not None:
         activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow],
+        workflows=[CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, VerifyWorkflow, BulletinWorkflow],
         activities=activities,
         identity=identity,
         max_cached_workflows=max_cached_workflows,
@@ -109,7 +112,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
     `env` resolves the channels file's `env:NAME` secrets (the process environment, passed by `main`)."""
     from rectify.city import DEFAULT_CITY_DIR, load_city
     from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
-    from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
+    from rectify.workflows.schedules import (
+        ensure_bulletin_schedule,
+        ensure_checkpoint_schedule,
+        ensure_full_verify_schedule,
+    )
 
     city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
     book = channel_book(settings, set(city.policy.units), env or {})
@@ -126,6 +133,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
         await migrate(store.pool)
         await register_search_attributes(client)
         await ensure_checkpoint_schedule(client, settings.task_queue, settings.checkpoint_every)
+        await ensure_full_verify_schedule(client, settings.task_queue, city.policy.timezone)
         await ensure_bulletin_schedule(client, settings.task_queue, city.policy.timezone)
         worker = build_worker(
             client,

@@ -43,13 +43,12 @@ class AppendActivities:
             raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
         except UnstorableEvents as error:
             raise await self._refused(error, request.case_id, request.events) from error
-        # The unit inboxes live in this database: filing them in the same step saves the workflow another.
-        await self.store.deliver_outbox(request.case_id)
+        # The notices are in the units' inboxes already: rectify_append files them (migration 0015).
         return AppendOutcome(last_position=result.last_position, duplicate=result.duplicate, stored=stored)
 
     @activity.defn(name=APPEND_PROCEEDING_EVENTS)
     async def append_proceeding_events(self, request: AppendProceedingEvents) -> ProceedingAppended:
-        """The same idempotent append, for an accountability proceeding's own stream, its notices filed too."""
+        """The same idempotent append, for an accountability proceeding's own stream (its notices filed too)."""
         stream_id, events = request.stream_id, request.events
         try:
             result = await self.store.append(stream_id, request.expected_version, events, request.state_after)
@@ -57,7 +56,6 @@ class AppendActivities:
             raise ApplicationError(str(error), type=type(error).__name__, non_retryable=True) from error
         except UnstorableEvents as error:
             raise await self._refused(error, stream_id, events) from error
-        await self.store.deliver_outbox(stream_id)
         return ProceedingAppended(last_position=result.last_position, duplicate=result.duplicate)
 
     async def _refused(self, error: UnstorableEvents, stream_id: str, events: list) -> ApplicationError:

@@ -1,7 +1,7 @@
 """What a workflow may ask of the activities: each activity's name and its input and output models.
 
 Workflows import this module (and domain/) only, so the workflow sandbox never loads the store, the file
-system or a renderer; the implementations beside it (appends.py, checkpoints.py, bulletins.py) import it
+system or a renderer; the implementations beside it (appends.py, checkpoints.py, audits.py, bulletins.py) import it
 and are registered by the worker. Everything here is a pydantic model, carried by the data converter.
 """
 
@@ -59,6 +59,32 @@ class ProceedingAppended(Frozen):
 #: Take an audit checkpoint of the store now; returns the `Checkpoint`.
 RECORD_CHECKPOINT = "rectify.record_checkpoint"
 
+# -- the audit's Schedules (audits.py) --------------------------------------------------------------------
+#: Verify the store (in full, or since the latest verified checkpoint) and, when every check passes, record a
+#: verified checkpoint; returns a `VerifyOutcome`.
+VERIFY_AND_RECORD = "rectify.verify_and_record"
+
+
+class VerifyTask(Frozen):
+    #: True: every event (the weekly Schedule); False: only what the latest verified checkpoint does not prove.
+    full: bool = False
+
+
+class VerifyOutcome(Frozen):
+    ok: bool
+    #: "full" or "incremental" (a store without a verified checkpoint is verified in full).
+    scope: str
+    #: The verified checkpoint an incremental verify built on.
+    since: int | None = None
+    #: Events whose chains were checked.
+    events: int
+    problems: int
+    #: The first discrepancies, each as "check: where: problem".
+    first_problems: tuple[str, ...] = ()
+    #: The verified checkpoint recorded, if every check passed (None if another got further meanwhile).
+    checkpoint: Checkpoint | None = None
+
+
 # -- the weekly bulletin (bulletins.py) -----------------------------------------------------------------
 #: Render a week's 督查通报 into the bulletin folder; returns the `Bulletin`.
 ISSUE_BULLETIN = "rectify.issue_bulletin"
@@ -78,6 +104,7 @@ __all__ = [
     "ISSUE_BULLETIN",
     "RECORD_CHECKPOINT",
     "UNSTORABLE",
+    "VERIFY_AND_RECORD",
     "AppendEvents",
     "AppendOutcome",
     "AppendProceedingEvents",
@@ -85,4 +112,6 @@ __all__ = [
     "BulletinTask",
     "Checkpoint",
     "ProceedingAppended",
+    "VerifyOutcome",
+    "VerifyTask",
 ]

@@ -20,8 +20,9 @@ from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.models import workflow_id_for
+from rectify.workflows.verify_workflow import VerifyWorkflow
 
-WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, BulletinWorkflow)
+WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, VerifyWorkflow, BulletinWorkflow)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
 
 

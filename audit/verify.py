@@ -8,58 +8,80 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
-import asyncpg
-
-from rectify.domain.canonical import GENESIS_HASH
+from rectify.audit.checks import (
+    CLOCK,
+    AuditFindings,
+    CheckResult,
+    Clock,
+    Finding,
+    at,
+    checkpoint_links,
+    root_matches,
+)
 from rectify.domain.checkpoints import Checkpoint
-from rectify.domain.types import Frozen
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
-from rectify.store.checkpoints import checkpoints
+from rectify.store.checkpoints import Head, checkpoints, record_verified
 from rectify.store.scan import ChainProblem, ReadModelDiff
 
-
-class Finding(Frozen):
-    case_id: str | None = None
-    version: int | None = None
-    position: int | None = None
-    problem: str
-
-    def where(self) -> str:
-        parts = [f"case {self.case_id}" if self.case_id else "", f"v{self.version}" if self.version else ""]
-        parts.append(f"position {self.position}" if self.position else "")
-        return " ".join(p for p in parts if p) or "store"
-
-
-class CheckResult(Frozen):
-    check: str
-    what: str
-    checked: int
-    findings: tuple[Finding, ...] = ()
-    skipped: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.findings
-
-
-class AuditFindings(Frozen):
-    case_id: str | None
-    results: tuple[CheckResult, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.results)
-
+__all__ = ["AuditFindings", "CheckResult", "Finding", "HistoryCheck", "verify", "verify_and_record"]
 
 HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
+
+    findings: AuditFindings
+    heads: list[Head] | None = None
+
+
 async def verify(
-    store: EventStore, case_id: str | None = None, *, histories: HistoryCheck | None = None, workers: int | None = None
+    store: EventStore,
+    case_id: str | None = None,
+    *,
+    histories: HistoryCheck | None = None,
+    workers: int | None = None,
+    since_checkpoint: bool = False,
 ) -> AuditFindings:
-    """Every check; chains and read models share one pass over the events, over `workers` processes."""
+    """Every check; chains and read models share one pass over the events, over `workers` processes.
+
+    With `since_checkpoint`, only what the latest verified checkpoint does not already prove (audit/incremental.py);
+    a store without one is verified in full.
+    """
+    return (await _verify(store, case_id, histories, workers, since_checkpoint)).findings
+
+
+async def verify_and_record(
+    store: EventStore,
+    *,
+    since_checkpoint: bool = False,
+    histories: HistoryCheck | None = None,
+    workers: int | None = None,
+) -> tuple[AuditFindings, Checkpoint | None]:
+    """`verify` the whole store, and when every check passes record a verified checkpoint at the position it covered
+    (None if the verify found problems, or another checkpoint got further meanwhile). Needs a role that may write."""
+    done = await _verify(store, None, histories, workers, since_checkpoint)
+    findings = done.findings
+    if not findings.ok or findings.position is None:
+        return findings, None
+    return findings, await record_verified(store.pool, findings.scope, findings.position, done.heads)
+
+
+async def _verify(
+    store: EventStore, case_id: str | None, histories: HistoryCheck | None, workers: int | None, since: bool
+) -> Verified:
+    if since and case_id is None:
+        from rectify.audit.incremental import verify_since
+
+        done = await verify_since(store, histories)
+        if done is not None:
+            return done
+    # Positions are given out under a lock held to commit: every event up to the highest seen now is seen below.
+    position = await queries.max_position(store.pool) if case_id is None else None
     events, problems, diff = await store.audit(case_id, workers=workers)
     results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
     if case_id is None:
@@ -68,7 +90,8 @@ async def verify(
         results += [await _clock_near(store, case_id), _skipped_checkpoints()]
     if histories is not None:
         results.append(await histories(store, case_id))
-    return AuditFindings(case_id=case_id, results=tuple(results))
+    scope = "case" if case_id else "full"
+    return Verified(AuditFindings(case_id=case_id, results=tuple(results), scope=scope, position=position))
 
 
 def _chains(events: int, problems: list[ChainProblem]) -> CheckResult:
@@ -149,54 +172,6 @@ def _skipped_checkpoints() -> CheckResult:
     )
 
 
-Row = asyncpg.Record
-_CLOCK = "recording times: recorded_at never goes back with position, nor lies after a checkpoint that covers it"
-
-
-class _Clock:
-    """recorded_at must not go back with position (the append gives it under the position lock, and never a time
-    before the last event's). A step back is blamed on the row that stands out from its neighbours."""
-
-    def __init__(self) -> None:
-        self.window: list[asyncpg.Record] = []
-        self.findings: list[Finding] = []
-
-    def add(self, row: asyncpg.Record) -> None:
-        window = self.window
-        window.append(row)
-        if len(window) >= 3:
-            self._pair(window[-4] if len(window) >= 4 else None, window[-3], window[-2], window[-1])
-            del window[:-3]
-
-    def finish(self) -> None:
-        window = self.window
-        if len(window) >= 2:
-            self._pair(window[-3] if len(window) >= 3 else None, window[-2], window[-1], None)
-        self.window = []
-
-    def _pair(self, before: Row | None, a: Row, b: Row, after: Row | None) -> None:
-        if a["recorded_at"] <= b["recorded_at"]:
-            return
-        if (
-            after is not None
-            and a["recorded_at"] > after["recorded_at"]
-            and (before is None or before["recorded_at"] <= b["recorded_at"])
-        ):
-            blamed, other, order = a, b, "after"  # a stands above both neighbours
-        else:
-            blamed, other, order = b, a, "before"  # b sits below both
-        problem = (
-            f"column recorded_at: recorded at {blamed['recorded_at'].isoformat()}, but position "
-            f"{other['position']} (case {other['case_id']} v{other['version']}) {order} it was recorded at "
-            f"{other['recorded_at'].isoformat()}: the record's clock never goes back"
-        )
-        self.findings.append(_at(blamed, problem))
-
-
-def _at(row: Row, problem: str) -> Finding:
-    return Finding(case_id=row["case_id"], version=row["version"], position=row["position"], problem=problem)
-
-
 async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
     """One pass in position order: recording times, then each checkpoint's links and root over the heads it saw."""
     taken = await checkpoints(store.pool)
@@ -204,21 +179,21 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
     findings: list[Finding] = []
     prev: Checkpoint | None = None
     for cp in taken:
-        findings += _checkpoint_links(cp, prev)
+        findings += checkpoint_links(cp, prev)
         prev = cp
     max_position = await queries.max_position(store.pool)
     heads: dict[str, tuple[int, str, str]] = {}
-    clock = _Clock()
+    clock = Clock()
     cursor_position = events = 0
     pending = sorted(taken, key=lambda c: c.position)
     covering = _first_timed(pending)  # the first checkpoint still ahead whose time is sealed: bounds every row
     async for row in queries.in_position_order(store.pool):
         while pending and pending[0].position < row["position"]:
-            findings += _root_matches(pending.pop(0), heads)
+            findings += root_matches(pending.pop(0), heads)
             covering = _first_timed(pending)
         if covering is not None and covering.sealed_time is not None and row["recorded_at"] > covering.sealed_time:
             clock.findings.append(
-                _at(
+                at(
                     row,
                     f"column recorded_at: recorded at {row['recorded_at'].isoformat()}, "
                     f"after checkpoint {covering.number}'s time "
@@ -236,7 +211,7 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
             gone = f"checkpoint {cp.number} covers position {cp.position}, but the store ends at {max_position}"
             findings.append(Finding(position=cp.position, problem=f"{gone}: its tail is gone"))
         else:
-            findings += _root_matches(cp, heads)
+            findings += root_matches(cp, heads)
     checked = CheckResult(
         check="checkpoints",
         what=what,
@@ -244,7 +219,7 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
         findings=tuple(findings),
         skipped=None if taken else "no checkpoint taken yet",
     )
-    return CheckResult(check="recording times", what=_CLOCK, checked=events, findings=tuple(clock.findings)), checked
+    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=clock.findings), checked
 
 
 def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
@@ -254,43 +229,13 @@ def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
 async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
     """The recording times of one case's events against the events just before and after each in position."""
     rows = await queries.around_case(store.pool, case_id)
-    clock = _Clock()
-    for index, row in enumerate(rows):
-        if index and row["position"] != rows[index - 1]["position"] + 1:
+    clock = Clock()
+    for before, row in itertools.pairwise([None, *rows]):
+        if before is not None and row["position"] != before["position"] + 1:
             clock.finish()
         clock.add(row)
     clock.finish()
     findings = [f for f in clock.findings if f.case_id == case_id]
     return CheckResult(
-        check="recording times",
-        what=_CLOCK,
-        checked=sum(r["case_id"] == case_id for r in rows),
-        findings=tuple(findings),
+        check="recording times", what=CLOCK, checked=sum(r["case_id"] == case_id for r in rows), findings=findings
     )
-
-
-def _checkpoint_links(cp: Checkpoint, prev: Checkpoint | None) -> list[Finding]:
-    problems = []
-    if cp.hash != cp.expected_hash():
-        problems.append("its hash does not match its fields")
-    if cp.prev_hash != (prev.hash if prev else GENESIS_HASH):
-        problems.append("it does not link to the checkpoint before")
-    if prev and cp.position < prev.position:
-        problems.append("it goes back in position")
-    if prev and cp.sealed_time and prev.sealed_time and cp.sealed_time < prev.sealed_time:
-        problems.append("it goes back in time")
-    return [Finding(position=cp.position, problem=f"checkpoint {cp.number}: {p}") for p in problems]
-
-
-def _root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list[Finding]:
-    root = cp.expected_root([(case_id, *head) for case_id, head in heads.items()])
-    if root == cp.root and len(heads) == cp.cases:
-        return []
-    return [
-        Finding(
-            position=cp.position,
-            problem=f"checkpoint {cp.number}: the store now gives root {root[:16]}… over "
-            f"{len(heads)} cases, but {cp.root[:16]}… over {cp.cases} cases was recorded (events before "
-            f"position {cp.position} were deleted, changed or reordered, or their times changed)",
-        )
-    ]

@@ -167,7 +167,16 @@ def _check_checkpoint(
     at = _instant(checkpoint.get("created_at")) if timed else None
     if timed and at is None:
         return [f"checkpoint {number}: no valid time (created_at)"]
-    recomputed = checkpoint_hash(number, position, checkpoint["cases"], checkpoint["root"], checkpoint["prev_hash"], at)
+    recomputed = checkpoint_hash(
+        number,
+        position,
+        checkpoint.get("cases"),
+        checkpoint.get("root"),
+        checkpoint.get("prev_hash"),
+        at,
+        format=checkpoint.get("format", 1),
+        verified=checkpoint.get("verified"),
+    )
     if recomputed != checkpoint.get("hash"):
         problems.append(f"checkpoint {number}: its hash does not match its fields")
     heads = {h["case_id"]: (h["version"], h["hash"], h.get("seal") if timed else None) for h in all_heads}

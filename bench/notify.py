@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from bench.results import Target, row
 from bench.store import sample_cases
 from rectify.channels.config import ChannelBook, WebhookChannel
 from rectify.channels.posting import json_body
@@ -180,39 +181,52 @@ async def run(pg: Any, city: Any, n: int = 1000, paced: int = 200) -> list[dict]
         delays = await _delays(latency_url, latency_url, city, hook, paced, rate=20)
     p50, p99 = statistics.median(delays), _pct(delays, 99)
     b50, b99 = statistics.median(post_ms), _pct(post_ms, 99)
+    size = {"size": n, "size_unit": "notices", "size_text": f"{n:,} notices"}
+    paced_size = {"size": paced, "size_unit": "notices", "size_text": f"{paced} notices at 20/s"}
     return [
-        {
-            "benchmark": f"notice delivery ({n} notices to a webhook, one send at a time)",
-            "unit": "notices/s",
-            "measured": sequential,
-            "baseline": bare_rate,
-            "baseline_name": "bare httpx loop, same bodies",
-            "ratio": sequential / bare_rate,
-            "target": 0.5,
-        },
-        {
-            "benchmark": f"notice delivery ({n} notices, channels side by side)",
-            "unit": "notices/s",
-            "measured": side_by_side,
-            "baseline": bare_rate,
-            "baseline_name": "bare httpx loop, same bodies",
-            "ratio": side_by_side / bare_rate,
-        },
-        {
-            "benchmark": f"notice delay append → delivered p50 ({paced} at 20/s)",
-            "unit": "ms",
-            "measured": p50,
-            "baseline": b50,
-            "baseline_name": "one bare POST p50",
-            "ratio": p50 / b50,
-            "note": f"p99 {p99:.1f} ms (one bare POST p99 {b99:.1f} ms)",
-        },
-        {
-            "benchmark": "notice delay append → delivered p99",
-            "unit": "ms",
-            "measured": p99,
-            "baseline": b99,
-            "baseline_name": "one bare POST p99",
-            "ratio": p99 / b99,
-        },
+        row(
+            "notify.sequential",
+            "notify",
+            "notice delivery to a webhook, one send at a time",
+            unit="notices/s",
+            better="higher",
+            value=sequential,
+            baseline_name="bare httpx loop, same bodies",
+            baseline=bare_rate,
+            target=Target(">=", 0.5, "≥ 0.5×"),
+            **size,
+        ),
+        row(
+            "notify.side_by_side",
+            "notify",
+            "notice delivery, channels side by side",
+            unit="notices/s",
+            better="higher",
+            value=side_by_side,
+            baseline_name="bare httpx loop, same bodies",
+            baseline=bare_rate,
+            **size,
+        ),
+        row(
+            "notify.delay_p50",
+            "notify",
+            "notice delay, append to delivered, p50",
+            unit="ms",
+            better="lower",
+            value=p50,
+            baseline_name="one bare POST p50",
+            baseline=b50,
+            **paced_size,
+        ),
+        row(
+            "notify.delay_p99",
+            "notify",
+            "notice delay, append to delivered, p99",
+            unit="ms",
+            better="lower",
+            value=p99,
+            baseline_name="one bare POST p99",
+            baseline=b99,
+            **paced_size,
+        ),
     ]

@@ -1,8 +1,11 @@
-"""`make bench`: every benchmark as a ratio against a baseline measured in the same run, with its target.
+"""`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick | --full] [--only store,audit,temporal,burst,timers,month,notify]
+    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify]
+                                  [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
-Prints the table and writes bench/results.json. Embedded PostgreSQL and the Temporal dev server are
+A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
+in bench/results-partial.json, so it never replaces a complete one. `python -m bench.report` then writes
+docs/performance.md and its timer curve from results.json. Embedded PostgreSQL and the Temporal dev servers are
 started here and stopped at the end, as everywhere else.
 """
 
@@ -10,173 +13,171 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import logging
 import os
-import platform
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from bench import results
+from rectify import logs
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
 
-HERE = Path(__file__).parent
-#: How big each benchmark runs at each size (cases, simulated days and reports a day, reports, live cases).
-SIZES = {
+#: How big each benchmark runs. The default is the issue's: a million events for the audit, 2,000 live cases for
+#: the timers (about an hour and a half in all, most of it the timer curve in real time).
+SIZES: dict[str, dict[str, Any]] = {
     "quick": {
-        "cases": 400,
-        "days": 5,
-        "per_day": 500,
-        "intake": 150,
+        "store_cases": 300,
+        "audit_days": 4,
+        "audit_per_day": 500,
+        "intake": 100,
+        "claims": 20,
         "burst": 300,
-        "month": 8,
-        "timers": 100,
-        "window": 60,
+        "timer_sizes": [50, 100],
+        "timer_workers": [1, 2],
+        "minute_s": 10,
+        "month_days": 8,
+        "month_per_day": 500,
         "notices": 300,
     },
     "default": {
-        "cases": 1500,
-        "days": 20,
-        "per_day": 2000,
-        "intake": 300,
+        "store_cases": 1500,
+        "audit_days": 45,
+        "audit_per_day": 2000,
+        "intake": 500,
+        "claims": 100,
         "burst": 2000,
-        "month": 14,
-        "timers": 1000,
-        "window": 300,
+        "timer_sizes": [250, 500, 1000, 2000],
+        "timer_workers": [1, 2],
+        "minute_s": 60,
+        "month_days": 14,
+        "month_per_day": 2000,
         "notices": 1000,
     },
-    "full": {
-        "cases": 5000,
-        "days": 40,
-        "per_day": 2500,
-        "intake": 1000,
-        "burst": 2000,
-        "month": 30,
-        "timers": 10000,
-        "window": 600,
-        "workers": 2,
-        "notices": 3000,
-    },
 }
-
-
 BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify")
 
 
-def verdict(row: dict) -> bool:
-    if "target" in row:
-        return row["ratio"] >= row["target"]
-    if "target_max" in row:
-        return row["ratio"] <= row["target_max"] and row.get("audit_ok", True)
-    if "target_absolute" in row:
-        return row["measured"] >= row["target_absolute"]
-    return row.get("audit_ok", True)
-
-
-def target_text(row: dict) -> str:
-    if "target" in row:
-        return f"ratio ≥ {row['target']:g}"
-    if "target_max" in row:
-        return f"ratio ≤ {row['target_max']:g}"
-    if "target_absolute" in row:
-        return f"≥ {row['target_absolute']:,} {row['unit']}"
-    return "—"
-
-
-async def main(size: str, only: set[str] | None = None) -> list[dict]:
+async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
     from bench import audit, month, notify, store, temporal, timers
 
+    logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
-    sizes = SIZES[size]
+    s = settings
     city = load_city(DEFAULT_CITY_DIR)
     rows: list[dict] = []
+    curves: dict[str, Any] = {}
+    started, load = datetime.now(UTC), {"before": results.load_average()}
 
     async def timed(job: Awaitable[list[dict]]) -> list[dict]:
         """The benchmark's rows, each noting how long its benchmark took in all (baselines included)."""
-        started = time.perf_counter()
+        begun = time.perf_counter()
         done = await job
-        for row in done:
-            row["took_s"] = round(time.perf_counter() - started)
+        for r in done:
+            r["took_s"] = round(time.perf_counter() - begun)
         return done
 
-    # fsync off, as before: a scratch server that every side of each ratio shares.
+    # fsync off: a scratch server that every side of each ratio shares.
     with (
         tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch,
         EmbeddedPostgres(Path(scratch) / "pg", fsync=False) as pg,
     ):
         wanted = only or set(BENCHMARKS)
         if "store" in wanted:
-            with console.status("event store: Rectify vs eventsourcing vs raw asyncpg …"):
-                rows += await timed(store.run(pg, city, sizes["cases"]))
+            with console.status("store appends: Rectify, eventsourcing, the same-work limit …"):
+                rows += await timed(store.run(pg, city, s["store_cases"]))
         if "audit" in wanted:
-            with console.status(f"audit verify and rebuild over {sizes['days']} days × {sizes['per_day']} reports …"):
-                rows += await timed(audit.run(pg, city, sizes["days"], sizes["per_day"], Path(scratch)))
+            with console.status(f"audit: {s['audit_days']} days × {s['audit_per_day']} reports, verify, rebuild …"):
+                rows += await timed(audit.run(pg, city, s["audit_days"], s["audit_per_day"], Path(scratch)))
         if "temporal" in wanted:
-            with console.status("intake and command latency vs raw Temporal on the dev server …"):
-                rows += await timed(temporal.run(pg, sizes["intake"]))
+            with console.status("intake and claim latency against raw Temporal …"):
+                rows += await timed(temporal.run(pg, s["intake"], claim_count=s["claims"]))
         if "burst" in wanted:
-            with console.status(f"burst: {sizes['burst']} reports as fast as the client allows …"):
-                rows += await timed(temporal.burst(pg, sizes["burst"]))
+            with console.status(f"burst: {s['burst']} reports, 64 at a time …"):
+                rows += await timed(temporal.burst(pg, s["burst"]))
         if "timers" in wanted:
-            minutes = sizes["window"] // 60
-            with console.status(f"timers: {sizes['timers']} live cases over {minutes} min, in real time …"):
-                rows += await timed(timers.run(pg, sizes["timers"], sizes["window"], sizes.get("workers", 1)))
+            with console.status(f"timers: {s['timer_sizes']} live cases on {s['timer_workers']} workers, real time …"):
+                begun = time.perf_counter()
+                timer_rows, curves["timers"] = await timers.run(
+                    pg, s["timer_sizes"], s["timer_workers"], s.get("timer_window"), s["minute_s"]
+                )
+                curves["timers"]["took_s"] = round(time.perf_counter() - begun)
+                rows += [dict(r, took_s=curves["timers"]["took_s"]) for r in timer_rows]
         if "month" in wanted:
-            with console.status(f"{sizes['month']} days at 2,000 reports a day through the direct engine …"):
-                rows += await timed(month.run(pg, city, sizes["month"], 2000, Path(scratch)))
+            with console.status(f"{s['month_days']} days × {s['month_per_day']} reports, direct engine …"):
+                rows += await timed(month.run(pg, city, s["month_days"], s["month_per_day"], Path(scratch)))
         if "notify" in wanted:
-            with console.status(f"notices: {sizes['notices']} to a local webhook vs a bare httpx loop …"):
-                rows += await timed(notify.run(pg, city, sizes["notices"]))
-    for row in rows:
-        row["met"] = verdict(row)
-    table = Table(title=f"Rectify benchmarks ({size})")
-    for column in ("benchmark", "Rectify", "baseline", "ratio", "target", "met", "note"):
-        table.add_column(column, justify="left" if column in ("benchmark", "baseline") else "right")
+            with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
+                rows += await timed(notify.run(pg, city, s["notices"]))
+    load["after"] = results.load_average()
+    path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
+    console.print(table(rows, size))
+    console.print(f"recorded in {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    return path
+
+
+def table(rows: list[dict], size: str) -> Table:
+    out = Table(title=f"Rectify benchmarks ({size})")
+    for column in ("figure", "size", "Rectify", "baseline", "ratio", "target", "met"):
+        out.add_column(column, justify="left" if column in ("figure", "size", "baseline") else "right")
     for r in rows:
-        table.add_row(
-            r["benchmark"],
-            f"{r['measured']:,.1f} {r['unit']}",
-            f"{r['baseline']:,.1f} ({r['baseline_name']})",
-            f"{r['ratio']:.2f}",
-            target_text(r),
-            "[green]yes[/green]" if r["met"] else "[red]no[/red]",
-            r.get("note", ""),
+        base = r["baseline"]
+        out.add_row(
+            r["name"],
+            r["size"]["text"],
+            "—" if r["value"] is None else f"{r['value']:,.2f} {r['unit']}",
+            "—" if base is None or base["value"] is None else f"{base['value']:,.2f} ({base['name']})",
+            "—" if r["ratio"] is None else f"{r['ratio']:.2f}",
+            r["target"]["text"] if r["target"] else "—",
+            {True: "[green]yes[/green]", False: "[red]no[/red]", None: "—"}[r["met"]],
         )
-    console.print(table)
-    machine = {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()}
-    if only:  # a partial run is printed, not recorded over the full table
-        return rows
-    (HERE / "results.json").write_text(
-        json.dumps({"when": datetime.now(UTC).isoformat(), "size": size, "machine": machine, "results": rows}, indent=2)
-        + "\n"
-    )
-    return rows
+    return out
 
 
-def _parse(argv: list[str]) -> tuple[str, set[str] | None]:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").split("\n", 1)[0])
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--quick", action="store_true", help="smaller sizes, a few minutes")
-    group.add_argument("--full", action="store_true", help="the issue's sizes (10,000 live cases, 1M events)")
-    parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHMARKS)} (not recorded in results.json)")
+def _ints(text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of whole numbers, not {text!r}") from None
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"a comma-separated list of numbers of 1 or more, not {text!r}")
+    return values
+
+
+def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness (minutes)")
+    parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHMARKS)} (recorded in results-partial.json)")
+    parser.add_argument("--timer-sizes", type=_ints, help="live cases at each point of the timer curve")
+    parser.add_argument("--timer-workers", type=_ints, help="worker processes at each size (e.g. 1,2)")
+    parser.add_argument("--timer-window", type=float, help="seconds over which each point's reports are paced")
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
-    if only and (unknown := only - set(BENCHMARKS)):
+    if only is not None and (unknown := only - set(BENCHMARKS)):
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
-    return ("quick" if args.quick else "full" if args.full else "default"), only
+    if args.timer_window is not None and args.timer_window <= 0:
+        parser.error("--timer-window must be more than 0 seconds")
+    size = "quick" if args.quick else "default"
+    settings = dict(SIZES[size])
+    for key in ("timer_sizes", "timer_workers", "timer_window"):
+        if getattr(args, key) is not None:
+            settings[key] = getattr(args, key)
+    return size, only, settings
 
 
 if __name__ == "__main__":
-    chosen, only = _parse(sys.argv[1:])
+    chosen, only, settings = parse(sys.argv[1:])
     status = 0
     try:
-        asyncio.run(main(chosen, only))
+        asyncio.run(main(chosen, only, settings))
     except KeyboardInterrupt:
         status = 130
     except Exception as error:  # a benchmark failed, or Ctrl-C cancelled a call mid-flight

@@ -49,6 +49,20 @@ def _run(coro: Any) -> Any:
 @app.command()
 def verify(
     case: Annotated[str | None, typer.Option("--case", help="Only this case.")] = None,
+    since_checkpoint: Annotated[
+        bool,
+        typer.Option(
+            "--since-checkpoint",
+            help="Only what the latest verified checkpoint does not prove already: its root against the store, "
+            "and the events after it (a store without one is verified in full).",
+        ),
+    ] = False,
+    record: Annotated[
+        bool,
+        typer.Option(
+            "--record", help="When every check passes, record a verified checkpoint (needs a role that may write)."
+        ),
+    ] = False,
     temporal: Annotated[bool, typer.Option(help="Also compare with Temporal's histories when reachable.")] = True,
     workers: Annotated[
         int | None,
@@ -60,11 +74,24 @@ def verify(
     """Check every hash chain, the global positions, the read models, the checkpoints and Temporal's histories."""
     from rectify.audit.histories import history_check
     from rectify.audit.verify import verify as run_verify
+    from rectify.audit.verify import verify_and_record
+
+    if case and (since_checkpoint or record):
+        raise typer.BadParameter("verifies the whole store; leave out --case", param_hint="--since-checkpoint/--record")
 
     async def go() -> Any:
         client = await _temporal_or_none() if temporal else None
+        histories = history_check(client) if client else None
+        recorded = None
         async with open_store(database_url) as store:
-            report = await run_verify(store, case, histories=history_check(client) if client else None, workers=workers)
+            if record:
+                report, recorded = await verify_and_record(
+                    store, since_checkpoint=since_checkpoint, histories=histories, workers=workers
+                )
+            else:
+                report = await run_verify(
+                    store, case, histories=histories, workers=workers, since_checkpoint=since_checkpoint
+                )
         if client is None:
             from rectify.audit.verify import CheckResult
 
@@ -73,16 +100,24 @@ def verify(
                 check="temporal histories", what="the store equals the workflows' histories", checked=0, skipped=why
             )
             report = report.model_copy(update={"results": (*report.results, skipped)})
-        return report
+        return report, recorded
 
-    report = _run(go())
-    emit(report.model_dump(mode="json") | {"ok": report.ok}, as_json, lambda _: print_report(report))
+    report, recorded = _run(go())
+    data = report.model_dump(mode="json") | {"ok": report.ok}
+    if record:
+        data["checkpoint"] = recorded.model_dump(mode="json") if recorded else None
+    emit(data, as_json, lambda _: print_report(report, recorded if record else False))
     if not report.ok:
         raise AuditFailed
 
 
-def print_report(report: Any) -> None:
-    table = Table(title=f"audit verify{' of case ' + report.case_id if report.case_id else ''}", title_justify="left")
+def print_report(report: Any, recorded: Any = False) -> None:
+    """The checks as a table, then every finding; `recorded`: the verified checkpoint, None if none, False if
+    not asked."""
+    title = f"audit verify{' of case ' + report.case_id if report.case_id else ''}"
+    if report.scope == "incremental":
+        title += f" since checkpoint {report.since} (incremental, up to position {report.position})"
+    table = Table(title=title, title_justify="left")
     for column in ("check", "what was checked", "items", "result"):
         table.add_column(column, overflow="fold")
     for r in report.results:
@@ -97,12 +132,19 @@ def print_report(report: Any) -> None:
         for f in r.findings[:200]:
             console.print(f"  [red]✗[/red] {r.check}: {f.where()}: {f.problem}")
     console.print("[green]VERIFIED[/green]" if report.ok else "[red]DISCREPANCIES FOUND[/red]")
+    if recorded:
+        console.print(
+            f"verified checkpoint {recorded.number} ({recorded.verified}) at position {recorded.position}: "
+            f"root [bold]{recorded.root}[/bold]"
+        )
+    elif recorded is None and report.ok:
+        console.print("no checkpoint recorded: another one got further meanwhile")
 
 
 # -- checkpoint ---------------------------------------------------------------------------------------
 @app.command()
 def checkpoint(database_url: UrlOpt = None, as_json: JsonOpt = False) -> None:
-    """Record a checkpoint now (the `rectify-checkpoint` Schedule does it hourly on a running system)."""
+    """Record a checkpoint now, without verifying (the hourly Schedule records a verified one after its verify)."""
     from rectify.audit.admin import take_checkpoint
 
     async def go() -> Any:

@@ -257,10 +257,11 @@ class EmbeddedStack(_Stack):
         )
         temporal_client = await connect_temporal(self.settings, patience=30)
         await self._serve(temporal_client, self.database_url, self.city, self.data_dir / "bulletins")
-        from rectify.workflows.schedules import ensure_bulletin_schedule, ensure_checkpoint_schedule
+        from rectify.workflows import schedules
 
-        await ensure_checkpoint_schedule(temporal_client, self.task_queue, self.settings.checkpoint_every)
-        await ensure_bulletin_schedule(temporal_client, self.task_queue, self.city.policy.timezone)
+        await schedules.ensure_checkpoint_schedule(temporal_client, self.task_queue, self.settings.checkpoint_every)
+        await schedules.ensure_full_verify_schedule(temporal_client, self.task_queue, self.city.policy.timezone)
+        await schedules.ensure_bulletin_schedule(temporal_client, self.task_queue, self.city.policy.timezone)
         self.stack_file.write_text(
             json.dumps(
                 {

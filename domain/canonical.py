@@ -13,7 +13,8 @@ from typing import Any
 
 GENESIS_HASH = "0" * 64
 #: Checkpoints since migration 0009 seal their own time and every head's seal into the root; format 1 did not.
-CHECKPOINT_FORMAT = 2
+#: Format 3 (migration 0014) also seals whether a verify that passed recorded it ("full" or "incremental").
+CHECKPOINT_FORMAT = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -70,11 +71,14 @@ class SealCheck:
         #: Positions tried, over all streams, to find where a moved event was sealed (about a second of hashing).
         self.budget = budget
 
-    def breaks(self, rows: list[Any], skip: frozenset[int] = frozenset()) -> list[tuple[int, str]]:
+    def breaks(self, rows: list[Any], skip: frozenset[int] = frozenset(), after: Any = None) -> list[tuple[int, str]]:
         """(index, problem) for each row whose seal does not hold; rows at indexes in `skip` (their hash column
-        changed, which already explains the seal) are not named again."""
+        changed, which already explains the seal) are not named again. `after` is the row before the first of
+        `rows` when they do not start the stream (an incremental verify starts after a checkpoint)."""
         found: list[tuple[int, str]] = []
         prev_seal, low, broken = GENESIS_HASH, 0, None
+        if after is not None:
+            prev_seal, low = after["seal"], after["position"]
         for index, row in enumerate(rows):
             ok = seal_hash(prev_seal, row["position"], row["recorded_at"], row["hash"]) == row["seal"]
             if broken is not None:
@@ -169,9 +173,18 @@ def checkpoint_root(position: int, at: datetime, heads: list[tuple[str, int, str
 
 
 def checkpoint_hash(
-    number: int, position: int, cases: int, root: str, prev_hash: str, at: datetime | None = None
+    number: int,
+    position: int,
+    cases: int,
+    root: str,
+    prev_hash: str,
+    at: datetime | None = None,
+    *,
+    format: int = 2,
+    verified: str | None = None,
 ) -> str:
-    """Checkpoints chain like events: each one's hash covers the one before it (and, from format 2, its time)."""
+    """Checkpoints chain like events: each one's hash covers the one before it (and, from format 2, its time;
+    from format 3, which verify recorded it, if any)."""
     fields: dict[str, Any] = {
         "number": number,
         "position": position,
@@ -180,5 +193,7 @@ def checkpoint_hash(
         "prev_hash": prev_hash,
     }
     if at is not None:
-        fields |= {"format": CHECKPOINT_FORMAT, "time": micros(at)}
+        fields |= {"format": format, "time": micros(at)}
+        if format >= 3:
+            fields["verified"] = verified
     return hashlib.sha256(canonical_json(fields)).hexdigest()

@@ -22,8 +22,12 @@ class Checkpoint(Frozen):
     prev_hash: str
     hash: str
     created_at: datetime | None = None
-    #: 1: root over (case, version, hash), time not covered (before migration 0009); 2: see checkpoint_root.
+    #: 1: root over (case, version, hash), time not covered (before migration 0009); 2: see checkpoint_root;
+    #: 3: as 2, and its hash covers `verified`.
     format: int = 1
+    #: Recorded by a verify that passed: "full", or "incremental" (built on the verified checkpoint before it).
+    #: None: taken without a verify (`rectify audit checkpoint`, the simulation's end).
+    verified: str | None = None
 
     @property
     def sealed_time(self) -> datetime | None:
@@ -31,7 +35,16 @@ class Checkpoint(Frozen):
         return self.created_at if self.format >= 2 else None
 
     def expected_hash(self) -> str:
-        return checkpoint_hash(self.number, self.position, self.cases, self.root, self.prev_hash, self.sealed_time)
+        return checkpoint_hash(
+            self.number,
+            self.position,
+            self.cases,
+            self.root,
+            self.prev_hash,
+            self.sealed_time,
+            format=self.format,
+            verified=self.verified,
+        )
 
     def expected_root(self, heads: list[tuple[str, int, str, str]]) -> str:
         """The root these heads (case id, version, hash, seal) give under this checkpoint's format."""

@@ -11,6 +11,7 @@ import asyncpg
 
 #: Rows fetched per round trip when the audit reads the whole record in position order.
 PREFETCH = 2000
+Reader = asyncpg.Pool | asyncpg.Connection
 
 
 async def case_positions(pool: asyncpg.Pool, case_id: str) -> list[asyncpg.Record]:
@@ -23,21 +24,44 @@ async def position_stats(pool: asyncpg.Pool) -> asyncpg.Record:
     return await pool.fetchrow("SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events")
 
 
-async def position_gaps(pool: asyncpg.Pool, limit: int = 50) -> list[asyncpg.Record]:
-    """The first `limit` runs of missing positions, each as (first, last)."""
+async def position_gaps(pool: Reader, limit: int = 50, after: int = 0) -> list[asyncpg.Record]:
+    """The first `limit` runs of missing positions from `after` on, each as (first, last)."""
     return await pool.fetch(
         """SELECT position + 1 AS first, next - 1 AS last FROM (
-               SELECT position, lead(position) OVER (ORDER BY position) AS next FROM events) g
+               SELECT position, lead(position) OVER (ORDER BY position) AS next FROM events
+               WHERE position >= $2) g
            WHERE next > position + 1 ORDER BY position LIMIT $1""",
         limit,
+        after,
     )
+
+
+async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
+    """How many events lie at positions in (low, high] (n), and the lowest (lo) and highest (hi) of them: read
+    from the positions' index alone, so a prefix of a million events costs milliseconds."""
+    return await conn.fetchrow(
+        "SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events WHERE position > $1 "
+        "AND position <= $2",
+        low,
+        high,
+    )
+
+
+async def in_position_order_from(conn: asyncpg.Connection, low: int, high: int) -> AsyncIterator[asyncpg.Record]:
+    """`in_position_order` for positions in [low, high], in the caller's transaction."""
+    query = (
+        "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position >= $1 "
+        "AND position <= $2 ORDER BY position"
+    )
+    async for row in conn.cursor(query, low, high, prefetch=PREFETCH):
+        yield row
 
 
 async def count_cases(pool: asyncpg.Pool) -> int:
     return await pool.fetchval("SELECT count(*) FROM cases")
 
 
-async def max_position(pool: asyncpg.Pool) -> int:
+async def max_position(pool: Reader) -> int:
     return await pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
 
 

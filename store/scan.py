@@ -14,56 +14,43 @@ import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
-from pydantic import Field
 
 from rectify.domain.accountability import fold_proceeding
-from rectify.domain.canonical import GENESIS_HASH, SealCheck, chain_hash
-from rectify.domain.decider import event_id
+from rectify.domain.canonical import GENESIS_HASH, SealCheck
 from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
 from rectify.domain.types import Frozen
+from rectify.store import fastpath
 from rectify.store.connection import Conn, init_connection
-from rectify.store.projections import CaseRow, ProceedingRow, case_row, proceeding_row
+from rectify.store.projections import (
+    CaseRow,
+    ProceedingRow,
+    case_row,
+    proceeding_row,
+)
+from rectify.store.read_model_diff import FACT_FIELDS, ReadModelDiff, diff
 from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
 #: Rows fetched per round trip when the audit and the rebuild scan the whole store.
 PREFETCH = 2000
 #: Below this many events a scan stays in this process: starting others costs more than it saves.
 PARALLEL_FROM = 100_000
-FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
 #: Every column of `events`: the audit reads each one, and each is covered (docs/audit.md).
-SCAN_COLUMNS = ", ".join(["position", "body", "recorded_at", "prev_hash", "hash", "seal", *BODY_COLUMNS])
+COLUMNS = ("position", "body", "recorded_at", "prev_hash", "hash", "seal", *BODY_COLUMNS)
+
+
+def _select(alias: str = "") -> str:
+    """The columns to read, the body as its JSON text (decoded here, faster than through the codec)."""
+    return ", ".join(f"{alias}body::text AS body" if c == "body" else f"{alias}{c}" for c in COLUMNS)
 
 
 class ChainProblem(Frozen):
     case_id: str
     version: int | None
     problem: str
-
-
-class ReadModelDiff(Frozen):
-    missing: list[str] = Field(default_factory=list)
-    extra: list[str] = Field(default_factory=list)
-    different: list[str] = Field(default_factory=list)
-    #: Cases whose indicator facts (unit_facts) differ from a rebuild.
-    facts_different: list[str] = Field(default_factory=list)
-    #: For each stream in `different` the columns of its row that differ, and for each case in `facts_different`
-    #: what differs in its facts (a column of a fact, or a fact missing or extra).
-    columns: dict[str, list[str]] = Field(default_factory=dict)
-
-    @property
-    def clean(self) -> bool:
-        return not (self.missing or self.extra or self.different or self.facts_different)
-
-    def __add__(self, other: ReadModelDiff) -> ReadModelDiff:
-        lists = {
-            name: sorted(getattr(self, name) + getattr(other, name))
-            for name in ReadModelDiff.model_fields
-            if name != "columns"
-        }
-        return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
 @dataclass
@@ -74,6 +61,10 @@ class Scan:
     problems: list[ChainProblem] = field(default_factory=list)
     rows: dict[str, CaseRow | ProceedingRow | None] = field(default_factory=dict)
     facts: set[tuple] = field(default_factory=set)
+    #: When the pass does not fold (the incremental verify's): each stream's events read, as (position, version,
+    #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
+    tails: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
+    seeds: dict[str, tuple[int, str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,26 +88,45 @@ def fact_key(fact: Fact) -> tuple:
     return tuple(getattr(fact, name) for name in FACT_FIELDS)
 
 
-class _Stream:
-    """The stream being read: the last row seen, the events parsed so far and its seal chain."""
+_NO_BODY = object()  # the cause of a row whose body was not a JSON object: matches no other
 
-    def __init__(self, scan: Scan) -> None:
-        self.scan = scan
+
+class _Stream:
+    """The stream being read: the last row seen, the events parsed so far and its seal chain.
+
+    With `checks` every event is checked (the audit); without, only parsed and folded (the rebuild, which trusts
+    the audit for the chains). With `fold` off (the incremental verify, which starts a stream part-way) the events
+    are parsed but no read-model row is made.
+    """
+
+    def __init__(self, scan: Scan, *, checks: bool = True, fold: bool = True) -> None:
+        self.scan, self.checks, self.fold = scan, checks, fold
         self.case_id: str | None = None
-        self.last: asyncpg.Record | None = None
+        self.seals = SealCheck()
+        self._start(None, None)
+
+    def _start(self, case_id: str | None, before: asyncpg.Record | None) -> None:
+        """A new stream, from version 1, or after `before` (its event just before those to check)."""
+        self.case_id, self.last, self.before = case_id, before, before
+        self.last_cause: object = _NO_BODY
         self.index = 0
+        if before is not None:  # its columns equal its body: the verify that recorded the checkpoint checked them
+            self.last_cause, self.index = before["causation_id"], before["index"]
         self.events: list = []
         self.folds = True
         self.rows: list[asyncpg.Record] = []
         self.rehashed: set[int] = set()
-        self.seals = SealCheck()
 
     def finish(self) -> None:
         if self.case_id is None:
             return
         scan, events, rows = self.scan, self.events, self.rows
-        for index, text in self.seals.breaks(rows, frozenset(self.rehashed)):
-            scan.problems.append(ChainProblem(case_id=self.case_id, version=rows[index]["version"], problem=text))
+        if self.checks:
+            for index, text in self.seals.breaks(rows, frozenset(self.rehashed), self.before):
+                scan.problems.append(ChainProblem(case_id=self.case_id, version=rows[index]["version"], problem=text))
+        if not self.fold:
+            scan.tails[self.case_id] = [(r["position"], r["version"], r["hash"], r["seal"]) for r in rows]
+            return
         try:
             if not self.folds:
                 raise ValueError("a body is not a valid event")
@@ -133,55 +143,71 @@ class _Stream:
         except (ValueError, TypeError):
             scan.rows[self.case_id] = None
 
+    def seed(self, row: asyncpg.Record) -> None:
+        """The stream's event just before the first to check: its links are taken as given (a checkpoint's)."""
+        self.finish()
+        self._start(row["case_id"], row)
+        self.scan.seeds[row["case_id"]] = (row["version"], row["hash"], row["seal"])
+
     def check(self, row: asyncpg.Record) -> None:
         """The checks of one event: its chain link, its hash, its seal, and every column against its body."""
-        case_id, version, body = row["case_id"], row["version"], row["body"]
+        case_id, body = row["case_id"], fastpath.decode(row["body"])
         if case_id != self.case_id:
             self.finish()
-            self.case_id, self.last, self.index, self.events, self.folds = case_id, None, 0, [], True
-            self.rows, self.rehashed = [], set()
-        self.rows.append(row)
-        last = self.last
-        problems = self.scan.problems
+            self._start(case_id, None)
+        if self.checks:
+            self.rows.append(row)
+            problems, body = self._problems(row, body)
+            if problems:
+                version = row["version"]
+                self.scan.problems += [ChainProblem(case_id=case_id, version=version, problem=p) for p in problems]
+        elif self.fold and not isinstance(body, dict):
+            self.folds = False
+        if self.folds and isinstance(body, dict):
+            try:
+                self.events.append(parse_event(body))
+            except ValueError as error:
+                if self.checks:
+                    text = f"body is not a valid event: {str(error).splitlines()[0]}"
+                    self.scan.problems.append(ChainProblem(case_id=case_id, version=row["version"], problem=text))
+                self.folds = False
 
-        def problem(text: str) -> None:
-            problems.append(ChainProblem(case_id=case_id, version=version, problem=text))
-
-        if version != (last["version"] + 1 if last else 1):
-            problem(f"version gap: expected {last['version'] + 1 if last else 1}")
-        if row["prev_hash"] != (last["hash"] if last else GENESIS_HASH):
-            problem("prev_hash does not link to the previous event")
-        if last and row["position"] <= last["position"]:
-            problem("global position not after the previous event")
+    def _problems(self, row: asyncpg.Record, body: Any) -> tuple[list[str], Any]:
+        last, found = self.last, []
+        expected = last["version"] + 1 if last is not None else 1
+        if row["version"] != expected:
+            found.append(f"version gap: expected {expected}")
+        if row["prev_hash"] != (last["hash"] if last is not None else GENESIS_HASH):
+            found.append("prev_hash does not link to the previous event")
+        if last is not None and row["position"] <= last["position"]:
+            found.append("global position not after the previous event")
         self.last = row
         if not isinstance(body, dict):
-            problem("body is not a JSON object")
-            self.folds = False
-            return
-        if chain_hash(row["prev_hash"], body) != row["hash"]:
-            problem("hash does not match the stored body")
+            found.append("body is not a JSON object")
+            self.folds, self.last_cause = False, _NO_BODY
+            return found, body
+        hashed = fastpath.hash_matches(row["prev_hash"], body, row["hash"], row["body"])
+        if hashed is None:
+            found.append("hash does not match the stored body")
             self.rehashed.add(len(self.rows) - 1)
-        for text in column_problems(row, body):
-            problem(text)
+        else:
+            body = hashed  # the body its hash was made over (the standard decoder's, if orjson's differs)
+        found += column_problems(row, body)
         # Event ids derive from the command that caused them: a forged event rarely gets this right.
         cause = body.get("causation_id")
-        same_cause = last is not None and isinstance(last["body"], dict) and cause == last["body"].get("causation_id")
-        self.index = self.index + 1 if same_cause else 0
-        if row["event_id"] != event_id(str(cause), self.index):
-            problem("event id is not derived from its command")
-        try:
-            self.events.append(parse_event(body))
-        except ValueError as error:
-            problem(f"body is not a valid event: {str(error).splitlines()[0]}")
-            self.folds = False
+        self.index = self.index + 1 if self.last_cause is not _NO_BODY and cause == self.last_cause else 0
+        self.last_cause = cause
+        if row["event_id"] != fastpath.event_id(str(cause), self.index):
+            found.append("event id is not derived from its command")
+        return found, body
 
 
-async def scan(conn: Conn, within: Range = Range()) -> Scan:
-    """Read the events of a range of streams in stream order; check and fold each."""
+async def scan(conn: Conn, within: Range = Range(), *, checks: bool = True) -> Scan:
+    """Read the events of a range of streams in stream order; check (unless not `checks`) and fold each."""
     where, args = within.where()
-    query = f"SELECT {SCAN_COLUMNS} FROM events WHERE {where} ORDER BY case_id, version"
+    query = f"SELECT {_select()} FROM events WHERE {where} ORDER BY case_id, version"
     found = Scan()
-    stream = _Stream(found)
+    stream = _Stream(found, checks=checks)
     async with conn.transaction(readonly=True):
         async for row in conn.cursor(query, *args, prefetch=PREFETCH):
             found.events += 1
@@ -190,61 +216,35 @@ async def scan(conn: Conn, within: Range = Range()) -> Scan:
     return found
 
 
-async def diff(conn: Conn, found: Scan, within: Range = Range()) -> ReadModelDiff:
-    """The stored read models of the range against what the scan rebuilt."""
-    where, args = within.where()
-    stored: dict[str, CaseRow | ProceedingRow] = {
-        r["case_id"]: CaseRow(**dict(r)) for r in await conn.fetch(f"SELECT * FROM cases WHERE {where}", *args)
-    }
-    where_proceeding, _ = within.where("proceeding_id")
-    for r in await conn.fetch(f"SELECT * FROM proceedings WHERE {where_proceeding}", *args):
-        stored[r["proceeding_id"]] = ProceedingRow(**dict(r))
-    facts = await conn.fetch(f"SELECT * FROM unit_facts WHERE {where}", *args)
-    stored_facts = {fact_key(Fact(**dict(r))) for r in facts}
-    expected = found.rows
-    different = sorted(k for k in expected.keys() & stored.keys() if expected[k] != stored[k])
-    columns = {
-        k: [c for c in type(stored[k]).model_fields if getattr(expected[k], c, None) != getattr(stored[k], c)]
-        for k in different
-    }
-    return ReadModelDiff(
-        missing=sorted(k for k in expected.keys() - stored.keys() if expected[k] is not None),
-        extra=sorted(stored.keys() - expected.keys()),
-        different=different,
-        facts_different=sorted({f[3] for f in found.facts ^ stored_facts}),
-        columns=columns | _fact_columns(found.facts - stored_facts, stored_facts - found.facts),
-    )
+#: Each stream with events at positions in ($1, $2]: its event just before the first of them (its head at $1), with
+#: the index of that event among its command's events when the next shares its command (a valid store never has
+#: that). Narrow rows, one index probe per stream: what the day added, not the whole store.
+_SEEDS = """
+SELECT e.case_id, e.version, e.position, e.recorded_at, e.hash, e.seal, e.causation_id,
+       CASE WHEN e.causation_id = t.cause THEN (SELECT count(*) FROM events x WHERE x.case_id = e.case_id
+                                                AND x.version < e.version AND x.causation_id = e.causation_id)
+            ELSE 0 END AS index
+FROM (SELECT DISTINCT ON (case_id) case_id, version AS first, causation_id AS cause FROM events
+      WHERE position > $1 AND position <= $2 ORDER BY case_id, version) t
+CROSS JOIN LATERAL (
+    SELECT * FROM events s WHERE s.case_id = t.case_id AND s.version = t.first - 1 LIMIT 1) e
+"""
 
 
-def _fact_columns(rebuilt: set[tuple], stored: set[tuple]) -> dict[str, list[str]]:
-    """What differs in each case's facts: a fact (event, kind, unit) found in both with other columns, or one
-    found only in the rebuild or only in the table."""
-    keyed = {f[:3]: f for f in stored}
-    found: dict[str, set[str]] = {}
-    unmatched: dict[str, list[tuple]] = {}
-    for fact in rebuilt:
-        twin = keyed.pop(fact[:3], None)
-        if twin is None:
-            unmatched.setdefault(fact[3], []).append(fact)
-        else:
-            for case_id in {fact[3], twin[3]}:
-                found.setdefault(case_id, set()).update(_changed(fact, twin))
-    for extra in keyed.values():  # a key column changed: pair it with a rebuilt fact of its case differing only there
-        same_case = unmatched.get(extra[3], [])
-        close = next((fact for fact in same_case if len(_changed(fact, extra)) == 1), None)
-        if close is not None:
-            same_case.remove(close)
-            found.setdefault(extra[3], set()).update(_changed(close, extra))
-        else:
-            found.setdefault(extra[3], set()).add("a fact the events do not give")
-    for case_id, facts in unmatched.items():
-        if facts:
-            found.setdefault(case_id, set()).add("a fact missing from the table")
-    return {f"facts:{case_id}": sorted(what) for case_id, what in found.items()}
-
-
-def _changed(a: tuple, b: tuple) -> set[str]:
-    return {f"column {name}" for name, x, y in zip(FACT_FIELDS, a, b, strict=True) if x != y}
+async def scan_after(conn: asyncpg.Connection, position: int, upto: int) -> Scan:
+    """Check the events at positions in (position, upto], each stream from its event at or before `position`
+    (taken as given: a verified checkpoint fixes it); parsed, not folded. Runs in the caller's transaction."""
+    seeds = {row["case_id"]: row for row in await conn.fetch(_SEEDS, position, upto)}
+    query = f"SELECT {_select()} FROM events WHERE position > $1 AND position <= $2 ORDER BY case_id, version"
+    found = Scan()
+    stream = _Stream(found, fold=False)
+    async for row in conn.cursor(query, position, upto, prefetch=PREFETCH):
+        if row["case_id"] != stream.case_id and (seed := seeds.get(row["case_id"])) is not None:
+            stream.seed(seed)
+        found.events += 1
+        stream.check(row)
+    stream.finish()
+    return found
 
 
 async def ranges(conn: Conn, parts: int) -> list[Range]:
@@ -260,13 +260,14 @@ async def ranges(conn: Conn, parts: int) -> list[Range]:
 
 
 def _scan_part(database_url: str, within: Range, keep: bool) -> tuple[Scan, ReadModelDiff]:
-    """One process's share: scan and diff one range over its own connection (rows returned if `keep`)."""
+    """One process's share: scan and diff one range over its own connection (rows returned if `keep`: the
+    rebuild's, which folds without checking the chains)."""
 
     async def run() -> tuple[Scan, ReadModelDiff]:
         conn = await asyncpg.connect(database_url)
         try:
             await init_connection(conn)
-            found = await scan(conn, within)
+            found = await scan(conn, within, checks=not keep)
             changed = await diff(conn, found, within)
         finally:
             await conn.close()
@@ -291,8 +292,8 @@ async def whole(
 ) -> tuple[Scan, ReadModelDiff]:
     """Every stream (or one) scanned and diffed; over `workers` processes when the store is large.
 
-    With `keep` the rebuilt rows and facts come back too (the rebuild writes them); otherwise only the
-    problems and differences, which is all the audit needs.
+    With `keep` the rebuilt rows and facts come back too (the rebuild writes them) and the chains are not
+    checked (the audit checks them); otherwise only the problems and differences, which is all the audit needs.
     """
     workers = workers or default_workers()
     async with pool.acquire() as conn:
@@ -315,7 +316,7 @@ async def whole(
                 merged.problems.sort(key=lambda p: (p.case_id, p.version or 0))
                 return merged, sum((changed for _, changed in done), ReadModelDiff())
         within = Range(only=case_id) if case_id else Range()
-        found = await scan(conn, within)
+        found = await scan(conn, within, checks=not keep)
         return found, await diff(conn, found, within)
 
 

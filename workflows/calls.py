@@ -60,6 +60,13 @@ REPORTING = Budget(
         non_retryable_error_types=["PeriodError"],
     ),
 )
+#: The scheduled verify: a full one reads every event (an hour or more on a large store); a run that gives up is
+#: logged, and the next covers it.
+AUDIT = Budget(
+    timedelta(hours=6),
+    timedelta(hours=12),
+    RetryPolicy(initial_interval=timedelta(seconds=10), maximum_interval=timedelta(minutes=5), maximum_attempts=3),
+)
 #: After the store stayed out of reach for a whole append budget, a timer's tick or a report tries again this late.
 RETRY_LATER = timedelta(minutes=5)
 

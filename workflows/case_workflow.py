@@ -2,7 +2,8 @@
 
 Commands arrive as the `command` update. Its validator runs `decide` on the current state, so an
 invalid or unauthorised command is refused before it touches history; the handler takes the lock,
-decides again, appends the events through an activity and only then evolves the state.
+takes that decision (or decides again if the state or the moment moved since), appends the events through
+a local activity and only then evolves the state.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ with workflow.unsafe.imports_passed_through():
 
 ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
 ABSORB_SIGNAL = "absorb"
+#: Patch (docs/workflow-changes.md): upsert only the search attributes an append changed.
+UPSERT_CHANGED = "upsert-changed-attributes"
 
 
 def rejection(error: DomainError) -> ApplicationError:
@@ -80,6 +83,10 @@ class CaseWorkflow:
         self._refused: BaseException | None = None
         #: After a tick's append gave up, the clock waits until then before it tries again.
         self._tick_retry_at: datetime | None = None
+        #: The validator's decision (command id, version, time, events), which the handler takes when it runs on
+        #: the same state at the same moment rather than deciding again. Validators do not run on replay, where
+        #: the handler decides as it did: `decide` is deterministic.
+        self._validated: tuple[str, int, datetime, list[Event]] | None = None
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
@@ -122,7 +129,8 @@ class CaseWorkflow:
             # report or a quick first command waits for it rather than being refused for an internal reason.
             self._check_text(command)
             return
-        self._decide(command)
+        events = self._decide(command)
+        self._validated = (command.command_id, self._state.version, workflow.now(), events)
 
     @workflow.update(name="opened")
     async def opened(self) -> CaseState:
@@ -150,6 +158,15 @@ class CaseWorkflow:
             return decide(self._state, command, workflow.now(), self._policy)
         except DomainError as error:
             raise rejection(error) from None
+
+    def _decision(self, command: Command) -> list[Event]:
+        """The validator's decision if it was taken on this state at this moment; else `decide` now."""
+        validated, self._validated = self._validated, None
+        if validated is not None and self._state is not None:
+            command_id, version, at, events = validated
+            if (command_id, version, at) == (command.command_id, self._state.version, workflow.now()):
+                return events
+        return self._decide(command)
 
     def _check_text(self, command: Command) -> None:
         try:
@@ -179,7 +196,7 @@ class CaseWorkflow:
         if (adopted := self._adopted.take(command.command_id)) is not None:
             return adopted  # an earlier attempt of this workflow task recorded it; it is folded already
         for _ in range(3):
-            events = self._decide(command)
+            events = self._decision(command)
             if not events:
                 return events
             expected = self._state.version if self._state else 0
@@ -209,7 +226,11 @@ class CaseWorkflow:
         assert state_after is not None  # (events is not empty)
         self._state = state_after
         self._changed = True
-        workflow.upsert_search_attributes(search.updates_for(state_after))
+        if workflow.patched(UPSERT_CHANGED):
+            if changes := search.changes_for(state_after, workflow.info().typed_search_attributes):
+                workflow.upsert_search_attributes(changes)
+        else:  # histories recorded before the patch upserted every attribute, changed or not
+            workflow.upsert_search_attributes(search.updates_for(state_after))
         await self._refer_for_accountability(events, state_after)
         await self._tell_merge_target(events)
         workflow.logger.info(

@@ -1,7 +1,8 @@
 """CheckpointWorkflow: record an audit checkpoint (Merkle root over all chain heads) as a durable step.
 
-Started by a Temporal Schedule (`rectify-checkpoint`, hourly by default) on a real cluster, and by
-the simulation at its end (the time-skipping test server has no Schedules).
+Started by the simulation at its end (the time-skipping test server has no Schedules). The hourly
+`rectify-checkpoint` Schedule runs VerifyWorkflow instead, which records a verified checkpoint after the
+incremental verify; this workflow stays for the simulation and for the histories that ran it.
 """
 
 from __future__ import annotations

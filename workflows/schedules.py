@@ -18,21 +18,40 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
-from rectify.workflows.checkpoint_workflow import CHECKPOINT_WORKFLOW_ID, CheckpointWorkflow
 from rectify.workflows.models import BulletinRequest
+from rectify.workflows.verify_workflow import VERIFY_WORKFLOW_ID, VerifyTask, VerifyWorkflow
 
 CHECKPOINT_SCHEDULE_ID = "rectify-checkpoint"
+FULL_VERIFY_SCHEDULE_ID = "rectify-weekly-verify"
 BULLETIN_SCHEDULE_ID = "rectify-weekly-bulletin"
 log = structlog.get_logger("rectify.schedules")
 
 
 async def ensure_checkpoint_schedule(client: Client, task_queue: str, every: timedelta) -> bool:
-    """Checkpoints every `every`; False when the server has no Schedules (the time-skipping test server)."""
+    """Every `every`, the incremental verify and a verified checkpoint after it (the first run, with no verified
+    checkpoint yet, verifies in full); False when the server has no Schedules (the time-skipping test server)."""
     schedule = Schedule(
-        action=ScheduleActionStartWorkflow(CheckpointWorkflow.run, id=CHECKPOINT_WORKFLOW_ID, task_queue=task_queue),
+        action=ScheduleActionStartWorkflow(
+            VerifyWorkflow.run, VerifyTask(full=False), id=f"{VERIFY_WORKFLOW_ID}-incremental", task_queue=task_queue
+        ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
     )
     return await _ensure(client, CHECKPOINT_SCHEDULE_ID, schedule)
+
+
+async def ensure_full_verify_schedule(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:
+    """Sundays 03:00 in the city's zone: the full verify (every event, and the read models), which also covers
+    what the incremental one leaves to it, and a verified checkpoint after it."""
+    sunday_three = ScheduleCalendarSpec(
+        day_of_week=[ScheduleRange(0)], hour=[ScheduleRange(3)], minute=[ScheduleRange(0)], second=[ScheduleRange(0)]
+    )
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            VerifyWorkflow.run, VerifyTask(full=True), id=f"{VERIFY_WORKFLOW_ID}-full", task_queue=task_queue
+        ),
+        spec=ScheduleSpec(calendars=[sunday_three], time_zone_name=timezone),
+    )
+    return await _ensure(client, FULL_VERIFY_SCHEDULE_ID, schedule)
 
 
 async def ensure_bulletin_schedule(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:

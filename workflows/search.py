@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, TypedSearchAttributes
 
 from rectify.domain.state import CaseState
 
@@ -32,3 +32,9 @@ def updates_for(state: CaseState) -> list[SearchAttributeUpdate]:
     updates.append(ESCALATION_LEVEL.value_set(state.escalation_level))
     updates.append(DUE_AT.value_set(state.due_at) if state.due_at else DUE_AT.value_unset())
     return updates
+
+
+def changes_for(state: CaseState, current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:
+    """`updates_for(state)` without those the workflow holds already: a claim changes its status, not its
+    category or grid, and an upsert that changes nothing still costs the server a visibility write."""
+    return [u for u in updates_for(state) if current.get(u.key) != u.value]

@@ -1,4 +1,4 @@
-"""Record the replay corpus: real CaseWorkflow and CheckpointWorkflow runs on the time-skipping server.
+"""Record the replay corpus: real case, checkpoint, verify and bulletin workflow runs on the time-skipping server.
 
     .venv/bin/python -m tests.histories.record
 
@@ -23,6 +23,7 @@ from rectify.domain.types import Actor, Channel, Role
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.models import BulletinRequest, workflow_id_for
+from rectify.workflows.verify_workflow import VerifyTask, VerifyWorkflow
 from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
 HERE = Path(__file__).parent
@@ -113,6 +114,10 @@ async def record(out: Path = HERE) -> list[Path]:
         await fix(merge_target, lead)
         checkpoint_id = "rectify-checkpoint"
         await stack.env.client.execute_workflow(CheckpointWorkflow.run, id=checkpoint_id, task_queue=stack.task_queue)
+        verify_id = "rectify-verify"
+        await stack.env.client.execute_workflow(
+            VerifyWorkflow.run, VerifyTask(full=False), id=verify_id, task_queue=stack.task_queue
+        )
         await stack.env.sleep(MONTH)  # past the reopen window: the closed cases' workflows complete
 
         bulletin_id = "rectify-bulletin-corpus"
@@ -129,7 +134,7 @@ async def record(out: Path = HERE) -> list[Path]:
                 path = out / (f"{name}.json" if len(runs) == 1 else f"{name}.run{n + 1}.json")
                 path.write_text(history.to_json(), encoding="utf-8")
                 written.append(path)
-        for name, workflow_id in (("checkpoint", checkpoint_id), ("bulletin", bulletin_id)):
+        for name, workflow_id in (("checkpoint", checkpoint_id), ("verify", verify_id), ("bulletin", bulletin_id)):
             history = (await fetch_runs(stack.env.client, workflow_id))[-1]
             (out / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
             written.append(out / f"{name}.json")

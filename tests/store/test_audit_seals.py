@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from rectify.audit.verify import verify
-from rectify.domain.canonical import GENESIS_HASH, checkpoint_hash, heads_root, seal_hash
+from rectify.domain.canonical import CHECKPOINT_FORMAT, GENESIS_HASH, checkpoint_hash, heads_root, seal_hash
 from rectify.domain.state import fold
 from rectify.store import EventStore, migrate
 from rectify.store.checkpoints import checkpoints, record_checkpoint
@@ -101,6 +101,6 @@ async def test_a_store_from_before_the_seals_is_sealed_by_its_migration(fresh_da
         await record_checkpoint(store.pool)
         report = await verify(store)
         assert report.ok, problems(report)
-        assert [cp.format for cp in await checkpoints(store.pool)] == [1, 2]
+        assert [cp.format for cp in await checkpoints(store.pool)] == [1, CHECKPOINT_FORMAT]
     finally:
         await store.close()
