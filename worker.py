@@ -139,6 +139,7 @@ def main() -> None:
     from rectify.client import ServerUnavailable
 
     logs.configure()
+    logs.route_temporal_core()
     status = 0
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

@@ -60,6 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     from rectify import logs
 
     logs.configure()
+    logs.route_temporal_core()
     status = run(argv)
     sys.stdout.flush()
     sys.stderr.flush()
