@@ -7,18 +7,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psutil
-import pytest
 
 from rectify.devstack import free_port
 from rectify.domain.types import FINAL_STATUSES
@@ -32,16 +28,8 @@ def rectify(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess
     )
 
 
-@pytest.fixture
-def data() -> Iterator[Path]:
-    """The data folder, outside pytest's own temporary folders: PostgreSQL runs as another user when the tests
-    run as root, and a pytest started meanwhile makes /tmp/pytest-of-root private again."""
-    folder = Path(tempfile.mkdtemp(prefix="rectify-demo-up-")) / "data"
-    yield folder
-    shutil.rmtree(folder.parent, ignore_errors=True)
-
-
-def test_after_the_demo_rectify_up_runs_its_cases_and_its_accounts_sign_in(data: Path, tmp_path: Path) -> None:
+def test_after_the_demo_rectify_up_runs_its_cases_and_its_accounts_sign_in(tmp_path: Path) -> None:
+    data = tmp_path / "data"
     env = {**os.environ, "RECTIFY_DATA_DIR": str(data), "RECTIFY_API_PORT": str(free_port()), "COLUMNS": "200"}
     for name in ("RECTIFY_TEMPORAL_ADDRESS", "RECTIFY_DATABASE_URL"):
         env.pop(name, None)
