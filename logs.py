@@ -113,3 +113,15 @@ def configure(level: int = logging.INFO, stream: Any = None) -> None:
     root.handlers = [h for h in root.handlers if not getattr(h, "_rectify", False)]
     handler._rectify = True  # type: ignore[attr-defined]  # so a second configure() replaces, not adds
     root.addHandler(handler)  # the root keeps its level (WARNING unless someone set it)
+
+
+def route_temporal_core() -> None:
+    """Temporal's core (Rust) writes its own warnings to stdout, where `--json` results go: send them to the
+    `temporalio.core` logger instead, through the lines above. Call once, before any Temporal client exists."""
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+
+    forwarding = LogForwardingConfig(logger=logging.getLogger("temporalio.core"))
+    logging_config = LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"), forwarding=forwarding
+    )
+    Runtime.set_default(Runtime(telemetry=TelemetryConfig(logging=logging_config)), error_if_already_set=False)

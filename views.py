@@ -73,7 +73,7 @@ def print_stack(console: Console, stack: Any) -> None:
     table.add_row("PostgreSQL", stack.database_url)
     if api_url := getattr(stack, "api_url", None):
         table.add_row("HTTP API", f"{api_url}/open311/v2/services.json · {api_url}/docs")
-        table.add_row("Web pages", f"{api_url}/  (accounts: rectify users create …)")
+        table.add_row("Web pages", f"{api_url}/  (accounts: the demo's, or rectify users create …)")
     table.add_row("Task queue", stack.task_queue)
     table.add_row("Data folder", str(stack.data_dir))
     table.add_row("City", f"{stack.city.policy.city} ({len(stack.city.policy.units)} units)")

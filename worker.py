@@ -18,9 +18,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from rectify.activities.appends import AppendActivities
-from rectify.activities.audits import AuditActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
+from rectify.audit.scheduled import AuditActivities
 from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
 from rectify.channels.relay import options_for, relay_running
 from rectify.config import Settings
@@ -183,6 +183,7 @@ def main() -> None:
     from rectify.client import ServerUnavailable
 
     logs.configure()
+    logs.route_temporal_core()
     status = 0
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

@@ -3,12 +3,16 @@ checkpoint's links and root."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 import asyncpg
 
 from rectify.domain.canonical import GENESIS_HASH
 from rectify.domain.checkpoints import Checkpoint
 from rectify.domain.types import Frozen
-from rectify.store import fastpath
+from rectify.store import EventStore, fastpath
+from rectify.store.checkpoints import Head
 
 
 class Finding(Frozen):
@@ -123,3 +127,14 @@ def root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list
             f"position {cp.position} were deleted, changed or reordered, or their times changed)",
         )
     ]
+
+
+HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
+
+    findings: AuditFindings
+    heads: list[Head] | None = None

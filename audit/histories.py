@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from temporalio.client import Client
 
-from rectify.audit.verify import CheckResult, Finding, HistoryCheck
+from rectify.audit.checks import CheckResult, Finding, HistoryCheck
 from rectify.store import EventStore
 from rectify.workflows.history import recorded_appends
 from rectify.workflows.models import workflow_id_for

@@ -20,7 +20,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rectify.audit.checks import CLOCK, AuditFindings, CheckResult, Clock, Finding, at, checkpoint_links, root_matches
+from rectify.audit.checks import (
+    CLOCK,
+    AuditFindings,
+    CheckResult,
+    Clock,
+    Finding,
+    HistoryCheck,
+    Verified,
+    at,
+    checkpoint_links,
+    root_matches,
+)
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
@@ -30,7 +41,6 @@ from rectify.store.scan import Scan, scan_after
 if TYPE_CHECKING:
     import asyncpg
 
-    from rectify.audit.verify import HistoryCheck, Verified
 
 _CHAINS = (
     "the hash chains of the events after the checkpoint: each linked to its case's head at the checkpoint, each hash "
@@ -41,8 +51,6 @@ _CHAINS = (
 
 async def verify_since(store: EventStore, histories: HistoryCheck | None = None) -> Verified | None:
     """The incremental verify from the latest verified checkpoint; None when there is none (verify in full)."""
-    from rectify.audit.verify import Verified
-
     async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         taken = await checkpoints(conn)  # type: ignore[arg-type]
         base = next((cp for cp in reversed(taken) if cp.verified and cp.format >= 3), None)

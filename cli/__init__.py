@@ -4,6 +4,7 @@ Exit codes: 0 done, 1 command rejected, 2 usage error, 3 a server could not be r
 JSON (`--json`). No traceback reaches the user for a usage or input error.
 
 - cli/stack.py        up, api, worker, doctor, city-check
+- cli/recover.py      recover (start what the store holds open and Temporal does not run)
 - cli/intake.py       report (files a case, or joins the open case it repeats)
 - cli/commands.py     claim, dispute, … every case command, built from domain/command_table.py
 - cli/reads.py        show, list, history, inbox
@@ -34,6 +35,7 @@ from rectify.cli import (
     notices,
     ranking,
     reads,
+    recover,
     sim,
     stack,
     users,
@@ -51,7 +53,14 @@ app = typer.Typer(
 )
 cases = typer.Typer()
 register(cases, Stream.CASE)
-for group in (stack.app, sim.app, intake.app, cases, reads.app):  # commands at the top level, in this order
+for group in (
+    stack.app,
+    recover.app,
+    sim.app,
+    intake.app,
+    cases,
+    reads.app,
+):  # commands at the top level, in this order
     app.add_typer(group)
 app.add_typer(accountability.app, name="accountability")
 app.add_typer(ranking.app, name="ranking")
@@ -69,6 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     from rectify.telemetry import flush_traces
 
     logs.configure()
+    logs.route_temporal_core()
     status = run(argv)
     flush_traces()
     sys.stdout.flush()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rectify.city import City
-from rectify.cli.common import JsonOpt, console, emit, load_city
+from rectify.cli.common import JsonOpt, console, emit, err, load_city
 from rectify.config import Settings
 from rectify.sim.charts import ranking
 from rectify.sim.core import SimConfig
@@ -35,26 +35,55 @@ def demo(
     ] = False,
     data_dir: Annotated[Path | None, typer.Option(help="Data folder (default .rectify/).")] = None,
     out: Annotated[Path, typer.Option(help="Where the report goes.")] = Path("out"),
+    days: Annotated[int, typer.Option(min=1, max=31, help="Simulated days (fewer: a quicker demo).")] = 12,
+    reports_per_day: Annotated[int, typer.Option(min=1, max=TEMPORAL_COMFORT, help="Average reports a day.")] = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """A simulated week in the sample city on the real engine (worker, workflows, store), then its report."""
+    """Twelve simulated days in the sample city on the real engine (worker, workflows, store), then its report,
+    and staff accounts to sign in with at / after `rectify up` (printed at the end, passwords included)."""
     if walkthrough:
         from rectify.demo import run_demo
 
         run_interruptible(run_demo(console, data_dir))
         return
+    from rectify.web.demo_accounts import create_demo_accounts
+
     s = Settings.from_env(os.environ)
-    simulate_and_print(
-        load_city(s),
-        as_json,
+    city = load_city(s)
+    accounts: list[Any] = []
+
+    async def make_accounts(store: Any) -> None:
+        accounts.extend(await create_demo_accounts(store.pool, city.policy))
+
+    summary = run_simulation(
+        err if as_json else console,
+        city,
         engine="temporal",
-        days=12,
-        reports_per_day=50,
+        days=days,
+        reports_per_day=reports_per_day,
         seed=1,
         start=None,
         out=out,
         data_dir=data_dir or s.data_dir,
         database_url=None,
+        then=make_accounts,
+    )
+    shown = summary | {"accounts": [a.as_dict() for a in accounts]}
+    emit(shown, as_json, lambda _: print_accounts(console, accounts, s.api_port))
+
+
+def print_accounts(console: Console, accounts: list[Any], port: int) -> None:
+    """The demo's accounts, and the way in: `rectify up`, then sign in at / (passwords are shown only here)."""
+    table = Table(title="staff accounts for the web pages (passwords shown once)", title_justify="left")
+    for column in ("name", "password", "role", "unit"):
+        table.add_column(column)
+    for a in accounts:
+        table.add_row(a.name, a.password, a.role, f"{a.unit_name} ({a.unit_id})")
+    console.print(table)
+    console.print(
+        f"Next: [bold]rectify up[/bold] (or make up), then open http://127.0.0.1:{port}/ and sign in. The demo's "
+        "open cases are started on the dev server first (rectify recover), so they take commands. "
+        "A lost password: rectify users reset-password NAME."
     )
 
 
@@ -92,8 +121,6 @@ def simulate(
 
 def simulate_and_print(city: City, as_json: bool, **options: Any) -> None:
     """With `--json`, the progress goes to stderr and summary.json to stdout."""
-    from rectify.cli.common import err
-
     summary = run_simulation(err if as_json else console, city, **options)
     emit(summary, as_json, lambda _: None)
 
@@ -136,6 +163,7 @@ def run_simulation(
     out: Path,
     data_dir: Path,
     database_url: str | None,
+    then: Callable[[Any], Awaitable[None]] | None = None,
 ) -> dict:
     try:
         engine_name = EngineName(engine)
@@ -147,7 +175,9 @@ def run_simulation(
             "(it slows as open workflows with timers pile up); --engine direct plays city-scale loads"
         )
     config = SimConfig(seed=seed, days=days, reports_per_day=reports_per_day, start=parse_start(start, city))
-    options = SimOptions(config=config, engine=engine_name, out_dir=out, data_dir=data_dir, database_url=database_url)
+    options = SimOptions(
+        config=config, engine=engine_name, out_dir=out, data_dir=data_dir, database_url=database_url, then=then
+    )
     where = database_url or f"the embedded PostgreSQL in {data_dir}/postgres (earlier simulated data there is replaced)"
     console.print(
         f"[bold]Simulating[/bold] {days} days in {city.policy.city} from {config.start} (seed {seed}, about "

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from rectify.cli.common import JsonOpt, console, emit, load_city, say, settings
+from rectify.cli.common import JsonOpt, console, emit, err, load_city, say, settings
 from rectify.config import Settings
 
 app = typer.Typer()
@@ -26,6 +26,7 @@ def up(
 
     With --json, one line of JSON says where everything is once it is up."""
     from rectify import views
+    from rectify.cli.recover import print_recovery, progress_on
     from rectify.devstack import EmbeddedStack
 
     s = Settings.from_env(os.environ)
@@ -39,6 +40,9 @@ def up(
         async with EmbeddedStack(
             folder, city_dir=s.city_dir, task_queue=s.task_queue, checkpoint_every=s.checkpoint_every, notices=notices
         ) as stack:
+            # The store may hold cases no workflow runs (the demo's, a lost or new cluster): start them first.
+            with progress_on(err if as_json else console) as progress:
+                recovery = await stack.client.recover(progress=progress)
             port = s.api_port if not port_open("127.0.0.1", s.api_port) else free_port()
             web_secret = replace(s, data_dir=stack.data_dir).resolved_web_secret()
             evidence = stack.data_dir / "evidence"
@@ -48,7 +52,9 @@ def up(
                 stack.api_url = api_url
                 info = json.loads(stack.stack_file.read_text())
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
-                emit(info | {"api_url": api_url}, as_json, lambda _: views.print_stack(console, stack))
+                recovered = {k: v for k, v in recovery.as_dict().items() if k != "started"}  # counts say it
+                shown = info | {"api_url": api_url, "recovered": recovered}
+                emit(shown, as_json, lambda _: (views.print_stack(console, stack), print_recovery(console, recovery)))
                 await wait_for_ctrl_c()
             console.print("stopping …")
 

@@ -16,6 +16,7 @@ from rectify.city import City
 from rectify.client.errors import CaseNotFound, CommandRejected, RectifyError, ServerUnavailable
 from rectify.client.intake import MEDIA_URL, Intake, check_media_url
 from rectify.client.models import CaseRef, CaseView
+from rectify.client.recover import Progress, Recovery
 from rectify.client.temporal import UPDATE_PATIENCE, connect_temporal, register_search_attributes
 from rectify.config import Settings
 from rectify.domain.accountability import ProceedingState, fold_proceeding
@@ -32,6 +33,7 @@ __all__ = [
     "CaseRef",
     "CaseView",
     "CommandRejected",
+    "Recovery",
     "RectifyClient",
     "RectifyError",
     "ServerUnavailable",
@@ -62,6 +64,13 @@ class RectifyClient(Intake):
 
     async def close(self) -> None:
         await self.store.close()
+
+    async def recover(self, *, restart_ended: bool = False, progress: Progress | None = None) -> Recovery:
+        """Start the workflow of every case and proceeding the store holds open but Temporal does not run
+        (client/recover.py): after a cluster lost its persistence, a move to another cluster, or the demo."""
+        from rectify.client.recover import recover
+
+        return await recover(self, restart_ended=restart_ended, progress=progress)
 
     # -- reads ----------------------------------------------------------------------------------
     async def get(self, case_id: str) -> CaseView:

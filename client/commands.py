@@ -23,7 +23,7 @@ from rectify.client.temporal import update
 from rectify.domain import commands as c
 from rectify.domain.accountability import ProceedingCommand
 from rectify.domain.command_table import BY_MODEL, BY_NAME, COMMANDS, CommandSpec, Stream
-from rectify.domain.types import Actor, CaseStatus
+from rectify.domain.types import OPEN_STATUSES, Actor, CaseStatus
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.models import CommandResult, ProceedingResult, workflow_id_for
 
@@ -116,6 +116,8 @@ class Commands(ClientCore):
             row = await self.store.get_case(stream_id)
             status = row.status if row else None
             what = f"case {stream_id} (status {status}) has ended; it takes no more commands"
+            if row is not None and row.status in OPEN_STATUSES:  # open in the store: its cluster lost it, or moved
+                what = f"case {stream_id} is {status} in the store, but no workflow runs it: run `rectify recover`"
         if status is None:
             return CaseNotFound(stream_id)
         return CommandRejected(what, rule="case_ended", case_id=stream_id, status=status)

@@ -16,10 +16,11 @@ from rectify.devstack.servers import (
     stop_together,
     test_server_path,
 )
-from rectify.devstack.stacks import EmbeddedStack, Notices, TestStack, open_store
+from rectify.devstack.stacks import TEMPORAL_DB, EmbeddedStack, Notices, TestStack, open_store
 
 __all__ = [
     "STOP_TIMEOUT",
+    "TEMPORAL_DB",
     "EmbeddedPostgres",
     "EmbeddedStack",
     "Notices",

@@ -22,6 +22,9 @@ from rectify.devstack.servers import (
     test_server_path,
 )
 
+#: The dev server's SQLite database in a data folder (`rectify up`): all the cluster's persistence.
+TEMPORAL_DB = "temporal.db"
+
 
 class _Stack:
     """What every stack shares: start in order, and on any failure stop what was already started."""
@@ -243,7 +246,7 @@ class EmbeddedStack(_Stack):
         # exits, so a server forked from a pool thread could be killed when that thread is recycled.
         self.pg.start()
         self._stack.callback(self.pg.stop)  # if Temporal cannot start; stop_together below otherwise
-        self.temporal = TemporalDevServer(self.data_dir / "temporal.db", log_file=self.data_dir / "temporal.log")
+        self.temporal = TemporalDevServer(self.data_dir / TEMPORAL_DB, log_file=self.data_dir / "temporal.log")
         self.temporal.start()
         self._stack.callback(stop_together, self.temporal, self.pg)
         self.database_url = self.pg.url

@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rectify.domain.deadlines import Stage, rung_moment
+from rectify.domain.deadlines import Stage, reopen_window_end, rung_moment
 from rectify.domain.policy import Policy, Rung
 from rectify.domain.state import CaseState
-from rectify.domain.types import CaseStatus
+from rectify.domain.types import FINAL_STATUSES, CaseStatus
 
 S = CaseStatus
 #: A stage's clock runs only while the case is in one of these statuses.
@@ -69,3 +69,13 @@ def next_due(state: CaseState | None, policy: Policy) -> datetime | None:
     if ladder is not None and ladder[1]:
         moments.append(ladder[1][0][0])
     return min(moments) if moments else None
+
+
+def case_is_live(state: CaseState, policy: Policy, now: datetime) -> bool:
+    """Whether anything can still happen to the case: a command (it is open, or closed within its reopen
+    window) or a moment falling due. Its workflow runs exactly while this holds."""
+    if state.status in FINAL_STATUSES:
+        return False
+    if state.status is CaseStatus.CLOSED and state.closed_at is not None:
+        return now < reopen_window_end(policy, state.closed_at) or next_due(state, policy) is not None
+    return True

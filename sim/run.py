@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from rectify.city import City
-from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.devstack import TEMPORAL_DB, EmbeddedPostgres, TestStack
 from rectify.domain.checkpoints import Checkpoint
 from rectify.sim.core import Engine, SimConfig, SimCounts, Simulation
 from rectify.sim.core import Progress as Update
@@ -44,6 +44,8 @@ class SimOptions:
     #: A PostgreSQL database to write to instead of the embedded one (it must hold no events yet).
     database_url: str | None = None
     charts: bool = True
+    #: Called with the store once the run is summarised, before its servers stop (the demo makes accounts).
+    then: Callable[[EventStore], Awaitable[None]] | None = None
 
 
 class SimulationError(RuntimeError):
@@ -70,6 +72,7 @@ async def _database(options: SimOptions) -> AsyncIterator[str]:
     pg.start()
     try:
         await _reset_for_simulation(pg.url, options.data_dir)
+        _forget_workflows(options.data_dir)
         yield pg.url
     finally:
         pg.stop()
@@ -82,6 +85,14 @@ async def _reset_for_simulation(url: str, data_dir: Path) -> None:
             "the data there, so give it another --data-dir (or remove that folder yourself)"
         )
     await admin.drop_schema(url)
+
+
+def _forget_workflows(data_dir: Path) -> None:
+    """The dev server's database beside it (from `rectify up`) runs the workflows of the cases just replaced: it
+    goes too, so that `rectify up` starts afresh and `rectify recover` starts the new cases. The folder's
+    PostgreSQL is ours now, so no `rectify up` is using it."""
+    for file in data_dir.resolve().glob(f"{TEMPORAL_DB}*"):
+        file.unlink()
 
 
 async def _require_empty(store: EventStore) -> None:
@@ -131,6 +142,8 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
                     counts = await Simulation(city, config, DirectEngine(store, city, options.out_dir), update).run()
                 checkpoint = await record_checkpoint(store.pool)
                 summary = await _summarise(store, city, options, counts, checkpoint)
+                if options.then is not None:
+                    await options.then(store)
             finally:
                 await store.close()
         else:
@@ -146,6 +159,8 @@ async def simulate(city: City, options: SimOptions, console: Console) -> dict:
                         CheckpointWorkflow.run, id=CHECKPOINT_WORKFLOW_ID, task_queue=stack.task_queue
                     )
                 summary = await _summarise(stack.store, city, options, counts, checkpoint)
+                if options.then is not None:
+                    await options.then(stack.store)
     options.out_dir.mkdir(parents=True, exist_ok=True)
     (options.out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     if options.charts:

@@ -87,6 +87,17 @@ async def status_counts(pool: asyncpg.Pool, scope_unit: str | None = None) -> di
     return {r["status"]: r["n"] for r in rows}
 
 
+async def busiest_units(pool: asyncpg.Pool, open_statuses: Sequence[str], limit: int) -> list[str]:
+    """The lead units with the most open cases (then the most cases, then by id): who has work waiting."""
+    rows = await pool.fetch(
+        """SELECT lead_unit FROM cases WHERE lead_unit IS NOT NULL GROUP BY lead_unit
+           ORDER BY count(*) FILTER (WHERE status = ANY($1::text[])) DESC, count(*) DESC, lead_unit LIMIT $2""",
+        list(open_statuses),
+        limit,
+    )
+    return [r["lead_unit"] for r in rows]
+
+
 class CaseQueries:
     """The API's reads of the case list (Open311 and /v1)."""
 

@@ -12,6 +12,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 from rectify.workflows import calls
 
@@ -39,12 +40,14 @@ class AccountabilityWorkflow:
     @workflow.init
     def __init__(self, input: ProceedingInput) -> None:
         self._policy = input.policy
-        self._state: ProceedingState | None = None
+        self._state: ProceedingState | None = input.carried
         self._lock = asyncio.Lock()
         self._changed = False
 
     @workflow.run
     async def run(self, input: ProceedingInput) -> ProceedingState:
+        if self._state is None and input.referral is None:
+            raise ApplicationError("a proceeding workflow needs a referral or a carried state", non_retryable=True)
         while self._state is None:
             try:
                 async with self._lock:

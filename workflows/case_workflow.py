@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 from rectify.workflows import calls
@@ -26,11 +26,11 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.deadlines import reopen_window_end
     from rectify.domain.decider import decide
     from rectify.domain.errors import DomainError
-    from rectify.domain.escalation import next_due
+    from rectify.domain.escalation import case_is_live, next_due
     from rectify.domain.events import CaseMerged, EscalationRaised, Event
     from rectify.domain.state import CaseState, fold
     from rectify.domain.text import check_text
-    from rectify.domain.types import FINAL_STATUSES, SYSTEM_ACTOR, CaseStatus
+    from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
     from rectify.workflows import search
     from rectify.workflows.adopt import Adopted
     from rectify.workflows.models import (
@@ -279,13 +279,16 @@ class CaseWorkflow:
         if not reached:
             return
         referral = referral_for(state, reached[0].version, str(workflow.uuid4()))
-        await workflow.start_child_workflow(
-            ACCOUNTABILITY_WORKFLOW,
-            ProceedingInput(policy=self._policy, referral=referral),
-            id=referral.case_id,
-            parent_close_policy=ParentClosePolicy.ABANDON,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-        )
+        try:
+            await workflow.start_child_workflow(
+                ACCOUNTABILITY_WORKFLOW,
+                ProceedingInput(policy=self._policy, referral=referral),
+                id=referral.case_id,
+                parent_close_policy=ParentClosePolicy.ABANDON,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:  # `rectify recover` opened it first (client/recover.py): one proceeding
+            workflow.logger.info("case.proceeding_already_open", extra={"proceeding_id": referral.case_id})
 
     async def _tick(self) -> None:
         """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""
@@ -318,13 +321,7 @@ class CaseWorkflow:
         return min(moments) if moments else None
 
     def _finished(self) -> bool:
-        state = self._case
-        if state.status in FINAL_STATUSES:
-            return True
-        if state.status is CaseStatus.CLOSED and state.closed_at is not None:
-            window_end = reopen_window_end(self._policy, state.closed_at)
-            return workflow.now() >= window_end and next_due(state, self._policy) is None
-        return False
+        return not case_is_live(self._state, self._policy, workflow.now())
 
     def _should_continue(self, input: CaseWorkflowInput) -> bool:
         info = workflow.info()

@@ -36,8 +36,11 @@ class CommandResult(Frozen):
 
 
 class ProceedingInput(Frozen):
+    """Either the referral that opens the proceeding, or its state folded from the store (`rectify recover`)."""
+
     policy: Policy
-    referral: OpenProceeding
+    referral: OpenProceeding | None = None
+    carried: ProceedingState | None = None
 
 
 class ProceedingResult(Frozen):

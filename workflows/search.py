@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from temporalio.common import SearchAttributeKey, SearchAttributeUpdate, TypedSearchAttributes
+from typing import Any
+
+from temporalio.common import SearchAttributeKey, SearchAttributePair, SearchAttributeUpdate, TypedSearchAttributes
 
 from rectify.domain.state import CaseState
 
@@ -17,21 +19,26 @@ DUE_AT = SearchAttributeKey.for_datetime("RectifyDueAt")
 ALL_KEYS = (STATUS, CATEGORY, LEAD_UNIT, TERRITORIAL_UNIT, GRID, ESCALATION_LEVEL, DUE_AT)
 
 
-def updates_for(state: CaseState) -> list[SearchAttributeUpdate]:
-    """The attribute values that describe `state`; unset ones are removed rather than left stale."""
-    keyword_values = {
+def _values(state: CaseState) -> dict[SearchAttributeKey, Any]:
+    return {
         STATUS: state.status.value,
         CATEGORY: state.category,
         LEAD_UNIT: state.lead_unit,
         TERRITORIAL_UNIT: state.territorial_unit,
         GRID: state.grid_id,
+        ESCALATION_LEVEL: state.escalation_level,
+        DUE_AT: state.due_at,
     }
-    updates: list[SearchAttributeUpdate] = [
-        key.value_set(value) if value is not None else key.value_unset() for key, value in keyword_values.items()
-    ]
-    updates.append(ESCALATION_LEVEL.value_set(state.escalation_level))
-    updates.append(DUE_AT.value_set(state.due_at) if state.due_at else DUE_AT.value_unset())
-    return updates
+
+
+def updates_for(state: CaseState) -> list[SearchAttributeUpdate]:
+    """The attribute values that describe `state`; unset ones are removed rather than left stale."""
+    return [key.value_set(value) if value is not None else key.value_unset() for key, value in _values(state).items()]
+
+
+def attributes_for(state: CaseState) -> TypedSearchAttributes:
+    """The attributes a workflow starting from `state` begins with (`rectify recover`)."""
+    return TypedSearchAttributes([SearchAttributePair(k, v) for k, v in _values(state).items() if v is not None])
 
 
 def changes_for(state: CaseState, current: TypedSearchAttributes) -> list[SearchAttributeUpdate]:

@@ -1,0 +1,257 @@
+"""Recovery: start the workflow of every case and proceeding that the store holds open but Temporal does not run.
+
+After a Temporal cluster lost its persistence, after a move to another cluster, or after the demo (which ran on
+the time-skipping server), the store still holds every case while no workflow runs them, and every command would
+answer that the case has ended. Each such case starts again from the state folded from its events. Its timers are
+derived from that state and the current time (domain/escalation.py `next_due`): a rung the store holds is never
+raised again, one whose moment passed while nothing ran is raised once by the first tick, and later ones wait.
+
+Three passes: cases, open proceedings, and top rungs whose proceeding never recorded its opening (the case
+workflow started it a moment before the cluster was lost). Idempotent: a workflow that runs is left alone, and
+each workflow id is taken once (a second recovery, or the case's own workflow, finds it taken).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import asyncpg
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from rectify.client.base import ClientCore
+from rectify.client.errors import ServerUnavailable
+from rectify.client.temporal import register_search_attributes
+from rectify.domain.accountability import ProceedingStatus, fold_proceeding, proceeding_id_for, referral_for
+from rectify.domain.escalation import case_is_live
+from rectify.domain.state import fold
+from rectify.domain.types import FINAL_STATUSES, CaseStatus
+from rectify.store import recovery as queries
+from rectify.workflows import search
+from rectify.workflows.accountability_workflow import AccountabilityWorkflow
+from rectify.workflows.case_workflow import CaseWorkflow
+from rectify.workflows.models import CaseWorkflowInput, ProceedingInput, workflow_id_for
+
+#: Workflows described or started at once.
+CONCURRENCY = 16
+#: Answers meaning the server itself is out of reach: recovery stops (exit 3) rather than marking cases failed.
+_UNREACHABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+
+
+class Outcome(StrEnum):
+    STARTED = "started"  # no workflow ran it: started from the store's state
+    RUNNING = "running"  # its workflow runs: left alone
+    SETTLED = "settled"  # nothing can happen to it any more, so it needs no workflow
+    ENDED = "ended"  # Temporal ended its workflow while the store holds it open: left alone unless asked
+    FAILED = "failed"  # it could not be started; the detail says why
+
+
+class Kind(StrEnum):
+    CASE = "case"
+    PROCEEDING = "proceeding"
+    REFERRAL = "referral"  # a top rung whose proceeding has no events yet
+
+
+@dataclass(frozen=True)
+class Recovered:
+    kind: Kind
+    id: str
+    outcome: Outcome
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Recovery:
+    items: list[Recovered]
+
+    @property
+    def ok(self) -> bool:
+        return not any(i.outcome is Outcome.FAILED for i in self.items)
+
+    def count(self, kind: Kind, outcome: Outcome) -> int:
+        return sum(1 for i in self.items if i.kind is kind and i.outcome is outcome)
+
+    def counts(self) -> dict[str, dict[str, int]]:
+        return {k.value: {o.value: self.count(k, o) for o in Outcome} for k in Kind}
+
+    def listed(self, outcome: Outcome) -> list[dict[str, str]]:
+        return [{"kind": i.kind.value, "id": i.id, "detail": i.detail} for i in self.items if i.outcome is outcome]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "counts": self.counts(),
+            "started": self.listed(Outcome.STARTED),
+            "ended": self.listed(Outcome.ENDED),
+            "failed": self.listed(Outcome.FAILED),
+        }
+
+
+#: Told after each item: which pass ("cases", "proceedings", "referrals"), how many are done, how many in all.
+Progress = Callable[[str, int, int], None]
+
+
+async def recover(
+    client: ClientCore, *, restart_ended: bool = False, progress: Progress | None = None, now: datetime | None = None
+) -> Recovery:
+    """Start what the store holds open and Temporal does not run. `restart_ended`: also start again what Temporal
+    ended (failed, terminated, timed out …) while the store holds it open; by default that is only reported."""
+    run = _Run(client, restart_ended, now or datetime.now(UTC))
+    try:
+        await register_search_attributes(client.temporal)  # a new cluster knows none; upserting one would hang
+        return await run.all(progress)
+    except RPCError as error:
+        if error.status in _UNREACHABLE:
+            raise ServerUnavailable(f"Temporal could not be reached: {error.message}") from error
+        raise
+    except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as error:
+        raise ServerUnavailable(f"PostgreSQL could not be reached: {error}") from error
+
+
+class _Run:
+    def __init__(self, client: ClientCore, restart_ended: bool, now: datetime) -> None:
+        self.client, self.restart_ended, self.now = client, restart_ended, now
+        self.policy = client.city.policy
+        self.pool = client.store.pool
+
+    async def all(self, progress: Progress | None) -> Recovery:
+        window = timedelta(days=self.policy.reopen_window_days)
+        final = [s.value for s in FINAL_STATUSES]
+        cases = await queries.live_case_ids(self.pool, final, CaseStatus.CLOSED.value, self.now - window)
+        items = await _each("cases", Kind.CASE, cases, self.case, progress)
+        proceedings = await queries.open_proceeding_ids(self.pool, ProceedingStatus.CLOSED.value)
+        items += await _each("proceedings", Kind.PROCEEDING, proceedings, self.proceeding, progress)
+        rungs = await queries.rungs_reached(self.pool, len(self.policy.ladder))
+        have = await queries.streams_present(self.pool, [proceeding_id_for(c, v) for c, v in rungs])
+        unopened = [(c, v) for c, v in rungs if proceeding_id_for(c, v) not in have]
+        items += await _each("referrals", Kind.REFERRAL, unopened, self.referral, progress)
+        return Recovery(items)
+
+    async def case(self, case_id: str) -> Recovered:
+        workflow_id = workflow_id_for(case_id)
+        status = await self._status(workflow_id)
+        if status is WorkflowExecutionStatus.RUNNING:
+            return Recovered(Kind.CASE, case_id, Outcome.RUNNING)
+        state = fold(await self.client.store.load(case_id))
+        if state is None or not case_is_live(state, self.policy, self.now):
+            return Recovered(Kind.CASE, case_id, Outcome.SETTLED)
+        if status is not None and not self.restart_ended:
+            return Recovered(Kind.CASE, case_id, Outcome.ENDED, f"Temporal: {status.name.lower()}")
+        start = CaseWorkflowInput(
+            policy=self.policy, carried=state, continue_as_new_after=self.client.continue_as_new_after
+        )
+        options = {"search_attributes": search.attributes_for(state)}
+        outcome = await self._start(CaseWorkflow.run, start, workflow_id, ended=status is not None, **options)
+        return Recovered(Kind.CASE, case_id, outcome, f"{state.status.value} v{state.version}")
+
+    async def proceeding(self, proceeding_id: str) -> Recovered:
+        status = await self._status(proceeding_id)
+        if status is WorkflowExecutionStatus.RUNNING:
+            return Recovered(Kind.PROCEEDING, proceeding_id, Outcome.RUNNING)
+        state = fold_proceeding(await self.client.store.load(proceeding_id))
+        if state is None or state.status is ProceedingStatus.CLOSED:
+            return Recovered(Kind.PROCEEDING, proceeding_id, Outcome.SETTLED)
+        if status is not None and not self.restart_ended:
+            return Recovered(Kind.PROCEEDING, proceeding_id, Outcome.ENDED, f"Temporal: {status.name.lower()}")
+        start = ProceedingInput(policy=self.policy, carried=state)
+        outcome = await self._start(AccountabilityWorkflow.run, start, proceeding_id, ended=status is not None)
+        return Recovered(Kind.PROCEEDING, proceeding_id, outcome, f"{state.status.value} v{state.version}")
+
+    async def referral(self, rung: tuple[str, int]) -> Recovered:
+        """Open the proceeding of a top rung that was recorded but whose proceeding recorded nothing: referred
+        as the case stood after that rung's command, as the case workflow would have."""
+        case_id, version = rung
+        proceeding_id = proceeding_id_for(case_id, version)
+        status = await self._status(proceeding_id)
+        if status is WorkflowExecutionStatus.RUNNING:  # opening right now
+            return Recovered(Kind.REFERRAL, proceeding_id, Outcome.RUNNING)
+        if status is not None and not self.restart_ended:
+            return Recovered(Kind.REFERRAL, proceeding_id, Outcome.ENDED, f"Temporal: {status.name.lower()}")
+        events = await self.client.store.load(case_id)
+        cause = events[version - 1].causation_id
+        upto = version
+        while upto < len(events) and events[upto].causation_id == cause:
+            upto += 1
+        command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify-recover/{proceeding_id}"))
+        start = ProceedingInput(policy=self.policy, referral=referral_for(fold(events[:upto]), version, command_id))
+        outcome = await self._start(AccountabilityWorkflow.run, start, proceeding_id, ended=status is not None)
+        return Recovered(Kind.REFERRAL, proceeding_id, outcome, f"case {case_id} v{version}")
+
+    async def _status(self, workflow_id: str) -> WorkflowExecutionStatus | None:
+        """The status of the workflow's latest run, or None when Temporal has never heard of it."""
+        try:
+            return (await self.client.temporal.get_workflow_handle(workflow_id).describe()).status
+        except RPCError as error:
+            if error.status is RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+
+    async def _start(self, run: Any, start: Any, workflow_id: str, *, ended: bool, **options: Any) -> Outcome:
+        try:
+            await self.client.temporal.start_workflow(
+                run,
+                start,
+                id=workflow_id,
+                task_queue=self.client.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                # A fresh id, or (asked to) one whose run Temporal ended: never two runs at once.
+                id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
+                if ended
+                else WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                **options,
+            )
+        except WorkflowAlreadyStartedError:  # started meanwhile by another recovery or by its case
+            return Outcome.RUNNING
+        return Outcome.STARTED
+
+
+async def _each(
+    what: str,
+    kind: Kind,
+    items: Sequence[Any],
+    work: Callable[[Any], Awaitable[Recovered]],
+    progress: Progress | None,
+) -> list[Recovered]:
+    """`work` on every item, CONCURRENCY at a time, in the items' order; one item's own failure is reported as
+    FAILED and the others go on. An unreachable server stops them all."""
+    results: list[Recovered | None] = [None] * len(items)
+    pending: Iterator[tuple[int, Any]] = iter(enumerate(items))
+    done = 0
+
+    async def worker() -> None:
+        nonlocal done
+        for index, item in pending:
+            results[index] = await _guarded(kind, item, work)
+            done += 1
+            if progress is not None:
+                progress(what, done, len(items))
+
+    if progress is not None:
+        progress(what, 0, len(items))
+    try:
+        async with asyncio.TaskGroup() as group:
+            for _ in range(min(CONCURRENCY, len(items))):
+                group.create_task(worker())
+    except BaseExceptionGroup as failed:  # the first unreachable server, as itself
+        raise failed.exceptions[0] from None
+    return [r for r in results if r is not None]
+
+
+async def _guarded(kind: Kind, item: Any, work: Callable[[Any], Awaitable[Recovered]]) -> Recovered:
+    label = item if isinstance(item, str) else proceeding_id_for(*item)
+    try:
+        return await work(item)
+    except RPCError as error:
+        if error.status in _UNREACHABLE:
+            raise
+        return Recovered(kind, label, Outcome.FAILED, f"Temporal: {error.message}")
+    except (ValueError, IndexError) as error:  # a stream that does not fold (pydantic's errors are ValueErrors)
+        return Recovered(kind, label, Outcome.FAILED, f"{type(error).__name__}: {str(error)[:300]}")
