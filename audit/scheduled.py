@@ -1,4 +1,5 @@
-"""The audit's scheduled step: verify the store and chain a verified checkpoint (registered by worker.py beside activities/; audit/verify.py does the work).
+"""The audit's scheduled step: verify the store and chain a verified checkpoint (audit/verify.py does the work).
+The activity lives here, not in activities/, because it runs the audit; worker.py registers it with the rest.
 
 A verify that finds discrepancies is not an activity failure: it returns them, and the workflow reports them.
 The full verify splits its scan over processes of its own (spawned, so this worker's threads are not copied).

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.given import POLICY, T0, claim, cmd, dispatcher, given, report, reporter, submit, verify
-
 from rectify.domain import commands as c
 from rectify.domain.escalation import case_is_live, next_due
+from tests.support.given import POLICY, T0, claim, cmd, dispatcher, given, report, reporter, submit, verify
 
 STEP = timedelta(minutes=10)
 

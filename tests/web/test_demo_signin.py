@@ -7,12 +7,12 @@ import re
 from pathlib import Path
 
 import httpx
-from tests.scenario import REPORTER, point_in
 
 from rectify.api.app import create_app
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
 from rectify.web.demo_accounts import create_demo_accounts
+from tests.support.scenario import REPORTER, point_in
 
 #: (category, street): three cases at 观音桥, two at 华新街, one at 五里店 (their own territories lead).
 REPORTS = (

@@ -4,12 +4,12 @@ store holds its case open is reported, and started again only when asked (--rest
 from __future__ import annotations
 
 import pytest
-from tests.scenario import INSPECTOR, REPORTER, photo, point_in, unit
 
 from rectify.client.recover import Kind, Outcome
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Channel
 from rectify.workflows.models import workflow_id_for
+from tests.support.scenario import INSPECTOR, REPORTER, photo, point_in, unit
 
 
 async def test_recover_starts_nothing_when_every_workflow_runs_and_restarts_an_ended_one_only_when_asked(
