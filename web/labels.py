@@ -53,6 +53,24 @@ STATUS_ORDER = (
     "withdrawn",
 )
 
+#: Why a case needs the dispatch office (domain.office_queue.Need), and the tone of its badge.
+NEED: Mapping[str, str] = {
+    "dispute": "退单待定",
+    "request": "延期/挂起申请",
+    "unrouted": "未能派遣",
+    "overdue": "超期",
+    "claim": "待认领",
+    "verify": "待核查",
+}
+NEED_TONE: Mapping[str, str] = {
+    "dispute": "alert",
+    "request": "work",
+    "unrouted": "alert",
+    "overdue": "alert",
+    "claim": "info",
+    "verify": "check",
+}
+
 #: Roles of staff accounts (web sign-in).
 STAFF_ROLE: Mapping[str, str] = {
     "dispatcher": "派遣员",
