@@ -18,6 +18,8 @@ import structlog
 
 log = structlog.get_logger("rectify.store")
 CHANNEL = "rectify_events"
+#: How the listening connection names itself in pg_stat_activity.
+APPLICATION_NAME = "rectify-live"
 #: How often a quiet connection is asked whether it is still there.
 PROBE_SECONDS = 30.0
 
@@ -44,7 +46,11 @@ class EventFeed:
 
     async def _listen_once(self) -> None:
         pool = self.target if isinstance(self.target, asyncpg.Pool) else None
-        conn = await (pool.acquire(timeout=10) if pool else asyncpg.connect(str(self.target), timeout=10))
+        conn = await (
+            pool.acquire(timeout=10)
+            if pool
+            else asyncpg.connect(str(self.target), timeout=10, server_settings={"application_name": APPLICATION_NAME})
+        )
         lost = asyncio.Event()
         conn.add_termination_listener(lambda _conn: lost.set())
         try:

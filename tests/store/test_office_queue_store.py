@@ -66,6 +66,9 @@ async def city(store: EventStore) -> dict[str, str]:
         "closed": await play(store, "closed", claim(), submit(), verify(True)),
         "late": await play(store, "late", claim(), at=T0 - timedelta(days=3)),
         "climbed": await play(store, "climbed", claim(), (timedelta(days=4), tick()), at=T0 - timedelta(days=6)),
+        # reported at the same moment: the same clock, the same report time; pages must still split them right
+        "twin-a": await play(store, "twin-a", at=T0 + timedelta(hours=1)),
+        "twin-b": await play(store, "twin-b", at=T0 + timedelta(hours=1)),
     }
 
 
@@ -102,6 +105,8 @@ async def test_the_queue_gives_each_case_the_domains_reason_at_the_moment_asked(
     at_noon = {names[i.row.case_id]: i.need for i in await whole_queue(store, T0, q.QueueFilter(), q.Order.URGENT, 9)}
     assert at_noon == {
         "claim": Need.CLAIM,
+        "twin-a": Need.CLAIM,
+        "twin-b": Need.CLAIM,
         "dispute": Need.DISPUTE,
         "extension": Need.REQUEST,
         "suspension": Need.REQUEST,
@@ -146,7 +151,7 @@ async def test_filters_and_counts(store: EventStore) -> None:
     assert await ids(scope_unit="st_a", channel="volunteer") == {cases["verify"]}
     counts = await q.queue_counts(store.pool, q.QueueFilter(), now)
     assert counts == {
-        ("claim", 0): 1,
+        ("claim", 0): 3,
         ("dispute", 0): 1,
         ("request", 0): 2,
         ("verify", 0): 1,
