@@ -133,9 +133,10 @@ def clock_of(policy: Policy, item: q.QueueItem, now: datetime) -> Clock | None:
     return Clock(f"{label(STAGE, stage)}时限", cd, due) if cd else None
 
 
-def request_text(row: CaseRow) -> str | None:
+def request_text(policy: Policy, row: CaseRow) -> str | None:
     if row.extension_pending is not None:
-        return f"申请延期 {row.extension_pending:g} 工作小时"
+        unit = "小时" if present.is_natural(policy, Stage.RECTIFY.value, row.category) else "工作小时"
+        return f"申请延期 {row.extension_pending:g} {unit}"
     return "申请挂起" if row.suspension_pending else None
 
 
@@ -175,7 +176,7 @@ async def command(request: Request, after: str = "", partial: str = "") -> Respo
     )
     query = urlencode(chosen.values)
     context: dict[str, Any] = {
-        "items": [(item, clock_of(policy, item, now), request_text(item.row)) for item in page.items],
+        "items": [(item, clock_of(policy, item, now), request_text(policy, item.row)) for item in page.items],
         "filters": chosen.values,
         "query": query,
         "query_rest": urlencode({k: v for k, v in chosen.values.items() if k != "need"}),

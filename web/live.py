@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 
 from rectify.store.event_feed import EventFeed
-from rectify.store.office_queue import changed_since, head_position
+from rectify.store.office_queue import changed_since
 from rectify.store.projections import CaseRow
 
 log = structlog.get_logger("rectify.web")
@@ -67,16 +67,16 @@ class LiveHub:
         self._wake = asyncio.Event()
         self._started = False
         self._closed = False
-        #: The highest position announced, and the highest whose changes were handed out.
+        #: The highest position announced, and the highest whose changes were handed out (None until the
+        #: listener first connects and announces the head: what came before is in the pages already).
         self.announced = 0
-        self.sent = 0
+        self.sent: int | None = None
         self.feed: EventFeed | None = None
 
     async def start(self) -> None:
         if self._started or self._closed:
             return
         self._started = True
-        self.sent = self.announced = await head_position(self.pool)
         self.feed = EventFeed(self.database_url or self.pool, self._announce)
         self._tasks = [
             asyncio.create_task(self.feed.run(), name="rectify-live-feed"),
@@ -84,6 +84,9 @@ class LiveHub:
         ]
 
     def _announce(self, position: int) -> None:
+        if self.sent is None:  # the head, as the listener first connects: where the pages start from
+            self.sent = self.announced = position
+            return
         if position > self.announced:
             self.announced = position
             self._wake.set()
@@ -107,6 +110,9 @@ class LiveHub:
             await asyncio.sleep(COALESCE_SECONDS)
             self._wake.clear()
             upto = self.announced
+            if self.sent is None or not self._subscribers:  # nobody to tell: only keep count
+                self.sent = upto
+                continue
             if upto <= self.sent:
                 continue
             try:
@@ -125,7 +131,7 @@ class LiveHub:
 
     async def catch_up(self, since: int) -> Change | None:
         """What a page that saw the events up to `since` missed (a reconnecting EventSource's Last-Event-ID)."""
-        if since >= self.sent or since < 0:
+        if self.sent is None or since >= self.sent or since < 0:
             return None
         return Change(self.sent, await changed_since(self.pool, since, self.sent))
 

@@ -4,6 +4,7 @@ stream and the listening connection first, so no stream holds up the shutdown.""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import re
@@ -86,10 +87,11 @@ async def test_an_append_reaches_open_streams_and_stopping_ends_them(
             location=point_in(stack.city, "st_guanyinqiao", index=3),
         )
         received = {}
-        async for name, data, ident in events(lines):
-            received[name] = (data, ident)
-            if {"markers", "changed"} <= received.keys():
-                break
+        async with asyncio.timeout(60):
+            async for name, data, ident in events(lines):
+                received[name] = (data, ident)
+                if {"markers", "changed"} <= received.keys():
+                    break
         markers, position = received["markers"]
         row = await stack.store.get_case(ref.case_id)
         assert row is not None and row.status == "dispatched"
@@ -98,14 +100,16 @@ async def test_an_append_reaches_open_streams_and_stopping_ends_them(
         assert int(position) == await q.head_position(stack.store.pool)
 
         # a page that saw the events up to `before` and reconnects is told what it missed at once
-        async with http.stream("GET", "/command/stream", headers={"last-event-id": str(before)}) as again:
+        last_seen = {"last-event-id": str(before)}
+        async with asyncio.timeout(60), http.stream("GET", "/command/stream", headers=last_seen) as again:
             async for name, data, _ in events(again.aiter_lines()):
                 assert (name, data) == ("markers", markers)
                 break
 
         # the server stops while a page's stream is still open: the stream ends, and so does the listener
-        await server.aclose()
-        assert [line async for line in lines if line.startswith("event:")] == []
+        async with asyncio.timeout(60):
+            await server.aclose()
+            assert [line async for line in lines if line.startswith("event:")] == []
         assert await listeners(stack) == 0
         assert app.state.live.subscribers == 0
     assert not [r for r in caplog.records if "timeout graceful shutdown exceeded" in r.getMessage()]
