@@ -210,3 +210,26 @@ async def test_the_new_columns_are_what_a_rebuild_makes(store: EventStore) -> No
     await city(store)
     await play(store, "again", claim(), ext(), cmd(c.DecideExtension, dispatcher(), granted=True, reason="同意"))
     assert (await store.diff_read_models()).clean
+
+
+async def test_the_feed_listens_again_after_losing_its_connection(store: EventStore) -> None:
+    heard: list[int] = []
+    feed = EventFeed(store.database_url or "", heard.append, retry_seconds=0.1)
+    task = asyncio.create_task(feed.run())
+    try:
+        await asyncio.wait_for(feed.listening.wait(), 10)
+        feed.listening.clear()
+        killed = await store.pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'rectify-live'"
+        )
+        assert killed == 1
+        await play(store, "while-away")  # appended while nobody listened
+        await asyncio.wait_for(feed.listening.wait(), 10)
+        assert heard[-1] == await q.head_position(store.pool)  # on listening again: the head, nothing missed
+        await play(store, "after", claim())
+        await asyncio.sleep(0.3)
+        assert heard[-1] == await q.head_position(store.pool)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
