@@ -217,13 +217,17 @@ async def map_json(request: Request) -> Response:
 
 
 @router.get("/command/pick")
-async def pick(request: Request, id: str = "", lon: float = 0.0, lat: float = 0.0) -> Response:
+async def pick(request: Request, id: str = "", lon: str = "", lat: str = "") -> Response:
     """A marker's click: the case by its short number and place, opened."""
     user = await office_user(request)
     short = id.strip().lower()
     if len(short) != map_data.SHORT or any(ch not in "0123456789abcdef" for ch in short):
         raise WebError(400, "案件编号无效：应为 8 位十六进制字符。")
-    case_id = await q.pick(web_of(request).store.pool, short, lon, lat, scope_unit(user))
+    try:
+        spot = float(lon or 0), float(lat or 0)
+    except ValueError:
+        raise WebError(400, "地图位置无效：经度和纬度应为数字。") from None
+    case_id = await q.pick(web_of(request).store.pool, short, *spot, scope_unit(user))
     if case_id is None:
         raise WebError(404, f"没有编号以 {short} 开头的案件，或该案件不在您的办理范围内。")
     return RedirectResponse(f"/cases/{case_id}", status_code=303)

@@ -5,7 +5,7 @@ Only open cases are sent (a closed case needs nobody). Each is four numbers' wor
 from the district's south-west corner, and one code for its status and rung. The places are sorted west to
 east and the eastings sent as differences, so most are one or two digits; the short numbers are one string.
 Clicking a marker asks the server for the case by short number and place (`/command/pick`), so no full id is
-sent. 100,000 open cases come to about 1.8 MB, 0.9 MB gzipped (tests/web/test_office_map_data.py).
+sent. 100,000 open cases come to about 1.8 MB, 0.8 MB gzipped (tests/web/test_office_map_data.py).
 """
 
 from __future__ import annotations

@@ -82,6 +82,11 @@ def test_filters_narrow_the_queue_in_place_and_keep_the_address(page: Page, site
     page.get_by_role("link", name=re.compile(r"^待核查")).click()
     expect(page).to_have_url(re.compile(r"need=verify"))
     shows(page, site, "submitted")
+    page.get_by_label("来源", exact=True).select_option(label="文明义务监督员")  # the chosen need stays chosen
+    expect(page).to_have_url(re.compile(r"(?=.*need=verify)(?=.*channel=volunteer)"))
+    shows(page, site, "submitted")
+    page.get_by_label("来源", exact=True).select_option(value="")
+    expect(page).not_to_have_url(re.compile(r"channel=\w"))
     page.get_by_role("link", name=re.compile(r"^全部待办")).click()
     shows(page, site, *everything)
     assert page.evaluate("window.__samePage") is True  # all in place, no reload
