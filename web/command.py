@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -35,6 +36,8 @@ router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 PAGE_SIZE = 30
 #: A quiet stream sends a comment this often, so proxies keep it open and a gone page is noticed.
 KEEPALIVE_SECONDS = 15.0
+#: A page is sent at most one change this often, so its lists reload at most once a second.
+MIN_GAP_SECONDS = 1.0
 OPEN_IN_ORDER = [s for s in STATUS_ORDER if s in {o.value for o in OPEN_STATUSES}]
 
 
@@ -269,6 +272,7 @@ async def stream(request: Request) -> Response:
             if last_seen.isdigit() and (missed := await hub.catch_up(int(last_seen))) is not None:
                 for message in change_messages(missed, user, zero):
                     yield message
+            sent_at = 0.0
             while True:
                 try:
                     change = await subscription.get(KEEPALIVE_SECONDS)
@@ -277,10 +281,14 @@ async def stream(request: Request) -> Response:
                     continue
                 if change is None:
                     return
+                # At most one message a second per page: what arrives meanwhile is merged, never dropped.
+                await asyncio.sleep(max(0.0, sent_at + MIN_GAP_SECONDS - time.monotonic()))
+                change = subscription.merged(change)
+                if change is None:
+                    return
+                sent_at = time.monotonic()
                 for message in change_messages(change, user, zero):
                     yield message
-        except asyncio.CancelledError:
-            raise
         finally:
             subscription.close()
 

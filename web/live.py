@@ -55,6 +55,19 @@ class Subscription:
         """The next change; raises TimeoutError when none came; None when the hub closed."""
         return await asyncio.wait_for(self._queue.get(), timeout)
 
+    def merged(self, first: Change) -> Change | None:
+        """`first` and every change queued behind it as one (the newest row of each case); None if the hub closed."""
+        changes = [first]
+        while not self._queue.empty():
+            change = self._queue.get_nowait()
+            if change is None:
+                return None
+            changes.append(change)
+        if any(c.rows is None for c in changes):
+            return Change(changes[-1].position, None)
+        rows = {r.case_id: r for c in changes for r in c.rows or ()}
+        return Change(changes[-1].position, [rows[k] for k in sorted(rows)])
+
     def close(self) -> None:
         self._hub._subscribers.discard(self)
 

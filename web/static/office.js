@@ -51,7 +51,7 @@
       L.geoJSON(ls[3], { interactive: false, style: { color: self.wall ? "#8a7a5a" : "#c8a46e", weight: 3, opacity: 0.85 } }).addTo(map);
       district.addTo(map);
       // The places' names only where there is room for them.
-      map.on("zoomend", function () { el.classList.toggle("labels-off", map.getZoom() < 11); });
+      map.on("zoomend", function () { el.classList.toggle("labels-off", map.getZoom() < 10.5); });
       map.fitBounds(district.getBounds(), { padding: [8, 8] });
       map.addLayer(self.cluster);
       return self.load();
