@@ -4,7 +4,8 @@ A case needs the office for one reason at a time, the first of `NEEDS` that appl
 
 - dispute:  the lead unit returned the dispatch (退单); the office reassigns or upholds it;
 - request:  an extension (延期) or a suspension (挂起) waits for the office's decision;
-- unrouted: no lead unit yet, so nobody works on it until the office dispatches it;
+- unrouted: no lead unit yet, or one the router chose only as a fallback (a road-chief category away from every
+  road), so the office dispatches it by hand or confirms the dispatch before the unit claims it;
 - overdue:  the rectification deadline has passed while its clock runs (the rung says how far it climbed);
 - claim:    dispatched and not yet claimed (认领);
 - verify:   the unit submitted its fix; it waits for verification (核查).
@@ -28,7 +29,7 @@ from enum import StrEnum
 from rectify.domain.deadlines import Stage
 from rectify.domain.escalation import ACTIVE_IN
 from rectify.domain.state import CaseState, Deadline
-from rectify.domain.types import OPEN_STATUSES, CaseStatus
+from rectify.domain.types import FALLBACK_RULE, OPEN_STATUSES, CaseStatus
 
 
 class Need(StrEnum):
@@ -65,6 +66,9 @@ def attention(state: CaseState) -> Need | None:
     if status in OVERDUE_STATUSES and (state.extension_pending is not None or state.suspension_pending):
         return Need.REQUEST
     if status is CaseStatus.REPORTED or state.lead_unit is None:
+        return Need.UNROUTED
+    fallback = state.routing is not None and state.routing.rule == FALLBACK_RULE
+    if status is CaseStatus.DISPATCHED and fallback:
         return Need.UNROUTED
     if status is CaseStatus.DISPATCHED:
         return Need.CLAIM

@@ -57,7 +57,7 @@ STATUS_ORDER = (
 NEED: Mapping[str, str] = {
     "dispute": "退单待定",
     "request": "延期/挂起申请",
-    "unrouted": "未能派遣",
+    "unrouted": "待人工派遣",
     "overdue": "超期",
     "claim": "待认领",
     "verify": "待核查",

@@ -10,7 +10,8 @@ from rectify.domain import commands as c
 from rectify.domain.deadlines import Stage
 from rectify.domain.office_queue import Need, attention, need_at, office_clock, urgent_at
 from rectify.domain.state import CaseState
-from tests.given import T0, claim, cmd, dispatcher, dispute, given, report, submit, tick, unit, verify
+from rectify.domain.types import FALLBACK_RULE, Routing
+from tests.given import LEAD, T0, claim, cmd, dispatcher, dispute, given, report, submit, tick, unit, verify
 
 
 def extension(hours: float = 1) -> c.Command:
@@ -56,6 +57,15 @@ def test_each_standing_has_its_reason_and_its_clock(
     commands: tuple[c.Command, ...], need: Need | None, clock: Stage | None
 ) -> None:
     assert standing(given(*commands)) == (need, clock.value if clock else None)
+
+
+def test_a_dispatch_the_router_made_only_as_a_fallback_waits_for_the_office_until_claimed() -> None:
+    fallback = Routing(lead_unit=LEAD, territorial_unit=LEAD, grid_id="g1", rule=FALLBACK_RULE)
+    assert standing(given(report(routing=fallback))) == (Need.UNROUTED, Stage.CLAIM.value)
+    assert standing(given(report(routing=fallback), claim())) == (None, Stage.RECTIFY.value)
+    state = given(report(routing=fallback))
+    assert state is not None and state.due_at is not None  # before overdue, as the office must act first
+    assert need_at(Need.UNROUTED, state.status, state.due_at, state.due_at) is Need.UNROUTED
 
 
 def test_a_case_becomes_overdue_when_its_rectification_deadline_passes_and_not_before() -> None:
