@@ -2,8 +2,9 @@
 
 Every SQL statement of Rectify is in this package: eventstore.py and append.py (the record), scan.py (the
 audit's and the rebuild's pass), read_models.py, keys.py, evidence.py, contacts.py, idempotency.py,
-staff.py, checkpoints.py, bulletins.py, audit_queries.py, failures.py, admin.py, migrate.py, and locks.py
-(every advisory-lock number). It imports nothing of the project but domain/.
+staff.py, checkpoints.py, bulletins.py, audit_queries.py, failures.py, admin.py, office_queue.py (the dispatch
+office's queue, map and wall), event_feed.py (the LISTEN for live pages), migrate.py, and locks.py (every
+advisory-lock number). It imports nothing of the project but domain/.
 """
 
 from rectify.store.eventstore import (
