@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from rectify.api.app import create_app
 from rectify.client import RectifyClient
+from rectify.web.server import stop as stop_web
 
 
 @contextlib.asynccontextmanager
@@ -56,5 +57,6 @@ async def serving_app(app: FastAPI, host: str, port: int) -> AsyncIterator[str]:
     try:
         yield f"http://{host}:{port}"
     finally:
+        await stop_web(app)  # the pages' live streams end first, so no open stream holds up the shutdown
         server.should_exit = True
         await task

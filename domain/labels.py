@@ -158,6 +158,25 @@ OUTCOME: Mapping[str, str] = {
 }
 
 
+#: Why a case needs the dispatch office (domain.office_queue.Need), and the tone of its badge.
+NEED: Mapping[str, str] = {
+    "dispute": "退单待定",
+    "request": "延期/挂起申请",
+    "unrouted": "待人工派遣",
+    "overdue": "超期",
+    "claim": "待认领",
+    "verify": "待核查",
+}
+NEED_TONE: Mapping[str, str] = {
+    "dispute": "alert",
+    "request": "work",
+    "unrouted": "alert",
+    "overdue": "alert",
+    "claim": "info",
+    "verify": "check",
+}
+
+
 def label(table: Mapping[str, str], code: object) -> str:
     """The Chinese word for `code`, or the code itself when the table has none (never an empty cell)."""
     text = str(getattr(code, "value", code))

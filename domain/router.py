@@ -27,7 +27,7 @@ from shapely.geometry.base import BaseGeometry
 
 from rectify.domain.errors import OutsideDistrict, UnknownCategory
 from rectify.domain.policy import Policy
-from rectify.domain.types import Point, Routing
+from rectify.domain.types import FALLBACK_RULE, Point, Routing
 
 _M_PER_DEG_LAT = 110_574.0
 _M_PER_DEG_LON_EQUATOR = 111_320.0
@@ -171,7 +171,7 @@ class Router:
         elif spec.lead == "road_chief" and road is not None:
             lead, rule = road.road_chief, "road_chief"
         elif spec.lead == "road_chief":
-            lead, rule = territory.unit_id, "territorial_fallback"
+            lead, rule = territory.unit_id, FALLBACK_RULE
         else:
             lead, rule = territory.unit_id, "territorial"
         return Routing(

@@ -96,6 +96,10 @@ class Point(Frozen):
     lat: Annotated[float, Field(ge=-90, le=90)]
 
 
+#: Routing.rule when the category's own rule could not be followed (a road-chief category away from every road).
+FALLBACK_RULE = "territorial_fallback"
+
+
 class Routing(Frozen):
     """The router's answer for (category, point): who is responsible, and which rule decided it.
 

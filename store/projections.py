@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rectify.domain.accountability import ProceedingState
+from rectify.domain.office_queue import attention, office_clock
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
@@ -35,6 +36,13 @@ class CaseRow(Frozen):
     media_url: str | None = None
     updated_at: datetime | None = None
     duplicates: int = 0
+    #: Why the dispatch office must act, leaving the clock aside (domain/office_queue.py), and the clock it watches.
+    attention: str | None = None
+    clock_stage: str | None = None
+    clock_due_at: datetime | None = None
+    #: Working hours of an extension request awaiting decision; a suspension request awaiting decision.
+    extension_pending: float | None = None
+    suspension_pending: bool = False
 
 
 CASE_COLUMNS = tuple(CaseRow.model_fields)
@@ -42,6 +50,8 @@ CASE_COLUMNS = tuple(CaseRow.model_fields)
 
 def case_row(state: CaseState) -> CaseRow:
     routing = state.routing
+    need = attention(state)
+    clock = office_clock(state)
     return CaseRow(
         case_id=state.case_id,
         status=state.status.value,
@@ -66,6 +76,11 @@ def case_row(state: CaseState) -> CaseRow:
         media_url=state.media_url,
         updated_at=state.updated_at,
         duplicates=state.duplicates,
+        attention=need.value if need else None,
+        clock_stage=clock[0].value if clock else None,
+        clock_due_at=clock[1].due_at if clock else None,
+        extension_pending=state.extension_pending,
+        suspension_pending=state.suspension_pending,
     )
 
 

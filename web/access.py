@@ -12,6 +12,8 @@ from rectify.store.staff import StaffUser
 from rectify.web.accounts import StaffRole
 
 EVIDENCE_READERS = frozenset({StaffRole.UNIT, StaffRole.DISPATCHER, StaffRole.INSPECTOR, StaffRole.AUDITOR})
+#: Who watches the whole district from the dispatch office's pages (指挥中心, 大屏).
+DISTRICT_WATCHERS = frozenset({StaffRole.DISPATCHER, StaffRole.LEADER, StaffRole.AUDITOR})
 
 
 def scope_unit(user: StaffUser) -> str | None:
@@ -26,3 +28,7 @@ def may_read(user: StaffUser, row: CaseRow) -> bool:
 
 def may_see_evidence(user: StaffUser, row: CaseRow) -> bool:
     return may_read(user, row) and StaffRole(user.role) in EVIDENCE_READERS
+
+
+def may_watch_district(user: StaffUser) -> bool:
+    return StaffRole(user.role) in DISTRICT_WATCHERS

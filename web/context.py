@@ -187,11 +187,11 @@ def brand(policy: Policy) -> dict[str, str]:
 
 #: Each role's navigation: (label, path). Pages of later steps add themselves here.
 NAV: dict[str, list[tuple[str, str]]] = {
-    "dispatcher": [("全区案件", "/")],
+    "dispatcher": [("指挥中心", "/command"), ("全区案件", "/"), ("大屏", "/wall")],
     "unit": [("本单位案件", "/")],
     "inspector": [("案件核查", "/")],
-    "leader": [("全区案件", "/")],
-    "auditor": [("全部案件", "/")],
+    "leader": [("全区案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
+    "auditor": [("全部案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
 }
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -10,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from rectify.client import RectifyClient
 from rectify.web.accounts import Throttle
 from rectify.web.context import HERE, SignInRequired, Web, WebError, sign_in_handler, web_error_handler, web_middleware
+from rectify.web.live import LiveHub
 
 
 def install(
@@ -21,17 +25,39 @@ def install(
     throttle: Throttle | None = None,
 ) -> Web:
     """Serve the pages at `/` of `app`. Without `secret`, sessions end with the process (see `Web.set_secret`)."""
-    from rectify.web import cases, signin
+    from rectify.web import cases, command, signin
 
     web = Web(client, evidence_dir, secret=secret, throttle=throttle)
     app.state.web = web
+    app.state.live = LiveHub(client.store.pool, client.store.database_url)
     app.include_router(signin.router)
     app.include_router(cases.router)
+    app.include_router(command.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(WebError, web_error_handler)
     app.add_exception_handler(SignInRequired, sign_in_handler)
     app.middleware("http")(web_middleware)
+    app.router.lifespan_context = _closing_live(app.router.lifespan_context)
     return web
 
 
-__all__ = ["Throttle", "Web", "install"]
+async def stop(app: FastAPI) -> None:
+    """End the pages' live streams, before the server waits for its open requests to finish."""
+    live: LiveHub | None = getattr(app.state, "live", None)
+    if live is not None:
+        await live.close()
+
+
+def _closing_live(inner: Any) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            try:
+                yield state
+            finally:
+                await stop(app)
+
+    return lifespan
+
+
+__all__ = ["Throttle", "Web", "install", "stop"]

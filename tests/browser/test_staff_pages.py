@@ -4,30 +4,14 @@ page checked for other hosts, CSP violations and accessibility (axe-core), and p
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from rectify.web import cases
-from tests.support.browser import PASSWORD, Site
-
-ROOT = Path(__file__).resolve().parents[2]
-AXE = ROOT / "tests" / "vendor" / "axe-core-4.14.1" / "axe.min.js"
-#: Where the pages' pictures go: docs/screenshots with `make screenshots` (RECTIFY_SCREENSHOTS), else a scratch folder,
-#: so that a test run leaves the checkout as it found it (the pictures show the time of the run).
-SCREENSHOTS = Path(os.environ.get("RECTIFY_SCREENSHOTS") or tempfile.mkdtemp(prefix="rectify-screenshots-"))
-
-
-def sign_in(page: Page, site: Site, name: str, password: str = PASSWORD) -> None:
-    page.goto(f"{site.url}/signin")
-    page.get_by_label("账号").fill(name)
-    page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
+from tests.support.browser import AXE, PASSWORD, SCREENSHOTS, Site, sign_in
 
 
 def case_links(page: Page) -> set[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import tempfile
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
+from playwright.sync_api import Page
 
 from rectify.city.sampling import point_in
 from rectify.devstack import TestStack
@@ -155,3 +158,17 @@ async def seed(stack: TestStack, web: Web, evidence_dir: Path) -> dict[str, str]
     other = await report("other", "st_huaxinjie", 0, "菜市场外马路市场占道经营", "华新街菜市场西侧", evidence=(before,))
     await client.dispute(other, huaxinjie, reason="该路段属观音桥街道辖区，请改派")
     return cases
+
+
+ROOT = Path(__file__).resolve().parents[2]  # the checkout
+AXE = ROOT / "tests" / "vendor" / "axe-core-4.14.1" / "axe.min.js"
+#: Where the pages' pictures go: docs/screenshots with `make screenshots` (RECTIFY_SCREENSHOTS), else a scratch folder,
+#: so that a test run leaves the checkout as it found it (the pictures show the time of the run).
+SCREENSHOTS = Path(os.environ.get("RECTIFY_SCREENSHOTS") or tempfile.mkdtemp(prefix="rectify-screenshots-"))
+
+
+def sign_in(page: Page, site: Site, name: str, password: str = PASSWORD) -> None:
+    page.goto(f"{site.url}/signin")
+    page.get_by_label("账号").fill(name)
+    page.get_by_label("密码").fill(password)
+    page.get_by_role("button", name="登录").click()
