@@ -55,13 +55,17 @@ class Notice:
     text: str
     received_at: datetime
     read_at: datetime | None
+    #: The case's category and description, to name it (None for a proceeding's notice).
+    category: str | None = None
+    description: str | None = None
 
 
 async def inbox(pool: asyncpg.Pool, unit_id: str, limit: int) -> list[Notice]:
-    """The unit's notices, unread first, newest first within each."""
+    """The unit's notices, unread first, newest first within each, each with what its case is about."""
     rows = await pool.fetch(
-        """SELECT notification_id, case_id, kind, text, received_at, read_at FROM inbox WHERE unit_id = $1
-           ORDER BY (read_at IS NULL) DESC, received_at DESC, notification_id LIMIT $2""",
+        """SELECT i.notification_id, i.case_id, i.kind, i.text, i.received_at, i.read_at, c.category, c.description
+           FROM inbox i LEFT JOIN cases c ON c.case_id = i.case_id WHERE i.unit_id = $1
+           ORDER BY (i.read_at IS NULL) DESC, i.received_at DESC, i.notification_id LIMIT $2""",
         unit_id,
         limit,
     )

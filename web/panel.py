@@ -73,17 +73,8 @@ def _last(events: Sequence[e.EventBase], kind: type) -> e.EventBase | None:
 
 def intro(spec: CommandSpec, state: CaseState, events: Sequence[e.EventBase], policy: Policy) -> str:
     """What the person should have in front of them when they take this action."""
-    asked = lambda kind: _last(events, kind)  # noqa: E731
     match spec.name:
-        case "uphold" | "reassign" if state.dispute_reason:
-            return f"{unit_name(policy, state.lead_unit)}退单，理由：{state.dispute_reason}"
-        case "decide-extension" if (req := asked(e.ExtensionRequested)) is not None:
-            who = unit_name(policy, req.actor.unit_id)
-            return f"{who}申请延期 {req.hours:g} 小时（{local(policy, req.occurred_at)}），理由：{req.reason}"
-        case "decide-suspension" if (req := asked(e.SuspensionRequested)) is not None:
-            who = unit_name(policy, req.actor.unit_id)
-            return f"{who}申请挂起（{local(policy, req.occurred_at)}），理由：{req.reason}"
-        case "verify" if (done := asked(e.RectificationSubmitted)) is not None:
+        case "verify" if (done := _last(events, e.RectificationSubmitted)) is not None:
             note = f"，说明：{done.note}" if done.note else ""
             return f"{unit_name(policy, done.actor.unit_id)}于 {local(policy, done.occurred_at)} 提交办结{note}"
         case "extend":
@@ -105,6 +96,20 @@ def intro(spec: CommandSpec, state: CaseState, events: Sequence[e.EventBase], po
         case "claim":
             return "认领后即开始整改计时。"
     return ""
+
+
+def pending(state: CaseState, events: Sequence[e.EventBase], policy: Policy) -> list[str]:
+    """What waits for a decision on this case: a dispute, an extension or a suspension asked for."""
+    found = []
+    if state.dispute_reason:
+        found.append(f"{unit_name(policy, state.lead_unit)}退单，理由：{state.dispute_reason}")
+    if state.extension_pending is not None and (req := _last(events, e.ExtensionRequested)) is not None:
+        who = unit_name(policy, req.actor.unit_id)
+        found.append(f"{who}申请延期 {req.hours:g} 小时（{local(policy, req.occurred_at)}），理由：{req.reason}")
+    if state.suspension_pending and (req := _last(events, e.SuspensionRequested)) is not None:
+        who = unit_name(policy, req.actor.unit_id)
+        found.append(f"{who}申请挂起（{local(policy, req.occurred_at)}），理由：{req.reason}")
+    return found
 
 
 def panel(
@@ -164,4 +169,9 @@ async def page_actions(
             words = "；".join(str(v) for v in typed.values() if v)
             label = BY_NAME[Stream.CASE][action].label if action in BY_NAME[Stream.CASE] else action
             restored = f"登录前填写的「{label}」当前已不能办理（案件可能已由他人处理）。您填写的内容：{words}"
-    return {"actions": forms, "flash": f"办理成功：{spec.label}" if spec else None, "restored": restored}
+    return {
+        "actions": forms,
+        "pending": pending(state, events, web.policy) if forms else [],
+        "flash": f"办理成功：{spec.label}" if spec else None,
+        "restored": restored,
+    }

@@ -24,9 +24,12 @@
   function photos(input) {
     var max = parseInt(input.dataset.maxBytes, 10) || 0;
     var preview = document.getElementById(input.dataset.preview);
+    var count = document.getElementById(input.dataset.count);
     input.addEventListener("change", function () {
       if (!preview) { return; }
       preview.textContent = "";
+      var n = (input.files || []).length;
+      if (count) { count.textContent = n ? "已选择 " + n + " 张照片" : "未选择照片"; }
       var tooLarge = [];
       Array.prototype.forEach.call(input.files || [], function (file, i) {
         if (max && file.size > max) {
@@ -44,6 +47,7 @@
       if (tooLarge.length) {
         input.value = "";
         preview.textContent = "";
+        if (count) { count.textContent = "未选择照片"; }
         var p = document.createElement("p");
         p.className = "field-error";
         p.textContent = tooLarge.join("；");
