@@ -199,8 +199,6 @@ def test_a_dispute_is_decided_on_the_case_page_and_a_stale_form_gets_the_rule_in
     form = action(page, case_id, "dispute")
     expect(form.get_by_label("退单理由")).to_have_attribute("aria-invalid", "true")
     expect(form.locator(f"#act-{case_id[:8]}-dispute-reason-error")).to_have_text("请填写退单理由")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "case-action-error-1280.png"), full_page=True)
     form.get_by_label("退单理由").fill("该巷道属五里店街道辖区，请改派")
     form.get_by_role("button", name="确认退单").click()
     expect(page.locator(".case-badges")).to_contain_text("退单待定")
@@ -360,13 +358,14 @@ def test_no_one_acts_outside_their_scope_or_without_the_forms_csrf_token(browser
     assert types(site, theirs) == before
 
 
-#: The pages this module adds, photographed: (file name, who, path, an action to open first).
+#: The pages this module adds, photographed: (file name, who, path, an action to open first, sent empty or not).
 PAGES = [
-    ("workbench", "li.na", "/workbench", None),
-    ("verify", "chen.jie", "/verify", None),
-    ("case-unit-actions", "li.na", "/cases/{claimed}", "submit"),
-    ("case-dispatcher-dispute", "zhang.wei", "/cases/{other}", "reassign"),
-    ("case-dispatcher-extension", "zhang.wei", "/cases/{pending-extension}", "decide-extension"),
+    ("workbench", "li.na", "/workbench", None, False),
+    ("verify", "chen.jie", "/verify", None, False),
+    ("case-unit-actions", "li.na", "/cases/{claimed}", "submit", False),
+    ("case-form-errors", "li.na", "/cases/{dispatched}", "extend", True),
+    ("case-dispatcher-dispute", "zhang.wei", "/cases/{other}", "reassign", False),
+    ("case-dispatcher-extension", "zhang.wei", "/cases/{pending-extension}", "decide-extension", False),
 ]
 
 
@@ -375,7 +374,7 @@ def test_the_work_pages_pass_axe_and_are_photographed(browser: Browser, site: Si
     site.run(site.stack.client.request_extension(pending, GUANYINQIAO, 3, "需协调清运车辆"))
     problems: list[str] = []
     for width in (1280, 375):
-        for slug, who, path, opened in PAGES:
+        for slug, who, path, opened, empty in PAGES:
             options = PHONE if width == 375 else {"viewport": {"width": width, "height": 900}, "device_scale_factor": 1}
             context = browser.new_context(**options)
             context.add_init_script(path=str(AXE))
@@ -389,7 +388,10 @@ def test_the_work_pages_pass_axe_and_are_photographed(browser: Browser, site: Si
             target = path.format(**site.cases)
             page.goto(site.url + target)
             if opened:
-                open_action(page, target.rsplit("/", 1)[-1], opened)
+                box = open_action(page, target.rsplit("/", 1)[-1], opened)
+                if empty:  # the form comes back with every problem beside its field
+                    box.locator("button[type=submit]").click()
+                    expect(page.locator(".field-error").first).to_be_visible()
             page.wait_for_load_state("networkidle")
             violations = page.evaluate(
                 """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations

@@ -56,8 +56,23 @@
     });
   }
 
+  // A form that came back with problems, or one named in the address (#act-…), is opened and brought into view.
+  function attend() {
+    var target = location.hash && document.getElementById(location.hash.slice(1));
+    if (target && target.classList.contains("action")) {
+      var details = target.querySelector("details");
+      if (details) { details.open = true; }
+    }
+    var problem = document.querySelector(".action [aria-invalid=true], .action .alert-error");
+    if (problem) {
+      problem.scrollIntoView({ block: "center" });
+      if (problem.matches("input, textarea, select")) { problem.focus({ preventScroll: true }); }
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("form[data-once]").forEach(once);
     document.querySelectorAll("input[type=file][data-max-bytes]").forEach(photos);
+    attend();
   });
 })();
