@@ -156,6 +156,7 @@ def test_the_inspector_passes_one_case_sends_another_back_and_the_timeline_shows
     expect(page.locator(".case-badges")).to_contain_text("整改中")
     expect(page.locator(".case-badges")).to_contain_text("返工 1 次")
     expect(page.locator(".photo-col", has_text="核查照片").locator("img")).to_have_count(1)
+    expect(page.locator(".timeline")).to_contain_text("核查意见：仍有两桶未分类；核查照片 1 张")
 
     page.goto(f"{site.url}/cases/{passed}")  # the whole record, in order, each with who did it
     recorded = events(site, passed)
