@@ -31,7 +31,8 @@ def _field(spec: CommandSpec, name: str, kind: InputKind, help: str) -> tuple[An
     elif kind in (InputKind.UNIT, InputKind.CASE):
         kind_of = Annotated[Text, Field(min_length=1, max_length=ID_MAX)]
     elif kind is InputKind.PHOTOS:
-        kind_of = Annotated[list[EvidenceIn], Field(min_length=1, max_length=20)]
+        kind_of = Annotated[list[EvidenceIn], Field(min_length=1 if info.is_required() else 0, max_length=20)]
+        default = ... if info.is_required() else []  # optional photos (核查照片): none, as a list like the type
     else:  # hours, yes/no, a choice: the model's own type and bounds
         kind_of = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
     return Annotated[kind_of, Field(description=help)], default

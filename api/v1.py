@@ -20,12 +20,12 @@ from pydantic import BaseModel, ValidationError
 from rectify.api import docs, schemas
 from rectify.api.auth import presented_key
 from rectify.api.bodies import body_model as body_model_for
-from rectify.api.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
 from rectify.api.idempotency import IdempotencyKey, key_from, once
 from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
 from rectify.client import CaseNotFound, CommandRejected
+from rectify.client.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
 from rectify.domain.accountability import fold_proceeding
 from rectify.domain.command_table import COMMANDS, CommandSpec, Stream
 from rectify.domain.events import PROCEEDING_PREFIX

@@ -101,6 +101,9 @@ def build(spec: CommandSpec) -> Any:
         actor = acting(by, Role(options.pop("role", spec.roles[0])))
         fields = _checked(spec, options)
         photos = [i for i in spec.inputs if i.kind is InputKind.PHOTOS and fields.get(i.name) is not None]
+        for i in spec.inputs:  # optional photos not given (核查照片): the model's own default, not None
+            if i.kind is InputKind.PHOTOS and fields.get(i.name) is None:
+                fields.pop(i.name, None)
         if photos:
             from rectify.cli.inputs import read_photos
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from rectify.api.evidence import EvidenceRejected, inspect_photo, keep_photo
+from rectify.client.evidence import EvidenceRejected, inspect_photo, keep_photo
 from rectify.domain.types import EvidenceRef, Point
 
 

@@ -153,6 +153,7 @@ COMMANDS: tuple[CommandSpec, ...] = (
                 choice_labels=("通过", "不通过"),
             ),
             Input("note", InputKind.PROSE, "核查意见", "Finding."),
+            Input("evidence", InputKind.PHOTOS, "核查照片", "The inspector's photos of the site (核查照片), optional."),
         ),
     ),
     CommandSpec(

@@ -82,6 +82,8 @@ class VerifyCase(CommandBase):
     type: Literal["verify"] = "verify"
     passed: bool
     note: Note = ""
+    #: The inspector's own photos of the site (核查照片), optional: what a failed check saw, or the fix confirmed.
+    evidence: Annotated[tuple[EvidenceRef, ...], Field(max_length=20)] = ()
 
 
 class RejectCase(CommandBase):

@@ -267,15 +267,15 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             require_lead_unit(state, command)
             emit(RectificationSubmitted, evidence=evidence, note=note)
             _set_deadline(emit, policy, Stage.VERIFY, state.category, now)
-        case VerifyCase(passed=passed, note=note):
+        case VerifyCase(passed=passed, note=note, evidence=evidence):
             require_status(state, command, frozenset({S.SUBMITTED}))
             require_role(state, command, Role.INSPECTOR, Role.DISPATCHER)
             if passed:
                 worked = policy.calendar.working_time_between(state.opened_at, now).total_seconds() / 3600
-                emit(CaseClosed, note=note, working_hours=round(worked, 4))
+                emit(CaseClosed, note=note, working_hours=round(worked, 4), evidence=evidence)
                 _set_deadline(emit, policy, Stage.FEEDBACK, state.category, now)
             else:
-                emit(ReworkOrdered, note=note)
+                emit(ReworkOrdered, note=note, evidence=evidence)
                 _set_deadline(emit, policy, Stage.RECTIFY, state.category, now)
         case RejectCase(reason=reason):
             require_status(state, command, _BEFORE_CLAIM)

@@ -96,6 +96,8 @@ class CaseClosed(EventBase):
 
     type: Literal["case_closed"] = "case_closed"
     note: str
+    #: The inspector's photos, if any (none on older events).
+    evidence: tuple[EvidenceRef, ...] = ()
     #: Working hours from the report to this closure on the case's own calendar (None on older events).
     working_hours: float | None = None
 
@@ -105,6 +107,8 @@ class ReworkOrdered(EventBase):
 
     type: Literal["rework_ordered"] = "rework_ordered"
     note: str
+    #: The inspector's photos of what is still wrong, if any (none on older events).
+    evidence: tuple[EvidenceRef, ...] = ()
 
 
 class CaseWithdrawn(EventBase):

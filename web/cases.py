@@ -20,6 +20,7 @@ from rectify.web import present
 from rectify.web.access import may_read, may_see_evidence, scope_unit
 from rectify.web.context import WebError, csrf_guard, render, require_user, web_of
 from rectify.web.labels import STATUS, STATUS_ORDER, unit_name
+from rectify.web.panel import page_actions
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 PAGE_SIZE = 30
@@ -116,8 +117,17 @@ async def _readable(request: Request, case_id: str) -> tuple[StaffUser, CaseRow]
 
 
 @router.get("/cases/{case_id}")
-async def case(request: Request, case_id: str) -> Response:
+async def case(request: Request, case_id: str, draft: str = "", done: str = "") -> Response:
     user, row = await _readable(request, case_id)
+    context = await case_context(request, user, row)
+    web = web_of(request)
+    context |= await page_actions(web, user, context["state"], context["events"], draft=draft, done=done)
+    return render(request, "case.html", context, user=user)
+
+
+async def case_context(request: Request, user: StaffUser, row: CaseRow) -> dict[str, Any]:
+    """Everything the case page shows but its forms: the report, photos, units, deadlines, rungs, timeline."""
+    case_id = row.case_id
     web = web_of(request)
     policy = web.policy
     events = await web.store.load_case(case_id)
@@ -125,12 +135,14 @@ async def case(request: Request, case_id: str) -> Response:
     if state is None:
         raise WebError(404, f"案件 {case_id} 没有记录。")
     now = web.clock()
-    photos = {"before": [], "after": []}
+    photos: dict[str, list] = {"before": [], "after": [], "check": []}
     for event in events:
         if isinstance(event, e.CaseReported):
             photos["before"] += [(ref, event.occurred_at) for ref in event.evidence]
         elif isinstance(event, e.RectificationSubmitted):
             photos["after"] += [(ref, event.occurred_at) for ref in event.evidence]
+        elif isinstance(event, e.CaseClosed | e.ReworkOrdered):
+            photos["check"] += [(ref, event.occurred_at) for ref in event.evidence]
     context = {
         "row": row,
         "state": state,
@@ -145,7 +157,7 @@ async def case(request: Request, case_id: str) -> Response:
         "grid": next((g for g in web.city.router.grids if g.grid_id == state.grid_id), None),
         "rectify_countdown": present.row_countdown(policy, state.status, state.category, state.due_at, now),
     }
-    return render(request, "case.html", context, user=user)
+    return context
 
 
 @router.get("/cases/{case_id}/evidence/{sha256}")

@@ -62,6 +62,7 @@ class Web:
         self.set_secret(secret or secrets.token_urlsafe(32))
 
     def set_secret(self, secret: str) -> None:
+        self.secret = secret  # also signs the action forms' tokens (web/forms.py)
         self.sessions = SessionCodec(secret)
 
     @property
@@ -188,8 +189,8 @@ def brand(policy: Policy) -> dict[str, str]:
 #: Each role's navigation: (label, path). Pages of later steps add themselves here.
 NAV: dict[str, list[tuple[str, str]]] = {
     "dispatcher": [("指挥中心", "/command"), ("全区案件", "/"), ("大屏", "/wall")],
-    "unit": [("本单位案件", "/")],
-    "inspector": [("案件核查", "/")],
+    "unit": [("工作台", "/workbench"), ("本单位案件", "/")],
+    "inspector": [("现场核查", "/verify"), ("案件核查", "/")],
     "leader": [("全区案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
     "auditor": [("全部案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
 }

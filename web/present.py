@@ -89,8 +89,9 @@ def describe(policy: Policy, event: e.EventBase) -> str:
             return f"升至{rung(policy, level)}，责任单位{u(unit)}" + (f"，扣 {points:g} 分" if points else "")
         case e.RectificationSubmitted(evidence=evidence, note=note):
             return f"整改照片 {len(evidence)} 张" + (f"；说明：{note}" if note else "")
-        case e.CaseClosed(note=note) | e.ReworkOrdered(note=note):
-            return f"核查意见：{note}" if note else ""
+        case e.CaseClosed(note=note, evidence=seen) | e.ReworkOrdered(note=note, evidence=seen):
+            words = [f"核查意见：{note}"] if note else []
+            return "；".join(words + ([f"核查照片 {len(seen)} 张"] if seen else []))
         case e.DuplicateAttached(channel=channel, distance_m=distance, description=text):
             return f"经{label(CHANNEL, channel)}，相距 {distance:.0f} 米：{text}"
         case e.CaseMerged(into_case_id=into):

@@ -26,10 +26,11 @@ def _address(request: Request) -> str:
 
 
 @router.get("/signin")
-async def signin_form(request: Request, next: str = "/") -> Response:
+async def signin_form(request: Request, next: str = "/", expired: str = "") -> Response:
     if await current_user(request) is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "signin.html", {"next": safe_next(next), "name": "", "errors": {}})
+    context = {"next": safe_next(next), "name": "", "errors": {}, "expired": expired[:10]}
+    return render(request, "signin.html", context)
 
 
 @router.post("/signin")

@@ -12,8 +12,8 @@ from xml.etree import ElementTree as ET
 import pytest
 import structlog
 
-from rectify.api.evidence import may_read_evidence
 from rectify.client import CommandRejected
+from rectify.client.evidence import may_read_evidence
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.types import Actor, Channel, Point, Role
 from tests.support.api import Api, api_stack, png

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from tests.given import LEAD, T0, claim, cmd, dispatcher, dispute, given, report, submit, tick, unit, verify
 
 from rectify.domain import commands as c
 from rectify.domain.deadlines import Stage
 from rectify.domain.office_queue import Need, attention, need_at, office_clock, urgent_at
 from rectify.domain.state import CaseState
 from rectify.domain.types import FALLBACK_RULE, Routing
+from tests.support.given import LEAD, T0, claim, cmd, dispatcher, dispute, given, report, submit, tick, unit, verify
 
 
 def extension(hours: float = 1) -> c.Command:

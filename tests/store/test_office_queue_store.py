@@ -8,8 +8,6 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
 import pytest
-from tests.given import POLICY, T0, claim, cmd, dispatcher, dispute, submit, tick, unit, verify
-from tests.given import report as reported
 
 from rectify.domain import commands as c
 from rectify.domain.decider import case_id_for, decide
@@ -19,6 +17,8 @@ from rectify.domain.types import OPEN_STATUSES, Channel
 from rectify.store import EventStore, migrate
 from rectify.store import office_queue as q
 from rectify.store.event_feed import EventFeed
+from tests.support.given import POLICY, T0, claim, cmd, dispatcher, dispute, submit, tick, unit, verify
+from tests.support.given import report as reported
 
 
 @pytest.fixture
