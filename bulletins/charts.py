@@ -9,6 +9,7 @@ tests turn into errors, rather than quietly borrowing a box from another font.
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,6 +25,8 @@ STYLE: dict[str, Any] = {
     "savefig.dpi": 100,
 }
 _registered: list[bool] = []
+#: pyplot and rcParams are process-wide: one chart is drawn at a time (the web and the worker draw in threads).
+_LOCK = threading.RLock()
 
 
 def _pyplot() -> ModuleType:
@@ -42,9 +45,10 @@ def _pyplot() -> ModuleType:
 @contextmanager
 def chinese() -> Iterator[ModuleType]:
     """pyplot with the shipped CJK font as the only family; draw and save inside the block."""
-    plt = _pyplot()
-    with plt.rc_context(STYLE):
-        yield plt
+    with _LOCK:
+        plt = _pyplot()
+        with plt.rc_context(STYLE):
+            yield plt
 
 
 def png(fig: Any, dpi: int = 100) -> bytes:

@@ -7,6 +7,7 @@ archive does, from the store) gives the same bytes.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import hashlib
@@ -114,7 +115,9 @@ async def render_bulletin(
     ranked = await ranking.weekly(store, policy, issued.week, today or issued_on)
     office = policy.units.get(policy.dispatcher_units[0]) if policy.dispatcher_units else None
     name = stem(issued)
-    chart = ranking_chart(ranked["groups"], f"督查通报第{issued.number}期 · {words.week_title(issued.week)}得分")
+    # Drawing and typesetting take a second or two of CPU: off the event loop (the worker's, the web server's).
+    chart_title = f"督查通报第{issued.number}期 · {words.week_title(issued.week)}得分"
+    chart = await asyncio.to_thread(ranking_chart, ranked["groups"], chart_title)
     context = {
         "title": title(policy),
         "city": policy.city,
@@ -137,7 +140,7 @@ async def render_bulletin(
     inline = "data:image/png;base64," + base64.b64encode(chart).decode()
     return {
         f"{name}.html": html.render(**context, chart=f"{name}.png").encode("utf-8"),
-        f"{name}.pdf": html_to_pdf(html.render(**context, chart=inline)),
+        f"{name}.pdf": await asyncio.to_thread(html_to_pdf, html.render(**context, chart=inline)),
         f"{name}.md": _ENV.get_template("bulletin.md.j2").render(**context, chart=f"{name}.png").encode("utf-8"),
         f"{name}.csv": _csv(ranked),
         f"{name}.png": chart,

@@ -9,6 +9,8 @@ ships, so nothing asks for bold (Pango would otherwise pick another font).
 
 from __future__ import annotations
 
+import threading
+
 from rectify.bulletins.charts import FONT_FILE
 
 FAMILY = "Rectify SC"
@@ -37,6 +39,10 @@ img.chart { width: 100%%; }
 """
 
 
+#: One PDF at a time: WeasyPrint does not promise to be safe across threads, and callers use asyncio.to_thread.
+_LOCK = threading.Lock()
+
+
 class PdfUnavailable(RuntimeError):
     """WeasyPrint cannot load Pango on this machine; the message names the Debian packages to install."""
 
@@ -51,6 +57,7 @@ def html_to_pdf(html: str) -> bytes:
             "making a bulletin's PDF needs Pango: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
             f"(`make pdf-libs` as root) ({error})"
         ) from error
-    fonts = FontConfiguration()
-    css = weasyprint.CSS(string=PRINT_CSS % {"family": FAMILY, "font": FONT_FILE.as_uri()}, font_config=fonts)
-    return weasyprint.HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
+    with _LOCK:
+        fonts = FontConfiguration()
+        css = weasyprint.CSS(string=PRINT_CSS % {"family": FAMILY, "font": FONT_FILE.as_uri()}, font_config=fonts)
+        return weasyprint.HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)

@@ -190,7 +190,7 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "dispatcher": [("全区案件", "/")],
     "unit": [("本单位案件", "/")],
     "inspector": [("案件核查", "/")],
-    "leader": [("全区案件", "/")],
+    "leader": [("本周排名", "/leader"), ("督查通报", "/leader/bulletins"), ("全区案件", "/")],
     "auditor": [("全部案件", "/")],
 }
 
