@@ -89,16 +89,20 @@ def trend_chart(
 ) -> bytes:
     """One line per unit over the weeks; None leaves a gap (nothing to measure that week)."""
     with chinese() as plt:
+        from matplotlib.ticker import MaxNLocator
+
         fig, ax = plt.subplots(figsize=(9, 4.2))
         x = list(range(len(weeks)))
-        for name, values in series.items():
+        colours = plt.get_cmap("tab20").colors  # twenty distinct colours: a district has a dozen streets and towns
+        for index, (name, values) in enumerate(series.items()):
             shown = [float("nan") if v is None else (100 * v if percent else v) for v in values]
-            ax.plot(x, shown, marker="o", markersize=3, linewidth=1.2, label=name)
+            ax.plot(x, shown, marker="o", markersize=3, linewidth=1.2, label=name, color=colours[index % 20])
         ax.set(title=title, ylabel=ylabel, xticks=x, xticklabels=list(weeks))
         if percent:
             ax.set_ylim(0, 105)
         else:
             ax.set_ylim(bottom=0)
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # cases are whole
         ax.grid(axis="y", alpha=0.3)
         ax.tick_params(axis="x", labelsize=8)
         if series:

@@ -49,9 +49,9 @@ def span(first: date | str, last: date | str) -> str:
 
 
 def change(value: int | None) -> str:
-    """A change of place since last week: 上升2位 / 下降1位 / 持平 / — (not ranked last week)."""
+    """A change of place since last week: 上升2位 / 下降1位 / 持平 / 上周无排名 (nothing to rank it by last week)."""
     if value is None:
-        return "—"
+        return "上周无排名"
     if value > 0:
         return f"上升{value}位"
     if value < 0:
@@ -68,6 +68,26 @@ def arrow(value: int | None) -> str:
 
 def percent(share: float | None) -> str:
     return "—" if share is None else f"{100 * share:.1f}%"
+
+
+#: What each rate counts among: with none of it, the rate is shown as "—" (or a gap in a chart), not as 0.
+RATE_BASE = {
+    "on_time_rate": ("closed",),
+    "closure_rate": ("received",),
+    "dispute_rate": ("received",),
+    "rework_rate": ("closed", "rework"),  # verified: closed, or sent back for rework
+}
+
+
+def measured(row: dict, rate: str) -> float | None:
+    """The rate, or None when there was nothing to count it among."""
+    base = RATE_BASE.get(rate, ())
+    return row.get(rate) if not base or any(row.get(k) for k in base) else None
+
+
+def rates(row: dict) -> dict[str, str]:
+    """A ranking row's rates as shown: 85.7% or "—"."""
+    return {rate: percent(measured(row, rate)) for rate in RATE_BASE}
 
 
 def scoring_formula(scoring: dict) -> str:

@@ -142,7 +142,8 @@ async def test_the_bulletin_is_an_official_chinese_document_and_its_pdf_pages_re
     ranked = [u.name for u in city.policy.units.values() if u.kind.value in ("street", "town", "department")]
     assert all(name in flat for name in ranked)
     assert fonts == {FAMILY.replace(" ", "-")}  # set in the font the PDF asks for
-    cmap = TTFont(FONT_FILE, lazy=True).getBestCmap()
+    with TTFont(FONT_FILE, lazy=True) as font:
+        cmap = font.getBestCmap()
     assert {c for c in flat if ord(c) not in cmap} == set()  # and it has every glyph: none is a box
     html = (out / f"{stem}.html").read_text("utf-8")
     headings = re.findall(r"<(h[1-3]|th|title|figcaption)(?:\s[^>]*)?>(.*?)</\1>", html)

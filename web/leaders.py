@@ -46,7 +46,7 @@ DOWNLOADS = {
 }
 #: The bulletin's own HTML, viewed here: its inline style and its chart, nothing else (no script at all).
 BULLETIN_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
     "frame-ancestors 'none'"
 )
 _CACHED_BULLETINS = 4
@@ -112,19 +112,9 @@ async def _trend(web: Web, weeks: int = TREND_WEEKS) -> dict:
     return await ranking.weekly_trend(web.store, web.policy, week_of(_today(web), web.policy.timezone).label, weeks)
 
 
-def _measured(figures: dict, indicator: str) -> float | None:
-    """A week's value; None (a gap, not a 0) for a rate with nothing to measure: no case closed for the on-time
-    rate, nothing verified (closed or sent back) for the rework rate."""
-    if indicator == "on_time_rate" and not figures.get("closed"):
-        return None
-    if indicator == "rework_rate" and not (figures.get("closed") or figures.get("rework")):
-        return None
-    return figures.get(indicator, 0)
-
-
 def _series(trend: dict, units: list[str], indicator: str) -> dict[str, list[float | None]]:
-    """Each unit's values over the weeks, oldest first."""
-    return {u: [_measured(w["units"].get(u, {}), indicator) for w in trend["weeks"]] for u in units}
+    """Each unit's values over the weeks, oldest first; a rate with nothing to count among is None (a gap)."""
+    return {u: [words.measured(w["units"].get(u, {}), indicator) for w in trend["weeks"]] for u in units}
 
 
 def _group(text: str) -> str:

@@ -32,7 +32,8 @@ def names() -> list[str]:
 
 
 def test_the_shipped_font_has_a_glyph_for_every_character_people_read(names: list[str]) -> None:
-    cmap = TTFont(charts.FONT_FILE, lazy=True).getBestCmap()
+    with TTFont(charts.FONT_FILE, lazy=True) as font:
+        cmap = font.getBestCmap()
     text = "".join(names) + "".join(p.read_text("utf-8") for p in TEMPLATES)
     wanted = {c for c in text if not c.isspace() and ord(c) >= 0x20}
     missing = sorted(c for c in wanted if ord(c) not in cmap)
