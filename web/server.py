@@ -21,13 +21,14 @@ def install(
     throttle: Throttle | None = None,
 ) -> Web:
     """Serve the pages at `/` of `app`. Without `secret`, sessions end with the process (see `Web.set_secret`)."""
-    from rectify.web import cases, leaders, signin
+    from rectify.web import cases, leaders, public, signin
 
     web = Web(client, evidence_dir, secret=secret, throttle=throttle)
     app.state.web = web
     app.include_router(signin.router)
     app.include_router(cases.router)
     app.include_router(leaders.router)
+    app.include_router(public.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(WebError, web_error_handler)
     app.add_exception_handler(SignInRequired, sign_in_handler)
