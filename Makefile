@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types venv up clean bench mutate fuzz browser screenshots
+.PHONY: demo test lint types venv up clean bench mutate fuzz browser screenshots pdf-libs
 
 # The browser tests drive Debian's chromium (Playwright never downloads a browser here) and need CJK fonts,
 # or Chinese renders as boxes in the screenshots.
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) pdf-libs
 	$(BIN)/rectify demo
 
 browser:
@@ -34,7 +34,22 @@ browser:
 		fi; \
 	fi
 
-test: $(STAMP) browser
+# The bulletins' PDF is made by WeasyPrint, which needs Debian's Pango (Chromium pulls most of it in, not all).
+PANGO := libpangoft2-1.0.so.0
+
+pdf-libs:
+	@if ! /sbin/ldconfig -p 2>/dev/null | grep -q $(PANGO); then \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+				libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; \
+		else \
+			echo "The bulletins' PDF needs Debian's Pango: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"; \
+			echo "(or run make as root, which installs it)"; \
+			exit 1; \
+		fi; \
+	fi
+
+test: $(STAMP) browser pdf-libs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
@@ -71,7 +86,7 @@ bench: $(STAMP)
 mutate: $(STAMP)
 	nice -n 10 $(BIN)/python tests/mutate.py $(MUTANTS)
 
-up: $(STAMP)
+up: $(STAMP) pdf-libs
 	$(BIN)/rectify up
 
 clean:

@@ -76,6 +76,27 @@ async def quarterly(store: EventStore, policy: Policy, label: str, today: date |
     return {"period": _period_json(period), "weeks": len(weeks_in(period, zone)), "groups": groups}
 
 
+async def weekly_trend(store: EventStore, policy: Policy, last: str, count: int) -> dict:
+    """The `count` weeks up to and including `last`, oldest first, each with every ranked unit's figures and score."""
+    zone = policy.timezone
+    weeks = [week(last, zone)]
+    while len(weeks) < count:
+        weeks.insert(0, previous_week(weeks[0], zone))
+    out = []
+    for period in weeks:
+        figures = await period_figures(store, policy, period)
+        out.append(
+            {
+                "period": _period_json(period),
+                "units": {u: {**f, "score": score(f, policy.scoring)} for u, f in figures.items() if u in policy.units},
+            }
+        )
+    return {
+        "weeks": out,
+        "groups": {g: [u.id for u in policy.units.values() if u.kind in k] for g, k in GROUPS.items()},
+    }
+
+
 async def unit_figures(
     store: EventStore, policy: Policy, unit: str, first: str, last: str, today: date | None = None
 ) -> dict:

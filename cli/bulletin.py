@@ -1,4 +1,4 @@
-"""`rectify bulletin issue`: the numbered weekly 督查通报 (md, html, csv, png), as the Monday Schedule issues it."""
+"""`rectify bulletin issue`: the numbered weekly 督查通报 (html, pdf, md, csv, png), as the Monday Schedule does."""
 
 from __future__ import annotations
 

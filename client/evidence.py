@@ -1,5 +1,6 @@
 """Photos as evidence, checked alike for the API and the pages: type by content (Pillow), a size limit, EXIF
-time and GPS when present; who uploaded each one, so a command can name only photos its unit uploaded; and who may read one.
+time and GPS when present; who uploaded each one, so a command can name only photos its unit uploaded; and
+who may read one.
 
 The API and the CLI take photos through `keep_photo`, so both refuse the same files.
 """

@@ -1,19 +1,15 @@
 """The run's summary drawn: four charts (matplotlib) and the figures of summary.json as Markdown and HTML.
 
-Charts label units by id and rungs by level: the machine may have no CJK font, and a chart of empty
-boxes helps nobody. The tables carry the Chinese names.
+The charts are in Chinese and name units by their Chinese names, in the CJK font bulletins/ ships
+(bulletins.charts), so they read the same on any machine.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, never a window
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
-
+from rectify.bulletins.charts import chinese, png
 from rectify.bulletins.rendering import templates
 
 CHARTS = {
@@ -47,59 +43,57 @@ def ranking(summary: dict) -> list[tuple[int, str, dict]]:
 def _charts(summary: dict, out: Path) -> None:
     daily = summary["daily"]
     days = [d["date"][5:] for d in daily]
-    x = range(len(days))
+    x = list(range(len(days)))
+    with chinese() as plt:
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.bar([i - 0.2 for i in x], [d["reported"] for d in daily], width=0.4, label="受理")
+        ax.bar([i + 0.2 for i in x], [d["closed"] for d in daily], width=0.4, label="办结")
+        ax.set(title="每日受理与办结", xticks=x, xticklabels=days, ylabel="件")
+        ax.legend()
+        _save(fig, out / CHARTS["intake"], len(days))
 
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.bar([i - 0.2 for i in x], [d["reported"] for d in daily], width=0.4, label="reported")
-    ax.bar([i + 0.2 for i in x], [d["closed"] for d in daily], width=0.4, label="closed")
-    ax.set(title="Daily intake and closures", xticks=list(x), xticklabels=days, ylabel="cases")
-    ax.legend()
-    _save(fig, out / CHARTS["intake"], len(days))
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.plot(x, [d["open_at_end"] for d in daily], marker="o", color="tab:red")
+        ax.fill_between(x, [d["open_at_end"] for d in daily], alpha=0.15, color="tab:red")
+        ax.set(title="每日末在办案件", xticks=x, xticklabels=days, ylabel="在办案件（件）")
+        ax.set_ylim(bottom=0)
+        _save(fig, out / CHARTS["backlog"], len(days))
 
-    fig, ax = plt.subplots(figsize=(9, 4))
-    ax.plot(list(x), [d["open_at_end"] for d in daily], marker="o", color="tab:red")
-    ax.fill_between(list(x), [d["open_at_end"] for d in daily], alpha=0.15, color="tab:red")
-    ax.set(title="Open backlog at the end of each day", xticks=list(x), xticklabels=days, ylabel="open cases")
-    ax.set_ylim(bottom=0)
-    _save(fig, out / CHARTS["backlog"], len(days))
+        fig, ax = plt.subplots(figsize=(9, 4))
+        rungs = list(summary["totals"]["escalations"])
+        bottom = [0] * len(daily)
+        for level, rung in enumerate(rungs, start=1):
+            values = [d["escalations"][rung] for d in daily]
+            ax.bar(x, values, bottom=bottom, label=f"第{level}级 {rung}")
+            bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+        ax.set(title="每日升级（一整改、二曝光、三扣分、四问责）", xticks=x, xticklabels=days, ylabel="升级次数")
+        ax.legend()
+        _save(fig, out / CHARTS["escalations"], len(days))
 
-    fig, ax = plt.subplots(figsize=(9, 4))
-    rungs = list(summary["totals"]["escalations"])
-    bottom = [0] * len(daily)
-    for level, rung in enumerate(rungs, start=1):
-        values = [d["escalations"][rung] for d in daily]
-        ax.bar(list(x), values, bottom=bottom, label=f"level {level}")
-        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
-    ax.set(title="Escalations by rung", xticks=list(x), xticklabels=days, ylabel="rungs reached")
-    ax.legend()
-    _save(fig, out / CHARTS["escalations"], len(days))
-
-    ranked = ranking(summary)
-    fig, ax = plt.subplots(figsize=(9, max(3, 0.28 * len(ranked) + 1)))
-    labels = [f"{place}. {uid}" for place, uid, _ in ranked][::-1]
-    shares = [u["on_time_rate"] for _, _, u in ranked][::-1]
-    rates = [100 * (r or 0) for r in shares]
-    colours = [
-        "tab:gray" if r is None else "tab:green" if r >= 0.8 else "tab:orange" if r >= 0.6 else "tab:red"
-        for r in shares
-    ]
-    bars = ax.barh(labels, rates, color=colours)
-    texts = ["none closed yet" if r is None else f"{100 * r:.0f}%" for r in shares]
-    ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
-    ax.set(title="Unit ranking: share of closed cases closed on time", xlabel="% of closed cases", xlim=(0, 110))
-    ax.tick_params(axis="y", labelsize=7)
-    _save(fig, out / CHARTS["ranking"], 0)
+        ranked = ranking(summary)
+        fig, ax = plt.subplots(figsize=(9, max(3, 0.28 * len(ranked) + 1)))
+        labels = [f"{place}. {u.get('name') or uid}" for place, uid, u in ranked][::-1]
+        shares = [u["on_time_rate"] for _, _, u in ranked][::-1]
+        rates = [100 * (r or 0) for r in shares]
+        colours = [
+            "tab:gray" if r is None else "tab:green" if r >= 0.8 else "tab:orange" if r >= 0.6 else "tab:red"
+            for r in shares
+        ]
+        bars = ax.barh(labels, rates, color=colours)
+        texts = ["尚无办结" if r is None else f"{100 * r:.0f}%" for r in shares]
+        ax.bar_label(bars, labels=texts, fontsize=7, padding=2)
+        ax.set(title="单位排名：已办结案件中按期办结的比例", xlabel="按期办结率（%）", xlim=(0, 110))
+        ax.tick_params(axis="y", labelsize=7)
+        _save(fig, out / CHARTS["ranking"], 0)
 
 
-def _save(fig: Figure, path: Path, ticks: int) -> None:
+def _save(fig: Any, path: Path, ticks: int) -> None:
     if ticks > 14:
         for label in fig.axes[0].get_xticklabels():
             label.set_rotation(60)
             label.set_fontsize(7)
     fig.tight_layout()
-    # No timestamps in the PNG, so the same run gives the same bytes.
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
+    path.write_bytes(png(fig, dpi=110))  # no timestamps in the PNG: the same run gives the same bytes
 
 
 def write_summary(summary: dict, out: Path) -> list[Path]:

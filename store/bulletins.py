@@ -3,7 +3,8 @@ and the rungs of the ladder reached in a week, with the case's report and where 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from typing import NamedTuple
 
 import asyncpg
 
@@ -11,19 +12,54 @@ from rectify.domain.checkpoints import Checkpoint
 from rectify.store import locks
 
 
-async def bulletin_number(pool: asyncpg.Pool, week: str) -> tuple[int, Checkpoint | None]:
-    """The week's bulletin number (given now if new, kept forever) and the checkpoint fixed with it."""
+class IssuedBulletin(NamedTuple):
+    """A numbered week: its number, ISO week, issue date (None before migration 0014) and printed checkpoint."""
+
+    number: int
+    week: str
+    issued_on: date | None
+    checkpoint: Checkpoint | None
+
+
+async def _issued(conn: asyncpg.Connection, row: asyncpg.Record | None) -> IssuedBulletin | None:
+    if row is None:
+        return None
+    cp = await conn.fetchrow("SELECT * FROM checkpoints WHERE number = $1", row["checkpoint_number"])
+    return IssuedBulletin(row["number"], row["week"], row["issued_on"], Checkpoint(**dict(cp)) if cp else None)
+
+
+async def bulletin_number(pool: asyncpg.Pool, week: str, issued_on: date | None = None) -> IssuedBulletin:
+    """The week's bulletin (numbered now, on `issued_on`, if new; kept forever) and the checkpoint fixed with it."""
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.BULLETIN_NUMBER)
         await conn.execute(
-            """INSERT INTO bulletins (week, number, checkpoint_number)
-               SELECT $1, coalesce(max(number), 0) + 1, (SELECT max(number) FROM checkpoints) FROM bulletins
+            """INSERT INTO bulletins (week, number, checkpoint_number, issued_on)
+               SELECT $1, coalesce(max(number), 0) + 1, (SELECT max(number) FROM checkpoints), $2 FROM bulletins
                ON CONFLICT (week) DO NOTHING""",
             week,
+            issued_on,
         )
-        row = await conn.fetchrow("SELECT number, checkpoint_number FROM bulletins WHERE week = $1", week)
-        cp = await conn.fetchrow("SELECT * FROM checkpoints WHERE number = $1", row["checkpoint_number"])
-    return row["number"], Checkpoint(**dict(cp)) if cp else None
+        row = await conn.fetchrow(
+            "SELECT number, week, issued_on, checkpoint_number FROM bulletins WHERE week = $1", week
+        )
+        issued = await _issued(conn, row)
+    assert issued is not None
+    return issued
+
+
+async def issued_bulletin(pool: asyncpg.Pool, number: int) -> IssuedBulletin | None:
+    """Bulletin 第`number`期 as it was numbered, or None; gives no number."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT number, week, issued_on, checkpoint_number FROM bulletins WHERE number = $1", number
+        )
+        return await _issued(conn, row)
+
+
+async def issued_bulletins(pool: asyncpg.Pool) -> list[tuple[int, str, date | None]]:
+    """Every numbered bulletin as (number, week, issued_on), newest number first."""
+    rows = await pool.fetch("SELECT number, week, issued_on FROM bulletins ORDER BY number DESC")
+    return [(r["number"], r["week"], r["issued_on"]) for r in rows]
 
 
 async def rungs_reached(pool: asyncpg.Pool, start: datetime, end: datetime, level: int) -> list[asyncpg.Record]:

@@ -191,7 +191,13 @@ NAV: dict[str, list[tuple[str, str]]] = {
     "dispatcher": [("指挥中心", "/command"), ("全区案件", "/"), ("大屏", "/wall")],
     "unit": [("工作台", "/workbench"), ("本单位案件", "/")],
     "inspector": [("现场核查", "/verify"), ("案件核查", "/")],
-    "leader": [("全区案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
+    "leader": [
+        ("本周排名", "/leader"),
+        ("督查通报", "/leader/bulletins"),
+        ("全区案件", "/"),
+        ("指挥中心", "/command"),
+        ("大屏", "/wall"),
+    ],
     "auditor": [("全部案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
 }
 

@@ -4,25 +4,33 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import ctypes
 import io
 import itertools
 import json
+import re
 import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 import pytest
+from fontTools.ttLib import TTFont
 from rich.console import Console
 
 from rectify.bulletins import ranking
+from rectify.bulletins.charts import FONT_FILE
 from rectify.bulletins.issue import issue_bulletin
+from rectify.bulletins.pdf import FAMILY
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.periods import Period, PeriodError, previous_week, week_of
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore
+from rectify.store.bulletins import issued_bulletin
 from rectify.workflows.schedules import BULLETIN_SCHEDULE_ID, ensure_bulletin_schedule
 from tests.support.starts import configured_start, monday_on_or_after
 
@@ -60,7 +68,8 @@ async def simulated(
 
 
 def csv_rows(path: Path) -> dict[str, dict]:
-    return {r["unit"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8")))}
+    """The ranking's CSV by unit id; its headings are Chinese, after a byte-order mark for spreadsheets."""
+    return {r["单位编码"]: r for r in csv.DictReader(io.StringIO(path.read_text(encoding="utf-8-sig")))}
 
 
 async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summary_and_a_rebuild(
@@ -71,18 +80,18 @@ async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summ
     summary = json.loads((out / "summary.json").read_text())
     assert summary["simulation"]["bulletins"] == [label]
     files = sorted(p.name for p in out.glob("bulletin-*"))
-    assert files == [f"bulletin-{label}-001.{ext}" for ext in ("csv", "html", "md", "png")]
+    assert files == [f"bulletin-{label}-001.{ext}" for ext in ("csv", "html", "md", "pdf", "png")]
     printed = csv_rows(out / f"bulletin-{label}-001.csv")
     counted = summary["weeks"][label]  # counted from the events by the simulation's own summary
     for unit, row in printed.items():
         mine = counted.get(unit, {"received": 0, "closed": 0, "closed_on_time": 0, "points": 0})
-        assert (int(row["received"]), int(row["closed"]), int(row["closed_on_time"]), float(row["points"])) == (
+        assert (int(row["受理"]), int(row["办结"]), int(row["按期办结"]), float(row["扣分"])) == (
             mine["received"],
             mine["closed"],
             mine["closed_on_time"],
             mine["points"],
         ), unit
-    assert sum(int(r["received"]) for r in printed.values()) > 300
+    assert sum(int(r["受理"]) for r in printed.values()) > 300
 
     store = await EventStore.connect(url)
     try:
@@ -96,6 +105,61 @@ async def test_the_simulated_monday_issues_bulletin_1_and_its_numbers_match_summ
         assert (await issue_bulletin(store, city.policy, label, tmp_path, today=issued_on)).number == 1
     finally:
         await store.close()
+
+
+def pdf_pages(path: Path, images: Path) -> tuple[str, set[str]]:
+    """The PDF's text, and the fonts its characters are set in; each page rendered to PNG (and not blank)."""
+    text, fonts = "", set()
+    document = pdfium.PdfDocument(path)
+    for index, page in enumerate(document):
+        image = page.render(scale=1.5).to_pil()
+        image.save(images / f"page-{index + 1}.png")
+        assert image.convert("L").getextrema()[0] < 100, f"page {index + 1} is blank"
+        textpage = page.get_textpage()
+        text += textpage.get_text_bounded()
+        for i in range(textpage.count_chars()):
+            if not chr(pdfium_c.FPDFText_GetUnicode(textpage, i)).isspace():
+                name = ctypes.create_string_buffer(128)
+                pdfium_c.FPDFText_GetFontInfo(textpage, i, name, len(name), None)
+                fonts.add(name.value.decode().split("+")[-1])  # ABCDEF+Family: a subset's tag, then the family
+    document.close()
+    return text, fonts
+
+
+async def test_the_bulletin_is_an_official_chinese_document_and_its_pdf_pages_render_in_the_shipped_font(
+    simulated: tuple[str, Path], city: City, simulated_week: Period, tmp_path: Path
+) -> None:
+    url, out = simulated
+    stem = f"bulletin-{simulated_week.label}-001"
+    text, fonts = pdf_pages(out / f"{stem}.pdf", tmp_path)
+    assert len(list(tmp_path.glob("page-*.png"))) >= 2
+    flat = re.sub(r"[\s\x00-\x1f]+", "", text)  # pdfium marks a line broken inside a word with \x02
+    year, number = simulated_week.label.split("-W")
+    assert flat.startswith(f"{city.policy.city}创建文明城市工作督查通报第1期区创文办")
+    assert f"关于{year}年第{int(number)}周" in flat
+    sections = ["一、总体情况", "二、排名", "三、曝光问题", "四、扣分与问责"]
+    assert [flat.index(s) for s in sections] == sorted(flat.index(s) for s in sections)
+    ranked = [u.name for u in city.policy.units.values() if u.kind.value in ("street", "town", "department")]
+    assert all(name in flat for name in ranked)
+    assert fonts == {FAMILY.replace(" ", "-")}  # set in the font the PDF asks for
+    with TTFont(FONT_FILE, lazy=True) as font:
+        cmap = font.getBestCmap()
+    assert {c for c in flat if ord(c) not in cmap} == set()  # and it has every glyph: none is a box
+    html = (out / f"{stem}.html").read_text("utf-8")
+    headings = re.findall(r"<(h[1-3]|th|title|figcaption)(?:\s[^>]*)?>(.*?)</\1>", html)
+    assert headings and not [h for _, h in headings if re.search(r"[A-Za-z]", h)], "an English heading"
+    body = re.sub(r"<[^>]+>", " ", html.split("<body>")[1])
+    body = re.sub(r"\b[0-9a-f][0-9a-f-]{7,}\b", " ", body)  # case ids, photo and checkpoint hashes
+    english = set(re.findall(r"[A-Za-z]{4,}", body))
+    assert english <= {"rectify", "audit", "verify"}, english
+    store = await EventStore.connect(url)
+    try:
+        issued = await issued_bulletin(store.pool, 1)
+    finally:
+        await store.close()
+    assert issued is not None and issued.checkpoint is not None
+    footnote = flat[flat.index("注：") :]  # the audit checkpoint's root, as a footnote
+    assert f"审计检查点为第{issued.checkpoint.number}号" in footnote and issued.checkpoint.root in footnote
 
 
 async def test_the_ranking_agrees_with_counts_made_directly_in_sql_from_the_events(
