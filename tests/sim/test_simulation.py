@@ -66,9 +66,15 @@ class AtRecordedMoments(DirectEngine):
         super().__init__(store, city, out)
         self.moments = moments
 
-    async def _decide(self, state: object, command: object, at: datetime) -> object:
+    def _moment(self, state: object, command: object, at: datetime) -> datetime:
         version = (state.version if state else 0) + 1
-        return await super()._decide(state, command, self.moments.get((command.case_id, version), at))
+        return self.moments.get((command.case_id, version), at)
+
+    async def _decide_case(self, state: object, command: object, at: datetime) -> object:
+        return await super()._decide_case(state, command, self._moment(state, command, at))
+
+    async def _decide_proceeding(self, state: object, command: object, at: datetime) -> object:
+        return await super()._decide_proceeding(state, command, self._moment(state, command, at))
 
 
 async def run_at_moments(city: City, cfg: SimConfig, database_url: str, out: Path, recorded: dict) -> None:
