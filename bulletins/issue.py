@@ -95,9 +95,9 @@ def _totals(ranked: dict) -> dict:
     return totals
 
 
-def stem(issued: IssuedBulletin) -> str:
+def stem(week_label: str, number: int) -> str:
     """The files' common name: bulletin-2026-W50-001."""
-    return f"bulletin-{issued.week}-{issued.number:03d}"
+    return f"bulletin-{week_label}-{number:03d}"
 
 
 def title(policy: Policy) -> str:
@@ -114,7 +114,7 @@ async def render_bulletin(
     issued_on = issued.issued_on or period.last_day + timedelta(days=1)
     ranked = await ranking.weekly(store, policy, issued.week, today or issued_on)
     office = policy.units.get(policy.dispatcher_units[0]) if policy.dispatcher_units else None
-    name = stem(issued)
+    name = stem(issued.week, issued.number)
     # Drawing and typesetting take a second or two of CPU: off the event loop (the worker's, the web server's).
     chart_title = f"督查通报第{issued.number}期 · {words.week_title(issued.week)}得分"
     chart = await asyncio.to_thread(ranking_chart, ranked["groups"], chart_title)

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from rectify.bulletins import charts, ranking, words
-from rectify.bulletins.issue import archive, render_issued
+from rectify.bulletins.issue import archive, render_issued, stem
 from rectify.domain.periods import Period, PeriodError, previous_week, quarter, week, week_of
 from rectify.domain.policy import UnitKind
 from rectify.store.read_models import CaseFilter, case_page, status_counts
@@ -233,15 +233,15 @@ async def bulletins_page(request: Request) -> Response:
     issues = []
     for number, label, issued_on in await archive(web.store):
         period = week(label, zone)
-        stem = f"bulletin-{label}-{number:03d}"
+        name = stem(label, number)
         issues.append(
             {
                 "number": number,
                 "week_title": words.week_title(label),
                 "span": words.span(period.first_day, period.last_day),
                 "issued_on": words.day(issued_on or period.last_day + timedelta(days=1)),
-                "view": f"/leader/bulletins/{number}/{stem}.html",
-                "files": {ext: f"/leader/bulletins/{number}/{stem}.{ext}?download=1" for ext in DOWNLOADS},
+                "view": f"/leader/bulletins/{number}/{name}.html",
+                "files": {ext: f"/leader/bulletins/{number}/{name}.{ext}?download=1" for ext in DOWNLOADS},
             }
         )
     return render(request, "leader_bulletins.html", {"title": "督查通报", "issues": issues} | _common(), user=user)
