@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import asyncpg
 from pydantic import Field
 
 from rectify.domain.types import Frozen
+from rectify.store.connection import Conn
 from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS, CaseRow, ProceedingRow
 
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ class ReadModelDiff(Frozen):
         return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
-async def diff(conn: asyncpg.Connection, found: Scan, within: Range) -> ReadModelDiff:
+async def diff(conn: Conn, found: Scan, within: Range) -> ReadModelDiff:
     """The stored read models of the range against what the scan rebuilt (rows compared as tuples of columns)."""
     where, args = within.where()
     stored: dict[str, tuple] = {}

@@ -231,7 +231,7 @@ CROSS JOIN LATERAL (
 """
 
 
-async def scan_after(conn: asyncpg.Connection, position: int, upto: int) -> Scan:
+async def scan_after(conn: Conn, position: int, upto: int) -> Scan:
     """Check the events at positions in (position, upto], each stream from its event at or before `position`
     (taken as given: a verified checkpoint fixes it); parsed, not folded. Runs in the caller's transaction."""
     seeds = {row["case_id"]: row for row in await conn.fetch(_SEEDS, position, upto)}
