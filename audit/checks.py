@@ -112,7 +112,8 @@ def checkpoint_links(cp: Checkpoint, prev: Checkpoint | None) -> list[Finding]:
 
 def root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list[Finding]:
     listed = [(case_id, *head) for case_id, head in heads.items()]
-    root = fastpath.checkpoint_root(cp.position, cp.created_at, listed) if cp.format >= 2 else cp.expected_root(listed)
+    sealed = cp.sealed_time  # format 2 on: the root covers the checkpoint's time (else as cp.expected_root)
+    root = fastpath.checkpoint_root(cp.position, sealed, listed) if sealed is not None else cp.expected_root(listed)
     if root == cp.root and len(heads) == cp.cases:
         return []
     return [

@@ -25,11 +25,10 @@ from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
 from rectify.store.checkpoints import checkpoints, heads_not_after
+from rectify.store.connection import Conn
 from rectify.store.scan import Scan, scan_after
 
 if TYPE_CHECKING:
-    import asyncpg
-
     from rectify.audit.verify import HistoryCheck, Verified
 
 _CHAINS = (
@@ -44,7 +43,7 @@ async def verify_since(store: EventStore, histories: HistoryCheck | None = None)
     from rectify.audit.verify import Verified
 
     async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        taken = await checkpoints(conn)  # type: ignore[arg-type]
+        taken = await checkpoints(conn)
         base = next((cp for cp in reversed(taken) if cp.verified and cp.format >= 3), None)
         if base is None:
             return None
@@ -89,11 +88,11 @@ def _chains(found: Scan) -> CheckResult:
         check="chains",
         what=_CHAINS,
         checked=found.events,
-        findings=[Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in found.problems],
+        findings=tuple(Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in found.problems),
     )
 
 
-async def _positions(conn: asyncpg.Connection, base: Checkpoint, position: int) -> CheckResult:
+async def _positions(conn: Conn, base: Checkpoint, position: int) -> CheckResult:
     """1…P counted from the positions' index (P events, none below 1), then P+1…N without gaps."""
     what = "global positions: 1…P all there (P: the checkpoint's), then P+1…N without gaps"
     findings: list[Finding] = []
@@ -113,7 +112,7 @@ async def _positions(conn: asyncpg.Connection, base: Checkpoint, position: int) 
             Finding(position=g["first"], problem=f"positions {g['first']}…{g['last']} are missing (events deleted)")
             for g in gaps
         ]
-    return CheckResult(check="positions", what=what, checked=before["n"] + after["n"], findings=findings)
+    return CheckResult(check="positions", what=what, checked=before["n"] + after["n"], findings=tuple(findings))
 
 
 def _checkpoints(
@@ -131,11 +130,11 @@ def _checkpoints(
         what=f"checkpoints: each chained to the one before; the root of checkpoint {base.number} (the latest "
         "verified) and of any taken after it recomputed from the heads the store holds at its position",
         checked=len(taken),
-        findings=findings,
+        findings=tuple(findings),
     )
 
 
-async def _clock(conn: asyncpg.Connection, taken: list[Checkpoint], base: Checkpoint, position: int) -> CheckResult:
+async def _clock(conn: Conn, taken: list[Checkpoint], base: Checkpoint, position: int) -> CheckResult:
     """Recording times from the checkpoint's last event on: never back, and never after a later checkpoint's time."""
     clock = Clock()
     later = sorted((cp for cp in taken if cp.position > base.position and cp.sealed_time), key=lambda c: c.position)
@@ -156,4 +155,4 @@ async def _clock(conn: asyncpg.Connection, taken: list[Checkpoint], base: Checkp
         clock.add(row)
         events += row["position"] > base.position
     clock.finish()
-    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=clock.findings)
+    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=tuple(clock.findings))
