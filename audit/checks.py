@@ -1,14 +1,18 @@
-"""What the audit reports (findings per check), and the checks both verifies share: the record's clock, and each
-checkpoint's links and root."""
+"""What the audit reports (findings per check, a verify's outcome), and the checks both verifies share (verify.py,
+incremental.py): the record's clock, and each checkpoint's links and root."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 
 from rectify.domain.canonical import GENESIS_HASH
 from rectify.domain.checkpoints import Checkpoint
 from rectify.domain.types import Frozen
-from rectify.store import fastpath
+from rectify.store import EventStore, fastpath
+from rectify.store.checkpoints import Head
 
 
 class Finding(Frozen):
@@ -47,6 +51,18 @@ class AuditFindings(Frozen):
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
+
+
+#: The workflow-history check a verify may add (audit/histories.py builds it; it needs a Temporal client).
+HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
+
+    findings: AuditFindings
+    heads: list[Head] | None = None
 
 
 Row = asyncpg.Record

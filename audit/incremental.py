@@ -18,18 +18,24 @@ stored hash was kept (its chain breaks, but the head and the root do not change)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rectify.audit.checks import CLOCK, AuditFindings, CheckResult, Clock, Finding, at, checkpoint_links, root_matches
+from rectify.audit.checks import (
+    CLOCK,
+    AuditFindings,
+    CheckResult,
+    Clock,
+    Finding,
+    HistoryCheck,
+    Verified,
+    at,
+    checkpoint_links,
+    root_matches,
+)
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
 from rectify.store.checkpoints import checkpoints, heads_not_after
 from rectify.store.connection import Conn
 from rectify.store.scan import Scan, scan_after
-
-if TYPE_CHECKING:
-    from rectify.audit.verify import HistoryCheck, Verified
 
 _CHAINS = (
     "the hash chains of the events after the checkpoint: each linked to its case's head at the checkpoint, each hash "
@@ -40,8 +46,6 @@ _CHAINS = (
 
 async def verify_since(store: EventStore, histories: HistoryCheck | None = None) -> Verified | None:
     """The incremental verify from the latest verified checkpoint; None when there is none (verify in full)."""
-    from rectify.audit.verify import Verified
-
     async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
         taken = await checkpoints(conn)
         base = next((cp for cp in reversed(taken) if cp.verified and cp.format >= 3), None)

@@ -7,8 +7,6 @@ checks only read: they run under the auditors' SELECT-only role.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from rectify.audit.checks import (
     CLOCK,
@@ -16,6 +14,8 @@ from rectify.audit.checks import (
     CheckResult,
     Clock,
     Finding,
+    HistoryCheck,
+    Verified,
     at,
     checkpoint_links,
     root_matches,
@@ -23,20 +23,10 @@ from rectify.audit.checks import (
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
-from rectify.store.checkpoints import Head, checkpoints, record_verified
+from rectify.store.checkpoints import checkpoints, record_verified
 from rectify.store.scan import ChainProblem, ReadModelDiff
 
 __all__ = ["AuditFindings", "CheckResult", "Finding", "HistoryCheck", "verify", "verify_and_record"]
-
-HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
-
-
-@dataclass(frozen=True)
-class Verified:
-    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
-
-    findings: AuditFindings
-    heads: list[Head] | None = None
 
 
 async def verify(
