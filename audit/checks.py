@@ -1,5 +1,5 @@
-"""What the audit reports (findings per check), and the checks both verifies share: the record's clock, and each
-checkpoint's links and root."""
+"""What the audit reports (findings per check, a verify's outcome), and the checks both verifies share (verify.py,
+incremental.py): the record's clock, and each checkpoint's links and root."""
 
 from __future__ import annotations
 
@@ -51,6 +51,18 @@ class AuditFindings(Frozen):
     @property
     def ok(self) -> bool:
         return all(r.ok for r in self.results)
+
+
+#: The workflow-history check a verify may add (audit/histories.py builds it; it needs a Temporal client).
+HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
+
+    findings: AuditFindings
+    heads: list[Head] | None = None
 
 
 Row = asyncpg.Record
@@ -116,7 +128,8 @@ def checkpoint_links(cp: Checkpoint, prev: Checkpoint | None) -> list[Finding]:
 
 def root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list[Finding]:
     listed = [(case_id, *head) for case_id, head in heads.items()]
-    root = fastpath.checkpoint_root(cp.position, cp.created_at, listed) if cp.format >= 2 else cp.expected_root(listed)
+    sealed = cp.sealed_time  # format 2 on: the root covers the checkpoint's time (else as cp.expected_root)
+    root = fastpath.checkpoint_root(cp.position, sealed, listed) if sealed is not None else cp.expected_root(listed)
     if root == cp.root and len(heads) == cp.cases:
         return []
     return [

@@ -18,8 +18,6 @@ stored hash was kept (its chain breaks, but the head and the root do not change)
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rectify.audit.checks import (
     CLOCK,
     AuditFindings,
@@ -36,11 +34,8 @@ from rectify.domain.checkpoints import Checkpoint
 from rectify.store import EventStore
 from rectify.store import audit_queries as queries
 from rectify.store.checkpoints import checkpoints, heads_not_after
+from rectify.store.connection import Conn
 from rectify.store.scan import Scan, scan_after
-
-if TYPE_CHECKING:
-    import asyncpg
-
 
 _CHAINS = (
     "the hash chains of the events after the checkpoint: each linked to its case's head at the checkpoint, each hash "
@@ -52,7 +47,7 @@ _CHAINS = (
 async def verify_since(store: EventStore, histories: HistoryCheck | None = None) -> Verified | None:
     """The incremental verify from the latest verified checkpoint; None when there is none (verify in full)."""
     async with store.pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
-        taken = await checkpoints(conn)  # type: ignore[arg-type]
+        taken = await checkpoints(conn)
         base = next((cp for cp in reversed(taken) if cp.verified and cp.format >= 3), None)
         if base is None:
             return None
@@ -97,11 +92,11 @@ def _chains(found: Scan) -> CheckResult:
         check="chains",
         what=_CHAINS,
         checked=found.events,
-        findings=[Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in found.problems],
+        findings=tuple(Finding(case_id=p.case_id, version=p.version, problem=p.problem) for p in found.problems),
     )
 
 
-async def _positions(conn: asyncpg.Connection, base: Checkpoint, position: int) -> CheckResult:
+async def _positions(conn: Conn, base: Checkpoint, position: int) -> CheckResult:
     """1…P counted from the positions' index (P events, none below 1), then P+1…N without gaps."""
     what = "global positions: 1…P all there (P: the checkpoint's), then P+1…N without gaps"
     findings: list[Finding] = []
@@ -121,7 +116,7 @@ async def _positions(conn: asyncpg.Connection, base: Checkpoint, position: int) 
             Finding(position=g["first"], problem=f"positions {g['first']}…{g['last']} are missing (events deleted)")
             for g in gaps
         ]
-    return CheckResult(check="positions", what=what, checked=before["n"] + after["n"], findings=findings)
+    return CheckResult(check="positions", what=what, checked=before["n"] + after["n"], findings=tuple(findings))
 
 
 def _checkpoints(
@@ -139,11 +134,11 @@ def _checkpoints(
         what=f"checkpoints: each chained to the one before; the root of checkpoint {base.number} (the latest "
         "verified) and of any taken after it recomputed from the heads the store holds at its position",
         checked=len(taken),
-        findings=findings,
+        findings=tuple(findings),
     )
 
 
-async def _clock(conn: asyncpg.Connection, taken: list[Checkpoint], base: Checkpoint, position: int) -> CheckResult:
+async def _clock(conn: Conn, taken: list[Checkpoint], base: Checkpoint, position: int) -> CheckResult:
     """Recording times from the checkpoint's last event on: never back, and never after a later checkpoint's time."""
     clock = Clock()
     later = sorted((cp for cp in taken if cp.position > base.position and cp.sealed_time), key=lambda c: c.position)
@@ -164,4 +159,4 @@ async def _clock(conn: asyncpg.Connection, taken: list[Checkpoint], base: Checkp
         clock.add(row)
         events += row["position"] > base.position
     clock.finish()
-    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=clock.findings)
+    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=tuple(clock.findings))

@@ -209,7 +209,7 @@ async def _ledger(store: EventStore) -> tuple[CheckResult, CheckResult]:
         findings=tuple(findings),
         skipped=None if taken else "no checkpoint taken yet",
     )
-    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=clock.findings), checked
+    return CheckResult(check="recording times", what=CLOCK, checked=events, findings=tuple(clock.findings)), checked
 
 
 def _first_timed(pending: list[Checkpoint]) -> Checkpoint | None:
@@ -220,12 +220,15 @@ async def _clock_near(store: EventStore, case_id: str) -> CheckResult:
     """The recording times of one case's events against the events just before and after each in position."""
     rows = await queries.around_case(store.pool, case_id)
     clock = Clock()
-    for before, row in itertools.pairwise([None, *rows]):
+    for before, row in zip([None, *rows], rows, strict=False):  # each row with the one before it (None first)
         if before is not None and row["position"] != before["position"] + 1:
             clock.finish()
         clock.add(row)
     clock.finish()
     findings = [f for f in clock.findings if f.case_id == case_id]
     return CheckResult(
-        check="recording times", what=CLOCK, checked=sum(r["case_id"] == case_id for r in rows), findings=findings
+        check="recording times",
+        what=CLOCK,
+        checked=sum(r["case_id"] == case_id for r in rows),
+        findings=tuple(findings),
     )

@@ -170,9 +170,9 @@ def _check_checkpoint(
     recomputed = checkpoint_hash(
         number,
         position,
-        checkpoint.get("cases"),
-        checkpoint.get("root"),
-        checkpoint.get("prev_hash"),
+        checkpoint["cases"],  # each of `needed` is there and not null (checked above)
+        checkpoint["root"],
+        checkpoint["prev_hash"],
         at,
         format=checkpoint.get("format", 1),
         verified=checkpoint.get("verified"),

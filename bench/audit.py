@@ -84,7 +84,7 @@ async def bare_scan(url: str, parts: int, where: str = "true", args: tuple = ())
     finally:
         await conn.close()
     edges = [None, *sorted(set(cuts or [])), None]
-    jobs = []
+    jobs: list[tuple[str, tuple[Any, ...]]] = []
     for low, high in itertools.pairwise(edges):
         clause, extra = [where], list(args)
         for op, bound in ((">=", low), ("<", high)):

@@ -29,6 +29,7 @@ from rectify.domain.events import Event, event_body
 from rectify.domain.indicators import facts_for
 from rectify.domain.notifications import notifications_for
 from rectify.domain.state import CaseState
+from rectify.store.connection import Conn
 from rectify.store.projections import case_row
 
 #: The position lock rectify_append takes (migrations 0008/0009); the limit takes the same one.
@@ -36,7 +37,7 @@ POSITION_LOCK = 7_310_425_002
 TABLES = ("events", "cases", "unit_facts", "outbox", "inbox")
 
 
-async def columns(conn: asyncpg.Connection, table: str) -> list[str]:
+async def columns(conn: Conn, table: str) -> list[str]:
     """A table's columns in row-type order (what a composite value of its type lists)."""
     rows = await conn.fetch(
         "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped "
@@ -110,7 +111,7 @@ class Limit:
         self.layout = layout
 
     @classmethod
-    async def install(cls, conn: asyncpg.Connection) -> Limit:
+    async def install(cls, conn: Conn) -> Limit:
         layout = {table: await columns(conn, table) for table in TABLES}
         expected = ["position", "case_id", "version", "event_id", "type", "body", "actor_unit", "actor_role"]
         if layout["events"][: len(expected)] != expected or layout["events"][-1] != "seal":
@@ -156,10 +157,17 @@ class Limit:
         notes = [self._tuple("outbox", vars(n)) for n in notifications_for(events, state.lead_unit)]
         return rows, cases, facts, notes
 
-    async def append(self, conn: asyncpg.Connection | asyncpg.Pool, events: Sequence[Event], state: CaseState) -> int:
+    async def append(self, conn: Conn | asyncpg.Pool, events: Sequence[Event], state: CaseState) -> int:
         """Write one command's rows; returns the last event's position."""
-        return await conn.fetchval(self.CALL, *self.arguments(events, state))
+        position = await conn.fetchval(self.CALL, *self.arguments(events, state))
+        assert position is not None  # the function returns the position it gave the last event
+        return position
 
 
-async def row_counts(conn: asyncpg.Connection | asyncpg.Pool) -> dict[str, int]:
-    return {table: await conn.fetchval(f"SELECT count(*) FROM {table}") for table in TABLES}
+async def row_counts(conn: Conn | asyncpg.Pool) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for table in TABLES:
+        n = await conn.fetchval(f"SELECT count(*) FROM {table}")
+        assert n is not None  # count(*) is never NULL
+        counts[table] = n
+    return counts

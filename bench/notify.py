@@ -17,6 +17,7 @@ import multiprocessing
 import statistics
 import time
 import uuid
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -65,7 +66,7 @@ def _serve(port: Any, ready: Any) -> None:
 
 
 @asynccontextmanager
-async def receiver() -> Any:
+async def receiver() -> AsyncIterator[str]:
     context = multiprocessing.get_context("spawn")
     port, ready = context.Value("i", 0), context.Event()
     process = context.Process(target=_serve, args=(port, ready), daemon=True)

@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 from temporalio import activity, workflow
 
 NOOP = "bench.noop"
-#: A local activity's budget, as the case's append (workflows/calls.py APPEND, without its retries' length).
-LOCAL = {"start_to_close_timeout": timedelta(seconds=30)}
+#: A local activity's start-to-close budget, as the case's append (workflows/calls.py APPEND, less its retries).
+LOCAL_TIMEOUT = timedelta(seconds=30)
 
 
 @activity.defn(name=NOOP)
@@ -31,7 +31,7 @@ class BenchCase:
 
     @workflow.run
     async def run(self) -> None:
-        await workflow.execute_local_activity(NOOP, **LOCAL)
+        await workflow.execute_local_activity(NOOP, start_to_close_timeout=LOCAL_TIMEOUT)
         self.opened_at = workflow.now()
         await workflow.sleep(timedelta(days=1))
 
@@ -46,7 +46,7 @@ class BenchCase:
 
     @workflow.update
     async def poke_local(self) -> int:
-        await workflow.execute_local_activity(NOOP, **LOCAL)
+        await workflow.execute_local_activity(NOOP, start_to_close_timeout=LOCAL_TIMEOUT)
         return 1
 
 

@@ -187,7 +187,7 @@ def render(document: dict[str, Any], out: Path) -> tuple[str, list[str], list[st
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.report", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS, help="the results file (default: %(default)s)")
     parser.add_argument("--out", type=Path, default=OUT, help="the page to write (default: %(default)s)")
     args = parser.parse_args(argv)

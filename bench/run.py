@@ -153,7 +153,7 @@ def _ints(text: str) -> list[int]:
 
 
 def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness (minutes)")
     parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHMARKS)} (recorded in results-partial.json)")
     parser.add_argument("--timer-sizes", type=_ints, help="live cases at each point of the timer curve")

@@ -236,7 +236,7 @@ async def measure(pg: Any, city: Any, n: int, writers: int, rounds: int) -> tupl
     field = contenders()
     for contender in field:
         await contender.open(pg, writers)
-    spent = dict.fromkeys(CONTENDERS, 0.0)
+    spent: dict[str, float] = dict.fromkeys(CONTENDERS, 0.0)
     try:
         for index, chunk in enumerate(chunks):
             for contender in field[index % len(field) :] + field[: index % len(field)]:
@@ -253,7 +253,7 @@ async def run(pg: Any, city: Any, n: int = 1500, rounds: int = 3) -> list[dict]:
     for writers in (1, 8):
         rate, rows = await measure(pg, city, n, writers, rounds)
         label = f"{writers} writer{'s' if writers > 1 else ''}"
-        common = {
+        common: dict[str, Any] = {
             "group": "store",
             "size": n,
             "size_unit": "cases",
@@ -262,6 +262,7 @@ async def run(pg: Any, city: Any, n: int = 1500, rounds: int = 3) -> list[dict]:
             "better": "higher",
             "value": rate["rectify"],
         }
+        ceiling: dict[str, Any] = common | {"value": rate["limit"]}
         results += [
             row(
                 f"store.eventsourcing.w{writers}",
@@ -285,7 +286,7 @@ async def run(pg: Any, city: Any, n: int = 1500, rounds: int = 3) -> list[dict]:
                 name=f"the same-work limit vs eventsourcing at its fastest, {label} (the ceiling for the first target)",
                 baseline_name=f"{ES}, application recorder, POSTGRES_ENABLE_DB_FUNCTIONS=y",
                 baseline=rate["es_fastest"],
-                **(common | {"value": rate["limit"]}),
+                **ceiling,
             ),
             row(
                 f"store.eventsourcing_defaults.w{writers}",

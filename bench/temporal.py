@@ -109,7 +109,12 @@ async def claims(stack: TestStack, senders: Senders, count: int, reps: int) -> l
     cases = [r.case_id for r in await client.list(limit=count * reps)]
     if len(cases) < count * reps:
         raise RuntimeError(f"{len(cases)} open cases for {count * reps} claims")
-    leads = {case_id: (await client.store.get_case(case_id)).lead_unit for case_id in cases}
+    leads: dict[str, str] = {}
+    for case_id in cases:
+        row = await client.store.get_case(case_id)
+        if row is None or row.lead_unit is None:
+            raise RuntimeError(f"case {case_id} has no lead unit to claim it")
+        leads[case_id] = row.lead_unit
     out = []
     for rep in range(reps):
         times: dict[str, list[float]] = {"claim": [], "update": [], "update_local": []}

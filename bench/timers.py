@@ -91,7 +91,9 @@ def due_offsets(city: Any, policy: Policy) -> list[float]:
         channel=Channel.HOTLINE,
         routing=city.router.route("street_vending", point),
     )
-    state, offsets = fold(decide(None, report, at, policy)), []
+    state = fold(decide(None, report, at, policy))
+    assert state is not None  # a report opens the case
+    offsets: list[float] = []
     while (due := next_due(state, policy)) is not None:
         tick = c.Tick(command_id=str(uuid.uuid4()), case_id=state.case_id, actor=SYSTEM_ACTOR)
         for event in decide(state, tick, due, policy):

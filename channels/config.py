@@ -241,9 +241,10 @@ def parse_channels(
     found: list[ChannelBase] = []
     for i, table in enumerate(tables):
         where = f"channel[{i}]"
-        model = _MODELS.get(table.get("kind")) if isinstance(table, dict) else None
+        kind = table.get("kind") if isinstance(table, dict) else None
+        model = _MODELS.get(kind) if isinstance(kind, str) else None  # a list or table as kind is no key either
         if model is None:
-            got = table.get("kind") if isinstance(table, dict) else table
+            got = kind if isinstance(table, dict) else table
             raise ChannelConfigError(file, f"{where}.kind", f"must be one of {', '.join(_MODELS)} (got {got!r})")
         if table.get("enabled", True) is True:
             table = _resolved(table, env, file, where)

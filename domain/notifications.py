@@ -9,6 +9,7 @@ batch; channels/text.py words it. Reporters' contacts are never in events, and t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from rectify.domain import events as e
 from rectify.domain.events import StoredEvent
@@ -105,7 +106,7 @@ def notice_facts(note: Notification, event: StoredEvent, case: CaseState | None,
     a proceeding is about the top rung (问责), where it was opened.
     """
     top = policy.ladder[-1].level if policy.ladder else 0
-    facts: dict = {
+    facts: dict[str, Any] = {
         "notice_id": note.notification_id,
         "kind": note.kind,
         "unit": note.recipient,
@@ -136,4 +137,7 @@ def notice_facts(note: Notification, event: StoredEvent, case: CaseState | None,
             facts["level"] = top
         case e.ProceedingDecided(points=points):
             facts |= {"deadline_stage": None, "due_at": None, "points": points, "level": top}
+        case _:
+            # Every other event (a dispatch, a reassignment, a rework, ...) says nothing beyond the case's facts.
+            pass
     return NoticeFacts(**facts)

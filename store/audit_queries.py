@@ -9,9 +9,11 @@ from datetime import datetime
 
 import asyncpg
 
+from rectify.store.connection import Conn
+
 #: Rows fetched per round trip when the audit reads the whole record in position order.
 PREFETCH = 2000
-Reader = asyncpg.Pool | asyncpg.Connection
+Reader = asyncpg.Pool | Conn
 
 
 async def case_positions(pool: asyncpg.Pool, case_id: str) -> list[asyncpg.Record]:
@@ -39,15 +41,17 @@ async def position_gaps(pool: Reader, limit: int = 50, after: int = 0) -> list[a
 async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
     """How many events lie at positions in (low, high] (n), and the lowest (lo) and highest (hi) of them: read
     from the positions' index alone, so a prefix of a million events costs milliseconds."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         "SELECT count(*) AS n, min(position) AS lo, max(position) AS hi FROM events WHERE position > $1 "
         "AND position <= $2",
         low,
         high,
     )
+    assert row is not None  # an aggregate without GROUP BY always returns one row
+    return row
 
 
-async def in_position_order_from(conn: asyncpg.Connection, low: int, high: int) -> AsyncIterator[asyncpg.Record]:
+async def in_position_order_from(conn: Conn, low: int, high: int) -> AsyncIterator[asyncpg.Record]:
     """`in_position_order` for positions in [low, high], in the caller's transaction."""
     query = (
         "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position >= $1 "
@@ -62,7 +66,9 @@ async def count_cases(pool: asyncpg.Pool) -> int:
 
 
 async def max_position(pool: Reader) -> int:
-    return await pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    position = await pool.fetchval("SELECT coalesce(max(position), 0) FROM events")
+    assert position is not None  # coalesce: never NULL
+    return position
 
 
 async def in_position_order(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Record]:

@@ -28,7 +28,7 @@ async def heads_at(conn: Conn | asyncpg.Pool, position: int) -> list[Head]:
     return [(r["case_id"], r["version"], r["hash"], r["seal"]) for r in rows]
 
 
-async def heads_not_after(conn: asyncpg.Connection, position: int) -> list[Head]:
+async def heads_not_after(conn: Conn, position: int) -> list[Head]:
     """The current head (version, hash, seal) of every stream the read models list whose last event is at or
     before `position`: for those streams, their head at `position`. One index probe each.
 
@@ -62,7 +62,7 @@ async def record_verified(
 
 
 async def _record(
-    pool: asyncpg.Pool, verified: str | None, position: int | None, heads: list[Head] | None
+    pool: asyncpg.Pool, verified: str | None, wanted: int | None, heads: list[Head] | None
 ) -> Checkpoint | None:
     async with pool.acquire() as conn:
         # A session lock taken before the snapshot, so two checkpoints never share a number or go backwards.
@@ -72,7 +72,7 @@ async def _record(
                 last = await conn.fetchrow(
                     "SELECT number, hash, position FROM checkpoints ORDER BY number DESC LIMIT 1"
                 )
-                if position is not None and last is not None and last["position"] > position:
+                if wanted is not None and last is not None and last["position"] > wanted:
                     return None
                 # Positions are given out under a lock held to commit, so a snapshot sees a gap-free prefix. Its
                 # time is read after the snapshot began: every event it sees was recorded (and committed) before.
@@ -82,9 +82,10 @@ async def _record(
                        FROM (SELECT 1) one LEFT JOIN LATERAL (
                            SELECT position, recorded_at FROM events WHERE $1::bigint IS NULL OR position <= $1
                            ORDER BY position DESC LIMIT 1) e ON true""",
-                    position,
+                    wanted,
                 )
-                position, at = now["position"], now["at"]
+                position: int = now["position"]  # the last event at or before `wanted` (0: none yet)
+                at = now["at"]
                 if heads is None:
                     heads = await heads_at(conn, position)
                 number, prev = (last["number"] + 1, last["hash"]) if last else (1, GENESIS_HASH)
@@ -110,7 +111,7 @@ async def _record(
     return Checkpoint(**dict(row))
 
 
-async def checkpoints(pool: asyncpg.Pool) -> list[Checkpoint]:
+async def checkpoints(pool: asyncpg.Pool | Conn) -> list[Checkpoint]:
     rows = await pool.fetch("SELECT * FROM checkpoints ORDER BY number")
     return [Checkpoint(**dict(r)) for r in rows]
 

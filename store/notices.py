@@ -26,6 +26,7 @@ from rectify.domain.notifications import NoticeFacts, Notification, notice_facts
 from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
+from rectify.store.connection import Conn
 
 #: The LISTEN/NOTIFY channel that wakes the relays (the outbox's trigger, and an operator's retry).
 WAKE = "rectify_notices"
@@ -351,7 +352,7 @@ SELECT notification_id, channel_id FROM moved
 """
 
 
-async def _facts(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], policy: Policy) -> dict[str, NoticeFacts]:
+async def _facts(conn: Conn, rows: Sequence[asyncpg.Record], policy: Policy) -> dict[str, NoticeFacts]:
     """Each notice's facts, from its stream read back: the case after the event's batch (the events that
     follow it with the same cause), or for a proceeding's notice the subject case as it stands."""
     streams = await _streams(conn, {r["case_id"] for r in rows})
@@ -383,7 +384,7 @@ async def _facts(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], polic
     return found
 
 
-async def _streams(conn: asyncpg.Connection, stream_ids: set[str]) -> dict[str, list[StoredEvent]]:
+async def _streams(conn: Conn, stream_ids: set[str]) -> dict[str, list[StoredEvent]]:
     if not stream_ids:
         return {}
     rows = await conn.fetch(

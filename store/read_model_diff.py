@@ -1,20 +1,36 @@
 """The read models as stored against a rebuild from the events (store/scan.py folds them): which rows differ, in
-which columns, and which cases' indicator facts differ and how. Rows are compared as tuples of their columns."""
+which columns, and which cases' indicator facts differ and how. Rows are compared as tuples of their columns.
+`Range` (which streams) is here, below the scan, as both read by it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-import asyncpg
 from pydantic import Field
 
 from rectify.domain.types import Frozen
+from rectify.store.connection import Conn
 from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS, CaseRow, ProceedingRow
 
-if TYPE_CHECKING:
-    from rectify.store.scan import Range, Scan
-
 FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
+
+
+@dataclass(frozen=True)
+class Range:
+    """Stream ids in [low, high) (None is open), or the one stream `only`."""
+
+    low: str | None = None
+    high: str | None = None
+    only: str | None = None
+
+    def where(self, column: str = "case_id") -> tuple[str, list[str]]:
+        """A SQL condition on `column` with its arguments, numbered from $1."""
+        if self.only is not None:
+            return f"{column} = $1", [self.only]
+        bounds = [(op, value) for op, value in ((">=", self.low), ("<", self.high)) if value is not None]
+        clauses = [f"{column} {op} ${i}" for i, (op, _) in enumerate(bounds, start=1)]
+        return " AND ".join(clauses) or "true", [value for _, value in bounds]
 
 
 class ReadModelDiff(Frozen):
@@ -40,8 +56,11 @@ class ReadModelDiff(Frozen):
         return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
-async def diff(conn: asyncpg.Connection, found: Scan, within: Range) -> ReadModelDiff:
-    """The stored read models of the range against what the scan rebuilt (rows compared as tuples of columns)."""
+async def diff(
+    conn: Conn, rows: Mapping[str, CaseRow | ProceedingRow | None], facts: set[tuple], within: Range
+) -> ReadModelDiff:
+    """The stored read models of the range against what the scan (store/scan.py) rebuilt: its `rows` and `facts`
+    (rows compared as tuples of columns)."""
     where, args = within.where()
     stored: dict[str, tuple] = {}
     rebuilt: dict[str, tuple | None] = {}
@@ -52,21 +71,21 @@ async def diff(conn: asyncpg.Connection, found: Scan, within: Range) -> ReadMode
         clause, _ = within.where(key)
         for r in await conn.fetch(f"SELECT {', '.join(columns)} FROM {table} WHERE {clause}", *args):
             stored[r[key]] = (model, tuple(r))
-    for stream_id, row in found.rows.items():
+    for stream_id, row in rows.items():
         if row is not None:
             rebuilt[stream_id] = (type(row), tuple(getattr(row, c) for c in type(row).model_fields))
         else:
             rebuilt[stream_id] = None
-    facts = await conn.fetch(f"SELECT {', '.join(FACT_FIELDS)} FROM unit_facts WHERE {where}", *args)
-    stored_facts = {tuple(r) for r in facts}
+    fact_rows = await conn.fetch(f"SELECT {', '.join(FACT_FIELDS)} FROM unit_facts WHERE {where}", *args)
+    stored_facts = {tuple(r) for r in fact_rows}
     different = sorted(k for k in rebuilt.keys() & stored.keys() if rebuilt[k] != stored[k])
     columns = {k: _row_columns(rebuilt[k], stored[k]) for k in different}
     return ReadModelDiff(
         missing=sorted(k for k in rebuilt.keys() - stored.keys() if rebuilt[k] is not None),
         extra=sorted(stored.keys() - rebuilt.keys()),
         different=different,
-        facts_different=sorted({f[3] for f in found.facts ^ stored_facts}),
-        columns=columns | _fact_columns(found.facts - stored_facts, stored_facts - found.facts),
+        facts_different=sorted({f[3] for f in facts ^ stored_facts}),
+        columns=columns | _fact_columns(facts - stored_facts, stored_facts - facts),
     )
 
 

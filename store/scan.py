@@ -31,7 +31,7 @@ from rectify.store.projections import (
     case_row,
     proceeding_row,
 )
-from rectify.store.read_model_diff import FACT_FIELDS, ReadModelDiff, diff
+from rectify.store.read_model_diff import FACT_FIELDS, Range, ReadModelDiff, diff
 from rectify.store.rowcheck import BODY_COLUMNS, column_problems
 
 #: Rows fetched per round trip when the audit and the rebuild scan the whole store.
@@ -65,23 +65,6 @@ class Scan:
     #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
     tails: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
     seeds: dict[str, tuple[int, str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Range:
-    """Stream ids in [low, high) (None is open), or the one stream `only`."""
-
-    low: str | None = None
-    high: str | None = None
-    only: str | None = None
-
-    def where(self, column: str = "case_id") -> tuple[str, list[str]]:
-        """A SQL condition on `column` with its arguments, numbered from $1."""
-        if self.only is not None:
-            return f"{column} = $1", [self.only]
-        bounds = [(op, value) for op, value in ((">=", self.low), ("<", self.high)) if value is not None]
-        clauses = [f"{column} {op} ${i}" for i, (op, _) in enumerate(bounds, start=1)]
-        return " AND ".join(clauses) or "true", [value for _, value in bounds]
 
 
 def fact_key(fact: Fact) -> tuple:
@@ -231,7 +214,7 @@ CROSS JOIN LATERAL (
 """
 
 
-async def scan_after(conn: asyncpg.Connection, position: int, upto: int) -> Scan:
+async def scan_after(conn: Conn, position: int, upto: int) -> Scan:
     """Check the events at positions in (position, upto], each stream from its event at or before `position`
     (taken as given: a verified checkpoint fixes it); parsed, not folded. Runs in the caller's transaction."""
     seeds = {row["case_id"]: row for row in await conn.fetch(_SEEDS, position, upto)}
@@ -268,7 +251,7 @@ def _scan_part(database_url: str, within: Range, keep: bool) -> tuple[Scan, Read
         try:
             await init_connection(conn)
             found = await scan(conn, within, checks=not keep)
-            changed = await diff(conn, found, within)
+            changed = await diff(conn, found.rows, found.facts, within)
         finally:
             await conn.close()
         if not keep:
@@ -317,7 +300,7 @@ async def whole(
                 return merged, sum((changed for _, changed in done), ReadModelDiff())
         within = Range(only=case_id) if case_id else Range()
         found = await scan(conn, within, checks=not keep)
-        return found, await diff(conn, found, within)
+        return found, await diff(conn, found.rows, found.facts, within)
 
 
 async def audit(

@@ -75,6 +75,7 @@ def test_no_channels_file_means_no_channels(tmp_path: Path) -> None:
     ("toml", "env", "where", "problem"),
     [
         ('[[channel]]\nid = "x"\nunit = "st_a"\nkind = "sms"', {}, "channel[0].kind", "must be one of"),
+        ('[[channel]]\nid = "x"\nunit = "st_a"\nkind = ["wecom"]', {}, "channel[0].kind", "must be one of"),
         ('[[channel]]\nid = "x"\nunit = "st_a"\nkind = "wecom"\nurl = "ftp://a"', {}, "channel[0].url", "http"),
         ('[[channel]]\nid = "x"\nunit = "st_a"\nkind = "wecom"\nurl = "https:///a"', {}, "channel[0].url", "host"),
         ('[[channel]]\nid = "x"\nunit = "st_a"\nkind = "wecom"\nurl = "http://a:99999/"', {}, "channel[0].url", "URL"),
