@@ -140,14 +140,3 @@ def root_matches(cp: Checkpoint, heads: dict[str, tuple[int, str, str]]) -> list
             f"position {cp.position} were deleted, changed or reordered, or their times changed)",
         )
     ]
-
-
-HistoryCheck = Callable[[EventStore, str | None], Awaitable[CheckResult]]
-
-
-@dataclass(frozen=True)
-class Verified:
-    """A verify's findings, with the heads at the position it covered when it knows them (the incremental's)."""
-
-    findings: AuditFindings
-    heads: list[Head] | None = None
