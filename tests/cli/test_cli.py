@@ -26,7 +26,14 @@ def descendants_named(pid: int, *names: str) -> list[psutil.Process]:
         children = psutil.Process(pid).children(recursive=True)
     except psutil.NoSuchProcess:
         return []
-    return [c for c in children if any(n in " ".join(c.cmdline() or [c.name()]) for n in names)]
+    return [c for c in children if any(n in _command_line(c) for n in names)]
+
+
+def _command_line(process: psutil.Process) -> str:
+    try:
+        return " ".join(process.cmdline() or [process.name()])
+    except psutil.Error:  # gone, or a zombie (a server that died): nothing of it is left to stop
+        return ""
 
 
 @pytest.fixture(scope="module")
