@@ -1,36 +1,29 @@
-"""The audit's scheduled step: verify the store and chain a verified checkpoint (audit/verify.py does the work).
+"""The audit's scheduled step: verify the store and chain a verified checkpoint.
 
-A verify that finds discrepancies is not an activity failure: it returns them, and the workflow reports them.
-The full verify splits its scan over processes of its own (spawned, so this worker's threads are not copied).
+The verify is the audit's (audit/verify.py `scheduled_verify`), which stands above the activities in the layers,
+so the worker hands it in. A verify that finds discrepancies is not an activity failure: it returns them, and
+the workflow reports them. The full verify splits its scan over processes of its own (spawned, so this worker's
+threads are not copied).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import activity
 
 from rectify.activities.interface import VERIFY_AND_RECORD, VerifyOutcome, VerifyTask
-from rectify.audit.verify import verify_and_record
 from rectify.store import EventStore
 
-#: Discrepancies carried in the outcome (the rest are counted; `rectify audit verify` lists them all).
-SHOWN = 20
+#: Verify the store as the task asks and record a verified checkpoint if it passes.
+Verifier = Callable[[EventStore, VerifyTask], Awaitable[VerifyOutcome]]
 
 
 class AuditActivities:
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, verify: Verifier) -> None:
         self.store = store
+        self.verify = verify
 
     @activity.defn(name=VERIFY_AND_RECORD)
     async def verify_and_record(self, task: VerifyTask) -> VerifyOutcome:
-        findings, checkpoint = await verify_and_record(self.store, since_checkpoint=not task.full)
-        problems = [f"{r.check}: {f.where()}: {f.problem}" for r in findings.results for f in r.findings]
-        chains = next((r for r in findings.results if r.check == "chains"), None)
-        return VerifyOutcome(
-            ok=findings.ok,
-            scope=findings.scope,
-            since=findings.since,
-            events=chains.checked if chains else 0,
-            problems=len(problems),
-            first_problems=tuple(problems[:SHOWN]),
-            checkpoint=checkpoint,
-        )
+        return await self.verify(self.store, task)
