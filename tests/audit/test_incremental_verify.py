@@ -15,8 +15,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.audit_support import as_superuser, build_base, copy_of, problems
-from tests.test_store import reported
 
 from rectify.audit.verify import verify, verify_and_record
 from rectify.city import DEFAULT_CITY_DIR, City, load_city
@@ -28,6 +26,8 @@ from rectify.domain.state import fold
 from rectify.domain.types import Actor, Role
 from rectify.store import EventStore
 from rectify.store.checkpoints import checkpoints, latest_checkpoint
+from tests.support.audit import as_superuser, build_base, copy_of, problems
+from tests.support.given import reported
 
 NEW_CASES = 3
 

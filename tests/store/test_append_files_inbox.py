@@ -8,11 +8,11 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from tests.test_store import claimed, reported
 
 from rectify.domain.state import fold
 from rectify.store import EventStore, migrate
 from rectify.store.migrate import migration_files
+from tests.support.given import claimed, reported
 
 
 @pytest.fixture

@@ -7,11 +7,11 @@ from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
-from tests.scenario import REPORTER, point_in, unit
 
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain import decider
 from rectify.domain.types import Channel
+from tests.support.scenario import REPORTER, point_in, unit
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from tests.test_store import claimed, reported
 
 from rectify.domain.state import CaseState, fold
 from rectify.workflows import search
+from tests.support.given import claimed, reported
 
 
 def _held(state: CaseState) -> TypedSearchAttributes:

@@ -10,8 +10,6 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import WorkflowExecutionStatus, WorkflowFailureError
-from tests.audit_support import as_superuser
-from tests.scenario import REPORTER, point_in
 
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.checkpoints import Checkpoint
@@ -23,6 +21,8 @@ from rectify.workflows.schedules import (
     ensure_checkpoint_schedule,
     ensure_full_verify_schedule,
 )
+from tests.support.audit import as_superuser
+from tests.support.scenario import REPORTER, point_in
 
 
 async def _until(check: Callable[[], Awaitable[Any]], what: str, patience: float = 60) -> Any:
