@@ -18,9 +18,10 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from rectify.activities.appends import AppendActivities
+from rectify.activities.audits import AuditActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
-from rectify.audit.scheduled import AuditActivities
+from rectify.audit.verify import scheduled_verify
 from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
 from rectify.channels.relay import options_for, relay_running
 from rectify.config import Settings
@@ -61,7 +62,7 @@ def build_worker(
         appends.append_events,
         appends.append_proceeding_events,
         checkpoints.record_checkpoint,
-        AuditActivities(store).verify_and_record,
+        AuditActivities(store, scheduled_verify).verify_and_record,
     ]
     if policy is not None and bulletin_dir is not None:
         activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 
+from rectify.activities.interface import VerifyOutcome, VerifyTask
 from rectify.audit.checks import (
     CLOCK,
     AuditFindings,
@@ -59,6 +60,27 @@ async def verify_and_record(
     if not findings.ok or findings.position is None:
         return findings, None
     return findings, await record_verified(store.pool, findings.scope, findings.position, done.heads)
+
+
+#: Discrepancies carried in a scheduled verify's outcome (the rest are counted; `rectify audit verify` lists them all).
+SHOWN = 20
+
+
+async def scheduled_verify(store: EventStore, task: VerifyTask) -> VerifyOutcome:
+    """The checkpoint Schedules' step (the activity in activities/audits.py runs it): `verify_and_record`, in full
+    or since the latest verified checkpoint, told as the workflow's outcome."""
+    findings, checkpoint = await verify_and_record(store, since_checkpoint=not task.full)
+    problems = [f"{r.check}: {f.where()}: {f.problem}" for r in findings.results for f in r.findings]
+    chains = next((r for r in findings.results if r.check == "chains"), None)
+    return VerifyOutcome(
+        ok=findings.ok,
+        scope=findings.scope,
+        since=findings.since,
+        events=chains.checked if chains else 0,
+        problems=len(problems),
+        first_problems=tuple(problems[:SHOWN]),
+        checkpoint=checkpoint,
+    )
 
 
 async def _verify(

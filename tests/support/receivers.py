@@ -39,7 +39,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from tests.support.certs import ServerCertificate
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 
 
 def documented_receiver() -> Any:
