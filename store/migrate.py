@@ -1,17 +1,31 @@
-"""SQL migrations: plain files applied in order, each once, recorded with its checksum."""
+"""SQL migrations: plain files applied in order, each once, recorded with its checksum.
+
+A migration that changes what the case list's rows hold names those columns on a line of its own,
+
+    -- rectify: reproject cases (column, column, ...)
+
+and they are computed again for every row from the events (store/projections.py), in the migration's own
+transaction, so a store written before the migration still agrees with a rebuild of its read models after it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import asyncpg
 import structlog
 
+from rectify.domain.events import PROCEEDING_PREFIX, parse_event
+from rectify.domain.state import fold
 from rectify.store import locks
 from rectify.store.connection import connection
+from rectify.store.projections import CASE_COLUMNS, case_row
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_REPROJECT = re.compile(r"^-- rectify: reproject cases \(([a-z_, ]+)\)$", re.M)
 
 log = structlog.get_logger("rectify.store")
 
@@ -48,12 +62,49 @@ async def migrate(pool: asyncpg.Pool | asyncpg.Connection) -> list[str]:
                     continue
                 async with conn.transaction():
                     await conn.execute(sql)
+                    for named in _REPROJECT.findall(sql):
+                        await _reproject_cases(conn, name, [c.strip() for c in named.split(",")])
                     await conn.execute("INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)", name, digest)
                 done.append(name)
                 log.info("store.migrated", migration=name)
             return done
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATION)
+
+
+async def _reproject_cases(conn: asyncpg.Connection, migration: str, columns: list[str]) -> None:
+    """`columns` of every case's row, folded again from its events (a stream that does not fold keeps its row:
+    the audit names it)."""
+    if unknown := [c for c in columns if c not in CASE_COLUMNS or c == "case_id"]:
+        raise MigrationError(f"store/migrations/{migration} reprojects columns the case list does not have: {unknown}")
+    rows: list[tuple] = []
+
+    def project(case_id: str | None, bodies: list) -> None:
+        if case_id is None:
+            return
+        try:
+            state = fold([parse_event(json.loads(b) if isinstance(b, str) else b) for b in bodies])
+        except (ValueError, TypeError):
+            return
+        if state is not None:
+            row = case_row(state)
+            rows.append((case_id, *(getattr(row, c) for c in columns)))
+
+    stream: str | None = None
+    bodies: list = []
+    query = "SELECT case_id, body FROM events WHERE left(case_id, length($1)) <> $1 ORDER BY case_id, version"
+    async for record in conn.cursor(query, PROCEEDING_PREFIX, prefetch=2000):
+        if record["case_id"] != stream:
+            project(stream, bodies)
+            stream, bodies = record["case_id"], []
+        bodies.append(record["body"])
+    project(stream, bodies)
+    listed = ", ".join(columns)
+    await conn.execute(f"CREATE TEMP TABLE reprojected ON COMMIT DROP AS SELECT case_id, {listed} FROM cases LIMIT 0")
+    await conn.copy_records_to_table("reprojected", records=rows, columns=["case_id", *columns])
+    sets = ", ".join(f"{c} = r.{c}" for c in columns)
+    await conn.execute(f"UPDATE cases c SET {sets} FROM reprojected r WHERE c.case_id = r.case_id")
+    log.info("store.reprojected", migration=migration, cases=len(rows), columns=columns)
 
 
 async def migration_status(pool: asyncpg.Pool | asyncpg.Connection) -> tuple[list[str], list[str]]:

@@ -2,8 +2,8 @@
 --
 -- 1. The case list keeps what the queue needs (store/projections.py, from domain/office_queue.py): why the office
 --    must act apart from the clock, the clock it watches, and pending extension and suspension requests. Rows
---    written before this migration get the new columns on their next event, or from a rebuild of the read
---    models (EventStore.rebuild_read_models), which `audit verify` asks for when they differ.
+--    written before this migration get them from their events (store/migrate.py reads the next line):
+-- rectify: reproject cases (attention, clock_stage, clock_due_at, extension_pending, suspension_pending)
 ALTER TABLE cases
     ADD COLUMN attention text,
     ADD COLUMN clock_stage text,

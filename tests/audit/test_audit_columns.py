@@ -174,6 +174,8 @@ async def change(store: EventStore, table: str, column: str, where: str, *args: 
         value = f"coalesce({column}, '') || '改'"
     elif data_type in ("integer", "bigint", "double precision"):
         value = f"coalesce({column}, 0) + 1"
+    elif data_type == "boolean":
+        value = f"NOT coalesce({column}, false)"
     else:
         assert data_type == "timestamp with time zone", data_type
         value = f"coalesce({column}, '2026-01-01T00:00:00Z') + interval '1 minute'"

@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 
+import asyncpg
 import pytest
 
 from rectify.domain import commands as c
@@ -17,6 +18,7 @@ from rectify.domain.types import OPEN_STATUSES, Channel
 from rectify.store import EventStore, migrate
 from rectify.store import office_queue as q
 from rectify.store.event_feed import EventFeed
+from rectify.store.migrate import migration_files
 from tests.support.given import POLICY, T0, claim, cmd, dispatcher, dispute, submit, tick, unit, verify
 from tests.support.given import report as reported
 
@@ -233,3 +235,27 @@ async def test_the_feed_listens_again_after_losing_its_connection(store: EventSt
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_store_written_before_the_queue_columns_gets_them_from_its_events(fresh_database_url: str) -> None:
+    conn = await asyncpg.connect(fresh_database_url)
+    try:  # the store as it was before migration 0014, applied as `migrate` applies it
+        await conn.execute(
+            "CREATE TABLE schema_migrations (name text PRIMARY KEY, sha256 text NOT NULL, "
+            "applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        for name, sql, digest in migration_files():
+            if name < "0014":
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name, sha256) VALUES ($1, $2)", name, digest)
+    finally:
+        await conn.close()
+    store = await EventStore.connect(fresh_database_url)
+    try:
+        await city(store)  # the old append writes the rows without the new columns
+        assert (await migrate(store.pool)) == ["0014_office_queue.sql"]
+        needing = await store.pool.fetchval("SELECT count(*) FROM cases WHERE attention IS NOT NULL")
+        assert needing == 7  # claim, dispute, two requests, verify and the twins
+        assert (await store.diff_read_models()).clean
+    finally:
+        await store.close()

@@ -131,6 +131,7 @@ async def test_keyset_pages_cover_every_case_once_and_a_scope_always_holds(pool:
             "rework_count": 0,
             "version": 1,
             "duplicates": 0,
+            "suspension_pending": False,
         }
         rows.append(tuple(values[column] for column in CASE_COLUMNS))
     await pool.copy_records_to_table("cases", records=rows, columns=CASE_COLUMNS)
