@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -85,7 +85,7 @@ def ranking_chart(groups: dict[str, list[dict]], title: str) -> bytes:
 
 
 def trend_chart(
-    weeks: Sequence[str], series: dict[str, Sequence[float | None]], title: str, ylabel: str, *, percent: bool
+    weeks: Sequence[str], series: Mapping[str, Sequence[float | None]], title: str, ylabel: str, *, percent: bool
 ) -> bytes:
     """One line per unit over the weeks; None leaves a gap (nothing to measure that week)."""
     with chinese() as plt:

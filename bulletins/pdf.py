@@ -60,4 +60,6 @@ def html_to_pdf(html: str) -> bytes:
     with _LOCK:
         fonts = FontConfiguration()
         css = weasyprint.CSS(string=PRINT_CSS % {"family": FAMILY, "font": FONT_FILE.as_uri()}, font_config=fonts)
-        return weasyprint.HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
+        pdf = weasyprint.HTML(string=html).write_pdf(stylesheets=[css], font_config=fonts)
+    assert pdf is not None  # write_pdf returns None only when given a target to write to
+    return pdf

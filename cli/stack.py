@@ -54,7 +54,12 @@ def up(
                 stack.stack_file.write_text(json.dumps(info | {"api_url": api_url}))  # for other `rectify` commands
                 recovered = {k: v for k, v in recovery.as_dict().items() if k != "started"}  # counts say it
                 shown = info | {"api_url": api_url, "recovered": recovered}
-                emit(shown, as_json, lambda _: (views.print_stack(console, stack), print_recovery(console, recovery)))
+
+                def show(_: object) -> None:
+                    views.print_stack(console, stack)
+                    print_recovery(console, recovery)
+
+                emit(shown, as_json, show)
                 await wait_for_ctrl_c()
             console.print("stopping …")
 

@@ -140,7 +140,7 @@ class _Run:
         status = await self._status(workflow_id)
         if status is WorkflowExecutionStatus.RUNNING:
             return Recovered(Kind.CASE, case_id, Outcome.RUNNING)
-        state = fold(await self.client.store.load(case_id))
+        state = fold(await self.client.store.load_case(case_id))
         if state is None or not case_is_live(state, self.policy, self.now):
             return Recovered(Kind.CASE, case_id, Outcome.SETTLED)
         if status is not None and not self.restart_ended:
@@ -156,7 +156,7 @@ class _Run:
         status = await self._status(proceeding_id)
         if status is WorkflowExecutionStatus.RUNNING:
             return Recovered(Kind.PROCEEDING, proceeding_id, Outcome.RUNNING)
-        state = fold_proceeding(await self.client.store.load(proceeding_id))
+        state = fold_proceeding(await self.client.store.load_proceeding(proceeding_id))
         if state is None or state.status is ProceedingStatus.CLOSED:
             return Recovered(Kind.PROCEEDING, proceeding_id, Outcome.SETTLED)
         if status is not None and not self.restart_ended:
@@ -175,13 +175,16 @@ class _Run:
             return Recovered(Kind.REFERRAL, proceeding_id, Outcome.RUNNING)
         if status is not None and not self.restart_ended:
             return Recovered(Kind.REFERRAL, proceeding_id, Outcome.ENDED, f"Temporal: {status.name.lower()}")
-        events = await self.client.store.load(case_id)
+        events = await self.client.store.load_case(case_id)
         cause = events[version - 1].causation_id
         upto = version
         while upto < len(events) and events[upto].causation_id == cause:
             upto += 1
         command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"rectify-recover/{proceeding_id}"))
-        start = ProceedingInput(policy=self.policy, referral=referral_for(fold(events[:upto]), version, command_id))
+        case = fold(events[:upto])
+        if case is None:  # the rung's case has no events: nothing to refer
+            return Recovered(Kind.REFERRAL, proceeding_id, Outcome.SETTLED)
+        start = ProceedingInput(policy=self.policy, referral=referral_for(case, version, command_id))
         outcome = await self._start(AccountabilityWorkflow.run, start, proceeding_id, ended=status is not None)
         return Recovered(Kind.REFERRAL, proceeding_id, outcome, f"case {case_id} v{version}")
 

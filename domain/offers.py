@@ -57,7 +57,7 @@ def probe(spec: CommandSpec, state: CaseState, actor: Actor, policy: Policy) -> 
 
 def offered(state: CaseState, actor: Actor, now: datetime, policy: Policy) -> tuple[CommandSpec, ...]:
     """The case commands `actor` may issue on `state` at `now`, in the table's order."""
-    found = []
+    found: list[CommandSpec] = []
     for spec in COMMANDS:
         if spec.stream is not Stream.CASE or actor.role not in spec.roles:
             continue

@@ -10,6 +10,7 @@ import asyncpg
 
 from rectify.domain.checkpoints import Checkpoint
 from rectify.store import locks
+from rectify.store.connection import Conn
 
 
 class IssuedBulletin(NamedTuple):
@@ -21,7 +22,7 @@ class IssuedBulletin(NamedTuple):
     checkpoint: Checkpoint | None
 
 
-async def _issued(conn: asyncpg.Connection, row: asyncpg.Record | None) -> IssuedBulletin | None:
+async def _issued(conn: Conn, row: asyncpg.Record | None) -> IssuedBulletin | None:
     if row is None:
         return None
     cp = await conn.fetchrow("SELECT * FROM checkpoints WHERE number = $1", row["checkpoint_number"])

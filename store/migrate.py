@@ -18,10 +18,10 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from rectify.domain.events import PROCEEDING_PREFIX, parse_event
+from rectify.domain.events import EVENT_LIST_ADAPTER, PROCEEDING_PREFIX
 from rectify.domain.state import fold
 from rectify.store import locks
-from rectify.store.connection import connection
+from rectify.store.connection import Conn, connection
 from rectify.store.projections import CASE_COLUMNS, case_row
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -72,7 +72,7 @@ async def migrate(pool: asyncpg.Pool | asyncpg.Connection) -> list[str]:
             await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATION)
 
 
-async def _reproject_cases(conn: asyncpg.Connection, migration: str, columns: list[str]) -> None:
+async def _reproject_cases(conn: Conn, migration: str, columns: list[str]) -> None:
     """`columns` of every case's row, folded again from its events (a stream that does not fold keeps its row:
     the audit names it)."""
     if unknown := [c for c in columns if c not in CASE_COLUMNS or c == "case_id"]:
@@ -83,7 +83,9 @@ async def _reproject_cases(conn: asyncpg.Connection, migration: str, columns: li
         if case_id is None:
             return
         try:
-            state = fold([parse_event(json.loads(b) if isinstance(b, str) else b) for b in bodies])
+            state = fold(
+                EVENT_LIST_ADAPTER.validate_python([json.loads(b) if isinstance(b, str) else b for b in bodies])
+            )
         except (ValueError, TypeError):
             return
         if state is not None:

@@ -64,7 +64,7 @@ async def act(request: Request, case_id: str, name: str) -> Response:
     if actor is None:
         raise WebError(403, "领导账号只能查看案件，不能办理。")
     web = web_of(request)
-    state = fold(await web.store.load(case_id))
+    state = fold(await web.store.load_case(case_id))
     if state is None:
         raise WebError(404, f"案件 {case_id} 没有记录。")
     back = safe_next(_str(form, "back") or f"/cases/{case_id}")
@@ -80,7 +80,7 @@ async def act(request: Request, case_id: str, name: str) -> Response:
         await web.client.run(spec.name, case_id, actor, command_id=token.command_id(), **posted.inputs)
     except CommandRejected as rejected:
         log.info("web.action_refused", case_id=case_id, action=name, user=user.name, rule=rejected.rule)
-        state = fold(await web.store.load(case_id))
+        state = fold(await web.store.load_case(case_id))
         refusal = in_words(spec, rejected, state, actor.role, web.policy)
         return await _again(request, user, spec, case_id, posted, refusal, 409, back)
     except CaseNotFound:

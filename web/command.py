@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -266,7 +267,7 @@ async def stream(request: Request) -> Response:
     subscription = await hub.subscribe()
     last_seen = request.headers.get("last-event-id", "")
 
-    async def events() -> Any:
+    async def events() -> AsyncIterator[str]:
         try:
             yield "retry: 3000\n\n"
             if last_seen.isdigit() and (missed := await hub.catch_up(int(last_seen))) is not None:

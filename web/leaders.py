@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -249,8 +249,9 @@ async def bulletins_page(request: Request) -> Response:
 
 async def _bulletin(request: Request, number: int) -> tuple[IssuedBulletin, dict[str, bytes]]:
     web = web_of(request)
-    cache: OrderedDict[int, tuple[IssuedBulletin, dict[str, bytes]]] = getattr(
-        request.app.state, "leader_bulletins", OrderedDict()
+    cache: OrderedDict[int, tuple[IssuedBulletin, dict[str, bytes]]] = cast(
+        "OrderedDict[int, tuple[IssuedBulletin, dict[str, bytes]]]",
+        getattr(request.app.state, "leader_bulletins", OrderedDict()),
     )
     request.app.state.leader_bulletins = cache
     if number not in cache:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from rectify.domain import events as e
 from rectify.domain.command_table import BY_NAME, CommandSpec, InputKind, Stream
@@ -67,7 +67,10 @@ def tokens(web: Web) -> FormTokens:
     return FormTokens(web.secret)
 
 
-def _last(events: Sequence[e.EventBase], kind: type) -> e.EventBase | None:
+_Found = TypeVar("_Found", bound=e.EventBase)
+
+
+def _last(events: Sequence[e.EventBase], kind: type[_Found]) -> _Found | None:
     return next((ev for ev in reversed(events) if isinstance(ev, kind)), None)
 
 

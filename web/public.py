@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -147,7 +148,7 @@ async def lookup(request: Request, id: str = "") -> Response:
     return RedirectResponse(f"/public/reports/{wanted}", status_code=303)
 
 
-def _steps(web: Web, events: list[e.EventBase]) -> list[tuple[datetime, str]]:
+def _steps(web: Web, events: Sequence[e.EventBase]) -> list[tuple[datetime, str]]:
     """The public milestones, in order, each a date and a sentence with no note, reason or person in it."""
     policy, steps = web.policy, []
     ladder = {r.level: r.name for r in policy.ladder}
@@ -199,6 +200,6 @@ async def report(request: Request, case_id: str) -> Response:
         raise WebError(404, f"没有编号为「{case_id[:100]}」的报告。")
     context = {
         **_shown(web, found, web.clock()),
-        "steps": _steps(web, await web.store.load(found.case_id)),
+        "steps": _steps(web, await web.store.load_case(found.case_id)),
     }
     return render(request, "public_report.html", context)

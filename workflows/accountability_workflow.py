@@ -46,12 +46,14 @@ class AccountabilityWorkflow:
 
     @workflow.run
     async def run(self, input: ProceedingInput) -> ProceedingState:
-        if self._state is None and input.referral is None:
+        referral = input.referral
+        if self._state is None and referral is None:
             raise ApplicationError("a proceeding workflow needs a referral or a carried state", non_retryable=True)
         while self._state is None:
+            assert referral is not None  # checked above
             try:
                 async with self._lock:
-                    await self._execute(input.referral)
+                    await self._execute(referral)
             except calls.GAVE_UP as error:  # the store out of reach for a whole append budget: try again later
                 if calls.unstorable(error) or calls.rejected(error):
                     raise

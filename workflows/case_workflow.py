@@ -321,6 +321,7 @@ class CaseWorkflow:
         return min(moments) if moments else None
 
     def _finished(self) -> bool:
+        assert self._state is not None, "run() opens the case before it waits"
         return not case_is_live(self._state, self._policy, workflow.now())
 
     def _should_continue(self, input: CaseWorkflowInput) -> bool:
