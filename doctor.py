@@ -2,7 +2,7 @@
 
 Checks, in order: PostgreSQL answers; every migration is applied and none was edited afterwards; appends the
 database refused as data (recorded by the store activities, each a command that was refused with the rule
-`unstorable`); Temporal answers; running workflows that look stuck (an activity retrying many times, a workflow
+`unstorable`); notices given up (dead letters, waiting for `rectify notices retry`); Temporal answers; running workflows that look stuck (an activity retrying many times, a workflow
 task failing again and again or running far too long); workflows that failed. Exit code 0 when nothing failed
 (warnings allowed), 1 when a check failed, 3 when a server could not be reached.
 """
@@ -47,6 +47,7 @@ async def _store_checks(settings: Settings, limits: Limits) -> list[Check]:
     from rectify.store import EventStore
     from rectify.store.failures import list_failures
     from rectify.store.migrate import migration_status
+    from rectify.store.notices import NoticeStore
 
     if not settings.database_url:
         return [Check("postgresql", FAIL, "no database: set RECTIFY_DATABASE_URL or start `rectify up`", [], True)]
@@ -69,6 +70,15 @@ async def _store_checks(settings: Settings, limits: Limits) -> list[Check]:
         items = [f"{f.failed_at:%Y-%m-%d %H:%M:%S} {f.stream_id} {f.activity}: {f.error}" for f in failures]
         detail = f"{total} append(s) refused by the database as data; each command was refused (rule unstorable)"
         checks.append(Check("refused appends", WARN if total else OK, detail if total else "none", items))
+        if pending and "0013_notice_delivery.sql" in pending:
+            return checks
+        letters = await NoticeStore(store.pool).dead_letters()
+        items = [
+            f"#{d.id} {d.failed_at:%Y-%m-%d %H:%M:%S} {d.channel_id} → {d.recipient} case {d.case_id}: {d.reason}"
+            for d in letters[: limits.listed]
+        ]
+        detail = f"{len(letters)} notice(s) given up; `rectify notices retry ID` sends one again"
+        checks.append(Check("dead letters", WARN if letters else OK, detail if letters else "none", items))
         return checks
     finally:
         await store.close()

@@ -37,11 +37,21 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
             "postgresql": "ok",
             "migrations": "ok",
             "refused appends": "ok",
+            "dead letters": "ok",
             "temporal": "ok",
             "stuck workflows": "ok",
             "failed workflows": "ok",
         }
 
+        # A notice the relay gave up on, as it records one (tests/channels show the relay writing these rows).
+        await stack.store.pool.execute(
+            """WITH o AS (SELECT notification_id FROM outbox WHERE case_id = $1 LIMIT 1),
+               d AS (INSERT INTO notice_deliveries (notification_id, channel_id, state, failures)
+                     SELECT notification_id, 'hook_doctor', 'dead', 8 FROM o RETURNING notification_id)
+               INSERT INTO notice_dead_letters (notification_id, channel_id, reason, attempts, failed_at)
+               SELECT notification_id, 'hook_doctor', 'HTTP 410 Gone', 8, now() FROM d""",
+            ref.case_id,
+        )
         await refuse_marked_events(stack, "拒收")
         try:
             await stack.client.dispute(ref.case_id, unit(ref.lead_unit), "拒收的理由")
@@ -71,6 +81,10 @@ async def test_doctor_finds_refused_appends_stuck_activities_and_missing_migrati
         assert checks["refused appends"]["status"] == "warn" and "1 append(s)" in checks["refused appends"]["detail"]
         assert ref.case_id in checks["refused appends"]["items"][0]
         assert "UntranslatableCharacterError" in checks["refused appends"]["items"][0]
+        letters = checks["dead letters"]
+        assert letters["status"] == "warn" and letters["detail"].startswith("1 notice(s) given up")
+        assert "hook_doctor" in letters["items"][0] and ref.case_id in letters["items"][0]
+        assert "HTTP 410 Gone" in letters["items"][0]
         stuck = checks["stuck workflows"]
         assert stuck["status"] == "fail" and stuck["items"][0].startswith(
             "doctor-stuck: activity rectify.record_checkpoint"
