@@ -2,9 +2,10 @@
 
 Checks, in order: PostgreSQL answers; every migration is applied and none was edited afterwards; appends the
 database refused as data (recorded by the store activities, each a command that was refused with the rule
-`unstorable`); notices given up (dead letters, waiting for `rectify notices retry`); Temporal answers; running workflows that look stuck (an activity retrying many times, a workflow
-task failing again and again or running far too long); workflows that failed. Exit code 0 when nothing failed
-(warnings allowed), 1 when a check failed, 3 when a server could not be reached.
+`unstorable`); notices given up (dead letters, waiting for `rectify notices retry`); Temporal answers; running
+workflows that look stuck (an activity retrying many times, a workflow task failing again and again or running
+far too long); workflows that failed. Exit code 0 when nothing failed (warnings allowed), 1 when a check failed,
+3 when a server could not be reached.
 """
 
 from __future__ import annotations
