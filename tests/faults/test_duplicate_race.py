@@ -27,13 +27,20 @@ from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.types import Role
 from rectify.worker import build_worker, running
 from rectify.workflows.models import workflow_id_for
+from tests.support.faults import HeldReplies, polling
 from tests.support.scenario import point_in
 
 REPORTS = 30
+DOOMED = "doomed-worker"
 
 
-def worker_process(stack: TestStack) -> subprocess.Popen:
-    env = {**os.environ, **stack.worker_environment()}
+def worker_process(stack: TestStack, database_url: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        **stack.worker_environment(),
+        "RECTIFY_DATABASE_URL": database_url,
+        "RECTIFY_WORKER_IDENTITY": DOOMED,
+    }
     return subprocess.Popen([sys.executable, "-m", "rectify.worker"], env=env, stderr=subprocess.DEVNULL)
 
 
@@ -59,26 +66,28 @@ async def test_reports_at_a_spot_whose_case_is_still_opening_when_its_worker_die
                 return await http.post("/open311/v2/requests.json", data=form, headers=headers)
 
             await stack.worker.shutdown()  # from here on only the worker process below serves the queue
-            doomed = worker_process(stack)
-            blocker = await stack.store.pool.acquire()
-            try:
-                await asyncio.sleep(2)  # let it poll
-                # The report's append commits, then its delivery waits here: its workflow task cannot complete.
-                transaction = blocker.transaction()
-                await transaction.start()
-                await blocker.execute("LOCK TABLE inbox IN ACCESS EXCLUSIVE MODE")
-                first = asyncio.create_task(post(0))
-                give_up = time.monotonic() + 30
-                while not await stack.store.pool.fetchval("SELECT count(*) FROM cases"):
-                    assert time.monotonic() < give_up, "the first report never reached the store"
-                    await asyncio.sleep(0.05)
-                doomed.send_signal(signal.SIGKILL)  # the case is in the read model; its workflow task is lost
-                doomed.wait(10)
-                others = [asyncio.create_task(post(i)) for i in range(1, REPORTS)]
-                await asyncio.sleep(1)  # they find the case and wait on its workflow
-            finally:
-                await transaction.rollback()
-                await stack.store.pool.release(blocker)
+            async with HeldReplies(stack.pg.host, stack.pg.port) as relay:
+                doomed = worker_process(stack, relay.url(stack.database_url))
+                try:
+                    await polling(stack.env.client, stack.task_queue, {DOOMED}, timeout=60)  # started and idle
+                    # The worker hears nothing more from PostgreSQL: the report's append commits, but its local
+                    # activity never learns so, and its workflow task cannot complete.
+                    relay.hold()
+                    first = asyncio.create_task(post(0))
+                    give_up = time.monotonic() + 30
+                    while not await stack.store.pool.fetchval("SELECT count(*) FROM cases"):
+                        assert time.monotonic() < give_up, "the first report never reached the store"
+                        await asyncio.sleep(0.05)
+                    await asyncio.sleep(1)
+                    assert not first.done(), "the stored report's workflow task completed: the race was not staged"
+                    doomed.send_signal(signal.SIGKILL)  # the case is in the read model; its workflow task is lost
+                    doomed.wait(10)
+                    others = [asyncio.create_task(post(i)) for i in range(1, REPORTS)]
+                    await asyncio.sleep(1)  # they find the case and wait on its workflow
+                finally:
+                    if doomed.poll() is None:
+                        doomed.kill()
+                        doomed.wait(10)
             async with running(build_worker(stack.env.client, stack.store, stack.task_queue)):
                 answers = await asyncio.wait_for(asyncio.gather(first, *others), timeout=180)
         refused = [(i, a.status_code, a.text[:200]) for i, a in enumerate(answers) if a.status_code != 200]

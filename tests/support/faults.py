@@ -83,3 +83,84 @@ async def assert_audit_verifies(store: EventStore, temporal: Client, *, cases: i
         await asyncio.sleep(0.5)
     assert report.ok, [f"{r.check}: {f.where()}: {f.problem}" for r in report.results for f in r.findings]
     assert histories.checked >= cases, f"the history cross-check compared {histories.checked} of {cases} cases"
+
+
+class HeldReplies:
+    """A TCP relay to PostgreSQL that can hold the server's answers to statements: once `hold()` is called, a
+    statement sent through it is prepared, runs and commits, but its client hears nothing from the moment the
+    server answers its execution (a network that stalls right after the server committed).
+
+    Arm it while its clients are idle: it reads the server's messages from there on (type byte, length) and holds
+    from the first reply to an execution (BindComplete, a row, or a completed command) onwards; the replies that
+    prepare a statement pass, so a client's first use of a statement still reaches its execution. `url()` gives
+    a database URL through the relay. Stopped, its connections closed, on leaving the block."""
+
+    EXECUTED = frozenset(b"2DC")
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.armed = False
+        self.relays: set[asyncio.Task] = set()
+
+    async def __aenter__(self) -> HeldReplies:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.close()
+        for task in list(self.relays):
+            task.cancel()
+        await asyncio.gather(*self.relays, return_exceptions=True)
+        await self.server.wait_closed()
+
+    def url(self, database_url: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(database_url)
+        return parts._replace(netloc=f"{parts.username}@127.0.0.1:{self.port}").geturl()
+
+    def hold(self) -> None:
+        self.armed = True
+
+    def _split(self, pending: bytes) -> tuple[int, bool]:
+        """How many bytes of `pending` may pass (whole messages before any reply to an execution), and whether
+        such a reply begins there."""
+        at = 0
+        while len(pending) - at >= 5:
+            if pending[at] in self.EXECUTED:
+                return at, True
+            at += 1 + int.from_bytes(pending[at + 1 : at + 5], "big")
+        return min(at, len(pending)), False
+
+    async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        self.relays.add(asyncio.current_task())  # type: ignore[arg-type]
+        server_reader, server_writer = await asyncio.open_connection(*self.target)
+
+        async def upstream() -> None:
+            with contextlib.suppress(ConnectionError):
+                while data := await client_reader.read(65536):
+                    server_writer.write(data)
+                    await server_writer.drain()
+            server_writer.close()
+
+        async def downstream() -> None:
+            pending, holding = b"", False
+            with contextlib.suppress(ConnectionError):
+                while data := await server_reader.read(65536):
+                    if not self.armed:
+                        client_writer.write(data)
+                    elif not holding:
+                        pending += data
+                        passed, holding = self._split(pending)
+                        client_writer.write(pending[:passed])
+                        pending = pending[passed:]
+                    else:
+                        pending += data  # held until the connection closes
+                    await client_writer.drain()
+            client_writer.close()
+
+        try:
+            await asyncio.gather(upstream(), downstream())
+        finally:
+            self.relays.discard(asyncio.current_task())  # type: ignore[arg-type]
