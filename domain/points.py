@@ -229,19 +229,42 @@ class PointReadiness(Frozen):
     reasons: tuple[Reason, ...] = ()
 
 
+class PointFacts(Frozen):
+    """What readiness needs of a point's record: when it was last checked and which items still fail."""
+
+    last_checked_at: datetime | None = None
+    failed_items: tuple[str, ...] = ()
+
+
+def facts_of(state: PointState | PointFacts | None) -> PointFacts:
+    if state is None or isinstance(state, PointFacts):
+        return state or PointFacts()
+    return PointFacts(last_checked_at=state.last_checked_at, failed_items=tuple(sorted(state.open_failures)))
+
+
+def case_overdue(case: CaseOnPoint, now: datetime) -> bool:
+    """An open case past its rectification deadline, or already on the ladder."""
+    return case.open and (case.escalation_level > 0 or (case.due_at is not None and case.due_at < now))
+
+
 def readiness(
-    point_id: str, state: PointState | None, cases: Sequence[CaseOnPoint], now: datetime, policy: Policy
+    point_id: str,
+    state: PointState | PointFacts | None,
+    cases: Sequence[CaseOnPoint],
+    now: datetime,
+    policy: Policy,
 ) -> PointReadiness:
     """The point's readiness at `now`: red beats amber beats green, with every reason that applies."""
+    facts = facts_of(state)
     reasons: list[Reason] = []
-    if state is not None and state.open_failures:
+    if facts.failed_items:
         reasons.append(Reason.FAILED_ITEM_OPEN)
-    if any(c.open and (c.escalation_level > 0 or (c.due_at is not None and c.due_at < now)) for c in cases):
+    if any(case_overdue(c, now) for c in cases):
         reasons.append(Reason.OVERDUE_CASE)
     window = timedelta(days=policy.inspection.ready_window_days)
-    if state is None or state.last_checked_at is None:
+    if facts.last_checked_at is None:
         reasons.append(Reason.NEVER_CHECKED)
-    elif state.last_checked_at < now - window:
+    elif facts.last_checked_at < now - window:
         reasons.append(Reason.NOT_CHECKED_IN_WINDOW)
     red = {Reason.FAILED_ITEM_OPEN, Reason.OVERDUE_CASE}
     level = Readiness.NOT_READY if red & set(reasons) else Readiness.STALE if reasons else Readiness.READY
