@@ -20,8 +20,9 @@ from rectify.domain.commands import CommandBase
 from rectify.domain.deadlines import rung_moment
 from rectify.domain.decider import event_id
 from rectify.domain.errors import InvalidCommand, NotAuthorised, UnknownUnit, WrongStatus
-from rectify.domain.inspection import ROUND_PREFIX, InspectionPoint
+from rectify.domain.inspection import ROUND_PREFIX, InspectionPoint, point_stream
 from rectify.domain.inspection_events import PlannedPoint, RoundEvent
+from rectify.domain.points import ItemAnswer, RecordInspection
 from rectify.domain.policy import Policy, Rung
 from rectify.domain.types import SYSTEM_ACTOR, Frozen, Role, UtcDateTime
 
@@ -54,6 +55,37 @@ class RecordRoundPoint(CommandBase):
     type: Literal["record_round_point"] = "record_round_point"
     point_id: Annotated[str, Field(min_length=1, max_length=100)]
     failed: tuple[str, ...] = ()
+
+
+class RecordPoint(CommandBase):
+    """What the inspector sends for one point of the round: an answer for every checklist item. The round's
+    workflow splits it into the round's record and the point's (`split_record`)."""
+
+    type: Literal["record_point"] = "record_point"
+    point_id: Annotated[str, Field(min_length=1, max_length=100)]
+    answers: Annotated[tuple[ItemAnswer, ...], Field(min_length=1, max_length=100)]
+
+
+def split_record(command: RecordPoint, point: InspectionPoint) -> tuple[RecordRoundPoint, RecordInspection]:
+    """The round's side (which point, which items failed) and the point's side (every answer) of one record, each
+    with its own command id derived from the inspector's, so a retried record yields the same events."""
+    failed = tuple(a.item for a in command.answers if not a.passed)
+    on_round = RecordRoundPoint(
+        command_id=f"{command.command_id}/round",
+        case_id=command.case_id,
+        actor=command.actor,
+        point_id=command.point_id,
+        failed=failed,
+    )
+    on_point = RecordInspection(
+        command_id=f"{command.command_id}/point",
+        case_id=point_stream(point.point_id),
+        actor=command.actor,
+        point=point,
+        round_id=round_id_of(command.case_id),
+        answers=command.answers,
+    )
+    return on_round, on_point
 
 
 class RoundTick(CommandBase):

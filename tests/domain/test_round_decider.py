@@ -9,7 +9,8 @@ import pytest
 
 from rectify.domain.errors import InvalidCommand, NotAuthorised, UnknownUnit, WrongStatus
 from rectify.domain.inspection import duty_leader
-from rectify.domain.rounds import RoundStatus, decide_round, next_due
+from rectify.domain.round_plans import plan_rounds
+from rectify.domain.rounds import RoundKind, RoundStatus, decide_round, next_due
 from tests.support.given import T0, reporter
 from tests.support.inspection import (
     ALLEY,
@@ -116,3 +117,15 @@ def test_the_duty_leader_rotates_week_by_week_through_every_leader() -> None:
     assert {leader.id for leader in on_duty if leader} == {"ld_a", "ld_b"}
     assert all(a != b for a, b in itertools.pairwise(on_duty))  # never the same two weeks running
     assert duty_leader(RULES, mondays[0]) == duty_leader(RULES, mondays[0] + timedelta(days=6))  # all week long
+
+
+def test_a_schedule_plans_one_team_round_per_task_group_and_one_for_the_duty_leader() -> None:
+    [team] = plan_rounds(RoundKind.TEAM, [ALLEY, MARKET], IPOLICY, T0)
+    assert team.case_id == "rd-team-tg_env-20261124" and [p.point_id for p in team.points] == ["p-alley", "p-market"]
+    assert team.due_at == T0 + 8 * HOUR and team.actor.role == "system" and team.task_group == "tg_env"
+    assert decide_round(None, team, T0, IPOLICY)[0].type == "round_planned"  # a plan the decider takes
+    [duty] = plan_rounds(RoundKind.DUTY, [ALLEY, MARKET], IPOLICY, T0)
+    leader = duty_leader(RULES, date(2026, 11, 24))
+    assert leader is not None and duty.leader == leader.id and duty.case_id == f"rd-duty-{leader.id}-2026w48"
+    assert [p.leader for p in duty.points] == [leader.id]  # the duty leader's own points
+    assert plan_rounds(RoundKind.SPOT, [ALLEY, MARKET], IPOLICY, T0) == []  # started by hand only
