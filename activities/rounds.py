@@ -37,11 +37,12 @@ from rectify.domain.policy import Policy
 from rectify.domain.round_plans import plan_rounds
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.store import ConcurrencyError, EventConflict, EventStore
+from rectify.store.inspections import point_rows
 
 log = structlog.get_logger("rectify.activities")
 
 #: Opens (or joins) the case for one failed item and answers with its id: the worker builds it on the SDK's intake.
-OpenCase = Callable[[InspectionPoint, ChecklistItem, ItemResult, str, str], Awaitable[str]]
+OpenCase = Callable[[InspectionPoint, ChecklistItem, ItemResult, str, str, datetime], Awaitable[str]]
 #: Another round appending to the same point between our read and our write: read again, this many times.
 POINT_ATTEMPTS = 8
 
@@ -102,7 +103,7 @@ class RoundActivities:
             item = category.item(failure.item)
             if item is None:
                 raise ApplicationError(f"item {failure.item} is not on the checklist", non_retryable=True)
-            case_id = await self.open_case(task.point, item, failure, task.round_id, task.inspector_unit)
+            case_id = await self.open_case(task.point, item, failure, task.round_id, task.inspector_unit, task.at)
             link = LinkFailureCase(
                 command_id=f"link/{task.round_id}/{task.point.point_id}/{item.code}",
                 case_id=point_stream(task.point.point_id),
@@ -118,7 +119,9 @@ class RoundActivities:
 
     @activity.defn(name=PLAN_ROUNDS)
     async def plan_rounds(self, task: PlanRoundsTask) -> RoundsPlanned:
-        plans = plan_rounds(task.kind, self.points.values(), self.policy, task.at)
+        rows = await point_rows(self.store.pool)
+        checked = {point_id: row.last_checked_at for point_id, row in rows.items() if row.last_checked_at}
+        plans = plan_rounds(task.kind, self.points.values(), self.policy, task.at, checked)
         return RoundsPlanned(policy=self.policy, plans=plans)
 
     async def _append_point(self, command: PointCommand, at: datetime) -> list[PointEvent]:

@@ -20,7 +20,13 @@ from rectify.client.intake import Intake
 from rectify.client.temporal import update
 from rectify.domain.battle_map import BoardPoint
 from rectify.domain.errors import DomainError
-from rectify.domain.inspection import ChecklistItem, InspectionPoint, round_stream
+from rectify.domain.inspection import (
+    ChecklistItem,
+    InspectionPoint,
+    failure_description,
+    failure_key,
+    round_stream,
+)
 from rectify.domain.inspection_events import ItemResult
 from rectify.domain.points import ItemAnswer
 from rectify.domain.rounds import PlanRound, RecordPoint, RoundKind, RoundState, decide_round
@@ -127,23 +133,33 @@ class Rounds(Intake):
         return await inspections.round_rows(self.store.pool, **filters)  # type: ignore[arg-type]
 
     async def battle_map(self, at: datetime | None = None) -> list[BoardPoint]:
-        """Every point of the city with its readiness at `at` (now by default)."""
-        at = at or datetime.now(UTC)
+        """Every point of the city with its readiness at `at`: by default now, or the record's last moment if that
+        is later (a simulated city runs ahead of the clock: `make demo` plays the coming days)."""
+        if at is None:
+            latest = await self.store.latest_event_time()
+            at = max(datetime.now(UTC), latest) if latest else datetime.now(UTC)
         return await inspections.battle_map(self.store.pool, self.city.points.values(), self.city.policy, at)
 
     async def open_failure_case(
-        self, point: InspectionPoint, item: ChecklistItem, failure: ItemResult, round_id: str, inspector_unit: str
+        self,
+        point: InspectionPoint,
+        item: ChecklistItem,
+        failure: ItemResult,
+        round_id: str,
+        inspector_unit: str,
+        at: datetime | None = None,
     ) -> str:
         """The case for one failed checklist item, through the intake every report takes (the round activities'
         `OpenCase`): idempotent by round, point and item; routed to the point's units; carrying the point's id."""
         ref = await self.report(
-            idempotency_key=f"round/{round_id}/{point.point_id}/{item.code}",
+            idempotency_key=failure_key(round_id, point.point_id, item.code),
             category=item.case_category,
-            description=f"{point.name}：{item.text}（未通过）。{failure.note}".strip(),
+            description=failure_description(point, item, failure.note),
             location=point.location,
             channel=Channel.INSPECTION,
             actor=Actor(unit_id=inspector_unit, role=Role.INSPECTOR),
             evidence=failure.evidence,
+            at=at,  # the duplicate rule's window, on the round's clock
             point=point,
         )
         return ref.case_id

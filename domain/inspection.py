@@ -71,6 +71,8 @@ class RoundRules(Frozen):
     inspector_unit: Code = "office_inspection"
     #: Clock hours from a round's start to its due time: the daily team round, the duty leader's weekly round.
     team_round_hours: Hours = 8.0
+    #: How many points a team walks in a day (None: all of its group's): those checked longest ago first.
+    team_round_points: Annotated[int, Field(ge=1, le=500)] | None = None
     duty_round_hours: Hours = 72.0
     #: Clock hours after the due time at which an unfinished round is closed as expired (no more records).
     expire_after_hours: Hours = 24.0
@@ -139,3 +141,13 @@ def duty_leader(rules: InspectionRules, week_of: date) -> Leader | None:
         return None
     year, week, _ = week_of.isocalendar()
     return leaders[(year * 53 + week) % len(leaders)]
+
+
+def failure_key(round_id: str, point_id: str, item: str) -> str:
+    """The intake's idempotency key of a failed item's report: one case per round, point and item."""
+    return f"round/{round_id}/{point_id}/{item}"
+
+
+def failure_description(point: InspectionPoint, item: ChecklistItem, note: str) -> str:
+    """What a failed item's case says (data for people, so in Chinese)."""
+    return f"{point.name}：{item.text}（未通过）。{note}".strip()

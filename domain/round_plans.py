@@ -8,7 +8,7 @@ Schedule that fires twice plans the same round twice, which its workflow id then
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,8 +18,15 @@ from rectify.domain.rounds import PlanRound, RoundKind
 from rectify.domain.types import SYSTEM_ACTOR
 
 
-def plan_rounds(kind: RoundKind, points: Iterable[InspectionPoint], policy: Policy, at: datetime) -> list[PlanRound]:
-    """The rounds a Schedule of `kind` starts at `at` (none for a kind started only by hand)."""
+def plan_rounds(
+    kind: RoundKind,
+    points: Iterable[InspectionPoint],
+    policy: Policy,
+    at: datetime,
+    last_checked: Mapping[str, datetime] | None = None,
+) -> list[PlanRound]:
+    """The rounds a Schedule of `kind` starts at `at` (none for a kind started only by hand). A team walks at most
+    the policy's `team_round_points` a day: the points never checked, then those `last_checked` longest ago."""
     rules = policy.inspection
     local = at.astimezone(ZoneInfo(policy.timezone)).date()
     ordered = sorted(points, key=lambda p: p.point_id)
@@ -27,6 +34,10 @@ def plan_rounds(kind: RoundKind, points: Iterable[InspectionPoint], policy: Poli
     if kind is RoundKind.TEAM:
         for group in sorted(rules.task_groups):
             mine = [p for p in ordered if p.task_group == group]
+            if (most := rules.rounds.team_round_points) is not None:
+                checked = last_checked or {}
+                stalest = sorted(mine, key=lambda p: (p.point_id in checked, checked.get(p.point_id, at), p.point_id))
+                mine = sorted(stalest[:most], key=lambda p: p.point_id)
             if mine:
                 plans.append((f"team-{group}-{local:%Y%m%d}", None, group, mine, rules.rounds.team_round_hours))
     elif kind is RoundKind.DUTY:

@@ -129,3 +129,15 @@ def test_a_schedule_plans_one_team_round_per_task_group_and_one_for_the_duty_lea
     assert leader is not None and duty.leader == leader.id and duty.case_id == f"rd-duty-{leader.id}-2026w48"
     assert [p.leader for p in duty.points] == [leader.id]  # the duty leader's own points
     assert plan_rounds(RoundKind.SPOT, [ALLEY, MARKET], IPOLICY, T0) == []  # started by hand only
+
+
+def test_a_team_walks_at_most_its_days_points_those_checked_longest_ago_first() -> None:
+    rules = IPOLICY.inspection.model_copy(
+        update={"rounds": IPOLICY.inspection.rounds.model_copy(update={"team_round_points": 1})}
+    )
+    policy = IPOLICY.model_copy(update={"inspection": rules})
+    [never] = plan_rounds(RoundKind.TEAM, [MARKET, ALLEY], policy, T0, {"p-market": T0 - HOUR})
+    assert [p.point_id for p in never.points] == ["p-alley"]  # never checked comes first
+    checked = {"p-market": T0 - 30 * HOUR, "p-alley": T0 - 2 * HOUR}
+    [stalest] = plan_rounds(RoundKind.TEAM, [MARKET, ALLEY], policy, T0, checked)
+    assert [p.point_id for p in stalest.points] == ["p-market"]

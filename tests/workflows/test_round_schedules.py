@@ -46,12 +46,12 @@ async def test_the_schedules_plan_daily_team_rounds_and_the_duty_leaders_weekly_
             assert {r.task_group for r in rows} == groups and all(r.inspector_unit == "office_inspection" for r in rows)
             today = datetime.now(UTC).astimezone(ZoneInfo(city.policy.timezone)).date()
             assert {r.round_id for r in rows} == {f"team-{g}-{today:%Y%m%d}" for g in groups}
-            for row in rows:  # each group's own points, due the policy's hours after the start
+            most = city.policy.inspection.rounds.team_round_points
+            for row in rows:  # each group's own points, as many as a team walks a day, due the policy's hours later
                 state = await inspections.round_state(stack.store.pool, row.round_id)
                 assert state is not None
-                assert {p.point_id for p in state.points} == {
-                    p.point_id for p in city.points.values() if p.task_group == row.task_group
-                }
+                group = sorted(p.point_id for p in city.points.values() if p.task_group == row.task_group)
+                assert [p.point_id for p in state.points] == group[:most]  # none checked yet: the first by id
                 hours = (state.due_at - state.planned_at).total_seconds() / 3600  # planned a moment after the start
                 assert abs(hours - city.policy.inspection.rounds.team_round_hours) < 0.01
 
