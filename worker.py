@@ -21,9 +21,11 @@ from rectify.activities.appends import AppendActivities
 from rectify.activities.audits import AuditActivities
 from rectify.activities.bulletins import BulletinActivities
 from rectify.activities.checkpoints import CheckpointActivities
+from rectify.activities.rounds import OpenCase, RoundActivities
 from rectify.audit.verify import scheduled_verify
 from rectify.channels.config import ChannelBook, ChannelConfigError, channel_book
 from rectify.channels.relay import options_for, relay_running
+from rectify.city import City
 from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
@@ -32,6 +34,7 @@ from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.round_workflow import RoundPlannerWorkflow, RoundWorkflow
 from rectify.workflows.verify_workflow import VerifyWorkflow
 
 log = structlog.get_logger("rectify.worker")
@@ -52,6 +55,8 @@ def build_worker(
     bulletin_dir: Path | None = None,
     identity: str | None = None,
     max_cached_workflows: int = 1000,
+    city: City | None = None,
+    open_case: OpenCase | None = None,
 ) -> Worker:
     """The worker for every workflow; bulletins are issued only where a policy and a folder are given.
 
@@ -65,11 +70,24 @@ def build_worker(
         AuditActivities(store, scheduled_verify).verify_and_record,
     ]
     if policy is not None and bulletin_dir is not None:
-        activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
+        points = tuple(city.points.values()) if city is not None else ()
+        activities.append(BulletinActivities(store, policy, bulletin_dir, points).issue_bulletin)
+    if city is not None:  # rounds: their points from the city data, failed items' cases through `open_case`
+        rounds = RoundActivities(store, city.policy, city.points, open_case)
+        activities += [rounds.append_round_events, rounds.record_inspection, rounds.open_failure_cases]
+        activities.append(rounds.plan_rounds)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, VerifyWorkflow, BulletinWorkflow],
+        workflows=[
+            CaseWorkflow,
+            AccountabilityWorkflow,
+            CheckpointWorkflow,
+            VerifyWorkflow,
+            BulletinWorkflow,
+            RoundWorkflow,
+            RoundPlannerWorkflow,
+        ],
         activities=activities,
         identity=identity,
         max_cached_workflows=max_cached_workflows,
@@ -112,11 +130,12 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
 
     `env` resolves the channels file's `env:NAME` secrets (the process environment, passed by `main`)."""
     from rectify.city import DEFAULT_CITY_DIR, load_city
-    from rectify.client import ServerUnavailable, connect_temporal, register_search_attributes
+    from rectify.client import RectifyClient, ServerUnavailable, connect_temporal, register_search_attributes
     from rectify.workflows.schedules import (
         ensure_bulletin_schedule,
         ensure_checkpoint_schedule,
         ensure_full_verify_schedule,
+        ensure_round_schedules,
     )
 
     city = load_city(settings.city_dir or DEFAULT_CITY_DIR)
@@ -136,6 +155,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
         await ensure_checkpoint_schedule(client, settings.task_queue, settings.checkpoint_every)
         await ensure_full_verify_schedule(client, settings.task_queue, city.policy.timezone)
         await ensure_bulletin_schedule(client, settings.task_queue, city.policy.timezone)
+        await ensure_round_schedules(client, settings.task_queue, city.policy.timezone)
+        sdk = RectifyClient(client, store, city, settings.task_queue)  # failed items' cases: the same intake
         worker = build_worker(
             client,
             store,
@@ -144,6 +165,8 @@ async def run_worker(settings: Settings, stop: asyncio.Event, env: Mapping[str, 
             bulletin_dir=settings.data_dir / "bulletins",
             identity=settings.worker_identity,
             max_cached_workflows=settings.workflow_cache,
+            city=city,
+            open_case=sdk.open_failure_case,
         )
         log.info(
             "worker.started",

@@ -13,6 +13,11 @@ from rectify.domain.accountability import ProceedingState
 from rectify.domain.bulletin import Bulletin
 from rectify.domain.checkpoints import Checkpoint
 from rectify.domain.events import Event, ProceedingEvent
+from rectify.domain.inspection import InspectionPoint
+from rectify.domain.inspection_events import ItemResult, PointEvent, RoundEvent
+from rectify.domain.points import RecordInspection
+from rectify.domain.policy import Policy
+from rectify.domain.rounds import PlanRound, RoundKind, RoundState
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
@@ -97,21 +102,97 @@ class BulletinTask(Frozen):
     issued_at: datetime
 
 
+# -- inspection rounds (rounds.py) -----------------------------------------------------------------------
+#: Append a round's own events (planned, missed, escalated, expired, completed).
+APPEND_ROUND_EVENTS = "rectify.append_round_events"
+#: Record one point of a round: the round's events and the point's record appended in one transaction.
+RECORD_INSPECTION = "rectify.record_inspection"
+#: Open a case for each failed item through the intake (the SDK's, Open311's), then note it on the point.
+OPEN_FAILURE_CASES = "rectify.open_failure_cases"
+#: The rounds a Schedule starts now, with their points from the city data.
+PLAN_ROUNDS = "rectify.plan_rounds"
+
+
+class AppendRoundEvents(Frozen):
+    stream_id: str
+    expected_version: int
+    events: list[RoundEvent]
+    state_after: RoundState
+
+
+class RoundAppended(Frozen):
+    last_position: int
+    duplicate: bool
+
+
+class RecordInspectionTask(Frozen):
+    """The round's events for one point (decided by its workflow) and the point's record, to decide on its stream."""
+
+    round_stream: str
+    round_expected: int
+    round_events: list[RoundEvent]
+    round_after: RoundState
+    inspection: RecordInspection
+    #: The record's moment (the workflow's clock): the point's event and the round's share it.
+    at: datetime
+
+
+class InspectionRecorded(Frozen):
+    #: The point's events as stored (this attempt's, or an earlier attempt's of the same record).
+    point_events: list[PointEvent]
+
+
+class FailureCasesTask(Frozen):
+    point: InspectionPoint
+    round_id: str
+    inspector_unit: str
+    failures: list[ItemResult]
+    at: datetime
+
+
+class FailureCasesOpened(Frozen):
+    #: Item code → the case its failure opened (or joined, when the intake found it a duplicate).
+    cases: dict[str, str]
+
+
+class PlanRoundsTask(Frozen):
+    kind: RoundKind
+    at: datetime
+
+
+class RoundsPlanned(Frozen):
+    #: The policy in force, which the rounds carry (a Schedule's own input is fixed when it is created).
+    policy: Policy
+    plans: list[PlanRound]
+
+
 __all__ = [
     "APPEND_EVENTS",
     "APPEND_NOT_RETRIED",
     "APPEND_PROCEEDING_EVENTS",
+    "APPEND_ROUND_EVENTS",
     "ISSUE_BULLETIN",
+    "OPEN_FAILURE_CASES",
+    "PLAN_ROUNDS",
     "RECORD_CHECKPOINT",
+    "RECORD_INSPECTION",
     "UNSTORABLE",
     "VERIFY_AND_RECORD",
     "AppendEvents",
     "AppendOutcome",
     "AppendProceedingEvents",
+    "AppendRoundEvents",
     "Bulletin",
     "BulletinTask",
     "Checkpoint",
+    "FailureCasesOpened",
+    "FailureCasesTask",
+    "InspectionRecorded",
+    "PlanRoundsTask",
     "ProceedingAppended",
+    "RecordInspectionTask",
+    "RoundAppended",
+    "RoundsPlanned",
     "VerifyOutcome",
     "VerifyTask",
 ]

@@ -25,7 +25,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rectify.api import open311, ops, v1
+from rectify.api import open311, ops, rounds, v1
 from rectify.api.inputs import first_unstorable
 from rectify.api.render import error_response
 from rectify.api.service import ApiService
@@ -97,6 +97,7 @@ def create_app(
     app.state.metrics = ops.Metrics()
     app.include_router(open311.router)
     app.include_router(v1.router)
+    app.include_router(rounds.router)
     app.include_router(ops.router)
     app.openapi = lambda: app.openapi_schema or _document(app, client.city)  # type: ignore[method-assign]
     install_web(app, client, evidence_dir)  # the staff's pages at /, on the same port

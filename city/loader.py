@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rectify.city.errors import CityDataError
 from rectify.city.geography import load_grids, load_roads, load_territories
+from rectify.city.points import load_points
 from rectify.city.policy import load_policy
 from rectify.city.reader import Reader
+from rectify.domain.inspection import InspectionPoint
 from rectify.domain.policy import Policy
 from rectify.domain.router import LocalMetres, Router
 
@@ -22,6 +24,8 @@ DATA_FILES = (
     "city.toml",
     "district.geojson",
     "grids.geojson",
+    "inspection.toml",
+    "points.geojson",
     "policy.toml",
     "roads.geojson",
     "territories.geojson",
@@ -38,6 +42,8 @@ class City:
     source_dir: Path
     #: `data_hash_of` the bytes the loader read (the DATA_FILES): which city data was in force.
     data_hash: str
+    #: The inspection points (实地考察点位) by id; none when the folder has no points.geojson.
+    points: dict[str, InspectionPoint] = field(default_factory=dict)
 
 
 def data_hash_of(files: dict[str, bytes]) -> str:
@@ -70,7 +76,10 @@ def load_city(path: Path) -> City:
     grids = load_grids(r, policy, local, territories)
     roads = load_roads(r, policy, local, district)
     router = Router(policy, district, territories, grids, roads)
-    return City(policy=policy, router=router, source_dir=folder.resolve(), data_hash=data_hash_of(r.read))
+    points = load_points(r, policy.inspection, policy.units, territories, district)
+    return City(
+        policy=policy, router=router, source_dir=folder.resolve(), data_hash=data_hash_of(r.read), points=points
+    )
 
 
 def policy_timezone(path: Path) -> str:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from pydantic import ValidationError
 
 from rectify.city.errors import CityDataError, validation_error
+from rectify.city.points import load_inspection
 from rectify.city.reader import Reader
 from rectify.domain.calendar import WorkingCalendar
 from rectify.domain.policy import (
@@ -54,6 +55,7 @@ def load_policy(r: Reader) -> Policy:
     if not categories:
         raise r.error("categories.toml", "category", "no categories defined")
     calendar = load_calendar(r)
+    inspection = load_inspection(r, units, categories)
     rules = r.toml("policy.toml")
 
     def section(model: type, raw: object, prefix: str) -> object:
@@ -81,6 +83,7 @@ def load_policy(r: Reader) -> Policy:
             units=units,
             categories=categories,
             calendar=calendar,
+            inspection=inspection,
             **timing,
             **fields,
         )

@@ -39,6 +39,10 @@ class Reader:
     def error(self, file: str, field: str | None, message: str) -> CityDataError:
         return CityDataError(self.name(file), field, message)
 
+    def exists(self, file: str) -> bool:
+        """Whether an optional file is in the folder (a file read is hashed; one absent is not)."""
+        return (self.folder / file).is_file()
+
     def read_bytes(self, file: str) -> bytes:
         if file not in self.read:
             try:

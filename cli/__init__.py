@@ -10,6 +10,7 @@ JSON (`--json`). No traceback reaches the user for a usage or input error.
 - cli/reads.py        show, list, history, inbox
 - cli/sim.py          demo, simulate
 - cli/accountability  accountability list|show|explain|decide
+- cli/points.py, cli/rounds.py: points list|show, rounds start|record|list|show (inspection points and rounds)
 - cli/ranking.py      ranking weekly|unit|quarter
 - cli/bulletin.py     bulletin issue
 - cli/keys.py, cli/users.py, cli/audit.py: keys …, users …, audit …
@@ -33,9 +34,11 @@ from rectify.cli import (
     intake,
     keys,
     notices,
+    points,
     ranking,
     reads,
     recover,
+    rounds,
     sim,
     stack,
     users,
@@ -70,6 +73,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(audit.app, name="audit")
 app.add_typer(notices.app, name="notices")
 app.add_typer(channels.app, name="channels")
+app.add_typer(points.app, name="points")
+app.add_typer(rounds.app, name="rounds")
 
 
 def main(argv: list[str] | None = None) -> None:

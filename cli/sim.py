@@ -67,6 +67,7 @@ def demo(
         data_dir=data_dir or s.data_dir,
         database_url=None,
         then=make_accounts,
+        rounds=True,  # the battle map shows green, amber and red points after it
     )
     shown = summary | {"accounts": [a.as_dict() for a in accounts]}
     emit(shown, as_json, lambda _: print_accounts(console, accounts, s.api_port))
@@ -101,6 +102,7 @@ def simulate(
     database_url: Annotated[
         str | None, typer.Option(help="Write to this (empty) PostgreSQL database instead of the embedded one.")
     ] = None,
+    rounds: Annotated[bool, typer.Option(help="Inspection rounds over the city's points too (巡查).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Play a stretch of time in the city: reports from every channel, units acting by a seeded model."""
@@ -116,6 +118,7 @@ def simulate(
         out=out,
         data_dir=data_dir or s.data_dir,
         database_url=database_url,
+        rounds=rounds,
     )
 
 
@@ -164,6 +167,7 @@ def run_simulation(
     data_dir: Path,
     database_url: str | None,
     then: Callable[[Any], Awaitable[None]] | None = None,
+    rounds: bool = False,
 ) -> dict:
     try:
         engine_name = EngineName(engine)
@@ -174,7 +178,9 @@ def run_simulation(
             f"[yellow]note[/yellow]: {reports_per_day} reports a day is heavy for the time-skipping server "
             "(it slows as open workflows with timers pile up); --engine direct plays city-scale loads"
         )
-    config = SimConfig(seed=seed, days=days, reports_per_day=reports_per_day, start=parse_start(start, city))
+    config = SimConfig(
+        seed=seed, days=days, reports_per_day=reports_per_day, start=parse_start(start, city), rounds=rounds
+    )
     options = SimOptions(
         config=config, engine=engine_name, out_dir=out, data_dir=data_dir, database_url=database_url, then=then
     )

@@ -14,9 +14,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from rectify.city import City
 from rectify.client.errors import CaseNotFound, CommandRejected, RectifyError, ServerUnavailable
-from rectify.client.intake import MEDIA_URL, Intake, check_media_url
+from rectify.client.intake import MEDIA_URL, check_media_url
 from rectify.client.models import CaseRef, CaseView
 from rectify.client.recover import Progress, Recovery
+from rectify.client.rounds import Rounds
 from rectify.client.temporal import UPDATE_PATIENCE, connect_temporal, register_search_attributes
 from rectify.config import Settings
 from rectify.domain.accountability import ProceedingState, fold_proceeding
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-class RectifyClient(Intake):
+class RectifyClient(Rounds):
     """Report cases, issue commands, and read cases, proceedings and their history."""
 
     @classmethod

@@ -33,6 +33,7 @@ from rectify.domain import commands as c
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.duplicates import Duplicate, attachment, duplicate_of, search_area
 from rectify.domain.errors import DomainError, InvalidCommand
+from rectify.domain.inspection import InspectionPoint, route_failure
 from rectify.domain.state import CaseState
 from rectify.domain.types import Actor, Channel, EvidenceRef, Point
 from rectify.store.duplicates import nearby_open_cases
@@ -66,10 +67,12 @@ class Intake(Commands):
         evidence: Sequence[EvidenceRef] = (),
         media_url: str | None = None,
         at: datetime | None = None,
+        point: InspectionPoint | None = None,
     ) -> CaseRef:
         """Open a case, or join the open case this report repeats (`CaseRef.duplicate`); the same idempotency
         key with the same report gives the same answer again. `at`: the moment of the report, for the
-        duplicate rule's window (default now; the simulation passes its own clock)."""
+        duplicate rule's window (default now; the simulation passes its own clock). `point`: the inspection point
+        a round found the problem on; the case carries its id and goes to the point's own units."""
         command = self.prepare_report(
             idempotency_key=idempotency_key,
             category=category,
@@ -80,6 +83,7 @@ class Intake(Commands):
             address=address,
             evidence=evidence,
             media_url=media_url,
+            point=point,
         )
         await self._bind(f"report/{command.idempotency_key}", "report", command)
         # A report this key already opened is that case, never a duplicate of itself.
@@ -126,12 +130,14 @@ class Intake(Commands):
         address: str | None = None,
         evidence: Sequence[EvidenceRef] = (),
         media_url: str | None = None,
+        point: InspectionPoint | None = None,
     ) -> c.ReportCase:
         """The report as a command, routed and checked by the rules: `CommandRejected` naming the rule (or
         the field) before anything starts."""
         try:
             if media_url is not None:
                 check_media_url(media_url)
+            routing = self.city.router.route(category, location)
             command = c.ReportCase(
                 command_id=str(uuid.uuid4()),
                 case_id=case_id_for(idempotency_key),
@@ -143,8 +149,9 @@ class Intake(Commands):
                 address=address,
                 channel=channel,
                 evidence=tuple(evidence),
-                routing=self.city.router.route(category, location),
+                routing=route_failure(routing, point) if point else routing,
                 media_url=media_url,
+                point_id=point.point_id if point else None,
             )
             decide(None, command, datetime.now(UTC), self.city.policy)  # refuse bad input before anything starts
         except DomainError as error:

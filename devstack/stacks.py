@@ -59,11 +59,17 @@ class _Stack:
         await migrate(self.store.pool)
         await register_search_attributes(temporal_client)
         self.bulletin_dir = bulletin_dir
+        self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
         self.worker = build_worker(
-            temporal_client, self.store, self.task_queue, policy=city.policy, bulletin_dir=bulletin_dir
+            temporal_client,
+            self.store,
+            self.task_queue,
+            policy=city.policy,
+            bulletin_dir=bulletin_dir,
+            city=city,
+            open_case=self.client.open_failure_case,  # a failed item's case through the SDK's own intake
         )
         await self._stack.enter_async_context(running(self.worker))
-        self.client = RectifyClient(temporal_client, self.store, city, self.task_queue)
         self.relay = None
         if (notices := getattr(self, "notices", None)) is not None:
             from rectify.channels.relay import relay_running

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from rectify.domain import commands as c
 from rectify.domain.accountability import DecideProceeding, SubmitExplanation
+from rectify.domain.rounds import PlanRound, RecordPoint
 from rectify.domain.types import Role
 
 
@@ -26,6 +27,7 @@ class Stream(StrEnum):
 
     CASE = "case"
     PROCEEDING = "proceeding"
+    ROUND = "round"  # an inspection round (巡查, `rd-…`): ROUND_COMMANDS
 
 
 class InputKind(StrEnum):
@@ -305,9 +307,45 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
 )
 
+#: The round's commands (巡查). Their inputs are a list of points and a checklist's answers, which the generic
+#: builders do not take, so `rectify rounds start|record`, `POST /v1/rounds` and `POST /v1/rounds/{round_id}/record`
+#: and the SDK's `start_round` / `record_point` are written beside those builders, from these entries' names, roles
+#: and words; tests/domain/test_round_commands.py holds the roles to the ones `decide_round` lets through.
+ROUND_COMMANDS: tuple[CommandSpec, ...] = (
+    CommandSpec(
+        "start",
+        PlanRound,
+        (D,),
+        "巡查: start a round by hand: these points, walked by the inspectors, due in so many hours.",
+        "发起巡查",
+        (
+            Input("points", InputKind.CHOICE, "巡查点位", "The points to walk (point ids)."),
+            Input("due_at", InputKind.HOURS, "完成时限（小时）", "Hours from now by which the round is due."),
+        ),
+        stream=Stream.ROUND,
+        method_name="start_round",
+        filled=("kind", "inspector_unit", "leader", "task_group"),
+    ),
+    CommandSpec(
+        "record",
+        RecordPoint,
+        (INS,),
+        "检查记录: one point of a round, item by item: pass, or fail with a photo and a note.",
+        "提交检查记录",
+        (
+            Input("point_id", InputKind.CHOICE, "点位", "The point walked."),
+            Input(
+                "answers", InputKind.PHOTOS, "检查项", "Every checklist item: passed, or failed with photos and a note."
+            ),
+        ),
+        stream=Stream.ROUND,
+        method_name="record_point",
+    ),
+)
+
 #: By stream, by name: `BY_NAME[Stream.CASE]["claim"]`.
 BY_NAME: Mapping[Stream, Mapping[str, CommandSpec]] = {
-    stream: {spec.name: spec for spec in COMMANDS if spec.stream is stream} for stream in Stream
+    stream: {spec.name: spec for spec in (*COMMANDS, *ROUND_COMMANDS) if spec.stream is stream} for stream in Stream
 }
 #: By SDK method name: `BY_METHOD["request_extension"]`.
 BY_METHOD: Mapping[str, CommandSpec] = {spec.method: spec for spec in COMMANDS}

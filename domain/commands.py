@@ -39,6 +39,8 @@ class ReportCase(CommandBase):
     evidence: tuple[EvidenceRef, ...] = ()
     routing: Routing | None = None
     media_url: Annotated[str | None, Text(TextKind.URL)] = None
+    #: The inspection point a failed checklist item was found on, when the report comes from a round.
+    point_id: Annotated[str | None, Field(max_length=100)] = None
 
 
 class AttachDuplicate(CommandBase):

@@ -154,6 +154,7 @@ def _decide_report(command: ReportCase, now: datetime, policy: Policy) -> list[E
         channel=command.channel,
         evidence=command.evidence,
         media_url=command.media_url,
+        point_id=command.point_id,
     )
     _set_deadline(emit, policy, Stage.DISPATCH, command.category, now)
     emit(CaseDispatched, actor=SYSTEM_ACTOR, routing=command.routing)  # the router dispatches at once

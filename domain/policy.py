@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import Field, model_validator
 
 from rectify.domain.calendar import WorkingCalendar
+from rectify.domain.inspection import InspectionRules
 from rectify.domain.text import TextKind
 from rectify.domain.types import Frozen
 
@@ -167,6 +168,19 @@ class Policy(Frozen):
     extensions: ExtensionLimits = ExtensionLimits()
     scoring: Scoring = Scoring()
     accountability: AccountabilityRules = AccountabilityRules()
+    #: Inspection points' checklists, leaders, task groups and rounds (domain/inspection.py).
+    inspection: InspectionRules = InspectionRules()
+
+    @model_validator(mode="after")
+    def _checklists_open_known_categories(self) -> Policy:
+        for point_category in self.inspection.point_categories.values():
+            for item in point_category.items:
+                if item.case_category not in self.categories:
+                    raise ValueError(
+                        f"checklist item {point_category.code}.{item.code} opens unknown case category "
+                        f"{item.case_category!r}"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _ladder_climbs(self) -> Policy:

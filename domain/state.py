@@ -63,6 +63,8 @@ class CaseState(Frozen):
     duplicates: int = 0
     #: Cases merged into this one (each recorded here by a case_absorbed event).
     absorbed: tuple[str, ...] = ()
+    #: The inspection point whose failed item opened the case, if a round found it.
+    point_id: str | None = None
 
     @property
     def due_at(self) -> datetime | None:
@@ -103,6 +105,7 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             evidence=event.evidence,
             media_url=event.media_url,
             updated_at=event.occurred_at,
+            point_id=event.point_id,
         )
     at = event.occurred_at
     changes: dict[str, Any] = {"version": event.version, "updated_at": at}

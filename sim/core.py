@@ -21,13 +21,18 @@ from rectify.domain.accountability import next_due as proceeding_due
 from rectify.domain.decider import case_id_for
 from rectify.domain.escalation import next_due
 from rectify.domain.periods import previous_week, week_of
+from rectify.domain.rounds import PlanRound, RecordPoint, RoundState, RoundStatus
+from rectify.domain.rounds import next_due as round_due
 from rectify.domain.state import CaseState
-from rectify.domain.types import FINAL_STATUSES, CaseStatus
+from rectify.domain.types import FINAL_STATUSES, Actor, CaseStatus, Role
 from rectify.sim.behaviour import Behaviour, Planned
 from rectify.sim.intake import PlannedReport, day_reports
+from rectify.sim.rounds import Walk, rounds_starting, walks
 
 #: At one instant, fired deadlines come before people's steps, and those before new reports.
 _TICK, _STEP, _REPORT, _BULLETIN, _DAY = 0, 1, 2, 3, -1
+#: Rounds (sim/rounds.py): a round's due moment with the ticks, its start and its walks after the reports.
+_ROUND_TICK, _ROUND_START, _WALK = 0, 4, 5
 #: 一周一讲评: the week's bulletin is issued on Monday at this hour, as the Schedule does in production.
 BULLETIN_HOUR = 9
 
@@ -54,6 +59,11 @@ class Engine(Protocol):
     async def opened_proceedings(self, case: CaseState, at: datetime) -> list[ProceedingState]: ...
     async def bulletin(self, week: str, at: datetime) -> object: ...
     async def flush(self) -> None: ...
+    async def plan_round(self, plan: PlanRound, at: datetime) -> RoundState: ...
+    async def record_round_point(
+        self, state: RoundState, record: RecordPoint, at: datetime
+    ) -> tuple[RoundState, list[CaseState]]: ...  # the round after it, and the cases its failed items opened
+    async def tick_round(self, state: RoundState, at: datetime) -> RoundState: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,9 @@ class SimConfig:
     days: int
     reports_per_day: int
     start: date
+    #: Inspection rounds over the city's points (sim/rounds.py): off unless asked, so a run without them stays
+    #: the run it always was.
+    rounds: bool = False
 
     def start_at(self, city: City) -> datetime:
         return datetime.combine(self.start, time(0), city.policy.calendar.zone)
@@ -83,6 +96,10 @@ class SimCounts:
     open_cases: int = 0
     bulletins: list[str] = field(default_factory=list)
     proceedings: int = 0
+    rounds: int = 0
+    rounds_missed: int = 0
+    points_recorded: int = 0
+    failure_cases: int = 0
 
 
 Progress = Callable[[datetime, SimCounts], None]
@@ -101,6 +118,10 @@ class Simulation:
         self._states: dict[str, Stream] = {}
         self._due: dict[str, datetime] = {}
         self._pending: dict[str, Planned] = {}
+        self._rounds: dict[str, RoundState] = {}
+        self._round_due: dict[str, datetime] = {}
+        #: When each point was last recorded: the next day's team rounds take those checked longest ago.
+        self._checked: dict[str, datetime] = {}
 
     def _push(self, at: datetime, rank: int, item: Any) -> None:
         heapq.heappush(self._queue, (at, rank, next(self._seq), item))
@@ -120,6 +141,15 @@ class Simulation:
                 day = self.config.start + timedelta(days=item)
                 for report in day_reports(self.city, self.config.seed, day, self.config.reports_per_day, item):
                     self._push(report.at, _REPORT, report)
+                if self.config.rounds:
+                    for plan in rounds_starting(self.city, at, self._checked):
+                        self._push(plan.due_at - self._round_length(plan), _ROUND_START, plan)
+                continue
+            if rank == _ROUND_TICK and isinstance(item, tuple):
+                if self._round_due.get(item[1]) != at:
+                    continue
+                await self.engine.advance_to(at)
+                self._round_changed(await self.engine.tick_round(self._rounds[item[1]], at))
                 continue
             if rank == _TICK and self._due.get(item) != at:
                 continue  # superseded: the case moved on before this moment
@@ -137,8 +167,20 @@ class Simulation:
             self.progress(end, self.counts)
         return self.counts
 
+    def _round_length(self, plan: PlanRound) -> timedelta:
+        rules = self.policy.inspection.rounds
+        return timedelta(hours=rules.duty_round_hours if plan.leader else rules.team_round_hours)
+
     async def _handle(self, at: datetime, rank: int, item: Any) -> None:
-        if rank == _BULLETIN:
+        if rank == _ROUND_START:
+            state = await self.engine.plan_round(item, at)
+            self.counts.rounds += 1
+            self._round_changed(state)
+            for walk in walks(self.city, self.config.seed, item, at):
+                self._push(walk.at, _WALK, walk)
+        elif rank == _WALK:
+            await self._walk(item, at)
+        elif rank == _BULLETIN:
             await self.engine.flush()  # the bulletin counts what is in the store
             await self.engine.bulletin(item, at)
             self.counts.bulletins.append(item)
@@ -168,6 +210,41 @@ class Simulation:
                 return
             self.counts.steps += 1
             self._changed(state, at, human=True)
+
+    async def _walk(self, walk: Walk, at: datetime) -> None:
+        state = self._rounds.get(walk.round_stream)
+        if state is None or state.status is not RoundStatus.OPEN:
+            return  # expired before the inspectors got there
+        record = RecordPoint(
+            command_id=f"sim-walk/{walk.round_stream}/{walk.point_id}",
+            case_id=walk.round_stream,
+            actor=Actor(unit_id=state.inspector_unit, role=Role.INSPECTOR),
+            point_id=walk.point_id,
+            answers=walk.answers,
+        )
+        state, cases = await self.engine.record_round_point(state, record, at)
+        self.counts.points_recorded += 1
+        self._checked[walk.point_id] = at
+        self._round_changed(state)
+        for case in cases:
+            self.counts.failure_cases += 1
+            if case.case_id in self._states:  # it repeats an open case and joined it: its clocks and plans stand
+                self._states[case.case_id] = case
+            else:
+                self._changed(case, at, human=True)  # the units work it like any other case
+
+    def _round_changed(self, state: RoundState) -> None:
+        stream = f"rd-{state.round_id}"
+        if state.missed and not self._rounds.get(stream, state).missed:
+            self.counts.rounds_missed += 1
+        self._rounds[stream] = state
+        due = round_due(state, self.policy)
+        if due is None:
+            self._round_due.pop(stream, None)
+            del self._rounds[stream]
+            return
+        self._round_due[stream] = due
+        self._push(due, _ROUND_TICK, ("round", stream))
 
     def _changed(self, state: CaseState | ProceedingState, at: datetime, *, human: bool) -> None:
         if isinstance(state, ProceedingState):

@@ -29,13 +29,27 @@ from rectify.domain.decider import case_id_for, decide
 from rectify.domain.duplicates import Candidate, Duplicate, attachment, duplicate_of, search_area
 from rectify.domain.errors import DomainError
 from rectify.domain.events import EscalationRaised, StoredEvent
+from rectify.domain.inspection import point_stream, route_failure
+from rectify.domain.inspection_events import POINT_EVENT_LIST_ADAPTER, ItemResult, PointInspected
+from rectify.domain.points import LinkFailureCase, PointCommand, PointState, decide_point, fold_point
+from rectify.domain.rounds import (
+    PlanRound,
+    RecordPoint,
+    RoundCommand,
+    RoundState,
+    RoundTick,
+    decide_round,
+    fold_round,
+    split_record,
+)
 from rectify.domain.state import CaseState, fold
-from rectify.domain.types import SYSTEM_ACTOR
+from rectify.domain.types import SYSTEM_ACTOR, Routing
 from rectify.sim.core import StepRefused, Stream
-from rectify.sim.intake import PlannedReport
+from rectify.sim.intake import PlannedReport, failure_report
 from rectify.store import EventStore
 from rectify.store.checkpoints import record_checkpoint
 from rectify.store.duplicates import nearby_open_cases
+from rectify.store.projections import StreamState
 
 _IDS = uuid.UUID("0f5e2d7c-3a61-4b0e-9c8d-6e4f1a2b3c5d")
 
@@ -48,7 +62,7 @@ class DirectEngine:
         self.bulletin_dir = bulletin_dir
         self.batch_events = batch_events
         #: stream id -> (expected version in the store, events not yet written, state after them)
-        self._buffer: dict[str, tuple[int, list[StoredEvent], Stream]] = {}
+        self._buffer: dict[str, tuple[int, list[StoredEvent], StreamState]] = {}
         self._buffered = 0
         self.appended = 0
         self._top_rungs: dict[str, list[int]] = {}
@@ -67,7 +81,9 @@ class DirectEngine:
             description=report.description,
             location=report.location,
             channel=report.channel,
-            routing=self.city.router.route(report.category, report.location),
+            evidence=report.evidence,
+            routing=self._routing(report),
+            point_id=report.point.point_id if report.point else None,
         )
         found = await self._duplicate_of(report, at)
         if found is not None:
@@ -77,6 +93,10 @@ class DirectEngine:
             except StepRefused:
                 pass  # the target refused: the report opens a case of its own, as through the SDK
         return await self._decide_case(None, command, at)
+
+    def _routing(self, report: PlannedReport) -> Routing:
+        routing = self.city.router.route(report.category, report.location)
+        return route_failure(routing, report.point) if report.point else routing  # as the SDK's intake routes it
 
     async def _duplicate_of(self, report: PlannedReport, at: datetime) -> Duplicate | None:
         """The store's candidates, as the SDK gets them, brought up to date with the events not yet written."""
@@ -116,7 +136,70 @@ class DirectEngine:
     async def bulletin(self, week: str, at: datetime) -> Bulletin:
         """What BulletinWorkflow does, called directly: a checkpoint, then the numbered files."""
         await record_checkpoint(self.store.pool)
-        return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date())
+        points = tuple(self.city.points.values())
+        return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date(), points=points)
+
+    # -- rounds: what RoundWorkflow and the round activities do, decided here ----------------------------------
+    async def plan_round(self, plan: PlanRound, at: datetime) -> RoundState:
+        return await self._decide_round(None, plan, at)
+
+    async def tick_round(self, state: RoundState, at: datetime) -> RoundState:
+        tick_id = str(uuid.uuid5(_IDS, f"tick/rd-{state.round_id}/{state.version}"))
+        return await self._decide_round(
+            state, RoundTick(command_id=tick_id, case_id=f"rd-{state.round_id}", actor=SYSTEM_ACTOR), at
+        )
+
+    async def record_round_point(
+        self, state: RoundState, record: RecordPoint, at: datetime
+    ) -> tuple[RoundState, list[CaseState]]:
+        point = self.city.points[record.point_id]
+        on_round, on_point = split_record(record, point)
+        after = await self._decide_round(state, on_round, at)
+        inspected = await self._decide_point(on_point, at)
+        cases = []
+        category = self.policy.inspection.point_categories[point.category]
+        for result in (r for r in inspected if not r.passed):
+            item = category.item(result.item)
+            assert item is not None  # (the checklist was checked by decide_point)
+            case = await self.report(failure_report(point, item, result, after.round_id, after.inspector_unit, at), at)
+            cases.append(case)
+            link = LinkFailureCase(
+                command_id=f"link/{after.round_id}/{point.point_id}/{item.code}",
+                case_id=point_stream(point.point_id),
+                actor=SYSTEM_ACTOR,
+                item=item.code,
+                opened_case_id=case.case_id,
+                round_id=after.round_id,
+            )
+            await self._decide_point(link, at)
+        return after, cases
+
+    async def _decide_round(self, state: RoundState | None, command: RoundCommand, at: datetime) -> RoundState:
+        try:
+            events = decide_round(state, command, at, self.policy)
+        except DomainError as error:
+            raise StepRefused(error.rule, str(error)) from None
+        after = fold_round(events, state)
+        assert after is not None
+        await self._buffer_events(command.case_id, state.version if state else 0, events, after)
+        return after
+
+    async def _decide_point(self, command: PointCommand, at: datetime) -> tuple[ItemResult, ...]:
+        """The point's record or link, on its stream as buffered or stored; the results recorded, if a record."""
+        buffered = self._buffer.get(command.case_id)
+        if buffered is not None:
+            state: PointState | None = cast("PointState", buffered[2])
+            version = buffered[0] + len(buffered[1])
+        else:
+            stored = POINT_EVENT_LIST_ADAPTER.validate_python(
+                [r.body for r in await self.store.load_records(command.case_id)]
+            )
+            state, version = fold_point(stored), len(stored)
+        events = decide_point(state, command, at, self.policy)
+        after = fold_point(events, state)
+        if after is not None and events:
+            await self._buffer_events(command.case_id, version, events, after)
+        return next((e.results for e in events if isinstance(e, PointInspected)), ())
 
     async def _decide_case(self, state: CaseState | None, command: c.Command, at: datetime) -> CaseState:
         try:
@@ -146,7 +229,9 @@ class DirectEngine:
         await self._buffer_events(command.case_id, state.version if state else 0, events, after)
         return after
 
-    async def _buffer_events(self, stream: str, version: int, events: Sequence[StoredEvent], after: Stream) -> None:
+    async def _buffer_events(
+        self, stream: str, version: int, events: Sequence[StoredEvent], after: StreamState
+    ) -> None:
         if not events:
             return
         expected, pending, _ = self._buffer.get(stream, (version, [], None))

@@ -13,7 +13,9 @@ from datetime import date, datetime, time, timedelta
 
 from rectify.city import City
 from rectify.city.sampling import inside_points
-from rectify.domain.types import Actor, Channel, Point, Role
+from rectify.domain.inspection import ChecklistItem, InspectionPoint, failure_description, failure_key
+from rectify.domain.inspection_events import ItemResult
+from rectify.domain.types import Actor, Channel, EvidenceRef, Point, Role
 
 #: Every simulated report's key starts so: how a folder of simulated data is told apart from real cases.
 SIM_KEY_PREFIX = "sim-"
@@ -56,6 +58,26 @@ class PlannedReport:
     location: Point
     channel: Channel
     actor: Actor
+    evidence: tuple[EvidenceRef, ...] = ()
+    #: The inspection point a round found the problem on (its case goes to the point's units, carrying its id).
+    point: InspectionPoint | None = None
+
+
+def failure_report(
+    point: InspectionPoint, item: ChecklistItem, result: ItemResult, round_id: str, inspector_unit: str, at: datetime
+) -> PlannedReport:
+    """A failed checklist item as the round activities file it through the intake (client/rounds.py)."""
+    return PlannedReport(
+        key=failure_key(round_id, point.point_id, item.code),
+        at=at,
+        category=item.case_category,
+        description=failure_description(point, item, result.note),
+        location=point.location,
+        channel=Channel.INSPECTION,
+        actor=Actor(unit_id=inspector_unit, role=Role.INSPECTOR),
+        evidence=result.evidence,
+        point=point,
+    )
 
 
 def reporter_for(channel: Channel, rng: random.Random) -> Actor:

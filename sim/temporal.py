@@ -27,12 +27,14 @@ from rectify.domain.accountability import (
 from rectify.domain.bulletin import Bulletin
 from rectify.domain.decider import decide
 from rectify.domain.events import EscalationRaised
+from rectify.domain.rounds import PlanRound, RecordPoint, RoundState, RoundTick, decide_round, fold_round
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import SYSTEM_ACTOR
 from rectify.sim.core import StepRefused, Stream
 from rectify.sim.intake import PlannedReport
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
-from rectify.workflows.models import BulletinRequest
+from rectify.workflows.models import BulletinRequest, RoundInput, round_workflow_id
+from rectify.workflows.round_workflow import RoundWorkflow
 
 
 class SimulationStalled(RuntimeError):
@@ -102,6 +104,37 @@ class TemporalEngine:
         new = [e for e in await self._wait(state.case_id, expected, at) if e.version > state.version]
         self._last_events[state.case_id] = new
         return fold(new, state)
+
+    # -- rounds: RoundWorkflow does the work; the loop waits for it to land in the store --------------------------
+    async def plan_round(self, plan: PlanRound, at: datetime) -> RoundState:
+        """Start the round as the Schedule's planner does, and wait for its plan in the store."""
+        await self.client.temporal.start_workflow(
+            RoundWorkflow.run,
+            RoundInput(policy=self.policy, plan=plan),
+            id=round_workflow_id(plan.case_id),
+            task_queue=self.client.task_queue,
+        )
+        return cast("RoundState", fold_round(await self._wait(plan.case_id, 1, at)))
+
+    async def record_round_point(
+        self, state: RoundState, record: RecordPoint, at: datetime
+    ) -> tuple[RoundState, list[CaseState]]:
+        try:
+            result = await self.client.record_point(
+                state.round_id, record.point_id, record.actor, record.answers, command_id=record.command_id
+            )
+        except CommandRejected as error:
+            raise StepRefused(error.rule, str(error)) from None
+        cases = [fold(await self.store.load_case(case_id)) for case_id in dict.fromkeys(result.cases.values())]
+        return result.state, [case for case in cases if case is not None]
+
+    async def tick_round(self, state: RoundState, at: datetime) -> RoundState:
+        """The round's workflow fires its own timer; wait until what fell due is in the store."""
+        probe = RoundTick(command_id="probe", case_id=f"rd-{state.round_id}", actor=SYSTEM_ACTOR)
+        expected = state.version + len(decide_round(state, probe, at, self.policy))
+        stream = f"rd-{state.round_id}"
+        new = [e for e in await self._wait(stream, expected, at) if e.version > state.version]
+        return cast("RoundState", fold_round(new, state))
 
     async def _wait(self, stream: str, expected: int, at: datetime) -> list:
         """Every event of `stream` once it reaches version `expected`."""

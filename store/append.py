@@ -31,12 +31,17 @@ from rectify.domain.events import (
     event_body,
 )
 from rectify.domain.indicators import facts_for, proceeding_facts
+from rectify.domain.inspection import POINT_PREFIX, ROUND_PREFIX
 from rectify.domain.notifications import notifications_for
+from rectify.domain.points import PointState
+from rectify.domain.rounds import RoundState
 from rectify.domain.state import CaseState, fold
-from rectify.store.projections import CaseRow, stream_row
+from rectify.store.projections import CaseRow, PointRow, ProceedingRow, RoundRow, StreamState, stream_row
 
 #: Appends to many streams: (stream id, expected version, its new events, its state after them).
-Batch = Sequence[tuple[str, int, Sequence[StoredEvent], CaseState | ProceedingState]]
+Batch = Sequence[tuple[str, int, Sequence[StoredEvent], StreamState]]
+#: Streams that are not cases: their heads are read without folding (their writers hand over the state after).
+_NOT_CASES = (PROCEEDING_PREFIX, POINT_PREFIX, ROUND_PREFIX)
 #: SQLSTATE raised by `rectify_append` when a stream is no longer at the version the client built on.
 STREAM_MOVED = "RX409"
 CALL = "SELECT * FROM rectify_append($1::text::jsonb)"
@@ -71,7 +76,7 @@ class Base:
 
     version: int
     hash: str
-    state: CaseState | ProceedingState | None
+    state: StreamState | None
 
 
 class Heads:
@@ -128,7 +133,7 @@ async def read_bases(conn: asyncpg.Connection | asyncpg.Pool, wanted: dict[str, 
         stored = streams.get(stream_id, [])
         if len(stored) != version:
             bases[stream_id] = Base(version, MOVED, None)
-        elif stream_id.startswith(PROCEEDING_PREFIX):
+        elif stream_id.startswith(_NOT_CASES):
             bases[stream_id] = Base(version, stored[-1]["hash"], None)
         else:
             case_events = EVENT_LIST_ADAPTER.validate_python([r["body"] for r in stored])
@@ -138,7 +143,7 @@ async def read_bases(conn: asyncpg.Connection | asyncpg.Pool, wanted: dict[str, 
 
 def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]:
     """The JSON document `rectify_append` takes, and each stream's head as it will be after the append."""
-    streams, events, cases, proceedings, facts, notes = [], [], [], [], [], []
+    streams, events, cases, proceedings, points, rounds, facts, notes = [], [], [], [], [], [], [], []
     after: dict[str, Base] = {}
     for case_id, expected, batch_events, state_after in batch:
         base = bases[case_id]
@@ -167,7 +172,17 @@ def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]
             prev = digest
         after[case_id] = Base(batch_events[-1].version, prev, state_after)
         row = stream_row(state_after)
-        (cases if isinstance(row, CaseRow) else proceedings).append(row.model_dump())
+        match row:
+            case CaseRow():
+                cases.append(row.model_dump())
+            case ProceedingRow():
+                proceedings.append(row.model_dump())
+            case PointRow():
+                points.append(row.model_dump())
+            case RoundRow():
+                rounds.append(row.model_dump())
+        if isinstance(state_after, PointState | RoundState):
+            continue  # an inspection's streams have no unit facts and send no notices
         if isinstance(state_after, ProceedingState):
             facts += proceeding_facts(cast("Sequence[ProceedingEvent]", batch_events))  # a proceeding's own
             recipient = state_after.unit
@@ -180,11 +195,15 @@ def payload(batch: Batch, bases: dict[str, Base]) -> tuple[str, dict[str, Base]]
     # Rows in id order, so concurrent batches lock them in the same order and never deadlock.
     cases.sort(key=lambda row: row["case_id"])
     proceedings.sort(key=lambda row: row["proceeding_id"])
+    points.sort(key=lambda row: row["point_id"])
+    rounds.sort(key=lambda row: row["round_id"])
     document = {
         "streams": streams,
         "events": events,
         "cases": cases,
         "proceedings": proceedings,
+        "points": points,
+        "rounds": rounds,
         "facts": [f.model_dump() for f in facts],
         "notes": notes,
     }

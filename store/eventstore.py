@@ -15,7 +15,6 @@ from typing import Any
 
 import asyncpg
 
-from rectify.domain.accountability import ProceedingState
 from rectify.domain.events import (
     EVENT_LIST_ADAPTER,
     PROCEEDING_EVENT_LIST_ADAPTER,
@@ -32,9 +31,14 @@ from rectify.store.connection import init_connection
 from rectify.store.failures import UNSTORABLE, UnstorableEvents
 from rectify.store.projections import (
     CASE_COLUMNS,
+    POINT_COLUMNS,
     PROCEEDING_COLUMNS,
+    ROUND_COLUMNS,
     CaseRow,
+    PointRow,
     ProceedingRow,
+    RoundRow,
+    StreamState,
 )
 from rectify.store.scan import ChainProblem, ReadModelDiff
 
@@ -86,7 +90,7 @@ class EventStore:
         case_id: str,
         expected_version: int,
         events: Sequence[StoredEvent],
-        state_after: CaseState | ProceedingState,
+        state_after: StreamState,
     ) -> AppendResult:
         """Append `events` to one stream (a case, or a proceeding) if it is still at `expected_version`; update
         its read model row."""
@@ -352,9 +356,15 @@ class EventStore:
         rows = list(found.rows.values())
         cases = [tuple(getattr(r, c) for c in CASE_COLUMNS) for r in rows if isinstance(r, CaseRow)]
         proceedings = [tuple(getattr(r, c) for c in PROCEEDING_COLUMNS) for r in rows if isinstance(r, ProceedingRow)]
+        points = [tuple(getattr(r, c) for c in POINT_COLUMNS) for r in rows if isinstance(r, PointRow)]
+        rounds = [tuple(getattr(r, c) for c in ROUND_COLUMNS) for r in rows if isinstance(r, RoundRow)]
         async with self.pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM cases")
             await conn.execute("DELETE FROM proceedings")
+            await conn.execute("DELETE FROM points")
+            await conn.execute("DELETE FROM rounds")
+            await conn.copy_records_to_table("points", records=points, columns=POINT_COLUMNS)
+            await conn.copy_records_to_table("rounds", records=rounds, columns=ROUND_COLUMNS)
             await conn.execute("DELETE FROM unit_facts")
             await conn.copy_records_to_table("cases", records=cases, columns=CASE_COLUMNS)
             await conn.copy_records_to_table("proceedings", records=proceedings, columns=PROCEEDING_COLUMNS)

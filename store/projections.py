@@ -6,6 +6,8 @@ from datetime import datetime
 
 from rectify.domain.accountability import ProceedingState
 from rectify.domain.office_queue import attention, office_clock
+from rectify.domain.points import PointState
+from rectify.domain.rounds import RoundState
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
@@ -43,6 +45,8 @@ class CaseRow(Frozen):
     #: Working hours of an extension request awaiting decision; a suspension request awaiting decision.
     extension_pending: float | None = None
     suspension_pending: bool = False
+    #: The inspection point whose failed item opened the case (migration 0020).
+    point_id: str | None = None
 
 
 CASE_COLUMNS = tuple(CaseRow.model_fields)
@@ -81,6 +85,7 @@ def case_row(state: CaseState) -> CaseRow:
         clock_due_at=clock[1].due_at if clock else None,
         extension_pending=state.extension_pending,
         suspension_pending=state.suspension_pending,
+        point_id=state.point_id,
     )
 
 
@@ -117,5 +122,95 @@ def proceeding_row(state: ProceedingState) -> ProceedingRow:
     )
 
 
-def stream_row(state: CaseState | ProceedingState) -> CaseRow | ProceedingRow:
-    return proceeding_row(state) if isinstance(state, ProceedingState) else case_row(state)
+class PointRow(Frozen):
+    """A row of the `points` read model: what readiness needs besides the cases and the clock."""
+
+    point_id: str
+    category: str
+    checks: int
+    last_checked_at: datetime | None
+    last_round_id: str | None
+    last_inspector: str | None
+    open_failures: int
+    #: The failed items still open, their codes sorted and joined by commas ('' when none).
+    failed_items: str
+    cases_opened: int
+    version: int
+
+
+POINT_COLUMNS = tuple(PointRow.model_fields)
+
+
+def point_row(state: PointState) -> PointRow:
+    return PointRow(
+        point_id=state.point_id,
+        category=state.category,
+        checks=state.checks,
+        last_checked_at=state.last_checked_at,
+        last_round_id=state.last_round_id,
+        last_inspector=state.last_inspector,
+        open_failures=len(state.open_failures),
+        failed_items=",".join(sorted(state.open_failures)),
+        cases_opened=len(state.cases),
+        version=state.version,
+    )
+
+
+class RoundRow(Frozen):
+    """A row of the `rounds` read model (巡查)."""
+
+    round_id: str
+    kind: str
+    status: str
+    inspector_unit: str
+    leader: str | None
+    task_group: str | None
+    planned_at: datetime
+    due_at: datetime
+    points: int
+    recorded: int
+    failed: int
+    missed: bool
+    escalation_level: int
+    ended_at: datetime | None
+    version: int
+
+
+ROUND_COLUMNS = tuple(RoundRow.model_fields)
+
+
+def round_row(state: RoundState) -> RoundRow:
+    return RoundRow(
+        round_id=state.round_id,
+        kind=state.kind.value,
+        status=state.status.value,
+        inspector_unit=state.inspector_unit,
+        leader=state.leader,
+        task_group=state.task_group,
+        planned_at=state.planned_at,
+        due_at=state.due_at,
+        points=len(state.points),
+        recorded=len(state.recorded),
+        failed=sum(len(failed) for failed in state.recorded.values()),
+        missed=state.missed,
+        escalation_level=state.escalation_level,
+        ended_at=state.ended_at,
+        version=state.version,
+    )
+
+
+#: What a stream's state may be: a case's, a proceeding's, an inspection point's or a round's.
+StreamState = CaseState | ProceedingState | PointState | RoundState
+StreamRow = CaseRow | ProceedingRow | PointRow | RoundRow
+
+
+def stream_row(state: StreamState) -> StreamRow:
+    match state:
+        case ProceedingState():
+            return proceeding_row(state)
+        case PointState():
+            return point_row(state)
+        case RoundState():
+            return round_row(state)
+        case CaseState():
+            return case_row(state)

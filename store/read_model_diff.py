@@ -11,7 +11,17 @@ from pydantic import Field
 
 from rectify.domain.types import Frozen
 from rectify.store.connection import Conn
-from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS, CaseRow, ProceedingRow
+from rectify.store.projections import (
+    CASE_COLUMNS,
+    POINT_COLUMNS,
+    PROCEEDING_COLUMNS,
+    ROUND_COLUMNS,
+    CaseRow,
+    PointRow,
+    ProceedingRow,
+    RoundRow,
+    StreamRow,
+)
 
 FACT_FIELDS = ("event_id", "kind", "unit_id", "case_id", "at", "value")
 
@@ -56,21 +66,23 @@ class ReadModelDiff(Frozen):
         return ReadModelDiff(**lists, columns=self.columns | other.columns)
 
 
-async def diff(
-    conn: Conn, rows: Mapping[str, CaseRow | ProceedingRow | None], facts: set[tuple], within: Range
-) -> ReadModelDiff:
+async def diff(conn: Conn, rows: Mapping[str, StreamRow | None], facts: set[tuple], within: Range) -> ReadModelDiff:
     """The stored read models of the range against what the scan (store/scan.py) rebuilt: its `rows` and `facts`
     (rows compared as tuples of columns)."""
     where, args = within.where()
     stored: dict[str, tuple] = {}
     rebuilt: dict[str, tuple | None] = {}
+    # Each table's rows keyed by their stream id (a point's and a round's rows by their own id, less the prefix).
     for table, key, columns, model in (
         ("cases", "case_id", CASE_COLUMNS, CaseRow),
         ("proceedings", "proceeding_id", PROCEEDING_COLUMNS, ProceedingRow),
+        ("points", "('pt-' || point_id)", POINT_COLUMNS, PointRow),
+        ("rounds", "('rd-' || round_id)", ROUND_COLUMNS, RoundRow),
     ):
         clause, _ = within.where(key)
-        for r in await conn.fetch(f"SELECT {', '.join(columns)} FROM {table} WHERE {clause}", *args):
-            stored[r[key]] = (model, tuple(r))
+        query = f"SELECT {key} AS stream_id, {', '.join(columns)} FROM {table} WHERE {clause}"
+        for r in await conn.fetch(query, *args):
+            stored[r["stream_id"]] = (model, tuple(r)[1:])
     for stream_id, row in rows.items():
         if row is not None:
             rebuilt[stream_id] = (type(row), tuple(getattr(row, c) for c in type(row).model_fields))

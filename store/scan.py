@@ -22,14 +22,18 @@ from rectify.domain.accountability import fold_proceeding
 from rectify.domain.canonical import GENESIS_HASH, SealCheck
 from rectify.domain.events import PROCEEDING_PREFIX, parse_event
 from rectify.domain.indicators import Fact, facts_and_state, proceeding_facts
+from rectify.domain.inspection import POINT_PREFIX, ROUND_PREFIX
+from rectify.domain.points import fold_point
+from rectify.domain.rounds import fold_round
 from rectify.domain.types import Frozen
 from rectify.store import fastpath
 from rectify.store.connection import Conn, init_connection
 from rectify.store.projections import (
-    CaseRow,
-    ProceedingRow,
+    StreamRow,
     case_row,
+    point_row,
     proceeding_row,
+    round_row,
 )
 from rectify.store.read_model_diff import FACT_FIELDS, Range, ReadModelDiff, diff
 from rectify.store.rowcheck import BODY_COLUMNS, column_problems
@@ -59,7 +63,7 @@ class Scan:
 
     events: int = 0
     problems: list[ChainProblem] = field(default_factory=list)
-    rows: dict[str, CaseRow | ProceedingRow | None] = field(default_factory=dict)
+    rows: dict[str, StreamRow | None] = field(default_factory=dict)
     facts: set[tuple] = field(default_factory=set)
     #: When the pass does not fold (the incremental verify's): each stream's events read, as (position, version,
     #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
@@ -119,6 +123,12 @@ class _Stream:
                     raise ValueError("a proceeding without events")
                 scan.rows[self.case_id] = proceeding_row(proceeding)
                 scan.facts.update(fact_key(f) for f in proceeding_facts(events))
+            elif self.case_id.startswith(POINT_PREFIX):
+                point = fold_point(events)
+                scan.rows[self.case_id] = point_row(point) if point else None
+            elif self.case_id.startswith(ROUND_PREFIX):
+                found = fold_round(events)
+                scan.rows[self.case_id] = round_row(found) if found else None
             else:
                 facts, state = facts_and_state(None, events)
                 scan.rows[self.case_id] = case_row(state) if state else None

@@ -17,13 +17,17 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from rectify.domain.rounds import RoundKind
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
-from rectify.workflows.models import BulletinRequest
+from rectify.workflows.models import BulletinRequest, PlannerInput
+from rectify.workflows.round_workflow import RoundPlannerWorkflow
 from rectify.workflows.verify_workflow import VERIFY_WORKFLOW_ID, VerifyTask, VerifyWorkflow
 
 CHECKPOINT_SCHEDULE_ID = "rectify-checkpoint"
 FULL_VERIFY_SCHEDULE_ID = "rectify-weekly-verify"
 BULLETIN_SCHEDULE_ID = "rectify-weekly-bulletin"
+TEAM_ROUNDS_SCHEDULE_ID = "rectify-team-rounds"
+DUTY_ROUND_SCHEDULE_ID = "rectify-duty-round"
 log = structlog.get_logger("rectify.schedules")
 
 
@@ -66,6 +70,34 @@ async def ensure_bulletin_schedule(client: Client, task_queue: str, timezone: st
         spec=ScheduleSpec(calendars=[monday_nine], time_zone_name=timezone),
     )
     return await _ensure(client, BULLETIN_SCHEDULE_ID, schedule)
+
+
+async def ensure_round_schedules(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:
+    """天天督查: every day at 08:30 in the city's zone, each task group's team round; every Monday at 09:00, the
+    round of the week's duty leader (rotating through the leaders). Each run plans its rounds and starts them."""
+
+    def at(hour: int, minute: int, *days: int) -> ScheduleCalendarSpec:
+        weekdays = [ScheduleRange(d) for d in days] if days else [ScheduleRange(0, 6)]
+        return ScheduleCalendarSpec(
+            day_of_week=weekdays, hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)], second=[ScheduleRange(0)]
+        )
+
+    made = []
+    for schedule_id, kind, when in (
+        (TEAM_ROUNDS_SCHEDULE_ID, RoundKind.TEAM, at(8, 30)),
+        (DUTY_ROUND_SCHEDULE_ID, RoundKind.DUTY, at(9, 0, 1)),
+    ):
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                RoundPlannerWorkflow.run,
+                PlannerInput(kind=kind),
+                id=f"rectify-round-planner-{kind.value}",
+                task_queue=task_queue,
+            ),
+            spec=ScheduleSpec(calendars=[when], time_zone_name=timezone),
+        )
+        made.append(await _ensure(client, schedule_id, schedule))
+    return all(made)
 
 
 async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> bool:

@@ -1,0 +1,91 @@
+"""Rounds in the simulated city: which rounds start when, how the inspectors walk them, what they find.
+
+A seeded model, the same for every engine. Every day at 08:30 each task group's team round starts, every Monday at
+09:00 the duty leader's (domain/round_plans.py, as the Schedules plan them). Some points are neglected: their items
+fail often, so their failures open cases that the units then work like any other. Some rounds are not finished:
+the inspectors stop part-way and the round misses its due time. Everything is a pure function of the seed, the
+round and the point, so both engines walk the same points at the same moments and find the same things.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from rectify.city import City
+from rectify.domain.inspection import InspectionPoint
+from rectify.domain.points import ItemAnswer
+from rectify.domain.round_plans import plan_rounds
+from rectify.domain.rounds import PlanRound, RoundKind
+from rectify.domain.types import EvidenceRef
+
+#: When the Schedules start rounds (workflows/schedules.py): team rounds daily, the duty leader's on Mondays.
+TEAM_AT, DUTY_AT = time(8, 30), time(9, 0)
+#: Share of points neglected by those who answer for them, and how often an item of theirs fails, or another's.
+NEGLECTED_SHARE, NEGLECTED_FAILS, KEPT_FAILS = 0.2, 0.35, 0.03
+#: Share of rounds the inspectors leave unfinished (they stop after about half the points).
+UNFINISHED_SHARE = 0.15
+#: Minutes between two points of a round, and the first point's distance from the start.
+WALK_MINUTES = 25
+NOTES = ("现场检查发现问题，已拍照取证", "问题仍未整改到位", "群众反映强烈，需尽快整改")
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One point of a round, walked at `at`, with the inspector's answers."""
+
+    at: datetime
+    round_stream: str
+    point_id: str
+    answers: tuple[ItemAnswer, ...]
+
+
+def _rng(seed: int, *parts: str) -> random.Random:
+    digest = hashlib.sha256("/".join((str(seed), *parts)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def neglected(seed: int, point_id: str) -> bool:
+    return _rng(seed, "neglect", point_id).random() < NEGLECTED_SHARE
+
+
+def rounds_starting(city: City, day_start: datetime, last_checked: Mapping[str, datetime]) -> list[PlanRound]:
+    """The rounds the Schedules start on the day that begins at `day_start` (local midnight), planned as the
+    planner's activity plans them from each point's last check."""
+    zone = city.policy.calendar.zone
+    day = day_start.astimezone(zone).date()
+    points = city.points.values()
+    plans = plan_rounds(RoundKind.TEAM, points, city.policy, datetime.combine(day, TEAM_AT, zone), last_checked)
+    if day.weekday() == 0:
+        plans += plan_rounds(RoundKind.DUTY, points, city.policy, datetime.combine(day, DUTY_AT, zone), last_checked)
+    return plans
+
+
+def walks(city: City, seed: int, plan: PlanRound, start: datetime) -> list[Walk]:
+    """How the round is walked: its points in order, a few minutes apart, each item answered as found."""
+    rng = _rng(seed, "round", plan.case_id)
+    points = list(plan.points)
+    if rng.random() < UNFINISHED_SHARE:
+        points = points[: max(0, len(points) // 2)]
+    out = []
+    for index, point in enumerate(points):
+        at = start + timedelta(minutes=WALK_MINUTES * (index + 1), seconds=7)
+        out.append(Walk(at, plan.case_id, point.point_id, _answers(city, seed, plan.case_id, point)))
+    return out
+
+
+def _answers(city: City, seed: int, round_stream: str, point: InspectionPoint) -> tuple[ItemAnswer, ...]:
+    rng = _rng(seed, "answers", round_stream, point.point_id)
+    fails = NEGLECTED_FAILS if neglected(seed, point.point_id) else KEPT_FAILS
+    answers = []
+    for item in city.policy.inspection.point_categories[point.category].items:
+        if rng.random() < fails:
+            label = f"sim-photo/{round_stream}/{point.point_id}/{item.code}".encode()
+            photo = EvidenceRef(sha256=hashlib.sha256(label).hexdigest(), size=len(label), media_type="image/jpeg")
+            answers.append(ItemAnswer(item=item.code, passed=False, evidence=(photo,), note=rng.choice(NOTES)))
+        else:
+            answers.append(ItemAnswer(item=item.code, passed=True))
+    return tuple(answers)
