@@ -42,7 +42,8 @@ from rectify.sim.run import EngineName, SimOptions, simulate
 START = date(2026, 11, 2)  # a Monday, in a year the city's calendar knows
 PASSWORD = "bench-web-2026"
 MB = 1_000_000
-WITHIN = Target("<=", 3.0, "≤ 3× its queries")
+#: The issue sets the pages' target at 100,000 cases: a smaller run is recorded, not judged.
+WITHIN = Target("<=", 3.0, "≤ 3× its queries", size=100_000)
 UNDER_1MB = Target("<=", 1.0, "< 1 MB")
 
 

@@ -62,7 +62,7 @@ async def _items(
     policy, now = web.policy, web.clock()
     items = []
     for row in rows:
-        events = await web.store.load(row.case_id)
+        events = await web.store.load_case(row.case_id)
         state = fold(events)
         if state is None:
             continue
