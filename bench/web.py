@@ -49,7 +49,8 @@ UNDER_1MB = Target("<=", 1.0, "< 1 MB")
 
 @dataclass
 class Recorder:
-    """A pool that passes every call on and notes each read (method, SQL, arguments) while `on`."""
+    """A pool that passes every call on and notes each read (method, SQL, arguments); it stands in for the
+    store's pool during one request only, so the timed requests run on the pool itself."""
 
     pool: Any
     calls: list[tuple[str, str, tuple]] = field(default_factory=list)
@@ -203,7 +204,7 @@ async def map_sizes(page: Page) -> dict[str, int]:
     }
 
 
-def rows_of(pages: list[Page], sizes: dict, days: int, per_day: int, rounds: int) -> list[dict]:
+def rows_of(pages: list[Page], sizes: dict, rounds: int) -> list[dict]:
     size = {
         "size": sizes["cases"],
         "size_unit": "cases",
@@ -250,4 +251,4 @@ def rows_of(pages: list[Page], sizes: dict, days: int, per_day: int, rounds: int
 async def run(pg: Any, city: Any, days: int, per_day: int, out: Path, rounds: int, start: date = START) -> list[dict]:
     url, config = await fill(pg, city, days, per_day, out / "web", start)
     pages, sizes = await measure(url, config, city, out / "web", rounds)
-    return rows_of(pages, sizes, days, per_day, rounds)
+    return rows_of(pages, sizes, rounds)
