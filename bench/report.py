@@ -47,6 +47,13 @@ TARGETS: list[tuple[str, str, list[str]]] = [
     ("claim p99", "≤ 2× raw update", ["temporal.claim_p99"]),
     ("intake and burst vs raw on the same activity kind", "≥ 0.8×", ["temporal.intake", "temporal.burst"]),
     ("timer lateness p99 at 2,000 live cases on two workers", "≤ 1.5× raw + 1 s", ["timers.p99"]),
+    # Issues 16 and 17: each page through the real app against the read-model queries behind it, at 100,000 cases.
+    (
+        "staff and public pages p95 at 100,000 cases",
+        "≤ 3× its queries",
+        [f"web.{page}.p95" for page in ("queue", "queue_filtered", "map", "case", "public_map", "public_list")],
+    ),
+    ("the office map's data for the whole district", "< 1 MB", ["web.map.map_bytes", "web.map.map_gzip_bytes"]),
 ]
 
 

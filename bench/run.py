@@ -1,6 +1,6 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify]
+    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,web]
                                   [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
@@ -47,6 +47,9 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 8,
         "month_per_day": 500,
         "notices": 300,
+        "web_days": 2,
+        "web_per_day": 300,
+        "web_rounds": 20,
     },
     "default": {
         "store_cases": 1500,
@@ -61,13 +64,16 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 14,
         "month_per_day": 2000,
         "notices": 1000,
+        "web_days": 25,
+        "web_per_day": 4000,
+        "web_rounds": 200,
     },
 }
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web")
 
 
 async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
-    from bench import audit, month, notify, store, temporal, timers
+    from bench import audit, month, notify, store, temporal, timers, web
 
     logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -117,6 +123,10 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
         if "notify" in wanted:
             with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
                 rows += await timed(notify.run(pg, city, s["notices"]))
+        if "web" in wanted:
+            reports = s["web_days"] * s["web_per_day"]
+            with console.status(f"pages: {reports:,} reports (direct engine), each page against its queries …"):
+                rows += await timed(web.run(pg, city, s["web_days"], s["web_per_day"], Path(scratch), s["web_rounds"]))
     load["after"] = results.load_average()
     path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
     console.print(table(rows, size))

@@ -24,6 +24,18 @@ app = typer.Typer(
 )
 NameArg = Annotated[str, typer.Argument(help="The account's sign-in name.")]
 StdinOpt = Annotated[bool, typer.Option("--password-stdin", help="Read the password from the first line of stdin.")]
+AreaOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--area",
+        help="An inspector's area: a street or town id (city units.toml); repeat it or separate ids with commas. "
+        "Without it, the whole district.",
+    ),
+]
+
+
+def _areas(given: list[str] | None) -> list[str]:
+    return [a.strip() for text in given or [] for a in text.split(",") if a.strip()]
 
 
 def _run(work: Callable[[Accounts], Awaitable[Any]]) -> Any:
@@ -62,6 +74,7 @@ def _shown(user: StaffUser, policy: Any) -> dict[str, Any]:
         "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
         "created_at": user.created_at.isoformat(),
         "password_changed_at": user.password_changed_at.isoformat(),
+        "areas": list(user.areas),
     }
 
 
@@ -70,6 +83,7 @@ def create(
     name: NameArg,
     unit: Annotated[str, typer.Option(help="The person's unit id (city units.toml).")],
     role: Annotated[StaffRole, typer.Option(help="What the person does.", case_sensitive=False)],
+    area: AreaOpt = None,
     password_stdin: StdinOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -77,11 +91,13 @@ def create(
     given = _password_from_stdin() if password_stdin else None
 
     async def work(accounts: Accounts) -> tuple[dict, str | None]:
-        user, generated = await accounts.create(name, unit, role.value, given)
+        user, generated = await accounts.create(name, unit, role.value, given, _areas(area))
         return _shown(user, accounts.policy), generated
 
     shown, generated = _run(work)
     text = f"account [bold]{name}[/bold] for {shown['unit_name']} ({unit}) as {role.value} ({STAFF_ROLE[role.value]})"
+    if shown["areas"]:
+        text += f", verifying in {', '.join(shown['areas'])}"
     if generated:
         text += f"\npassword: [bold]{generated}[/bold]  (shown once; `rectify users reset-password {name}` for another)"
     emit(shown | ({"password": generated} if generated else {}), as_json, say(text))
@@ -99,17 +115,30 @@ def list_(as_json: JsonOpt = False) -> None:
         emit(rows, True, say(""))
         return
     table = Table(title=f"staff accounts ({len(rows)})")
-    for column in ("name", "unit", "role", "created", "disabled"):
+    for column in ("name", "unit", "role", "area", "created", "disabled"):
         table.add_column(column)
     for r in rows:
         table.add_row(
             r["name"],
             f"{r['unit_name']} ({r['unit_id']})",
             r["role"],
+            ", ".join(r["areas"]),
             r["created_at"][:16],
             (r["disabled_at"] or "")[:16],
         )
     console.print(table)
+
+
+@app.command("set-area")
+def set_area(name: NameArg, area: AreaOpt = None, as_json: JsonOpt = False) -> None:
+    """Give an inspector the area it verifies in (without --area: the whole district)."""
+
+    async def work(accounts: Accounts) -> dict:
+        return _shown(await accounts.set_areas(name, _areas(area)), accounts.policy)
+
+    shown = _run(work)
+    where = ", ".join(shown["areas"]) or "the whole district"
+    emit(shown, as_json, say(f"[bold]{name}[/bold] verifies in {where}"))
 
 
 @app.command("disable")

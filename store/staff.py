@@ -5,6 +5,7 @@ Times come from the database's clock, so replicas of the web server agree on win
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -21,6 +22,8 @@ class StaffUser(Frozen):
     disabled_at: datetime | None
     created_at: datetime
     password_changed_at: datetime
+    #: An inspector's area: the territorial units it verifies in (empty: the whole district).
+    areas: tuple[str, ...] = ()
 
     @property
     def disabled(self) -> bool:
@@ -53,14 +56,18 @@ class StaffStore:
         self.pool = pool
 
     # -- accounts -------------------------------------------------------------------------------
-    async def create(self, name: str, unit_id: str, role: str, password_hash: str) -> StaffUser:
+    async def create(
+        self, name: str, unit_id: str, role: str, password_hash: str, areas: Sequence[str] = ()
+    ) -> StaffUser:
         try:
             row = await self.pool.fetchrow(
-                "INSERT INTO staff_users (name, unit_id, role, password_hash) VALUES ($1, $2, $3, $4) RETURNING *",
+                """INSERT INTO staff_users (name, unit_id, role, password_hash, areas)
+                   VALUES ($1, $2, $3, $4, $5::text[]) RETURNING *""",
                 name,
                 unit_id,
                 role,
                 password_hash,
+                list(areas),
             )
         except asyncpg.UniqueViolationError:
             raise StaffExists(f"an account named {name!r} already exists") from None
@@ -72,6 +79,14 @@ class StaffStore:
 
     async def list(self) -> list[StaffUser]:
         return [_user(r) for r in await self.pool.fetch("SELECT * FROM staff_users ORDER BY unit_id, role, name")]
+
+    async def set_areas(self, name: str, areas: Sequence[str]) -> StaffUser:
+        row = await self.pool.fetchrow(
+            "UPDATE staff_users SET areas = $2::text[] WHERE name = $1 RETURNING *", name, list(areas)
+        )
+        if row is None:
+            raise NoSuchStaff(name)
+        return _user(row)
 
     async def disable(self, name: str) -> StaffUser:
         """Disable the account and end its sessions (a disabled account stays disabled, once recorded)."""

@@ -29,12 +29,13 @@ async def cases_by_deadline(pool: asyncpg.Pool, lead_unit: str, statuses: Sequen
     return [CaseRow(**dict(r)) for r in rows]
 
 
-async def awaiting_verification(pool: asyncpg.Pool, territorial_unit: str | None, limit: int) -> list[CaseRow]:
-    """Submitted cases, in one street's (town's) territory or the whole district, the longest waiting first."""
+async def awaiting_verification(pool: asyncpg.Pool, territories: Sequence[str] | None, limit: int) -> list[CaseRow]:
+    """Submitted cases in some streets' (towns') territories or the whole district (None), the longest waiting
+    first."""
     rows = await pool.fetch(
-        """SELECT * FROM cases WHERE status = 'submitted' AND ($1::text IS NULL OR territorial_unit = $1)
+        """SELECT * FROM cases WHERE status = 'submitted' AND ($1::text[] IS NULL OR territorial_unit = ANY($1))
            ORDER BY updated_at ASC NULLS FIRST, case_id LIMIT $2""",
-        territorial_unit,
+        None if territories is None else list(territories),
         limit,
     )
     return [CaseRow(**dict(r)) for r in rows]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from rectify.domain.policy import Policy, UnitKind
 from rectify.domain.types import Actor, Role
-from rectify.store.staff import StaffStore, StaffUser
+from rectify.store.staff import NoSuchStaff, StaffStore, StaffUser
 from rectify.web.labels import STAFF_ROLE, UNIT_KIND
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,40}$")
@@ -75,6 +76,19 @@ def check_account(policy: Policy, name: str, unit_id: str, role: str) -> StaffRo
     return staff_role
 
 
+def check_areas(policy: Policy, role: StaffRole, areas: Sequence[str]) -> tuple[str, ...]:
+    """An inspector's area: streets and towns of the city, each once, in the order given; no other role has one."""
+    if areas and role is not StaffRole.INSPECTOR:
+        raise AccountError(f"area: only an inspector account has an area, not a {role.value} account")
+    territories = [u for u, spec in policy.units.items() if spec.kind in (UnitKind.STREET, UnitKind.TOWN)]
+    for area in areas:
+        if area not in territories:
+            raise AccountError(
+                f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(territories)})"
+            )
+    return tuple(dict.fromkeys(areas))
+
+
 def check_password(password: str) -> None:
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise AccountError(f"password: {MIN_PASSWORD} to {MAX_PASSWORD} characters")
@@ -122,14 +136,23 @@ class Accounts:
     def __init__(self, store: StaffStore, policy: Policy, throttle: Throttle | None = None) -> None:
         self.store, self.policy, self.throttle = store, policy, throttle or Throttle()
 
-    async def create(self, name: str, unit_id: str, role: str, password: str | None) -> tuple[StaffUser, str | None]:
+    async def create(
+        self, name: str, unit_id: str, role: str, password: str | None, areas: Sequence[str] = ()
+    ) -> tuple[StaffUser, str | None]:
         """A new account; returns it and the generated password when none was given."""
-        check_account(self.policy, name, unit_id, role)
+        kept = check_areas(self.policy, check_account(self.policy, name, unit_id, role), areas)
         generated = None
         if password is None:
             password = generated = new_password()
         check_password(password)
-        return await self.store.create(name, unit_id, role, hash_password(password)), generated
+        return await self.store.create(name, unit_id, role, hash_password(password), kept), generated
+
+    async def set_areas(self, name: str, areas: Sequence[str]) -> StaffUser:
+        """Give an inspector another area (none: the whole district)."""
+        user = await self.store.get(name)
+        if user is None:
+            raise NoSuchStaff(name)
+        return await self.store.set_areas(name, check_areas(self.policy, StaffRole(user.role), areas))
 
     async def reset_password(self, name: str, password: str | None = None) -> tuple[StaffUser, str]:
         password = password or new_password()

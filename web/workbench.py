@@ -2,8 +2,9 @@
 
 The workbench: the unit's open cases, nearest deadline first, each with what may be done now (claim right
 there; the rest on the case page), and the unit's inbox of notices (派单, 催办, 曝光 …), marked read.
-The inspector's page: the cases awaiting verification in one street's territory or the whole district, the
-longest waiting first, before and after photos side by side, and the verification form of the command table.
+The inspector's page: the cases awaiting verification in the inspector's area (its streets and towns, or the
+whole district) or in one street of it, the longest waiting first, before and after photos side by side, and the
+verification form of the command table.
 """
 
 from __future__ import annotations
@@ -129,17 +130,23 @@ async def mark_read(request: Request, notification_id: Annotated[str, Form()] = 
 
 @router.get("/verify")
 async def verification(request: Request, area: str = "", done: str = "") -> Response:
+    """An inspector with an area sees that area's cases only; without one (and a dispatcher), the district's."""
     user = await require_user(request)
     if StaffRole(user.role) not in VERIFIERS:
         raise WebError(403, "现场核查页面供核查员和派遣员使用。")
     web = web_of(request)
     policy, pool = web.policy, web.store.pool
+    mine = list(user.areas) if user.role == StaffRole.INSPECTOR and user.areas else None
     notes = []
-    if area and area not in policy.units:
-        notes.append("没有这个街道（镇），已显示全区。")
+    if area and (area not in policy.units or (mine is not None and area not in mine)):
+        notes.append(
+            "没有这个街道（镇），已显示全区。" if mine is None else "该街道（镇）不在您的核查区域，已显示您的全部区域。"
+        )
         area = ""
     counts = await worklists.awaiting_by_territory(pool)
-    rows = await worklists.awaiting_verification(pool, area or None, LIST_SIZE)
+    if mine is not None:
+        counts = {u: counts.get(u, 0) for u in mine}
+    rows = await worklists.awaiting_verification(pool, [area] if area else mine, LIST_SIZE)
     back = f"/verify?area={area}" if area else "/verify"
     items = await _items(request, user, rows, frozenset({"verify"}), back)
     for item in items:
@@ -150,6 +157,7 @@ async def verification(request: Request, area: str = "", done: str = "") -> Resp
         "items": items,
         "area": area,
         "areas": areas,
+        "whole": "本人核查区域" if mine is not None else "全区",
         "total": sum(counts.values()),
         "notes": notes,
         "flash": _flash(done),

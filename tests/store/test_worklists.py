@@ -56,8 +56,8 @@ async def test_cases_awaiting_verification_by_territory(store: EventStore) -> No
     waiting = await _case(store, "d", LEAD, claim(), submit)
     await _case(store, "e", LEAD, claim())
     assert [r.case_id for r in await w.awaiting_verification(store.pool, None, 10)] == [waiting]
-    assert [r.case_id for r in await w.awaiting_verification(store.pool, LEAD, 10)] == [waiting]
-    assert await w.awaiting_verification(store.pool, OTHER, 10) == []
+    assert [r.case_id for r in await w.awaiting_verification(store.pool, [LEAD], 10)] == [waiting]
+    assert await w.awaiting_verification(store.pool, [OTHER], 10) == []
     assert await w.awaiting_by_territory(store.pool) == {LEAD: 1}
     verify = cmd(c.VerifyCase, inspector(), passed=True)
     await _case(store, "f", LEAD, claim(), submit, verify)

@@ -186,7 +186,17 @@ def test_the_users_command(fresh_database_url: str, tmp_path: Path) -> None:
         "create", "li.na", "--unit", "st_guanyinqiao", "--role", "unit", "--password-stdin", env=env, stdin=GOOD + "\n"
     )
     assert typed.returncode == 0 and GOOD not in typed.stdout and "password:" not in typed.stdout
+    inspector = ("create", "chen.jie", "--unit", "office_inspection", "--role", "inspector", "--json")
+    area = _rectify(*inspector, "--area", "st_guanyinqiao,st_wulidian", "--area", "st_guanyinqiao", env=env)
+    assert area.returncode == 0, area.stderr
+    assert json.loads(area.stdout)["areas"] == ["st_guanyinqiao", "st_wulidian"]
+    moved = _rectify("set-area", "chen.jie", "--area", "st_huaxinjie", "--json", env=env)
+    assert moved.returncode == 0 and json.loads(moved.stdout)["areas"] == ["st_huaxinjie"], moved.stderr
     refused = [
+        (("create", "x.y", "--unit", "office_inspection", "--role", "inspector", "--area", "nowhere"), "not a street"),
+        (("create", "x.y", "--unit", "office_command", "--role", "dispatcher", "--area", "st_wulidian"), "only an"),
+        (("set-area", "li.na", "--area", "st_wulidian"), "only an inspector account has an area"),
+        (("set-area", "nobody"), "no account named 'nobody'"),
         (("create", "li.na", "--unit", "st_guanyinqiao", "--role", "unit"), "already exists"),
         (("create", "x.y", "--unit", "nowhere", "--role", "unit"), "is not a unit"),
         (("create", "x.y", "--unit", "office_command", "--role", "unit"), "belongs to a responsible unit"),
@@ -202,9 +212,10 @@ def test_the_users_command(fresh_database_url: str, tmp_path: Path) -> None:
     assert short.returncode == 2 and "password: 10 to 200 characters" in short.stderr
     assert _rectify("disable", "li.na", env=env).returncode == 0
     listed = json.loads(_rectify("list", "--json", env=env).stdout)
-    assert [(u["name"], u["role"], u["disabled"]) for u in listed] == [
-        ("zhang.wei", "dispatcher", False),
-        ("li.na", "unit", True),
+    assert [(u["name"], u["role"], u["disabled"], u["areas"]) for u in listed] == [
+        ("zhang.wei", "dispatcher", False, []),
+        ("chen.jie", "inspector", False, ["st_huaxinjie"]),
+        ("li.na", "unit", True, []),
     ]
     assert all("hash" not in key for u in listed for key in u)
     again = json.loads(_rectify("reset-password", "zhang.wei", "--json", env=env).stdout)
