@@ -1,6 +1,6 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify]
+    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,web_filing]
                                   [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
@@ -47,6 +47,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 8,
         "month_per_day": 500,
         "notices": 300,
+        "web_filing": 100,
     },
     "default": {
         "store_cases": 1500,
@@ -61,13 +62,14 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 14,
         "month_per_day": 2000,
         "notices": 1000,
+        "web_filing": 400,
     },
 }
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web_filing")
 
 
 async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
-    from bench import audit, month, notify, store, temporal, timers
+    from bench import audit, month, notify, store, temporal, timers, web_filing
 
     logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -117,6 +119,9 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
         if "notify" in wanted:
             with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
                 rows += await timed(notify.run(pg, city, s["notices"]))
+        if "web_filing" in wanted:
+            with console.status(f"filing: {s['web_filing']} reports by the web form, as many by Open311 …"):
+                rows += await timed(web_filing.run(pg, s["web_filing"]))
     load["after"] = results.load_average()
     path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
     console.print(table(rows, size))

@@ -153,12 +153,17 @@ def photo_problem(data: bytes, which: str = "照片") -> str | None:
     try:
         inspect_photo(data)
     except EvidenceRejected as rejected:
-        if rejected.status == 413:
-            return f"{which}超过 {EVIDENCE_MAX_BYTES // _MiB} MB，请压缩或重新拍摄"
-        if not data:
-            return f"{which}是空文件，请重新选择"
-        return f"{which}不是可接受的图片（仅限 JPEG、PNG 或 WebP 格式的照片）"
+        return photo_words(rejected, data, which)
     return None
+
+
+def photo_words(rejected: EvidenceRejected, data: bytes, which: str = "照片") -> str:
+    """A refusal of client/evidence.py's checks, as said beside the photo's field."""
+    if rejected.status == 413:
+        return f"{which}超过 {EVIDENCE_MAX_BYTES // _MiB} MB，请压缩或重新拍摄"
+    if not data:
+        return f"{which}是空文件，请重新选择"
+    return f"{which}不是可接受的图片（仅限 JPEG、PNG 或 WebP 格式的照片）"
 
 
 async def read_posted(spec: CommandSpec, fields: tuple[FormField, ...], form: FormData) -> Posted:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -27,7 +28,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from rectify.client import CommandRejected
-from rectify.client.evidence import keep_photo, sniff
+from rectify.client.evidence import EvidenceRejected, accept_photo, sniff
 from rectify.domain.policy import EVIDENCE_MAX_BYTES
 from rectify.domain.types import Actor, Channel, EvidenceRef, Point, Role
 from rectify.store import rate_limits
@@ -35,7 +36,7 @@ from rectify.store.contacts import save_contact
 from rectify.store.evidence import EvidenceError, EvidenceRecords
 from rectify.store.follow import case_of_report, save_follow
 from rectify.web.context import Web, csrf_guard, render, web_of
-from rectify.web.forms import photo_problem
+from rectify.web.forms import photo_words
 
 log = structlog.get_logger("rectify.web")
 router = APIRouter(prefix="/public", dependencies=[Depends(csrf_guard)], include_in_schema=False)
@@ -119,10 +120,12 @@ async def _photo(web: Web, form: FormData, key: str, place: Point | None) -> tup
     upload = form.get("photo")
     if isinstance(upload, UploadFile) and (upload.filename or upload.size):
         data = await upload.read(EVIDENCE_MAX_BYTES + 1)
-        problem = photo_problem(data)
-        if problem:
-            return None, problem
-        ref, _ = await keep_photo(web.evidence, EvidenceRecords(web.store.pool), PUBLIC_WEB.unit_id, None, data, place)
+        try:  # checked once, read and kept off the event loop: decoding a photo is CPU work
+            ref, _ = await asyncio.to_thread(accept_photo, web.evidence, data, place)
+        except EvidenceRejected as rejected:
+            return None, photo_words(rejected, data)
+        uploads = EvidenceRecords(web.store.pool)
+        await uploads.record_upload(ref.sha256, PUBLIC_WEB.unit_id, None, ref.size, ref.media_type)
         return ref, None
     carried = str(form.get("kept") or "")
     sha, _, seal = carried.partition(".")
