@@ -74,7 +74,7 @@ class Sides:
 
     async def __aexit__(self, *_: object) -> None:
         await self.open311.aclose()
-        for http, _ in self.browsers:
+        for http, _token in self.browsers:
             await http.aclose()
 
     def _place(self, i: int) -> Any:

@@ -91,9 +91,12 @@ def _csv(ranked: dict) -> bytes:
 
 def _totals(ranked: dict) -> dict:
     rows = [r for rows in ranked["groups"].values() for r in rows]
-    totals = {k: sum(r[k] for r in rows) for k in ("received", "closed", "closed_on_time", "open_overdue")}
+    totals: dict[str, float | None] = {
+        k: sum(r[k] for r in rows) for k in ("received", "closed", "closed_on_time", "open_overdue")
+    }
     totals["points"] = round(sum(r["points"] for r in rows), 2)
-    totals["on_time_rate"] = totals["closed_on_time"] / totals["closed"] if totals["closed"] else None
+    closed, on_time = totals["closed"], totals["closed_on_time"]
+    totals["on_time_rate"] = on_time / closed if closed and on_time is not None else None
     return totals
 
 

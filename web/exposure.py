@@ -7,6 +7,7 @@ submission of its fix, or to now while it has none (counted in whole days begun,
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Annotated
 
@@ -22,7 +23,7 @@ from rectify.web.context import WebError, render, web_of
 router = APIRouter(prefix="/public", include_in_schema=False)
 
 
-def days_overdue(events: list[e.EventBase], now: datetime) -> int | None:
+def days_overdue(events: Sequence[e.EventBase], now: datetime) -> int | None:
     """Whole days begun between the missed rectification deadline and the fix (or now); None if none was missed."""
     missed: datetime | None = None
     delivered: datetime | None = None

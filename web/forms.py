@@ -60,7 +60,8 @@ def _choices(spec: CommandSpec, i: Input, state: CaseState, policy: Policy) -> t
         values, words = i.choices or ("yes", "no"), i.choice_labels or ("是", "否")
         return tuple(zip(values, words, strict=True))
     if i.kind is InputKind.CHOICE:
-        return tuple((str(v.value), str(v.value)) for v in spec.model.model_fields[i.name].annotation)
+        choices: Any = spec.model.model_fields[i.name].annotation  # an Enum of the command's model
+        return tuple((str(v.value), str(v.value)) for v in choices)
     return ()
 
 
@@ -119,9 +120,8 @@ def _hours(spec: CommandSpec, f: FormField, value: str) -> tuple[Any, str | None
         return None, f"{f.label}请填写数字，例如 4 或 3.5"
     info = spec.model.model_fields[f.name]  # the model's own bounds, told in words
     try:
-        TypeAdapter(Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation).validate_python(
-            number
-        )
+        bounded: Any = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
+        TypeAdapter(bounded).validate_python(number)
     except ValidationError:
         upper = next((float(m.le) for m in info.metadata if getattr(m, "le", None) is not None), math.inf)
         return None, f"{f.label}须大于 0，且不超过 {upper:g} 小时"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -150,7 +151,7 @@ async def lookup(request: Request, id: str = "") -> Response:
     return RedirectResponse(f"/public/reports/{wanted}", status_code=303)
 
 
-def public_steps(web: Web, events: list[e.EventBase]) -> list[tuple[datetime, str]]:
+def public_steps(web: Web, events: Sequence[e.EventBase]) -> list[tuple[datetime, str]]:
     """The public milestones, in order, each a date and a sentence with no note, reason or person in it."""
     policy, steps = web.policy, []
     ladder = {r.level: r.name for r in policy.ladder}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+from collections.abc import Sequence
 
 from PIL import Image, ImageOps
 
@@ -24,7 +25,7 @@ LONGEST_SIDE = 1600
 Published = list[tuple[str, str]]
 
 
-def published(events: list[e.EventBase]) -> Published:
+def published(events: Sequence[e.EventBase]) -> Published:
     """The photos of a case that the public may see, by the rule above."""
     reported: list[str] = []
     fixes: list[list[str]] = []  # each submission's photos; passed when a closure follows it
