@@ -15,7 +15,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from rectify.bulletins.issue import exposures
 from rectify.city.sampling import point_in
+from rectify.domain.periods import week_of
 from rectify.web.context import FilingLimit
 from tests.support.browser import Site, photo, sign_in, visit
 from tests.support.snap import PLANTED, gps_photo
@@ -190,3 +192,26 @@ def test_the_new_public_pages_load_only_from_here_pass_axe_and_are_photographed(
     ]
     problems = visit(browser, site, width, None, pages)
     assert problems == [], "\n".join(problems)
+
+
+def test_the_exposure_list_shows_this_weeks_exposed_cases_as_the_bulletin_does(browser: Browser, site: Site) -> None:
+    policy = site.stack.city.policy
+    label = week_of(site.web.clock().astimezone(policy.calendar.zone).date(), policy.timezone).label
+    published = site.run(exposures(site.stack.store, policy, label))
+    assert [x["case_id"] for x in published] == [site.cases["overdue"]]  # the seeded case that reached 曝光
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    page.goto(f"{site.url}/public")
+    page.get_by_role("navigation", name="公众服务").get_by_role("link", name="曝光台").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("曝光台")
+    rows = page.get_by_role("table", name=re.compile("曝光问题")).locator("tbody tr")
+    expect(rows).to_have_count(1)
+    cells = rows.first.locator("td")
+    expect(cells.nth(0)).to_have_text("观音桥街道")
+    expect(cells.nth(1)).to_have_text(published[0]["category"])
+    expect(cells.nth(2)).to_have_text("观音桥步行街北入口")
+    expect(cells.nth(3)).to_have_text(re.compile(r"^超期 [1-9]\d* 天$"))
+    rows.first.get_by_role("link").click()
+    expect(page).to_have_url(f"{site.url}/public/reports/{site.cases['overdue']}")
+    expect(page.locator(".timeline")).to_contain_text("超过整改时限，已曝光")
+    context.close()

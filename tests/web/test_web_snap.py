@@ -24,8 +24,10 @@ from PIL import Image
 
 from rectify.api.app import create_app
 from rectify.audit.bundle import export_bundle
+from rectify.bulletins.issue import issue_bulletin
 from rectify.city.sampling import point_in
 from rectify.devstack import EmbeddedPostgres, TestStack
+from rectify.domain.periods import week_of
 from rectify.domain.types import Actor, Role
 from rectify.web.context import FilingLimit, Web
 from tests.support.snap import PLANTED, gps_photo
@@ -248,10 +250,17 @@ async def test_a_reporters_details_never_reach_a_public_page_an_export_or_a_log(
     await export_bundle(site.stack.store, site.stack.city, [case_id], {"case": case_id}, bundle)
     with zipfile.ZipFile(bundle) as z:
         exported = {name: z.read(name).decode("utf-8", "replace") for name in z.namelist()}
+    policy = site.stack.city.policy
+    today = (await site.stack.env.get_current_time()).astimezone(policy.calendar.zone).date()
+    folder = site.out / "bulletin"
+    issued = await issue_bulletin(site.stack.store, policy, week_of(today, policy.timezone).label, folder, today)
+    texts = [n for n in issued.files if n.endswith((".html", ".md", ".csv"))]
+    bulletin = {n: (folder / n).read_text("utf-8-sig") for n in texts}
     record = await site.stack.store.pool.fetch("SELECT body::text AS body FROM events WHERE case_id = $1", case_id)
     places = {
         **{f"page {p}": t for p, t in seen.items()},
         **{f"bundle {n}": t for n, t in exported.items()},
+        **{f"bulletin {n}": t for n, t in bulletin.items()},
         "the record": "\n".join(r["body"] for r in record),
         "structured logs": json.dumps(logs, ensure_ascii=False, default=str),
         "stdlib logs": caplog.text,
@@ -260,3 +269,4 @@ async def test_a_reporters_details_never_reach_a_public_page_an_export_or_a_log(
     assert leaks == []
     assert all(re.search(r"受理报告|已办结|处理中", seen[p]) for p in pages[:2])  # the sweep read real pages
     assert case_id in seen[f"/public/reports/{case_id}"] and case_id in exported["events.jsonl"]
+    assert len(bulletin) == 3 and "一、总体情况" in bulletin[next(n for n in bulletin if n.endswith(".html"))]
