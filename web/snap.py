@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import structlog
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
@@ -35,11 +35,13 @@ from rectify.store import rate_limits
 from rectify.store.contacts import save_contact
 from rectify.store.evidence import EvidenceError, EvidenceRecords
 from rectify.store.follow import case_of_report, save_follow
-from rectify.web.context import Web, csrf_guard, render, web_of
+from rectify.web.context import Web, render, session_of, web_of
 from rectify.web.forms import photo_words
+from rectify.web.sessions import CSRF_FIELD
 
 log = structlog.get_logger("rectify.web")
-router = APIRouter(prefix="/public", dependencies=[Depends(csrf_guard)], include_in_schema=False)
+# No router-wide CSRF guard: the form checks its token itself, so an expired one sends the form back filled in.
+router = APIRouter(prefix="/public", include_in_schema=False)
 #: Who files from the public pages, as the record names it (the person is never named there).
 PUBLIC_WEB = Actor(unit_id="public_web", role=Role.REPORTER)
 _KEY = re.compile(r"[A-Za-z0-9_-]{32,64}")
@@ -165,6 +167,12 @@ async def snap(request: Request) -> Response:
     names = ("key", "category", "description", "address", "lat", "lon", "name", "phone", "email")
     values = {n: (v.strip() if isinstance(v := form.get(n), str) else "") for n in names}
     errors: dict[str, str] = {}
+    session = session_of(request)
+    token = form.get(CSRF_FIELD)
+    if session is None or not session.csrf_ok(token if isinstance(token, str) else None):
+        log.warning("web.csrf_refused", path=request.url.path)
+        errors["form"] = "页面停留过久，安全令牌已失效，本次未提交。您填写的内容已保留，请重新选择照片后再次提交。"
+        return _form(request, values, errors, "", 403)  # nothing kept from a request that may not be the visitor's
     if not _KEY.fullmatch(values["key"]):
         values["key"] = new_key()
         errors["form"] = "表单已过期，请核对后再次提交"

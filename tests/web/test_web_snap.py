@@ -29,6 +29,7 @@ from rectify.city.sampling import point_in
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.periods import week_of
 from rectify.domain.types import Actor, Role
+from rectify.logs import redact_text
 from rectify.web.context import FilingLimit, Web
 from tests.support.snap import PLANTED, gps_photo
 
@@ -122,6 +123,11 @@ async def test_the_form_names_each_problem_beside_its_field_and_keeps_what_was_t
         assert second.status_code == 400 and set(problems(second.text)) == {"phone"}
         kept = re.search(r'name="kept" value="([0-9a-f]{64}\.[0-9a-f]{32})"', second.text)
         assert kept and "已收到您上次选择的照片" in second.text
+
+        expired = {**filled(site, form, 20), "csrf_token": "expired"}
+        stale = await http.post("/public/snap", data=expired, files=photo_file())
+        assert stale.status_code == 403 and "安全令牌已失效，本次未提交。您填写的内容已保留" in stale.text
+        assert "人行道上有流动摊贩" in stale.text and 'name="kept" value=""' in stale.text  # the text back, no photo
 
         forged = filled(site, form, 20, kept=kept[1][:65] + "0" * 32)
         assert problems((await http.post("/public/snap", data=forged)).text) == {"photo": "请拍摄或选择一张现场照片"}
@@ -270,3 +276,8 @@ async def test_a_reporters_details_never_reach_a_public_page_an_export_or_a_log(
     assert all(re.search(r"受理报告|已办结|处理中", seen[p]) for p in pages[:2])  # the sweep read real pages
     assert case_id in seen[f"/public/reports/{case_id}"] and case_id in exported["events.jsonl"]
     assert len(bulletin) == 3 and "一、总体情况" in bulletin[next(n for n in bulletin if n.endswith(".html"))]
+
+
+def test_a_follow_link_is_redacted_from_logs() -> None:
+    line = "POST /public/follow/QN4f-w5kTny_96CLjQ/feedback 303"
+    assert redact_text(line) == "POST /public/follow/[token]/feedback 303"
