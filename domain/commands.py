@@ -154,7 +154,7 @@ class ResumeCase(CommandBase):
 
 
 class RecordFeedback(CommandBase):
-    """回访: the reporter's answer after closure, given by the reporter (their follow link) or recorded by the office."""
+    """回访: the reporter's answer after closure, given by the reporter (the follow link) or noted by the office."""
 
     type: Literal["record_feedback"] = "record_feedback"
     satisfied: bool

@@ -61,7 +61,8 @@ def test_the_ranking_tables_are_headed_in_chinese(simulated: tuple[str, str, str
     unit = rectify(
         "ranking", "unit", "st_guanyinqiao", "--from", first, "--to", last.isoformat(), "--database-url", url
     )
-    assert f"观音桥街道（st_guanyinqiao）·{words.span(monday, last)}" in re.sub(r"\s+", "", unit)  # a narrow title wraps
+    wrapped = re.sub(r"\s+", "", unit)  # a narrow title wraps
+    assert f"观音桥街道（st_guanyinqiao）·{words.span(monday, last)}" in wrapped
     assert "按期办结率" in unit and "得分" in unit and "按时认领" in unit
     for text in (weekly, quarterly, unit):
         assert not ENGLISH.search(re.sub(r"\(?st_\w+\)?|dept_\w+", "", text)), ENGLISH.search(text)
