@@ -44,6 +44,8 @@ _PATTERNS = [
     # Chinese numbers: mobiles (1[3-9]x xxxx xxxx, with or without +86/0086), and any +86 number.
     (re.compile(r"(?<![0-9A-Za-z])(?:(?:\+|00)86[\s\-]?)?1[3-9]\d[\s\-]?\d{4}[\s\-]?\d{4}(?![0-9A-Za-z])"), "[phone]"),
     (re.compile(r"(?:\+|00)86[\s\-]?\d{2,4}[\s\-]?\d{3,4}[\s\-]?\d{3,4}(?![0-9A-Za-z])"), "[phone]"),
+    # A reporter's follow link (web/follow.py) is theirs alone: whoever holds it answers 回访.
+    (re.compile(r"/public/follow/[A-Za-z0-9_\-]+"), "/public/follow/[token]"),
 ]
 
 

@@ -1,6 +1,6 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,web]
+    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,web,web_filing]
                                   [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
@@ -50,6 +50,7 @@ SIZES: dict[str, dict[str, Any]] = {
         "web_days": 2,
         "web_per_day": 300,
         "web_rounds": 20,
+        "web_filing": 100,
     },
     "default": {
         "store_cases": 1500,
@@ -67,13 +68,14 @@ SIZES: dict[str, dict[str, Any]] = {
         "web_days": 25,
         "web_per_day": 4000,
         "web_rounds": 200,
+        "web_filing": 400,
     },
 }
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web", "web_filing")
 
 
 async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
-    from bench import audit, month, notify, store, temporal, timers, web
+    from bench import audit, month, notify, store, temporal, timers, web, web_filing
 
     logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -127,6 +129,9 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
             reports = s["web_days"] * s["web_per_day"]
             with console.status(f"pages: {reports:,} reports (direct engine), each page against its queries …"):
                 rows += await timed(web.run(pg, city, s["web_days"], s["web_per_day"], Path(scratch), s["web_rounds"]))
+        if "web_filing" in wanted:
+            with console.status(f"filing: {s['web_filing']} reports by the web form, as many by Open311 …"):
+                rows += await timed(web_filing.run(pg, s["web_filing"]))
     load["after"] = results.load_average()
     path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
     console.print(table(rows, size))

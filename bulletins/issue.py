@@ -30,6 +30,8 @@ from rectify.store import EventStore
 from rectify.store.bulletins import IssuedBulletin, bulletin_number, issued_bulletin, issued_bulletins, rungs_reached
 
 _ENV = templates("rectify.bulletins")
+#: The ladder's second rung, 曝光: the cases a bulletin exposes (一整改、二曝光、三扣分、四问责).
+EXPOSURE_LEVEL = 2
 _ENV.globals["w"] = words
 #: The ranking's CSV: (key in the ranking, heading a reader sees). Rates are shares 0…1, change is places gained.
 CSV_COLUMNS = (
@@ -136,7 +138,7 @@ async def render_bulletin(
         "ranking": ranked,
         "groups": words.GROUP,
         "totals": _totals(ranked),
-        "exposures": await _rungs(store, policy, period.start, period.end, 2),
+        "exposures": await _rungs(store, policy, period.start, period.end, EXPOSURE_LEVEL),
         "deductions": await _rungs(store, policy, period.start, period.end, 3),
         "referrals": await _rungs(store, policy, period.start, period.end, len(policy.ladder)),
         "rungs": {r.level: r.name for r in policy.ladder},
@@ -188,6 +190,13 @@ async def render_issued(
     if issued is None:
         return None
     return issued, await render_bulletin(store, policy, issued, points=points)
+
+
+async def exposures(store: EventStore, policy: Policy, label: str) -> list[dict]:
+    """三、曝光问题 of the week `label`, as its bulletin prints them: every case that reached the exposure rung (曝光)
+    in the week, by unit, then time (the public 曝光台 shows the same list)."""
+    period = week(label, policy.timezone)
+    return await _rungs(store, policy, period.start, period.end, EXPOSURE_LEVEL)
 
 
 async def archive(store: EventStore) -> list[tuple[int, str, date | None]]:

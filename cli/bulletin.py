@@ -30,5 +30,8 @@ def issue(
         return await issue_bulletin(store, city.policy, week, out, points=tuple(city.points.values()))
 
     bulletin = run_with_store(work, database_url)
-    text = f"督查通报 第{bulletin.number}期 ({bulletin.week}) written to {out}: {', '.join(sorted(bulletin.files))}"
+    from rectify.bulletins.words import week_title
+
+    files = "、".join(sorted(bulletin.files))
+    text = f"督查通报第{bulletin.number}期（{week_title(bulletin.week)}）已生成于 {out}：{files}"
     emit(bulletin, as_json, say(text))

@@ -261,8 +261,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "feedback",
         c.RecordFeedback,
-        (D, INS),
-        "回访: record the reporter's answer after closure.",
+        (R, D, INS),
+        "回访: record the reporter's answer after closure (the reporter's own, or as the office heard it).",
         "回访",
         (
             Input(

@@ -156,7 +156,7 @@ class ResumeCase(CommandBase):
 
 
 class RecordFeedback(CommandBase):
-    """回访: the dispatcher records the reporter's answer after closure."""
+    """回访: the reporter's answer after closure, given by the reporter (the follow link) or noted by the office."""
 
     type: Literal["record_feedback"] = "record_feedback"
     satisfied: bool

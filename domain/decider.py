@@ -369,7 +369,8 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
             _decide_resume(emit, state, policy, now, reason)
         case RecordFeedback(satisfied=satisfied, note=note):
             require_status(state, command, frozenset({S.CLOSED}))
-            require_role(state, command, Role.DISPATCHER, Role.INSPECTOR)
+            # The reporter answers from their own follow link (web/snap.py), or the office records the call.
+            require_role(state, command, Role.REPORTER, Role.DISPATCHER, Role.INSPECTOR)
             if state.feedback_at is not None:
                 raise WrongStatus("feedback was already recorded", case_id=state.case_id, status=state.status)
             emit(FeedbackRecorded, satisfied=satisfied, note=note)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,14 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals.update(labels=labels, label=labels.label)
 
 
+@dataclass(frozen=True)
+class FilingLimit:
+    """Reports filed on the public pages from one address (web/snap.py): `rate` a second on average, `burst` at once."""
+
+    rate: float = 5 / 3600
+    burst: int = 5
+
+
 class Web:
     """The web's share of the server: the SDK client, the store's queries, accounts, evidence, the secret."""
 
@@ -58,6 +67,7 @@ class Web:
         self.layers: dict[str, str] = {}
         #: What "now" is for countdowns (a test on Temporal's time-skipping server sets the server's clock).
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.filing_limit = FilingLimit()
         # Without a configured secret (a test's app), sessions last as long as this process.
         self.set_secret(secret or secrets.token_urlsafe(32))
 

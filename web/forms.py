@@ -143,17 +143,29 @@ async def _photos(f: FormField, form: FormData) -> tuple[list[bytes], str | None
     found = []
     for n, upload in enumerate(files, 1):
         data = await upload.read(EVIDENCE_MAX_BYTES + 1)
-        which = f"第 {n} 张照片" if len(files) > 1 else "照片"
-        try:
-            inspect_photo(data)
-        except EvidenceRejected as rejected:
-            if rejected.status == 413:
-                return [], f"{which}超过 {EVIDENCE_MAX_BYTES // _MiB} MB，请压缩或重新拍摄"
-            if not data:
-                return [], f"{which}是空文件，请重新选择"
-            return [], f"{which}不是可接受的图片（仅限 JPEG、PNG 或 WebP 格式的照片）"
+        problem = photo_problem(data, f"第 {n} 张照片" if len(files) > 1 else "照片")
+        if problem:
+            return [], problem
         found.append(data)
     return found, None
+
+
+def photo_problem(data: bytes, which: str = "照片") -> str | None:
+    """What is wrong with a photo, in words beside its field (client/evidence.py's checks), or None."""
+    try:
+        inspect_photo(data)
+    except EvidenceRejected as rejected:
+        return photo_words(rejected, data, which)
+    return None
+
+
+def photo_words(rejected: EvidenceRejected, data: bytes, which: str = "照片") -> str:
+    """A refusal of client/evidence.py's checks, as said beside the photo's field."""
+    if rejected.status == 413:
+        return f"{which}超过 {EVIDENCE_MAX_BYTES // _MiB} MB，请压缩或重新拍摄"
+    if not data:
+        return f"{which}是空文件，请重新选择"
+    return f"{which}不是可接受的图片（仅限 JPEG、PNG 或 WebP 格式的照片）"
 
 
 async def read_posted(spec: CommandSpec, fields: tuple[FormField, ...], form: FormData) -> Posted:

@@ -7,6 +7,7 @@ the case's public milestones only. The status is Open311's two words (处理中 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Sequence
@@ -20,10 +21,12 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from rectify.domain import events as e
 from rectify.domain.policy import UnitKind
 from rectify.domain.types import CLOSED_STATUSES
+from rectify.store.evidence import EvidenceError
 from rectify.store.public_cases import PublicFilter, PublicReport, public_page, public_points, public_report
 from rectify.store.read_models import PageKey
 from rectify.web.context import Web, WebError, csrf_guard, render, web_of
 from rectify.web.labels import category_name, unit_name
+from rectify.web.public_photos import public_copy, published
 
 router = APIRouter(prefix="/public", dependencies=[Depends(csrf_guard)], include_in_schema=False)
 PAGE_SIZE = 20
@@ -84,7 +87,7 @@ def _key(text: str) -> PageKey | None:
         return None
 
 
-def _shown(web: Web, report: PublicReport, now: datetime) -> dict[str, Any]:
+def shown(web: Web, report: PublicReport, now: datetime) -> dict[str, Any]:
     closed = report.status in CLOSED_STATUSES
     return {
         "r": report,
@@ -114,7 +117,7 @@ async def reports(
     now = web.clock()
     query = "&".join(f"{k}={v}" for k, v in form["chosen"].items() if v)
     context = {
-        "rows": [_shown(web, r, now) for r in rows],
+        "rows": [shown(web, r, now) for r in rows],
         "more": _key_text(more) if more else None,
         "query": query,
         "categories": [(code, spec.name) for code, spec in web.policy.categories.items()],
@@ -148,7 +151,7 @@ async def lookup(request: Request, id: str = "") -> Response:
     return RedirectResponse(f"/public/reports/{wanted}", status_code=303)
 
 
-def _steps(web: Web, events: Sequence[e.EventBase]) -> list[tuple[datetime, str]]:
+def public_steps(web: Web, events: Sequence[e.EventBase]) -> list[tuple[datetime, str]]:
     """The public milestones, in order, each a date and a sentence with no note, reason or person in it."""
     policy, steps = web.policy, []
     ladder = {r.level: r.name for r in policy.ladder}
@@ -198,8 +201,25 @@ async def report(request: Request, case_id: str) -> Response:
     found = await public_report(web.store.pool, case_id[:100])
     if found is None:
         raise WebError(404, f"没有编号为「{case_id[:100]}」的报告。")
+    events = await web.store.load_case(found.case_id)
     context = {
-        **_shown(web, found, web.clock()),
-        "steps": _steps(web, await web.store.load_case(found.case_id)),
+        **shown(web, found, web.clock()),
+        "steps": public_steps(web, events),
+        "photos": [(f"/public/photos/{found.case_id}/{sha}.jpg", caption) for sha, caption in published(events)],
     }
     return render(request, "public_report.html", context)
+
+
+@router.get("/photos/{case_id}/{name}")
+async def photo(request: Request, case_id: str, name: str) -> Response:
+    """A published photo, as its clean copy (web/public_photos.py): only one the case's page may show."""
+    web = web_of(request)
+    sha = name.removesuffix(".jpg")
+    found = await public_report(web.store.pool, case_id[:100])
+    if found is None or sha not in {s for s, _ in published(await web.store.load(found.case_id))}:
+        raise WebError(404, "没有这张公开照片。")
+    try:
+        data = await asyncio.to_thread(public_copy, web.evidence, sha)
+    except (OSError, EvidenceError):  # gone from the evidence folder, or changed on disk: not shown
+        raise WebError(404, "这张照片暂时无法显示。") from None
+    return Response(data, media_type="image/jpeg", headers={"cache-control": "public, max-age=300"})

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pypdfium2 as pdfium
 import pytest
@@ -18,7 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 from rectify.bulletins import words
 from rectify.bulletins.issue import issue_bulletin
 from rectify.domain.periods import week_of
-from tests.support.browser import AXE, PASSWORD, SCREENSHOTS, Site
+from tests.support.browser import PASSWORD, Site, visit
 
 LEADER = "liu.yang"
 
@@ -119,56 +118,3 @@ def test_every_leaders_page_loads_only_from_here_passes_axe_and_is_photographed(
     pages = [(slug, path.format(week=first_week)) for slug, path in PAGES]
     problems = visit(browser, site, width, LEADER, pages)
     assert problems == [], "\n".join(problems)
-
-
-def visit(
-    browser: Browser,
-    site: Site,
-    width: int,
-    who: str | None,
-    pages: list[tuple[str, str]],
-    expected_404: frozenset[str] = frozenset(),
-) -> list[str]:
-    """Every problem met visiting the pages as one person (or signed out) at one width; each page photographed."""
-    context = browser.new_context(viewport={"width": width, "height": 900}, device_scale_factor=1)
-    context.add_init_script(path=str(AXE))  # through the browser's devtools, so the page's CSP stays whole
-    page = context.new_page()
-    problems: list[str] = []
-    at = ["sign-in"]
-    page.on("request", lambda r: r.url.startswith((site.url, "data:")) or problems.append(f"{at[0]}: {r.url}"))
-    not_found = "Failed to load resource: the server responded with a status of 404 (Not Found)"
-
-    def console(message: Any) -> None:
-        if message.type == "error" and not (at[0] in expected_404 and message.text == not_found):
-            problems.append(f"{at[0]}: console: {message.text}")
-
-    page.on("console", console)
-    page.on("pageerror", lambda e: problems.append(f"{at[0]}: script error: {e}"))
-    if who:
-        sign_in(page, site)
-    for slug, path in pages:
-        at[0] = slug
-        page.goto(site.url + path)
-        if page.locator(".leaflet-container, #public-map, #case-map").count():
-            page.wait_for_selector("path.leaflet-interactive")
-        page.wait_for_load_state("networkidle")
-        for image in page.locator("img").all():  # every chart arrived and decoded
-            assert image.evaluate("i => i.complete && i.naturalWidth > 0"), f"{slug}: {image.get_attribute('src')}"
-        refs: list[Any] = page.eval_on_selector_all(
-            "[src], [href], [action]",
-            "els => els.map(e => e.getAttribute('src') || e.getAttribute('href') || e.getAttribute('action'))",
-        )
-        problems += [f"{slug}: refers to {r}" for r in refs if re.match(r"^(?!data:)([a-z][a-z0-9+.-]*:|//)", r or "")]
-        violations = page.evaluate(
-            """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
-                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
-                 .map(v => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 3).map(n => n.target)}`))"""
-        )
-        problems += [f"{slug} at {width}px: axe {v}" for v in violations]
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOTS / f"{slug}-{width}.png"), full_page=True)
-    context.close()
-    for slug, _ in pages:
-        if (SCREENSHOTS / f"{slug}-{width}.png").stat().st_size < 10_000:
-            problems.append(f"{slug}: an empty screenshot")
-    return problems

@@ -211,7 +211,7 @@ def test_each_refusal_says_exactly_what_rule_was_not_met() -> None:
             CLOSED,
             cmd(c.RecordFeedback, unit(), satisfied=True),
             NotAuthorised,
-            f"record_feedback may be done only by a dispatcher or inspector; {LEAD} acts as unit",
+            f"record_feedback may be done only by a reporter or dispatcher or inspector; {LEAD} acts as unit",
         ),
         (
             fold(when(CLOSED, cmd(c.RecordFeedback, inspector(), satisfied=True)), CLOSED),
