@@ -1,4 +1,4 @@
-"""Reporters' follow links for reports filed on the public pages (`report_follow`, migration 0020).
+"""Reporters' follow links for reports filed on the public pages (`report_follow`, migration 0022).
 
 Only each link token's SHA-256 is kept: the row finds the case for a link presented, and never gives a link out.
 """
