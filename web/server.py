@@ -25,7 +25,7 @@ def install(
     throttle: Throttle | None = None,
 ) -> Web:
     """Serve the pages at `/` of `app`. Without `secret`, sessions end with the process (see `Web.set_secret`)."""
-    from rectify.web import actions, cases, command, leaders, public, signin, workbench
+    from rectify.web import actions, cases, command, leaders, points, public, rounds, signin, workbench
 
     web = Web(client, evidence_dir, secret=secret, throttle=throttle)
     app.state.web = web
@@ -37,6 +37,8 @@ def install(
     app.include_router(workbench.router)
     app.include_router(leaders.router)
     app.include_router(public.router)
+    app.include_router(points.router)
+    app.include_router(rounds.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(WebError, web_error_handler)
     app.add_exception_handler(SignInRequired, sign_in_handler)
