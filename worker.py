@@ -70,7 +70,8 @@ def build_worker(
         AuditActivities(store, scheduled_verify).verify_and_record,
     ]
     if policy is not None and bulletin_dir is not None:
-        activities.append(BulletinActivities(store, policy, bulletin_dir).issue_bulletin)
+        points = tuple(city.points.values()) if city is not None else ()
+        activities.append(BulletinActivities(store, policy, bulletin_dir, points).issue_bulletin)
     if city is not None:  # rounds: their points from the city data, failed items' cases through `open_case`
         rounds = RoundActivities(store, city.policy, city.points, open_case)
         activities += [rounds.append_round_events, rounds.record_inspection, rounds.open_failure_cases]

@@ -12,6 +12,7 @@ import base64
 import csv
 import hashlib
 import io
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,8 +20,10 @@ from zoneinfo import ZoneInfo
 from rectify.bulletins import ranking, words
 from rectify.bulletins.charts import ranking_chart
 from rectify.bulletins.pdf import html_to_pdf
+from rectify.bulletins.points import points_section
 from rectify.bulletins.rendering import templates
 from rectify.domain.bulletin import Bulletin
+from rectify.domain.inspection import InspectionPoint
 from rectify.domain.periods import week
 from rectify.domain.policy import Policy
 from rectify.store import EventStore
@@ -105,7 +108,11 @@ def title(policy: Policy) -> str:
 
 
 async def render_bulletin(
-    store: EventStore, policy: Policy, issued: IssuedBulletin, today: date | None = None
+    store: EventStore,
+    policy: Policy,
+    issued: IssuedBulletin,
+    today: date | None = None,
+    points: Iterable[InspectionPoint] = (),
 ) -> dict[str, bytes]:
     """Every file of a numbered bulletin, by name: .html, .pdf, .md, .csv, .png."""
     zone = policy.timezone
@@ -135,6 +142,7 @@ async def render_bulletin(
         "rungs": {r.level: r.name for r in policy.ladder},
         "checkpoint": issued.checkpoint,
         "formula": words.scoring_formula(ranked["scoring"]),
+        "points": await points_section(store, policy, points, period.end),
     }
     html = _ENV.get_template("bulletin.html.j2")
     inline = "data:image/png;base64," + base64.b64encode(chart).decode()
@@ -148,7 +156,12 @@ async def render_bulletin(
 
 
 async def issue_bulletin(
-    store: EventStore, policy: Policy, label: str, out_dir: Path, today: date | None = None
+    store: EventStore,
+    policy: Policy,
+    label: str,
+    out_dir: Path,
+    today: date | None = None,
+    points: Iterable[InspectionPoint] = (),
 ) -> Bulletin:
     """Render the week's bulletin into `out_dir`; the same week always gets the same number and bytes.
 
@@ -158,7 +171,7 @@ async def issue_bulletin(
     today = today or datetime.now(ZoneInfo(policy.timezone)).date()
     await ranking.weekly(store, policy, label, today)  # a malformed or future week is refused, unnumbered
     issued = await bulletin_number(store.pool, week(label, policy.timezone).label, today)
-    files = await render_bulletin(store, policy, issued, today)
+    files = await render_bulletin(store, policy, issued, today, points)
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (out_dir / name).write_bytes(data)
@@ -168,13 +181,13 @@ async def issue_bulletin(
 
 
 async def render_issued(
-    store: EventStore, policy: Policy, number: int
+    store: EventStore, policy: Policy, number: int, points: Iterable[InspectionPoint] = ()
 ) -> tuple[IssuedBulletin, dict[str, bytes]] | None:
     """Bulletin 第`number`期 rendered again from the store (the same bytes as when issued), or None; numbers nothing."""
     issued = await issued_bulletin(store.pool, number)
     if issued is None:
         return None
-    return issued, await render_bulletin(store, policy, issued)
+    return issued, await render_bulletin(store, policy, issued, points=points)
 
 
 async def archive(store: EventStore) -> list[tuple[int, str, date | None]]:

@@ -24,10 +24,10 @@ def issue(
     """Issue the week's bulletin into a folder: the same week always gets the same number and the same bytes."""
     from rectify.bulletins.issue import issue_bulletin
 
-    policy = load_city(settings()).policy
+    city = load_city(settings())
 
     async def work(store: Any) -> Any:
-        return await issue_bulletin(store, policy, week, out)
+        return await issue_bulletin(store, city.policy, week, out, points=tuple(city.points.values()))
 
     bulletin = run_with_store(work, database_url)
     text = f"督查通报 第{bulletin.number}期 ({bulletin.week}) written to {out}: {', '.join(sorted(bulletin.files))}"

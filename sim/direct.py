@@ -136,7 +136,8 @@ class DirectEngine:
     async def bulletin(self, week: str, at: datetime) -> Bulletin:
         """What BulletinWorkflow does, called directly: a checkpoint, then the numbered files."""
         await record_checkpoint(self.store.pool)
-        return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date())
+        points = tuple(self.city.points.values())
+        return await issue_bulletin(self.store, self.policy, week, self.bulletin_dir, today=at.date(), points=points)
 
     # -- rounds: what RoundWorkflow and the round activities do, decided here ----------------------------------
     async def plan_round(self, plan: PlanRound, at: datetime) -> RoundState:

@@ -12,6 +12,7 @@ from datetime import datetime
 import asyncpg
 
 from rectify.domain.battle_map import BoardPoint, board
+from rectify.domain.events import EVENT_LIST_ADAPTER
 from rectify.domain.inspection import InspectionPoint, point_stream, round_stream
 from rectify.domain.inspection_events import (
     POINT_EVENT_LIST_ADAPTER,
@@ -19,9 +20,10 @@ from rectify.domain.inspection_events import (
     PointEvent,
     RoundEvent,
 )
-from rectify.domain.points import CaseOnPoint, PointFacts
+from rectify.domain.points import CaseOnPoint, PointFacts, facts_of, fold_point
 from rectify.domain.policy import Policy
 from rectify.domain.rounds import RoundState, fold_round
+from rectify.domain.state import fold
 from rectify.domain.types import OPEN_STATUSES
 from rectify.store.projections import PointRow, RoundRow
 
@@ -120,3 +122,44 @@ async def rounds_through(pool: Pool, point_id: str, limit: int = 50) -> list[str
         point_stream(point_id),
     )
     return [r["round_id"] for r in sorted(rows, key=lambda r: r["occurred_at"], reverse=True)][:limit]
+
+
+async def battle_map_at(
+    pool: Pool, points: Iterable[InspectionPoint], policy: Policy, end: datetime
+) -> list[BoardPoint]:
+    """The battle map as it stood at `end`, from the events recorded before it (a bulletin's week): the same answer
+    however long after `end` it is asked."""
+    facts: dict[str, PointFacts] = {}
+    rows = await pool.fetch(
+        """SELECT case_id, body FROM events WHERE left(case_id, 3) = 'pt-' AND occurred_at < $1
+           ORDER BY case_id, version""",
+        end,
+    )
+    for stream, bodies in _streams(rows).items():
+        state = fold_point(POINT_EVENT_LIST_ADAPTER.validate_python(bodies))
+        facts[stream.removeprefix("pt-")] = facts_of(state)
+    rows = await pool.fetch(
+        """SELECT e.case_id, e.body FROM events e JOIN cases c ON c.case_id = e.case_id
+           WHERE c.point_id IS NOT NULL AND e.occurred_at < $1 ORDER BY e.case_id, e.version""",
+        end,
+    )
+    cases: dict[str, list[CaseOnPoint]] = {}
+    for _, bodies in _streams(rows).items():
+        case = fold(EVENT_LIST_ADAPTER.validate_python(bodies))
+        if case is not None and case.point_id is not None:
+            cases.setdefault(case.point_id, []).append(
+                CaseOnPoint(
+                    case_id=case.case_id,
+                    open=case.status in OPEN_STATUSES,
+                    due_at=case.due_at,
+                    escalation_level=case.escalation_level,
+                )
+            )
+    return board(list(points), facts, cases, end, policy)
+
+
+def _streams(rows: Sequence[asyncpg.Record]) -> dict[str, list]:
+    found: dict[str, list] = {}
+    for r in rows:
+        found.setdefault(r["case_id"], []).append(r["body"])
+    return found

@@ -254,7 +254,7 @@ async def _bulletin(request: Request, number: int) -> tuple[IssuedBulletin, dict
     )
     request.app.state.leader_bulletins = cache
     if number not in cache:
-        rendered = await render_issued(web.store, web.policy, number)
+        rendered = await render_issued(web.store, web.policy, number, tuple(web.city.points.values()))
         if rendered is None:
             raise WebError(404, f"督查通报第{number}期尚未印发。")
         cache[number] = rendered
