@@ -157,7 +157,7 @@ def test_a_round_on_a_phone_through_a_bad_signal_then_red_and_green_on_the_battl
 PAGES = [
     ("points-battle-map", "zhang.wei", "/points", False, False),
     ("points-leader-filtered", "liu.yang", "/points?leader=ld_li", False, False),
-    ("point-page", "zhang.wei", "/points/p017", False, False),
+    ("point-page", "zhang.wei", "/points/p001", False, False),
     ("rounds-list", "chen.jie", "/rounds", True, False),
     ("round-page", "chen.jie", "/rounds/shots", True, False),
     ("round-point-form", "chen.jie", "/rounds/shots/points/p019", True, True),
@@ -166,6 +166,21 @@ PAGES = [
 
 def test_the_points_pages_pass_axe_and_are_photographed(browser: Browser, site: Site) -> None:
     start(site, "shots", "p019", "p020", "p021")
+    start(site, "colours", *(f"p{n:03}" for n in range(1, 9)))  # a map of three colours: one failing, seven passed
+
+    async def walk_colours() -> None:
+        bad = site.web.evidence.put(photo((150, 60, 50), (190, 90, 60)), "image/png")
+        for n in range(1, 9):
+            codes = checklist(site, f"p{n:03}")
+            answers = [
+                ItemAnswer(item=c, passed=False, evidence=(bad,), note="摊贩占道经营，影响通行")
+                if n == 1 and c == codes[0]
+                else ItemAnswer(item=c, passed=True)
+                for c in codes
+            ]
+            await site.stack.client.record_point("colours", f"p{n:03}", INSPECTOR, answers)
+
+    site.run(walk_colours())
     problems: list[str] = []
     for width in (1280, 375):
         for slug, who, path, phone_only, empty in PAGES:
@@ -184,9 +199,17 @@ def test_the_points_pages_pass_axe_and_are_photographed(browser: Browser, site: 
             page.goto(site.url + path)
             if page.locator("#points-map, #round-map").count():
                 page.wait_for_selector("#points-map[data-loaded], #round-map[data-loaded]")
-            if empty:  # the checklist with every problem beside its item
+            if empty:  # one item passed, one failed with its photo but no note: the problem beside its field
+                codes = checklist(site, "p019")
+                page.locator(f"fieldset[data-item='{codes[0]}']").get_by_label("通过", exact=True).check()
+                second = page.locator(f"fieldset[data-item='{codes[1]}']")
+                second.get_by_label("未通过", exact=True).check()
+                second.locator("input[type=file]").set_input_files(
+                    [{"name": "bin.png", "mimeType": "image/png", "buffer": BIN}]
+                )
+                expect(second.locator(".photo-preview img")).to_have_count(1)
                 page.get_by_role("button", name="提交检查结果").click()
-                expect(page.locator(".field-error:not([hidden])").first).to_be_visible()
+                expect(second.locator(f"#note-{codes[1]}-err")).to_have_text("未通过的检查项须填写问题说明")
             page.wait_for_load_state("networkidle")
             violations = page.evaluate(
                 """() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations
