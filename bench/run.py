@@ -1,6 +1,6 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify]
+    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,points]
                                   [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
@@ -47,6 +47,10 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 8,
         "month_per_day": 500,
         "notices": 300,
+        "points": 200,
+        "point_weeks": 52,
+        "map_reps": 10,
+        "round_reps": 1,
     },
     "default": {
         "store_cases": 1500,
@@ -61,13 +65,17 @@ SIZES: dict[str, dict[str, Any]] = {
         "month_days": 14,
         "month_per_day": 2000,
         "notices": 1000,
+        "points": 5000,
+        "point_weeks": 52,
+        "map_reps": 40,
+        "round_reps": 5,
     },
 }
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "points")
 
 
 async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
-    from bench import audit, month, notify, store, temporal, timers
+    from bench import audit, month, notify, points, store, temporal, timers
 
     logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -117,6 +125,10 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
         if "notify" in wanted:
             with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
                 rows += await timed(notify.run(pg, city, s["notices"]))
+        if "points" in wanted:
+            with console.status(f"points: the battle map of {s['points']} points vs its bare query, a round of 20 …"):
+                job = points.run(pg, city, s["points"], s["point_weeks"], s["map_reps"], s["round_reps"])
+                rows += await timed(job)
     load["after"] = results.load_average()
     path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
     console.print(table(rows, size))
