@@ -24,6 +24,7 @@ from bench.temporal import percentile
 from rectify.city.sampling import inside_points
 from rectify.devstack import TestStack
 from rectify.domain import commands as c
+from rectify.domain.battle_map import BoardPoint
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.inspection import InspectionPoint, point_stream, route_failure
 from rectify.domain.points import ItemAnswer, LinkFailureCase, RecordInspection, decide_point, fold_point
@@ -115,7 +116,7 @@ def year_of(city: Any, point: InspectionPoint, weeks: int, rng: random.Random) -
 def worked(events: list, at: datetime, policy: Any) -> list:
     """A case's report, then its unit's claim, its fix and the inspector's pass: closed within three days."""
     state = fold(events)
-    assert state is not None
+    assert state is not None and state.lead_unit is not None
     unit = Actor(unit_id=state.lead_unit, role=Role.UNIT)
     steps = [
         (c.ClaimCase, unit, {}, timedelta(hours=2)),
@@ -160,12 +161,11 @@ async def battle_map(pg: Any, city: Any, n_points: int, weeks: int, reps: int) -
         cases = await store.pool.fetchval("SELECT count(*) FROM cases WHERE point_id IS NOT NULL")
         full: list[float] = []
         bare: list[float] = []
-        shown = None
+        shown: list[BoardPoint] = []
 
         async def one_full() -> None:
-            nonlocal shown
             at = time.perf_counter()
-            shown = await inspections.battle_map(store.pool, points, city.policy, END)
+            shown[:] = await inspections.battle_map(store.pool, points, city.policy, END)
             full.append((time.perf_counter() - at) * 1000)
 
         async def one_bare() -> None:
@@ -183,7 +183,7 @@ async def battle_map(pg: Any, city: Any, n_points: int, weeks: int, reps: int) -
                 await job()
     finally:
         await store.close()
-    assert shown is not None and len(shown) == n_points
+    assert len(shown) == n_points
     levels = {lv: sum(1 for r in shown if r.readiness.level.value == lv) for lv in ("ready", "stale", "not_ready")}
     size = {
         "size": n_points,
