@@ -126,7 +126,7 @@ def test_a_faulty_point_names_file_and_field(city_copy: Path, change: Any, messa
             'inspector_unit = "office_nowhere"',
             r"inspection\.toml: rounds\.inspector_unit: unknown unit 'office_nowhere'",
         ),
-        ("ready_window_days = 7", "ready_window_days = 0", r"inspection\.toml: ready_window_days: .*greater than"),
+        ("ready_window_days = 5", "ready_window_days = 0", r"inspection\.toml: ready_window_days: .*greater than"),
         ('name = "赵敏"', 'name = ""', r"inspection\.toml: leader\[3\]\.name: String should have at least 1"),
         (
             'items = [\n  { code = "clean"',
