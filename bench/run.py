@@ -1,7 +1,8 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify,web,web_filing]
-                                  [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
+    .venv/bin/python -m bench.run [--quick]
+        [--only store,audit,temporal,burst,timers,month,notify,web,web_filing,points]
+        [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
 in bench/results-partial.json, so it never replaces a complete one. `python -m bench.report` then writes
@@ -51,6 +52,10 @@ SIZES: dict[str, dict[str, Any]] = {
         "web_per_day": 300,
         "web_rounds": 20,
         "web_filing": 100,
+        "points": 200,
+        "point_weeks": 52,
+        "map_reps": 10,
+        "round_reps": 1,
     },
     "default": {
         "store_cases": 1500,
@@ -69,13 +74,17 @@ SIZES: dict[str, dict[str, Any]] = {
         "web_per_day": 4000,
         "web_rounds": 200,
         "web_filing": 400,
+        "points": 5000,
+        "point_weeks": 52,
+        "map_reps": 40,
+        "round_reps": 5,
     },
 }
-BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web", "web_filing")
+BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web", "web_filing", "points")
 
 
 async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
-    from bench import audit, month, notify, store, temporal, timers, web, web_filing
+    from bench import audit, month, notify, points, store, temporal, timers, web, web_filing
 
     logs.configure(logging.WARNING)
     console = Console(width=None if sys.stdout.isatty() else 170)
@@ -132,6 +141,10 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
         if "web_filing" in wanted:
             with console.status(f"filing: {s['web_filing']} reports by the web form, as many by Open311 …"):
                 rows += await timed(web_filing.run(pg, s["web_filing"]))
+        if "points" in wanted:
+            with console.status(f"points: the battle map of {s['points']} points vs its bare query, a round of 20 …"):
+                job = points.run(pg, city, s["points"], s["point_weeks"], s["map_reps"], s["round_reps"])
+                rows += await timed(job)
     load["after"] = results.load_average()
     path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
     console.print(table(rows, size))

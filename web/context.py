@@ -198,17 +198,18 @@ def brand(policy: Policy) -> dict[str, str]:
 
 #: Each role's navigation: (label, path). Pages of later steps add themselves here.
 NAV: dict[str, list[tuple[str, str]]] = {
-    "dispatcher": [("指挥中心", "/command"), ("全区案件", "/"), ("大屏", "/wall")],
-    "unit": [("工作台", "/workbench"), ("本单位案件", "/")],
-    "inspector": [("现场核查", "/verify"), ("案件核查", "/")],
+    "dispatcher": [("指挥中心", "/command"), ("全区案件", "/"), ("大屏", "/wall"), ("攻坚作战图", "/points")],
+    "unit": [("工作台", "/workbench"), ("本单位案件", "/"), ("责任点位", "/points")],
+    "inspector": [("现场核查", "/verify"), ("案件核查", "/"), ("巡查", "/rounds")],
     "leader": [
         ("本周排名", "/leader"),
+        ("攻坚作战图", "/points"),
         ("督查通报", "/leader/bulletins"),
         ("全区案件", "/"),
         ("指挥中心", "/command"),
         ("大屏", "/wall"),
     ],
-    "auditor": [("全部案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall")],
+    "auditor": [("全部案件", "/"), ("指挥中心", "/command"), ("大屏", "/wall"), ("攻坚作战图", "/points")],
 }
 
 

@@ -25,7 +25,20 @@ def install(
     throttle: Throttle | None = None,
 ) -> Web:
     """Serve the pages at `/` of `app`. Without `secret`, sessions end with the process (see `Web.set_secret`)."""
-    from rectify.web import actions, cases, command, exposure, follow, leaders, public, signin, snap, workbench
+    from rectify.web import (
+        actions,
+        cases,
+        command,
+        exposure,
+        follow,
+        leaders,
+        points,
+        public,
+        rounds,
+        signin,
+        snap,
+        workbench,
+    )
 
     web = Web(client, evidence_dir, secret=secret, throttle=throttle)
     app.state.web = web
@@ -40,6 +53,8 @@ def install(
     app.include_router(snap.router)
     app.include_router(follow.router)
     app.include_router(exposure.router)
+    app.include_router(points.router)
+    app.include_router(rounds.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_exception_handler(WebError, web_error_handler)
     app.add_exception_handler(SignInRequired, sign_in_handler)

@@ -16,6 +16,9 @@
     return layerCache[name];
   }
 
+  // Shared with the pages' own scripts (points.js): one loader, one cache of the city's layers.
+  window.RectifyMap = { layer: layer };
+
   // A small map of the case's place, drawn from the city's own GeoJSON: no tiles from anywhere.
   function caseMap(el) {
     if (!window.L || el.dataset.ready) { return; }
