@@ -10,12 +10,12 @@ from typing import Any
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rectify.client.errors import CommandRejected, ServerUnavailable, from_failure
 from rectify.config import Settings
 from rectify.workflows import search
+from rectify.workflows.converter import data_converter
 
 #: RPC answers meaning "not now" for an update: the server's limit of in-flight updates per workflow, an update
 #: aborted because its workflow task timed out (its worker died), a workflow task not ready. Sent again with the
@@ -84,7 +84,7 @@ async def connect_temporal(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter,
                 tls=tls_config(settings),
                 api_key=settings.temporal_api_key,
                 runtime=runtime,
