@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.run [--quick] [--only store,audit,temporal,burst,timers,month,notify]
                                   [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
+                                  [--set audit_days=12 --set minute_s=20 ...]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
 in bench/results-partial.json, so it never replaces a complete one. `python -m bench.report` then writes
@@ -159,6 +160,13 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
     parser.add_argument("--timer-sizes", type=_ints, help="live cases at each point of the timer curve")
     parser.add_argument("--timer-workers", type=_ints, help="worker processes at each size (e.g. 1,2)")
     parser.add_argument("--timer-window", type=float, help="seconds over which each point's reports are paced")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=N",
+        help=f"another size for one setting ({', '.join(sorted(SIZES['default']))}); the run is then labelled custom",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
     if only is not None and (unknown := only - set(BENCHMARKS)):
@@ -170,7 +178,23 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
     for key in ("timer_sizes", "timer_workers", "timer_window"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in settings or isinstance(settings[key], list):
+            parser.error(f"--set {item}: the settings that take one number are {', '.join(_scalars(settings))}")
+        try:
+            settings[key] = int(value) if isinstance(settings[key], int) else float(value)
+        except ValueError:
+            parser.error(f"--set {item}: {value!r} is not a number")
+        if settings[key] <= 0:
+            parser.error(f"--set {item}: must be more than 0")
+    if settings != SIZES[size]:
+        size = "custom"  # sizes other than the named ones: the page says so, and which (the run's settings)
     return size, only, settings
+
+
+def _scalars(settings: dict[str, Any]) -> list[str]:
+    return sorted(k for k, v in settings.items() if not isinstance(v, list))
 
 
 if __name__ == "__main__":
