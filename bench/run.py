@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -86,40 +87,61 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
             r["took_s"] = round(time.perf_counter() - begun)
         return done
 
+    async def timers_rows() -> list[dict]:
+        begun = time.perf_counter()
+        timer_rows, curves["timers"] = await timers.run(
+            pg, s["timer_sizes"], s["timer_workers"], s.get("timer_window"), s["minute_s"]
+        )
+        curves["timers"]["took_s"] = round(time.perf_counter() - begun)
+        return [dict(r, took_s=curves["timers"]["took_s"]) for r in timer_rows]
+
+    failed: dict[str, str] = {}
     # fsync off: a scratch server that every side of each ratio shares.
     with (
         tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch,
         EmbeddedPostgres(Path(scratch) / "pg", fsync=False) as pg,
     ):
-        wanted = only or set(BENCHMARKS)
-        if "store" in wanted:
-            with console.status("store appends: Rectify, eventsourcing, the same-work limit …"):
-                rows += await timed(store.run(pg, city, s["store_cases"]))
-        if "audit" in wanted:
-            with console.status(f"audit: {s['audit_days']} days × {s['audit_per_day']} reports, verify, rebuild …"):
-                rows += await timed(audit.run(pg, city, s["audit_days"], s["audit_per_day"], Path(scratch)))
-        if "temporal" in wanted:
-            with console.status("intake and claim latency against raw Temporal …"):
-                rows += await timed(temporal.run(pg, s["intake"], claim_count=s["claims"]))
-        if "burst" in wanted:
-            with console.status(f"burst: {s['burst']} reports, 64 at a time …"):
-                rows += await timed(temporal.burst(pg, s["burst"]))
-        if "timers" in wanted:
-            with console.status(f"timers: {s['timer_sizes']} live cases on {s['timer_workers']} workers, real time …"):
-                begun = time.perf_counter()
-                timer_rows, curves["timers"] = await timers.run(
-                    pg, s["timer_sizes"], s["timer_workers"], s.get("timer_window"), s["minute_s"]
-                )
-                curves["timers"]["took_s"] = round(time.perf_counter() - begun)
-                rows += [dict(r, took_s=curves["timers"]["took_s"]) for r in timer_rows]
-        if "month" in wanted:
-            with console.status(f"{s['month_days']} days × {s['month_per_day']} reports, direct engine …"):
-                rows += await timed(month.run(pg, city, s["month_days"], s["month_per_day"], Path(scratch)))
-        if "notify" in wanted:
-            with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
-                rows += await timed(notify.run(pg, city, s["notices"]))
+        jobs: dict[str, tuple[str, Callable[[], Awaitable[list[dict]]]]] = {
+            "store": (
+                "store appends: Rectify, eventsourcing, the same-work limit …",
+                lambda: timed(store.run(pg, city, s["store_cases"])),
+            ),
+            "audit": (
+                f"audit: {s['audit_days']} days × {s['audit_per_day']} reports, verify, rebuild …",
+                lambda: timed(audit.run(pg, city, s["audit_days"], s["audit_per_day"], Path(scratch))),
+            ),
+            "temporal": (
+                "intake and claim latency against raw Temporal …",
+                lambda: timed(temporal.run(pg, s["intake"], claim_count=s["claims"])),
+            ),
+            "burst": (f"burst: {s['burst']} reports, 64 at a time …", lambda: timed(temporal.burst(pg, s["burst"]))),
+            "timers": (
+                f"timers: {s['timer_sizes']} live cases on {s['timer_workers']} workers, real time …",
+                timers_rows,
+            ),
+            "month": (
+                f"{s['month_days']} days × {s['month_per_day']} reports, direct engine …",
+                lambda: timed(month.run(pg, city, s["month_days"], s["month_per_day"], Path(scratch))),
+            ),
+            "notify": (
+                f"notices: {s['notices']} to a local webhook vs a bare httpx loop …",
+                lambda: timed(notify.run(pg, city, s["notices"])),
+            ),
+        }
+        for name in BENCHMARKS:
+            if only is not None and name not in only:
+                continue
+            status, job = jobs[name]
+            with console.status(status):
+                try:
+                    rows += await job()
+                except Exception as error:  # one benchmark's failure is recorded; the others still run
+                    failed[name] = f"{type(error).__name__}: {error}"
+                    console.print(f"[red]{name} failed[/red]: {failed[name]}")
     load["after"] = results.load_average()
-    path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
+    path = results.record(
+        rows, size=size, only=only, started=started, load=load, curves=curves, settings=s, failed=failed
+    )
     console.print(table(rows, size))
     console.print(f"recorded in {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return path
@@ -201,7 +223,9 @@ if __name__ == "__main__":
     chosen, only, settings = parse(sys.argv[1:])
     status = 0
     try:
-        asyncio.run(main(chosen, only, settings))
+        recorded = asyncio.run(main(chosen, only, settings))
+        if json.loads(recorded.read_text()).get("failed"):
+            status = 1  # recorded, with the benchmarks that stopped named in it
     except KeyboardInterrupt:
         status = 130
     except Exception as error:  # a benchmark failed, or Ctrl-C cancelled a call mid-flight
