@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
+from rectify.workflows.converter import data_converter
 from rectify.workflows.models import workflow_id_for
 from rectify.workflows.verify_workflow import VerifyWorkflow
 
@@ -70,7 +70,7 @@ async def fetch_all(client: Client, query: str = "WorkflowType = 'CaseWorkflow'"
 
 async def replay(histories: Histories, workflows: Sequence[type] = WORKFLOWS) -> list[ReplayOutcome]:
     """Replay each history; an outcome per history, with the non-determinism (or other failure) when it fails."""
-    replayer = Replayer(workflows=list(workflows), data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=list(workflows), data_converter=data_converter)
     outcomes = []
     async with replayer.workflow_replay_iterator(_aiter(histories)) as results:
         async for result in results:

@@ -6,6 +6,7 @@ checks only read: they run under the auditors' SELECT-only role.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 from rectify.activities.interface import VerifyOutcome, VerifyTask
@@ -94,12 +95,16 @@ async def _verify(
             return done
     # Positions are given out under a lock held to commit: every event up to the highest seen now is seen below.
     position = await queries.max_position(store.pool) if case_id is None else None
-    events, problems, diff = await store.audit(case_id, workers=workers)
-    results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
     if case_id is None:
-        results += await _ledger(store)
+        # The pass in position order (recording times, checkpoints) runs while the scan's processes check the chains:
+        # it reads narrow rows in this process, which otherwise only waits for them.
+        (events, problems, diff), ledger = await asyncio.gather(store.audit(None, workers=workers), _ledger(store))
+        last = list(ledger)
     else:
-        results += [await _clock_near(store, case_id), _skipped_checkpoints()]
+        events, problems, diff = await store.audit(case_id, workers=workers)
+        last = [await _clock_near(store, case_id), _skipped_checkpoints()]
+    results = [_chains(events, problems), await _positions(store, case_id), await _read_models(store, case_id, diff)]
+    results += last
     if histories is not None:
         results.append(await histories(store, case_id))
     scope = "case" if case_id else "full"

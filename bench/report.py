@@ -20,6 +20,7 @@ from typing import Any
 import jinja2
 
 from bench.results import RESULTS, SCHEMA, check
+from bench.run import SIZES
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -27,6 +28,7 @@ NOTES = HERE / "notes"
 TEMPLATE = "performance.md.j2"
 OUT = ROOT / "docs" / "performance.md"
 CURVE = "performance-timers.png"
+DEFAULT_SIZES = SIZES["default"]
 
 #: The issue's target table (issue 19), row by row, and the figures that answer each.
 TARGETS: list[tuple[str, str, list[str]]] = [
@@ -65,6 +67,14 @@ def number(value: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def short(r: dict[str, Any]) -> bool:
+    """A figure not judged at this run's size (its target is set at a larger one) that misses the bound anyway."""
+    target, value = r["target"], r["value"]
+    if r["met"] is not None or target is None or value is None or target.get("bound") is None:
+        return False
+    return value < target["bound"] if target["op"] == ">=" else value > target["bound"]
+
+
 def verdict(r: dict[str, Any] | None) -> str:
     if r is None:
         return "not in this run"
@@ -74,6 +84,8 @@ def verdict(r: dict[str, Any] | None) -> str:
         return "**missed**"
     if r["target"] is None:
         return "—"
+    if short(r):
+        return "not judged (**short** at this size)"
     return "not judged" if r["value"] is not None else "not measured"
 
 
@@ -132,7 +144,7 @@ def plot(curve: dict[str, Any], path: Path) -> None:
 
 def notes_for(rows: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str], list[str]]:
     """The notes to include (missed or unmeasured figures), the figures lacking one, the notes gone stale."""
-    wanted = [r for r in rows if r["met"] is False or (r["target"] and r["value"] is None)]
+    wanted = [r for r in rows if r["met"] is False or (r["target"] and r["value"] is None) or short(r)]
     included, lacking = [], []
     for r in wanted:
         path = NOTES / f"{r['id']}.md"
@@ -186,6 +198,7 @@ def render(document: dict[str, Any], out: Path) -> tuple[str, list[str], list[st
         curve=curve,
         curve_file=CURVE if curve and curve["points"] else None,
         claims=by_id.get("temporal.claim_p50", {}).get("details", {}).get("repetitions"),
+        changed=[(k, v) for k, v in document.get("settings", {}).items() if DEFAULT_SIZES.get(k) != v],
         notes=included,
         lacking=lacking,
     )

@@ -163,6 +163,7 @@ def record(
     load: dict[str, Any],
     curves: dict[str, Any],
     settings: dict[str, Any],
+    failed: dict[str, str] | None = None,
 ) -> Path:
     """Write the run: results.json for a complete run, results-partial.json for an `--only` run."""
     rows = list(rows)
@@ -181,6 +182,8 @@ def record(
         "settings": settings,
         "rows": rows,
         "curves": curves,
+        #: Benchmarks that stopped with an error (their rows are absent), by name: the error.
+        "failed": failed or {},
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return path

@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.run [--quick]
         [--only store,audit,temporal,burst,timers,month,notify,web,web_filing,points]
         [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
+        [--set audit_days=12 --set minute_s=20 ...]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
 in bench/results-partial.json, so it never replaces a complete one. `python -m bench.report` then writes
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,51 +104,73 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
             r["took_s"] = round(time.perf_counter() - begun)
         return done
 
+    async def timers_rows() -> list[dict]:
+        begun = time.perf_counter()
+        timer_rows, curves["timers"] = await timers.run(
+            pg, s["timer_sizes"], s["timer_workers"], s.get("timer_window"), s["minute_s"]
+        )
+        curves["timers"]["took_s"] = round(time.perf_counter() - begun)
+        return [dict(r, took_s=curves["timers"]["took_s"]) for r in timer_rows]
+
+    failed: dict[str, str] = {}
     # fsync off: a scratch server that every side of each ratio shares.
     with (
         tempfile.TemporaryDirectory(prefix="rectify-bench-") as scratch,
         EmbeddedPostgres(Path(scratch) / "pg", fsync=False) as pg,
     ):
-        wanted = only or set(BENCHMARKS)
-        if "store" in wanted:
-            with console.status("store appends: Rectify, eventsourcing, the same-work limit …"):
-                rows += await timed(store.run(pg, city, s["store_cases"]))
-        if "audit" in wanted:
-            with console.status(f"audit: {s['audit_days']} days × {s['audit_per_day']} reports, verify, rebuild …"):
-                rows += await timed(audit.run(pg, city, s["audit_days"], s["audit_per_day"], Path(scratch)))
-        if "temporal" in wanted:
-            with console.status("intake and claim latency against raw Temporal …"):
-                rows += await timed(temporal.run(pg, s["intake"], claim_count=s["claims"]))
-        if "burst" in wanted:
-            with console.status(f"burst: {s['burst']} reports, 64 at a time …"):
-                rows += await timed(temporal.burst(pg, s["burst"]))
-        if "timers" in wanted:
-            with console.status(f"timers: {s['timer_sizes']} live cases on {s['timer_workers']} workers, real time …"):
-                begun = time.perf_counter()
-                timer_rows, curves["timers"] = await timers.run(
-                    pg, s["timer_sizes"], s["timer_workers"], s.get("timer_window"), s["minute_s"]
-                )
-                curves["timers"]["took_s"] = round(time.perf_counter() - begun)
-                rows += [dict(r, took_s=curves["timers"]["took_s"]) for r in timer_rows]
-        if "month" in wanted:
-            with console.status(f"{s['month_days']} days × {s['month_per_day']} reports, direct engine …"):
-                rows += await timed(month.run(pg, city, s["month_days"], s["month_per_day"], Path(scratch)))
-        if "notify" in wanted:
-            with console.status(f"notices: {s['notices']} to a local webhook vs a bare httpx loop …"):
-                rows += await timed(notify.run(pg, city, s["notices"]))
-        if "web" in wanted:
-            reports = s["web_days"] * s["web_per_day"]
-            with console.status(f"pages: {reports:,} reports (direct engine), each page against its queries …"):
-                rows += await timed(web.run(pg, city, s["web_days"], s["web_per_day"], Path(scratch), s["web_rounds"]))
-        if "web_filing" in wanted:
-            with console.status(f"filing: {s['web_filing']} reports by the web form, as many by Open311 …"):
-                rows += await timed(web_filing.run(pg, s["web_filing"]))
-        if "points" in wanted:
-            with console.status(f"points: the battle map of {s['points']} points vs its bare query, a round of 20 …"):
-                job = points.run(pg, city, s["points"], s["point_weeks"], s["map_reps"], s["round_reps"])
-                rows += await timed(job)
+        jobs: dict[str, tuple[str, Callable[[], Awaitable[list[dict]]]]] = {
+            "store": (
+                "store appends: Rectify, eventsourcing, the same-work limit …",
+                lambda: timed(store.run(pg, city, s["store_cases"])),
+            ),
+            "audit": (
+                f"audit: {s['audit_days']} days × {s['audit_per_day']} reports, verify, rebuild …",
+                lambda: timed(audit.run(pg, city, s["audit_days"], s["audit_per_day"], Path(scratch))),
+            ),
+            "temporal": (
+                "intake and claim latency against raw Temporal …",
+                lambda: timed(temporal.run(pg, s["intake"], claim_count=s["claims"])),
+            ),
+            "burst": (f"burst: {s['burst']} reports, 64 at a time …", lambda: timed(temporal.burst(pg, s["burst"]))),
+            "timers": (
+                f"timers: {s['timer_sizes']} live cases on {s['timer_workers']} workers, real time …",
+                timers_rows,
+            ),
+            "month": (
+                f"{s['month_days']} days × {s['month_per_day']} reports, direct engine …",
+                lambda: timed(month.run(pg, city, s["month_days"], s["month_per_day"], Path(scratch))),
+            ),
+            "notify": (
+                f"notices: {s['notices']} to a local webhook vs a bare httpx loop …",
+                lambda: timed(notify.run(pg, city, s["notices"])),
+            ),
+            "web": (
+                f"pages: {s['web_days'] * s['web_per_day']:,} reports (direct engine), each page against its queries …",
+                lambda: timed(web.run(pg, city, s["web_days"], s["web_per_day"], Path(scratch), s["web_rounds"])),
+            ),
+            "web_filing": (
+                f"filing: {s['web_filing']} reports by the web form, as many by Open311 …",
+                lambda: timed(web_filing.run(pg, s["web_filing"])),
+            ),
+            "points": (
+                f"points: the battle map of {s['points']} points vs its bare query, a round of 20 …",
+                lambda: timed(points.run(pg, city, s["points"], s["point_weeks"], s["map_reps"], s["round_reps"])),
+            ),
+        }
+        for name in BENCHMARKS:
+            if only is not None and name not in only:
+                continue
+            status, job = jobs[name]
+            with console.status(status):
+                try:
+                    rows += await job()
+                except Exception as error:  # one benchmark's failure is recorded; the others still run
+                    failed[name] = f"{type(error).__name__}: {error}"
+                    console.print(f"[red]{name} failed[/red]: {failed[name]}")
     load["after"] = results.load_average()
-    path = results.record(rows, size=size, only=only, started=started, load=load, curves=curves, settings=s)
+    path = results.record(
+        rows, size=size, only=only, started=started, load=load, curves=curves, settings=s, failed=failed
+    )
     console.print(table(rows, size))
     console.print(f"recorded in {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return path
@@ -187,6 +211,13 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
     parser.add_argument("--timer-sizes", type=_ints, help="live cases at each point of the timer curve")
     parser.add_argument("--timer-workers", type=_ints, help="worker processes at each size (e.g. 1,2)")
     parser.add_argument("--timer-window", type=float, help="seconds over which each point's reports are paced")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=N",
+        help=f"another size for one setting ({', '.join(sorted(SIZES['default']))}); the run is then labelled custom",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
     if only is not None and (unknown := only - set(BENCHMARKS)):
@@ -198,14 +229,32 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
     for key in ("timer_sizes", "timer_workers", "timer_window"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in settings or isinstance(settings[key], list):
+            parser.error(f"--set {item}: the settings that take one number are {', '.join(_scalars(settings))}")
+        try:
+            settings[key] = int(value) if isinstance(settings[key], int) else float(value)
+        except ValueError:
+            parser.error(f"--set {item}: {value!r} is not a number")
+        if settings[key] <= 0:
+            parser.error(f"--set {item}: must be more than 0")
+    if settings != SIZES[size]:
+        size = "custom"  # sizes other than the named ones: the page says so, and which (the run's settings)
     return size, only, settings
+
+
+def _scalars(settings: dict[str, Any]) -> list[str]:
+    return sorted(k for k, v in settings.items() if not isinstance(v, list))
 
 
 if __name__ == "__main__":
     chosen, only, settings = parse(sys.argv[1:])
     status = 0
     try:
-        asyncio.run(main(chosen, only, settings))
+        recorded = asyncio.run(main(chosen, only, settings))
+        if json.loads(recorded.read_text()).get("failed"):
+            status = 1  # recorded, with the benchmarks that stopped named in it
     except KeyboardInterrupt:
         status = 130
     except Exception as error:  # a benchmark failed, or Ctrl-C cancelled a call mid-flight

@@ -35,7 +35,7 @@ from temporalio.worker import Worker
 
 from bench.raw_workflows import BenchTimer
 from bench.results import Target, row
-from bench.temporal import percentile
+from bench.temporal import percentile, spots
 from rectify.audit.verify import verify
 from rectify.city.sampling import inside_points
 from rectify.client import RectifyClient
@@ -161,7 +161,7 @@ async def rectify_point(pg: Any, n: int, window: float, workers: int, minute_s: 
         policy = minutes_policy(stack.city.policy, minute_s)
         offsets = due_offsets(stack.city, policy)
         client = RectifyClient(stack.env.client, stack.store, replace(stack.city, policy=policy), stack.task_queue)
-        points, tag = inside_points(stack.city), uuid.uuid4().hex[:6]
+        points, tag = spots(stack.city), uuid.uuid4().hex[:6]
         procs = _workers(stack, workers)
         peak_rss = 0.0
 

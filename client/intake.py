@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 import structlog
 from pydantic import ValidationError
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WithStartWorkflowOperation, WorkflowUpdateFailedError
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -28,7 +28,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from rectify.client.commands import Commands
 from rectify.client.errors import CaseNotFound, CommandRejected, from_failure, invalid, rejected
 from rectify.client.models import CaseRef
-from rectify.client.temporal import update, why_not_opened
+from rectify.client.temporal import update_with_start, why_not_opened
 from rectify.domain import commands as c
 from rectify.domain.decider import case_id_for, decide
 from rectify.domain.duplicates import Duplicate, attachment, duplicate_of, search_area
@@ -161,10 +161,13 @@ class Intake(Commands):
         return command
 
     async def _start(self, command: c.ReportCase) -> CaseRef:
+        """Start the case's workflow and wait for its report to be recorded, in one call (update-with-start); a
+        workflow this report already started is answered by it, one that ended by the store."""
         case_id, category = command.case_id, command.category
         workflow_id = workflow_id_for(case_id)
-        try:
-            handle: WorkflowHandle = await self.temporal.start_workflow(
+
+        def start() -> WithStartWorkflowOperation:
+            return WithStartWorkflowOperation(
                 CaseWorkflow.run,
                 CaseWorkflowInput(
                     policy=self.city.policy, report=command, continue_as_new_after=self.continue_as_new_after
@@ -177,21 +180,25 @@ class Intake(Commands):
                     [SearchAttributePair(search.STATUS, "reported"), SearchAttributePair(search.CATEGORY, category)]
                 ),
             )
-        except WorkflowAlreadyStartedError:
+
+        try:
+            state: CaseState = await update_with_start(
+                self.temporal, CaseWorkflow.opened, start, id=f"opened-{uuid.uuid4()}"
+            )
+        except WorkflowAlreadyStartedError:  # it ran once and has ended
             row = await self.store.get_case(case_id)
             if row is None:  # that report ran once and was refused: the same answer again
                 raise await why_not_opened(self.temporal.get_workflow_handle(workflow_id), case_id) from None
             return CaseRef(
                 case_id=case_id, workflow_id=workflow_id, status=row.status, lead_unit=row.lead_unit, due_at=row.due_at
             )
-        try:
-            state: CaseState = await update(handle, CaseWorkflow.opened, id=f"opened-{uuid.uuid4()}")
         except WorkflowUpdateFailedError as error:
             raise from_failure(error, case_id) from None
         except RPCError as error:
             if error.status is not RPCStatusCode.NOT_FOUND:
                 raise
-            raise await why_not_opened(handle, case_id) from None  # it ended before the update reached it
+            # it ended before the update reached it
+            raise await why_not_opened(self.temporal.get_workflow_handle(workflow_id), case_id) from None
         return CaseRef(
             case_id=case_id,
             workflow_id=workflow_id,

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateRPCTimeoutOrCancelledError
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowFailureError,
+    WorkflowHandle,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.service import RPCError, RPCStatusCode, TLSConfig
 
 from rectify.client.errors import CommandRejected, ServerUnavailable, from_failure
 from rectify.config import Settings
 from rectify.workflows import search
+from rectify.workflows.converter import data_converter
 
 #: RPC answers meaning "not now" for an update: the server's limit of in-flight updates per workflow, an update
 #: aborted because its workflow task timed out (its worker died), a workflow task not ready. Sent again with the
@@ -33,10 +39,32 @@ def _not_now(error: RPCError) -> bool:
 
 
 async def update(handle: WorkflowHandle, name: Any, *args: Any, id: str, result_type: type | None = None) -> Any:
+    return await _patiently(lambda: handle.execute_update(name, args=args, id=id, result_type=result_type))
+
+
+async def update_with_start(
+    client: Client,
+    name: Any,
+    start: Callable[[], WithStartWorkflowOperation],
+    *,
+    id: str,
+    result_type: type | None = None,
+) -> Any:
+    """The update, sent with the start of its workflow in one call (`start` makes the operation, new for each try):
+    the workflow's first task runs the update too, where a start and then an update take two tasks."""
+    return await _patiently(
+        lambda: client.execute_update_with_start_workflow(
+            name, start_workflow_operation=start(), id=id, result_type=result_type
+        )
+    )
+
+
+async def _patiently(send: Callable[[], Awaitable[Any]]) -> Any:
+    """`send()`, sent again (with the same update id) while the server answers "not now"."""
     deadline, delay = time.monotonic() + UPDATE_PATIENCE, 0.2
     while True:
         try:
-            return await handle.execute_update(name, args=args, id=id, result_type=result_type)
+            return await send()
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
@@ -84,7 +112,7 @@ async def connect_temporal(
             return await Client.connect(
                 settings.temporal_address,
                 namespace=settings.namespace,
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter,
                 tls=tls_config(settings),
                 api_key=settings.temporal_api_key,
                 runtime=runtime,

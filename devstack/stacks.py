@@ -164,17 +164,18 @@ class TestStack(_Stack):
         }
 
     async def _start_temporal(self) -> None:
-        from temporalio.contrib.pydantic import pydantic_data_converter
         from temporalio.testing import WorkflowEnvironment
+
+        from rectify.workflows.converter import data_converter
 
         if self.time_skipping:
             self.env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=str(test_server_path()), data_converter=pydantic_data_converter
+                test_server_existing_path=str(test_server_path()), data_converter=data_converter
             )
         else:
             self.env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=str(binary("temporal")),
-                data_converter=pydantic_data_converter,
+                data_converter=data_converter,
                 search_attributes=(),
                 dev_server_extra_args=["--log-level", "warn"],
             )

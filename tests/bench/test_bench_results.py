@@ -142,3 +142,19 @@ def test_the_page_names_every_target_and_asks_for_a_note_on_a_missed_figure(tmp_
     assert lacking == [] and stale == ["store.limit.w8"]
     assert "Two round trips where the limit makes one." in page
     assert "this note is stale" not in page
+
+
+def test_a_figure_not_judged_at_its_size_that_falls_short_anyway_gets_its_note(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(report, "NOTES", tmp_path / "notes")
+    (tmp_path / "notes").mkdir()
+    target = Target(">=", 0.8, "≥ 0.8×", size=1_000_000)
+    short = figure(50, 100, target)  # 1,500 < 1,000,000: not judged, and 0.5× would miss
+    within = dict(figure(90, 100, target), id="store.limit.w8", name="the limit at 8")
+    assert short["met"] is None and report.short(short) and not report.short(judge(within))
+    (tmp_path / "notes" / "store.limit.w1.md").write_text("What limits it, at any size.")
+    document = _document([short, judge(within)]) | {"size": "custom", "settings": {"audit_days": 12}}
+    page, lacking, stale = report.render(document, tmp_path / "performance.md")
+    assert lacking == [] and stale == []
+    assert "What limits it, at any size." in page
+    assert "not judged (**short** at this size)" in page
+    assert "`audit_days` 12" in page  # a custom run names the settings it changed
