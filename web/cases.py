@@ -18,7 +18,7 @@ from rectify.store.read_models import CaseFilter, PageKey, case_page, status_cou
 from rectify.store.staff import StaffUser
 from rectify.web import present
 from rectify.web.access import may_read, may_see_evidence, scope_unit
-from rectify.web.context import WebError, csrf_guard, render, require_user, web_of
+from rectify.web.context import WebError, csrf_guard, render, require_user, stored_photo, web_of
 from rectify.web.labels import STATUS, STATUS_ORDER, unit_name
 from rectify.web.panel import page_actions
 
@@ -26,7 +26,6 @@ router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 PAGE_SIZE = 30
 #: What each role sees first; "all" shows every status.
 DEFAULT_STATUS = {"inspector": "submitted"}
-_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp"}
 _LAYERS = ("district", "territories", "grids", "roads")
 #: Only what a map needs from each layer (no grid chiefs' names).
 _LAYER_PROPERTIES = {
@@ -167,15 +166,7 @@ async def evidence(request: Request, case_id: str, sha256: str) -> Response:
         raise WebError(403, "照片仅向案件的责任单位、派遣员、核查员和审计人员提供。")
     web = web_of(request)
     refs = {ref.sha256: ref for ev in await web.store.load(case_id) for ref in getattr(ev, "evidence", ())}
-    ref = refs.get(sha256)
-    if ref is None:
-        raise WebError(404, "该案件没有这张照片。")
-    try:
-        data = web.evidence.get(sha256)
-    except FileNotFoundError:
-        raise WebError(404, "照片文件不在本服务器的证据库中。") from None
-    media_type = ref.media_type if ref.media_type in _IMAGE_TYPES else "application/octet-stream"
-    return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=86400"})
+    return stored_photo(web, refs.get(sha256), "该案件没有这张照片。")
 
 
 @router.get("/city/{layer}.geojson")

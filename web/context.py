@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 
 from rectify.client import RectifyClient
 from rectify.domain.policy import Policy
+from rectify.domain.types import EvidenceRef
 from rectify.store.evidence import EvidenceStore
 from rectify.store.staff import StaffStore, StaffUser
 from rectify.web import labels, present
@@ -236,3 +237,18 @@ async def sign_in_handler(request: Request, error: Exception) -> Response:
     if request.headers.get("hx-request"):
         return Response(status_code=401, headers={"hx-redirect": location})
     return RedirectResponse(location, status_code=303)
+
+
+_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
+
+
+def stored_photo(web: Web, ref: EvidenceRef | None, missing: str) -> Response:
+    """A photo from the evidence store, served as an image only when it is one (anything else is downloaded)."""
+    if ref is None:
+        raise WebError(404, missing)
+    try:
+        data = web.evidence.get(ref.sha256)
+    except FileNotFoundError:
+        raise WebError(404, "照片文件不在本服务器的证据库中。") from None
+    media_type = ref.media_type if ref.media_type in _IMAGE_TYPES else "application/octet-stream"
+    return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=86400"})

@@ -25,7 +25,7 @@ from rectify.store.staff import StaffUser
 from rectify.web import labels
 from rectify.web.access import EVIDENCE_READERS, may_read, may_watch_district, scope_unit
 from rectify.web.accounts import StaffRole
-from rectify.web.context import Web, WebError, csrf_guard, render, require_user, web_of
+from rectify.web.context import Web, WebError, csrf_guard, render, require_user, stored_photo, web_of
 
 router = APIRouter(dependencies=[Depends(csrf_guard)], include_in_schema=False)
 #: Seconds between the battle map's refreshes (the page's list and figures, and its map).
@@ -33,7 +33,6 @@ POLL_SECONDS = 15
 #: The map's colours by readiness, the same words everywhere (READINESS_LABELS).
 TONE = {Readiness.READY: "ready", Readiness.STALE: "stale", Readiness.NOT_READY: "not_ready"}
 FILTERS = ("leader", "task_group", "unit", "category")
-_IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})
 
 
 def may_see_map(user: StaffUser) -> bool:
@@ -245,12 +244,4 @@ async def point_photo(request: Request, point_id: str, sha256: str) -> Response:
         for result in e.results
         for ref in result.evidence
     }
-    ref = refs.get(sha256)
-    if ref is None:
-        raise WebError(404, "该点位的检查记录中没有这张照片。")
-    try:
-        data = web.evidence.get(sha256)
-    except FileNotFoundError:
-        raise WebError(404, "照片文件不在本服务器的证据库中。") from None
-    media_type = ref.media_type if ref.media_type in _IMAGE_TYPES else "application/octet-stream"
-    return Response(data, media_type=media_type, headers={"cache-control": "private, max-age=86400"})
+    return stored_photo(web, refs.get(sha256), "该点位的检查记录中没有这张照片。")
