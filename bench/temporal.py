@@ -3,9 +3,9 @@
 - Intake: a Rectify report (the SDK's idempotency record, the case workflow started, its report decided,
   routed and appended through a local activity, the `opened` update answered) against a raw case
   (`BenchCase`: one no-op local activity, `opened` answered after it), sent with update-with-start, the
-  fewest calls Temporal offers for "start it and tell me when its first step is done". Rectify's own pattern
-  (start, then the update) on the raw workflow is measured beside it for the record. Both sides take turns
-  (raw, Rectify, Rectify, raw), so a drift in the machine's load falls on both.
+  fewest calls Temporal offers for "start it and tell me when its first step is done", and raw started then
+  updated (two calls), which has run faster on this dev server. The faster raw way in the run is the baseline.
+  The sides take turns, so a drift in the machine's load falls on all of them.
 - Burst: the same, a day's load sent 64 at a time.
 - Claim latency: in each of 5 repetitions, claims on open cases alternate one by one with a no-op update
   on an open raw case (and an update that runs a no-op local activity, for the record). Each repetition has
@@ -100,17 +100,25 @@ class Senders:
         await handle.execute_update(BenchCase.opened)
 
 
-async def intake_rates(senders: Senders, n: int, width: int, *, two_calls: bool) -> dict[str, float]:
-    """Reports per second each way, n each, in turns: raw, Rectify, Rectify, raw (half of the ids each time)."""
+async def intake_rates(senders: Senders, n: int, width: int) -> dict[str, float]:
+    """Reports per second each way, n each, in turns (raw, raw start-then-update, Rectify, Rectify, the second raw
+    way, raw; half of the ids each time), so a drift in the machine's load falls on every side alike."""
     halves = [list(range(0, n, 2)), list(range(1, n, 2))]
-    spent = {"raw": 0.0, "rectify": 0.0}
-    for who, ids in (("raw", halves[0]), ("rectify", halves[0]), ("rectify", halves[1]), ("raw", halves[1])):
-        spent[who] += await concurrently(ids, width, senders.raw if who == "raw" else senders.report)
-    rates = {who: n / seconds for who, seconds in spent.items()}
-    if two_calls:
-        ids = list(range(max(n // 2, 1)))
-        rates["raw_two_calls"] = len(ids) / await concurrently(ids, width, senders.raw_two_calls)
-    return rates
+    sends = {"raw": senders.raw, "raw_two_calls": senders.raw_two_calls, "rectify": senders.report}
+    spent = dict.fromkeys(sends, 0.0)
+    turns = ("raw", "raw_two_calls", "rectify", "rectify", "raw_two_calls", "raw")
+    for turn, who in enumerate(turns):
+        spent[who] += await concurrently(halves[turn // 3], width, sends[who])
+    return {who: n / seconds for who, seconds in spent.items()}
+
+
+def strongest_raw(rates: dict[str, float]) -> tuple[str, float]:
+    """The faster of the two raw ways: the baseline the figure is judged against."""
+    if rates["raw_two_calls"] > rates["raw"]:
+        return "raw workflow, 1 local activity, start then update (the faster raw way in this run)", rates[
+            "raw_two_calls"
+        ]
+    return "raw workflow, 1 local activity, update-with-start (the faster raw way in this run)", rates["raw"]
 
 
 async def claims(stack: TestStack, senders: Senders, count: int, reps: int) -> list[dict[str, float]]:
@@ -155,8 +163,8 @@ def _intake_row(id: str, name: str, n: int, width: int, rates: dict[str, float],
         unit="reports/s",
         better="higher",
         value=rates["rectify"],
-        baseline_name="raw workflow, 1 local activity, update-with-start",
-        baseline=rates["raw"],
+        baseline_name=strongest_raw(rates)[0],
+        baseline=strongest_raw(rates)[1],
         target=Target(">=", 0.8, "≥ 0.8×"),
         details={"rates": rates},
         **extra,
@@ -168,13 +176,16 @@ async def run(pg: Any, n: int = 300, width: int = 16, claim_count: int = 40, rep
         raw_queue = f"bench-raw-{uuid.uuid4().hex[:6]}"
         async with Worker(stack.env.client, task_queue=raw_queue, workflows=[BenchCase], activities=[noop]):
             senders = Senders(stack, raw_queue)
-            rates = await intake_rates(senders, n, width, two_calls=True)
+            rates = await intake_rates(senders, n, width)
             # The claims need as many open cases and open raw cases as they claim: top both up if short.
             if more := list(range(n, claim_count * reps)):
                 await concurrently(more, width, senders.report)
                 await concurrently(more, width, senders.raw)
             reps_found = await claims(stack, senders, claim_count, reps)
-    note = f"raw the Rectify way (start, then the update): {rates['raw_two_calls']:,.1f} reports/s"
+    note = (
+        f"raw with update-with-start {rates['raw']:,.1f} reports/s, raw start then update "
+        f"{rates['raw_two_calls']:,.1f} reports/s; the faster is the baseline"
+    )
     rows = [_intake_row("temporal.intake", "intake", n, width, rates, note=note)]
     for q, target in ((50, Target("<=", 1.5, "≤ 1.5× raw update")), (99, Target("<=", 2.0, "≤ 2× raw update"))):
         ours = statistics.median(r[f"claim_p{q}"] for r in reps_found)
@@ -206,9 +217,12 @@ async def burst(pg: Any, n: int = 2000, width: int = 64) -> list[dict]:
     async with TestStack(pg=pg, time_skipping=False) as stack:
         raw_queue = f"bench-burst-{uuid.uuid4().hex[:6]}"
         async with Worker(stack.env.client, task_queue=raw_queue, workflows=[BenchCase], activities=[noop]):
-            rates = await intake_rates(Senders(stack, raw_queue), n, width, two_calls=False)
+            rates = await intake_rates(Senders(stack, raw_queue), n, width)
             stored = await stack.store.pool.fetchval("SELECT count(*) FROM cases")
     if stored != n:
         raise RuntimeError(f"{stored} of {n} reports stored")
-    note = f"{n / rates['rectify']:.0f} s for the day's load"
+    note = (
+        f"{n / rates['rectify']:.0f} s for the day's load; raw with update-with-start {rates['raw']:,.1f}/s, "
+        f"raw start then update {rates['raw_two_calls']:,.1f}/s, the faster is the baseline"
+    )
     return [_intake_row("temporal.burst", "burst intake", n, width, rates, note=note)]
