@@ -142,6 +142,23 @@ def plot(curve: dict[str, Any], path: Path) -> None:
     pyplot.close(figure_)
 
 
+def knees(curve: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per worker count, where the curve leaves the target (p99 ≤ 1.5 × raw p99 + 1 s, every timed event fired):
+    the largest size within it below the first size beyond it, read from the run's points."""
+    out = []
+    for workers in sorted({p["workers"] for p in curve["points"]}):
+        mine = sorted((p for p in curve["points"] if p["workers"] == workers), key=lambda p: p["cases"])
+        within, beyond = None, None
+        for p in mine:
+            bound = 1.5 * p["raw"]["p99"] + 1
+            if p["rectify"]["p99"] <= bound and not p["rectify"]["unfired"]:
+                within = p["cases"] if beyond is None else within
+            elif beyond is None:
+                beyond = {"cases": p["cases"], "p99": p["rectify"]["p99"], "bound": bound}
+        out.append({"workers": workers, "within": within, "beyond": beyond})
+    return out
+
+
 def notes_for(rows: list[dict[str, Any]]) -> tuple[list[dict[str, str]], list[str], list[str]]:
     """The notes to include (missed or unmeasured figures), the figures lacking one, the notes gone stale."""
     wanted = [r for r in rows if r["met"] is False or (r["target"] and r["value"] is None) or short(r)]
@@ -196,6 +213,7 @@ def render(document: dict[str, Any], out: Path) -> tuple[str, list[str], list[st
         figures=[figure(r) for r in rows],
         targets=targets,
         curve=curve,
+        knees=knees(curve) if curve and curve["points"] else [],
         curve_file=CURVE if curve and curve["points"] else None,
         claims=by_id.get("temporal.claim_p50", {}).get("details", {}).get("repetitions"),
         changed=[(k, v) for k, v in document.get("settings", {}).items() if DEFAULT_SIZES.get(k) != v],

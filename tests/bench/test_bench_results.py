@@ -158,3 +158,22 @@ def test_a_figure_not_judged_at_its_size_that_falls_short_anyway_gets_its_note(t
     assert "What limits it, at any size." in page
     assert "not judged (**short** at this size)" in page
     assert "`audit_days` 12" in page  # a custom run names the settings it changed
+
+
+def test_the_page_says_where_the_timer_curve_leaves_its_target(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(report, "NOTES", tmp_path / "notes")
+    (tmp_path / "notes").mkdir()
+    document = _document([])
+    points = document["curves"]["timers"]["points"]
+    for n in (1000, 2000):  # p99 2 s and 4 s against 1.5 × 0.1 + 1 = 1.15 s: beyond from 1,000
+        points += [
+            dict(points[0], cases=n, workers=w, rectify=dict(points[0]["rectify"], p99=0.5 * n / 250)) for w in (1, 2)
+        ]
+    one_unfired = next(p for p in points if p["cases"] == 500 and p["workers"] == 1)
+    one_unfired["rectify"] = dict(one_unfired["rectify"], unfired=3)  # a point with moments never fired is beyond
+    assert report.knees(document["curves"]["timers"]) == [
+        {"workers": 1, "within": 250, "beyond": {"cases": 500, "p99": 1.0, "bound": 1.15}},
+        {"workers": 2, "within": 500, "beyond": {"cases": 1000, "p99": 2.0, "bound": 1.15}},
+    ]
+    page, _, _ = report.render(document, tmp_path / "performance.md")
+    assert "- 2 worker processes: within the target up to 500 live cases, beyond it from 1,000 (p99 2.00 s" in page
