@@ -14,6 +14,7 @@ import asyncpg
 
 from rectify.domain.events import EVENT_LIST_ADAPTER, Event
 from rectify.store.projections import CaseRow
+from rectify.store.streams import stream_bodies
 
 #: How long a draft waits for its author to sign in again.
 DRAFT_LIFETIME = timedelta(days=1)
@@ -46,14 +47,8 @@ async def awaiting_verification(pool: asyncpg.Pool, territories: Sequence[str] |
 async def histories(pool: asyncpg.Pool, case_ids: Sequence[str]) -> dict[str, list[Event]]:
     """Every event of each of these cases, in version order, in one query: a page of a list costs as many
     queries for fifty cases as for one. A case with no events is absent."""
-    rows = await pool.fetch(
-        "SELECT case_id, body FROM events WHERE case_id = ANY($1::text[]) ORDER BY case_id, version",
-        list(case_ids),
-    )
-    bodies: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        bodies.setdefault(r["case_id"], []).append(r["body"])
-    return {case_id: EVENT_LIST_ADAPTER.validate_python(found) for case_id, found in bodies.items()}
+    found = await stream_bodies(pool, case_ids)
+    return {case_id: EVENT_LIST_ADAPTER.validate_python(bodies) for case_id, bodies in found.items()}
 
 
 async def awaiting_by_territory(pool: asyncpg.Pool) -> dict[str, int]:
