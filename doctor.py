@@ -79,7 +79,7 @@ async def _store_checks(settings: Settings, limits: Limits) -> list[Check]:
             for d in letters
         ]
         if dead > len(letters):
-            items.append(f"… and {dead - len(letters)} more (`rectify notices dead-letters` lists them all)")
+            items.append(f"… and {dead - len(letters)} more (`rectify notices failed` lists them all)")
         detail = f"{dead} notice(s) given up; `rectify notices retry ID` sends one again"
         checks.append(Check("dead letters", WARN if dead else OK, detail if dead else "none", items))
         return checks
