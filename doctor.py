@@ -73,13 +73,15 @@ async def _store_checks(settings: Settings, limits: Limits) -> list[Check]:
         checks.append(Check("refused appends", WARN if total else OK, detail if total else "none", items))
         if pending and "0013_notice_delivery.sql" in pending:
             return checks
-        letters = await NoticeStore(store.pool).dead_letters()
+        dead, letters = await NoticeStore(store.pool).open_dead_letters(limits.listed)
         items = [
             f"#{d.id} {d.failed_at:%Y-%m-%d %H:%M:%S} {d.channel_id} → {d.recipient} case {d.case_id}: {d.reason}"
-            for d in letters[: limits.listed]
+            for d in letters
         ]
-        detail = f"{len(letters)} notice(s) given up; `rectify notices retry ID` sends one again"
-        checks.append(Check("dead letters", WARN if letters else OK, detail if letters else "none", items))
+        if dead > len(letters):
+            items.append(f"… and {dead - len(letters)} more (`rectify notices failed` lists them all)")
+        detail = f"{dead} notice(s) given up; `rectify notices retry ID` sends one again"
+        checks.append(Check("dead letters", WARN if dead else OK, detail if dead else "none", items))
         return checks
     finally:
         await store.close()

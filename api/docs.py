@@ -9,7 +9,7 @@ from rectify.api.schemas import ErrorOut, Open311Error
 WHY = {
     400: "The request is malformed or breaks a rule on its input (the message names the field)",
     401: "No API key, or one that is unknown or revoked",
-    403: "The key's role may not do this",
+    403: "The key's role may not do this, or an inspector key acts outside its area (rule outside_area)",
     404: "No such thing (or none this key may see)",
     409: "Refused by the case's rules (the rule is named), or the same Idempotency-Key is still running",
     413: "The body is too large",

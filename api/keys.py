@@ -6,10 +6,12 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
 
+from rectify.client.access import territories
 from rectify.domain.policy import Policy
 from rectify.domain.types import Actor, Frozen, Role
 from rectify.store.keys import KeyRecords
@@ -22,6 +24,8 @@ class ApiKey(Frozen):
     label: str
     created_at: datetime
     revoked_at: datetime | None = None
+    #: An inspector key's area: the streets and towns whose cases it may act on (empty: the whole district).
+    areas: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
@@ -39,9 +43,10 @@ KEY_ROLES = frozenset(Role) - {Role.SYSTEM}
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]{1,63}$")
 
 
-def check_holder(policy: Policy, unit_id: str, role: Role) -> None:
+def check_holder(policy: Policy, unit_id: str, role: Role, areas: Sequence[str] = ()) -> tuple[str, ...]:
     """Refuse a key no one should hold: role `system`, a unit not in the city, a dispatcher outside the
-    dispatching offices, or a reporter or auditor name that is not a plain identifier."""
+    dispatching offices, a reporter or auditor name that is not a plain identifier, or an area given to a key
+    other than an inspector's or naming no street or town of the city. Returns the area, each unit once."""
     if role not in KEY_ROLES:
         raise ApiKeyError(
             f"role {role.value!r} cannot hold a key; roles a key may hold: "
@@ -53,6 +58,13 @@ def check_holder(policy: Policy, unit_id: str, role: Role) -> None:
         raise ApiKeyError(f"{unit_id!r} is not a dispatching office ({', '.join(policy.dispatcher_units)})")
     if role not in UNIT_ROLES and not _NAME.match(unit_id):
         raise ApiKeyError(f"{role.value} key holder {unit_id!r}: a name of 2-64 lower-case letters, digits, _ or -")
+    if areas and role is not Role.INSPECTOR:
+        raise ApiKeyError(f"area: only an inspector key has an area, not a {role.value} key")
+    known = territories(policy)
+    for area in areas:
+        if area not in known:
+            raise ApiKeyError(f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(known)})")
+    return tuple(dict.fromkeys(areas))
 
 
 def _hash(secret: str) -> str:
@@ -64,13 +76,14 @@ class KeyStore:
         self.records = KeyRecords(pool)
 
     async def create(
-        self, unit_id: str, role: Role, label: str = "", *, policy: Policy | None = None
+        self, unit_id: str, role: Role, label: str = "", *, policy: Policy | None = None, areas: Sequence[str] = ()
     ) -> tuple[str, ApiKey]:
-        """A new key: the full key is returned once and never stored. With `policy`, the holder is checked."""
+        """A new key: the full key is returned once and never stored. With `policy`, the holder (and the area
+        of an inspector's key) is checked."""
         if policy is not None:
-            check_holder(policy, unit_id, role)
+            areas = check_holder(policy, unit_id, role, areas)
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(24)
-        row = await self.records.insert(key_id, _hash(secret), unit_id, role.value, label)
+        row = await self.records.insert(key_id, _hash(secret), unit_id, role.value, label, areas)
         return f"rk_{key_id}_{secret}", _key(row)
 
     async def list(self) -> list[ApiKey]:
@@ -95,4 +108,5 @@ class KeyStore:
 
 
 def _key(row: asyncpg.Record) -> ApiKey:
-    return ApiKey(**{k: row[k] for k in ("key_id", "unit_id", "role", "label", "created_at", "revoked_at")})
+    fields = {k: row[k] for k in ("key_id", "unit_id", "role", "label", "created_at", "revoked_at")}
+    return ApiKey(**fields, areas=tuple(row["areas"]))

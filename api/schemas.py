@@ -97,7 +97,7 @@ class Open311Error(BaseModel):
 
 class ErrorDetail(BaseModel):
     message: str
-    #: The domain's rule, when the rules refused a command (409).
+    #: The domain's rule, when the rules refused a command (409); `outside_area` for an inspector key's area (403).
     rule: str | None = None
 
 

@@ -24,7 +24,7 @@ from rectify.api.idempotency import IdempotencyKey, key_from, once
 from rectify.api.inputs import Text
 from rectify.api.keys import ApiKey
 from rectify.api.render import AUTHENTICATE
-from rectify.client import CaseNotFound, CommandRejected
+from rectify.client import CaseNotFound, CommandRejected, access
 from rectify.client.evidence import EvidenceRejected, check_evidence, keep_photo, may_read_evidence, sniff
 from rectify.domain.accountability import fold_proceeding
 from rectify.domain.command_table import COMMANDS, CommandSpec, Stream
@@ -54,7 +54,7 @@ Sha256 = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$", description="The photo's
 def _may_read(key: ApiKey, row: CaseRow) -> None:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read cases here; use /open311/v2")
-    if key.role is Role.UNIT and row.lead_unit != key.unit_id:
+    if not access.may_read(key.role, key.unit_id, row.lead_unit):
         raise HTTPException(404, f"no case {row.case_id} for {key.unit_id}")  # not even whether it exists
 
 
@@ -93,10 +93,10 @@ async def list_cases(
 ) -> dict:
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot list cases; use /open311/v2")
-    if key.role is Role.UNIT:
-        if lead_unit not in (None, key.unit_id):
+    if (scope := access.scope_unit(key.role, key.unit_id)) is not None:
+        if lead_unit not in (None, scope):
             raise HTTPException(403, f"{key.unit_id} may list only its own cases")
-        lead_unit = key.unit_id
+        lead_unit = scope
     cases = await request.app.state.api.cases.cases_page(
         status=status.value if status else None,
         category=category,
@@ -171,6 +171,7 @@ def _endpoint(spec: CommandSpec) -> Any:
 
 async def _scope(api: Any, key: ApiKey, spec: CommandSpec, target: str) -> set[str]:
     """Whether this key may act on the case (or proceeding) at all; the units whose uploads it may cite."""
+    row: CaseRow | None = None
     if spec.stream is Stream.PROCEEDING:
         events = await api.store.load_proceeding(target) if target.startswith(PROCEEDING_PREFIX) else []
         proceeding = fold_proceeding(events)
@@ -186,8 +187,14 @@ async def _scope(api: Any, key: ApiKey, spec: CommandSpec, target: str) -> set[s
         raise HTTPException(403, "auditors only read")
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot act here; use /open311/v2")
-    if key.role is Role.UNIT and unit != key.unit_id:
+    if not access.may_read(key.role, key.unit_id, unit):
         raise HTTPException(404, f"no {spec.stream} {target[:100]} for {key.unit_id}")  # not even whether it exists
+    if row is not None and access.outside_area(key.role, key.areas, row):
+        message = (
+            f"case {target[:100]} is in {row.territorial_unit or 'no territory'}, outside this inspector key's area"
+            f" ({', '.join(key.areas)}); an inspector acts only on cases in its area"
+        )
+        raise HTTPException(403, {"rule": access.OUTSIDE_AREA, "message": message})
     return {key.unit_id, unit or ""}
 
 

@@ -21,12 +21,38 @@ JSON (`--json`). No traceback reaches the user for a usage or input error.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Callable
+from typing import Any
 
-import typer
-from pydantic import ValidationError
 
-from rectify.cli import (
+def _interrupt_exits() -> Callable[[], None]:
+    """Until the returned function is called, Ctrl-C exits with 130 and no traceback: the command is still
+    loading (its imports take seconds) and has started nothing. Only in the main thread and over Python's own
+    handler (a host with a handler of its own keeps it); an importer sees SystemExit, not a dead process."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return lambda: None
+
+    def stop(_signum: int, _frame: Any) -> None:
+        raise SystemExit(130)
+
+    def restore() -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    signal.signal(signal.SIGINT, stop)
+    return restore
+
+
+_loaded = _interrupt_exits()
+
+import typer  # noqa: E402  (the imports below are the slow part of loading)
+from pydantic import ValidationError  # noqa: E402
+
+from rectify.cli import (  # noqa: E402
     accountability,
     audit,
     bulletin,
@@ -43,9 +69,9 @@ from rectify.cli import (
     stack,
     users,
 )
-from rectify.cli.commands import register
-from rectify.cli.common import EXIT_REJECTED, EXIT_UNREACHABLE, EXIT_USAGE, err
-from rectify.domain.command_table import Stream
+from rectify.cli.commands import register  # noqa: E402
+from rectify.cli.common import EXIT_REJECTED, EXIT_UNREACHABLE, EXIT_USAGE, err  # noqa: E402
+from rectify.domain.command_table import Stream  # noqa: E402
 
 app = typer.Typer(
     name="rectify",
@@ -75,23 +101,26 @@ app.add_typer(notices.app, name="notices")
 app.add_typer(channels.app, name="channels")
 app.add_typer(points.app, name="points")
 app.add_typer(rounds.app, name="rounds")
+_loaded()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: map every expected failure to its exit code, then leave through os._exit (sdk-python#300)."""
+    loading = _interrupt_exits()
     from rectify import logs
     from rectify.telemetry import flush_traces
 
     logs.configure()
     logs.route_temporal_core()
-    status = run(argv)
+    status = run(argv, loading)
     flush_traces()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(status)
 
 
-def run(argv: list[str] | None = None) -> int:
+def run(argv: list[str] | None = None, loaded: Callable[[], None] = lambda: None) -> int:
+    """The command's exit status; `loaded` is called once everything is imported, just before the command runs."""
     import asyncpg
 
     from rectify.api.keys import ApiKeyError
@@ -104,6 +133,7 @@ def run(argv: list[str] | None = None) -> int:
     from rectify.sim.run import SimulationError
 
     command = typer.main.get_command(app)
+    loaded()
     try:
         # Standalone mode lets the parser print usage errors itself and exit 2, as users expect.
         command.main(args=argv, prog_name="rectify", standalone_mode=True)

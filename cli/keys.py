@@ -25,6 +25,14 @@ def create(
     unit: Annotated[str, typer.Option(help="The actor's unit (a unit id, or an app's name for reporters).")],
     role: Annotated[Role, typer.Option(help="What the key may do.")],
     label: Annotated[str, typer.Option(help="Who holds it, for the list.")] = "",
+    area: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--area",
+            help="An inspector key's area: a street or town id (city units.toml); repeat it or separate ids with "
+            "commas. The key acts only on cases there. Without it, the whole district.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key. The key itself is printed once; store it, it cannot be shown again.
@@ -34,9 +42,10 @@ def create(
     from rectify.api.keys import check_holder
 
     policy = load_city(settings()).policy
-    check_holder(policy, unit, role)  # before any database is opened
-    secret, key = _with_keys(lambda keys: keys.create(unit, role, label, policy=policy))
-    shown = f"key [bold]{secret}[/bold] for {unit} as {role.value} (id {key.key_id}); it is not shown again"
+    areas = check_holder(policy, unit, role, [a.strip() for t in area or [] for a in t.split(",") if a.strip()])
+    secret, key = _with_keys(lambda keys: keys.create(unit, role, label, policy=policy, areas=areas))
+    where = f", acting in {', '.join(key.areas)}" if key.areas else ""
+    shown = f"key [bold]{secret}[/bold] for {unit} as {role.value}{where} (id {key.key_id}); it is not shown again"
     emit({"key": secret, **key.model_dump(mode="json")}, as_json, say(shown))
 
 
@@ -47,10 +56,11 @@ def list_keys(as_json: JsonOpt = False) -> None:
 
     def render(rows: list) -> None:
         table = Table(title=f"API keys ({len(rows)})")
-        for column in ("id", "unit", "role", "label", "created", "revoked"):
+        for column in ("id", "unit", "role", "area", "label", "created", "revoked"):
             table.add_column(column)
         for k in rows:
-            table.add_row(k.key_id, k.unit_id, k.role, k.label, views.local(k.created_at), views.local(k.revoked_at))
+            created, revoked = views.local(k.created_at), views.local(k.revoked_at)
+            table.add_row(k.key_id, k.unit_id, k.role, ", ".join(k.areas), k.label, created, revoked)
         console.print(table)
 
     emit(_with_keys(lambda store: store.list()), as_json, render)

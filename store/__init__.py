@@ -5,8 +5,8 @@ audit's and the rebuild's pass), read_models.py, keys.py, evidence.py, contacts.
 staff.py, checkpoints.py, bulletins.py, audit_queries.py, failures.py, admin.py, office_queue.py (the dispatch
 office's queue, map and wall), event_feed.py (the LISTEN for live pages), migrate.py, notices.py (the
 notice relay's deliveries, attempts, dead letters and circuits), rate_limits.py (the API's shared buckets),
-ops.py (readiness and the /metrics gauges), and locks.py (every advisory-lock number). It imports nothing of
-the project but domain/.
+ops.py (readiness and the /metrics gauges), streams.py (many streams' events in one query), and locks.py
+(every advisory-lock number). It imports nothing of the project but domain/.
 """
 
 from rectify.store.eventstore import (

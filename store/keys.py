@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 
 
@@ -9,14 +11,18 @@ class KeyRecords:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
 
-    async def insert(self, key_id: str, secret_hash: str, unit_id: str, role: str, label: str) -> asyncpg.Record:
+    async def insert(
+        self, key_id: str, secret_hash: str, unit_id: str, role: str, label: str, areas: Sequence[str] = ()
+    ) -> asyncpg.Record:
         return await self.pool.fetchrow(
-            "INSERT INTO api_keys (key_id, secret_hash, unit_id, role, label) VALUES ($1, $2, $3, $4, $5) RETURNING *",
+            """INSERT INTO api_keys (key_id, secret_hash, unit_id, role, label, areas)
+               VALUES ($1, $2, $3, $4, $5, $6::text[]) RETURNING *""",
             key_id,
             secret_hash,
             unit_id,
             role,
             label,
+            list(areas),
         )
 
     async def all(self) -> list[asyncpg.Record]:

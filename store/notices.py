@@ -27,6 +27,7 @@ from rectify.domain.policy import Policy
 from rectify.domain.state import CaseState, fold
 from rectify.domain.types import Frozen
 from rectify.store.connection import Conn
+from rectify.store.streams import stream_bodies
 
 #: The LISTEN/NOTIFY channel that wakes the relays (the outbox's trigger, and an operator's retry).
 WAKE = "rectify_notices"
@@ -259,6 +260,16 @@ class NoticeStore:
         )
         return [DeadLetterRow(**dict(r)) for r in rows]
 
+    async def open_dead_letters(self, newest: int) -> tuple[int, list[DeadLetterRow]]:
+        """How many dead letters wait for a retry, counted in SQL, and the `newest` latest of them, latest first."""
+        total = await self.pool.fetchval("SELECT count(*) FROM notice_dead_letters WHERE retried_at IS NULL")
+        rows = await self.pool.fetch(
+            "SELECT l.*, o.recipient, o.case_id, o.kind FROM notice_dead_letters l JOIN outbox o USING "
+            "(notification_id) WHERE l.retried_at IS NULL ORDER BY l.failed_at DESC, l.id DESC LIMIT $1",
+            newest,
+        )
+        return total, [DeadLetterRow(**dict(r)) for r in rows]
+
     async def retry(self, *, by: str, letter_id: int | None = None, channel: str | None = None) -> list[int]:
         """Put dead letters (one by id, or every open one of a channel) back to pending, afresh, and wake the
         relays. Returns the ids retried (none: no such open dead letter)."""
@@ -385,12 +396,4 @@ async def _facts(conn: Conn, rows: Sequence[asyncpg.Record], policy: Policy) -> 
 
 
 async def _streams(conn: Conn, stream_ids: set[str]) -> dict[str, list[StoredEvent]]:
-    if not stream_ids:
-        return {}
-    rows = await conn.fetch(
-        "SELECT case_id, body FROM events WHERE case_id = ANY($1::text[]) ORDER BY case_id, version", list(stream_ids)
-    )
-    out: dict[str, list[StoredEvent]] = {}
-    for r in rows:
-        out.setdefault(r["case_id"], []).append(parse_event(r["body"]))
-    return out
+    return {k: [parse_event(b) for b in bodies] for k, bodies in (await stream_bodies(conn, stream_ids)).items()}

@@ -1,5 +1,6 @@
-"""The work lists of the web pages: a unit's open cases by deadline, the cases awaiting verification, a unit's
-inbox of notices (read and marked read), and the drafts a form keeps across an ended session.
+"""The work lists of the web pages: a unit's open cases by deadline, the cases awaiting verification, the events
+of a list's cases (all in one query), a unit's inbox of notices (read and marked read), and the drafts a form keeps
+across an ended session.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from typing import Any
 
 import asyncpg
 
+from rectify.domain.events import EVENT_LIST_ADAPTER, Event
 from rectify.store.projections import CaseRow
+from rectify.store.streams import stream_bodies
 
 #: How long a draft waits for its author to sign in again.
 DRAFT_LIFETIME = timedelta(days=1)
@@ -39,6 +42,13 @@ async def awaiting_verification(pool: asyncpg.Pool, territories: Sequence[str] |
         limit,
     )
     return [CaseRow(**dict(r)) for r in rows]
+
+
+async def histories(pool: asyncpg.Pool, case_ids: Sequence[str]) -> dict[str, list[Event]]:
+    """Every event of each of these cases, in version order, in one query: a page of a list costs as many
+    queries for fifty cases as for one. A case with no events is absent."""
+    found = await stream_bodies(pool, case_ids)
+    return {case_id: EVENT_LIST_ADAPTER.validate_python(bodies) for case_id, bodies in found.items()}
 
 
 async def awaiting_by_territory(pool: asyncpg.Pool) -> dict[str, int]:

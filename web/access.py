@@ -1,12 +1,14 @@
-"""Who may see which case and its photos: the same rule as the units' API, for signed-in staff.
+"""Who may see which case and its photos, and act on it: the rule the units' API keeps too (client/access.py),
+for signed-in staff.
 
 A unit account sees its own unit's cases (it leads them); dispatchers, inspectors, leaders and auditors
-see every case. Photos go to the people who work or check cases (the case's unit, dispatchers,
-inspectors, auditors), as the API serves them to those roles' keys.
+see every case; an inspector with an area acts only on the cases in it. Photos go to the people who work or
+check cases (the case's unit, dispatchers, inspectors, auditors), as the API serves them to those roles' keys.
 """
 
 from __future__ import annotations
 
+from rectify.client import access
 from rectify.store.projections import CaseRow
 from rectify.store.staff import StaffUser
 from rectify.web.accounts import StaffRole
@@ -18,12 +20,16 @@ DISTRICT_WATCHERS = frozenset({StaffRole.DISPATCHER, StaffRole.LEADER, StaffRole
 
 def scope_unit(user: StaffUser) -> str | None:
     """The lead unit every list query of this person is restricted to, or None for the whole district."""
-    return user.unit_id if user.role == StaffRole.UNIT else None
+    return access.scope_unit(user.role, user.unit_id)
 
 
 def may_read(user: StaffUser, row: CaseRow) -> bool:
-    scope = scope_unit(user)
-    return scope is None or row.lead_unit == scope
+    return access.may_read(user.role, user.unit_id, row.lead_unit)
+
+
+def outside_area(user: StaffUser, row: CaseRow) -> bool:
+    """Whether this person, an inspector, would act on a case outside its area."""
+    return access.outside_area(user.role, user.areas, row)
 
 
 def may_see_evidence(user: StaffUser, row: CaseRow) -> bool:

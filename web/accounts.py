@@ -16,6 +16,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from rectify.client.access import territories
 from rectify.domain.policy import Policy, UnitKind
 from rectify.domain.types import Actor, Role
 from rectify.store.staff import NoSuchStaff, StaffStore, StaffUser
@@ -80,12 +81,10 @@ def check_areas(policy: Policy, role: StaffRole, areas: Sequence[str]) -> tuple[
     """An inspector's area: streets and towns of the city, each once, in the order given; no other role has one."""
     if areas and role is not StaffRole.INSPECTOR:
         raise AccountError(f"area: only an inspector account has an area, not a {role.value} account")
-    territories = [u for u, spec in policy.units.items() if spec.kind in (UnitKind.STREET, UnitKind.TOWN)]
+    known = territories(policy)
     for area in areas:
-        if area not in territories:
-            raise AccountError(
-                f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(territories)})"
-            )
+        if area not in known:
+            raise AccountError(f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(known)})")
     return tuple(dict.fromkeys(areas))
 
 

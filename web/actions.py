@@ -19,18 +19,20 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from rectify.client import CaseNotFound, CommandRejected, ServerUnavailable
+from rectify.client.access import OUTSIDE_AREA
 from rectify.client.evidence import keep_photo
 from rectify.domain.command_table import BY_NAME, CommandSpec, InputKind, Stream
 from rectify.domain.state import fold
 from rectify.store.evidence import EvidenceRecords
 from rectify.store.staff import StaffUser
 from rectify.store.worklists import save_draft
+from rectify.web.access import outside_area
 from rectify.web.accounts import actor_of
 from rectify.web.cases import _readable, case_context
 from rectify.web.context import WebError, csrf_guard, current_user, render, web_of
 from rectify.web.forms import TOKEN_FIELD, Posted, fields_for, read_posted
 from rectify.web.panel import page_actions, tokens
-from rectify.web.rejections import Refusal, in_words
+from rectify.web.rejections import Refusal, area_words, in_words
 from rectify.web.signin import safe_next
 
 log = structlog.get_logger("rectify.web")
@@ -56,7 +58,7 @@ async def act(request: Request, case_id: str, name: str) -> Response:
     if user is None:
         return await _keep_for_later(request, spec, case_id, form)
     await csrf_guard(request)
-    user, _ = await _readable(request, case_id)  # another unit's case is as absent as a missing one
+    user, row = await _readable(request, case_id)  # another unit's case is as absent as a missing one
     token = tokens(web_of(request)).read(_str(form, TOKEN_FIELD))
     if token is None or (token.name, token.case_id, token.action) != (user.name, case_id, name):
         raise WebError(400, _STALE, "提交未处理")
@@ -69,6 +71,10 @@ async def act(request: Request, case_id: str, name: str) -> Response:
         raise WebError(404, f"案件 {case_id} 没有记录。")
     back = safe_next(_str(form, "back") or f"/cases/{case_id}")
     posted = await read_posted(spec, fields_for(spec, state, web.policy), form)
+    if outside_area(user, row):
+        log.info("web.action_refused", case_id=case_id, action=name, user=user.name, rule=OUTSIDE_AREA)
+        refusal = Refusal(area_words(web.policy, spec, user.areas, row.territorial_unit), OUTSIDE_AREA)
+        return await _again(request, user, spec, case_id, posted, refusal, 403, back)
     if posted.errors:
         return await _again(request, user, spec, case_id, posted, None, 400, back)
     records = EvidenceRecords(web.store.pool)

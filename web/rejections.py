@@ -7,6 +7,7 @@ The rule's code is shown beside the words, so a person can quote it to the offic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rectify.client import CommandRejected
@@ -50,6 +51,15 @@ def _window_closed(spec: CommandSpec, state: CaseState, policy: Policy) -> str:
     if spec.name == "reopen":
         return f"已超过重新办理期限：结案后 {policy.reopen_window_days} 天内方可重新办理。"
     return f"已超过政策规定的期限，不能{spec.label}。"
+
+
+def area_words(policy: Policy, spec: CommandSpec, areas: Sequence[str], territory: str | None) -> str:
+    """Why an inspector may not act on a case outside its area (client/access.py)."""
+    where = unit_name(policy, territory) if territory else "未确定属地的区域"
+    mine = "、".join(unit_name(policy, a) for a in areas)
+    return (
+        f"本案属地为{where}，不在您的核查区域（{mine}）内，不能{spec.label}。请由该区域的核查员办理，或与指挥中心联系。"
+    )
 
 
 def in_words(

@@ -61,8 +61,9 @@ async def _items(
     web = web_of(request)
     policy, now = web.policy, web.clock()
     items = []
+    histories = await worklists.histories(web.store.pool, [row.case_id for row in rows])
     for row in rows:
-        events = await web.store.load_case(row.case_id)
+        events = histories.get(row.case_id, [])
         state = fold(events)
         if state is None:
             continue

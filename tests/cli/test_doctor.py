@@ -110,3 +110,26 @@ def test_doctor_says_which_server_it_cannot_reach(tmp_path: object) -> None:
     )
     assert done.returncode == 3 and "Traceback" not in done.stderr + done.stdout
     assert "postgresql" in done.stdout and "temporal" in done.stdout and "could not be reached" in done.stdout
+
+
+async def test_doctor_counts_every_dead_letter_and_lists_only_the_newest(pg: EmbeddedPostgres) -> None:
+    async with TestStack(pg=pg, time_skipping=False) as stack:
+        ref = await hotline_report(stack, "doctor-letters")
+        # 25 notices given up, one a minute (channel hook_01 the oldest, hook_25 the newest), as the relay records them.
+        await stack.store.pool.execute(
+            """WITH o AS (SELECT notification_id FROM outbox WHERE case_id = $1 LIMIT 1),
+               n AS (SELECT notification_id, i, format('hook_%s', lpad(i::text, 2, '0')) AS channel_id
+                     FROM o, generate_series(1, 25) AS i),
+               d AS (INSERT INTO notice_deliveries (notification_id, channel_id, state, failures)
+                     SELECT notification_id, channel_id, 'dead', 8 FROM n)
+               INSERT INTO notice_dead_letters (notification_id, channel_id, reason, attempts, failed_at)
+               SELECT notification_id, channel_id, 'HTTP 410 Gone', 8, now() - (25 - i) * interval '1 minute' FROM n""",
+            ref.case_id,
+        )
+        code, checks = await asyncio.to_thread(doctor, stack)
+        assert code == 0, checks
+        letters = checks["dead letters"]
+        assert letters["status"] == "warn" and letters["detail"].startswith("25 notice(s) given up")
+        listed = [item.split()[3] for item in letters["items"][:-1]]
+        assert listed == [f"hook_{i:02d}" for i in range(25, 5, -1)]  # the 20 newest, the newest first
+        assert letters["items"][-1].startswith("… and 5 more")
