@@ -7,12 +7,14 @@ This verify, in one snapshot of the store:
   version its read-model row names; for a case that went on after P, the event its chain check starts from) and
   counts the positions 1…P (from the index alone): a case deleted, an event deleted or added, or a chain
   rewritten before P changes the root or the count;
-- checks every event after P as the full verify does (links, hash, seal, columns, event id, a valid body),
+- checks every event after P against its row as the full verify does (links, hash, seal, columns, event id),
   each stream starting from its head at P, and the positions and recording times after P;
 - checks every checkpoint's links, and the root of any checkpoint taken after P.
 
 What it leaves to the full verify (the weekly Schedule): an event before P whose body was changed while its
-stored hash was kept (its chain breaks, but the head and the root do not change), and the read models.
+stored hash was kept (its chain breaks, but the head and the root do not change), the read models, and whether each
+body after P is a valid event of the domain (a parse into its pydantic event, the costliest check per event; the
+hash already proves the body is the one its writer, which writes only valid events, hashed).
 `verify_and_record` then chains a new verified checkpoint at the position it covered.
 """
 
@@ -40,7 +42,7 @@ from rectify.store.scan import Scan, scan_after
 _CHAINS = (
     "the hash chains of the events after the checkpoint: each linked to its case's head at the checkpoint, each hash "
     "over its body and the one before, each seal over its position, recorded_at and hash, every other column equal "
-    "to its body, bodies valid events, event ids derived from their commands"
+    "to its body, event ids derived from their commands (bodies valid events: the full verify)"
 )
 
 

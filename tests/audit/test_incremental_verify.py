@@ -234,3 +234,43 @@ async def test_a_checkpoint_marked_verified_afterwards_breaks_the_checkpoints_ch
         f"checkpoints: position {first.position}: checkpoint {first.number}: its hash does not match its fields"
         in found
     )
+
+
+# -- each row after the checkpoint against itself: the checks that need no parse of the body ------------------
+ROW_TAMPERS: dict[str, tuple[str, str]] = {
+    "body without its hash": (
+        "body = jsonb_set(body, '{occurred_at}', to_jsonb('2020-01-01T00:00:00Z'::text))",
+        "chains: case {c} v3: hash does not match the stored body",
+    ),
+    "hash without its body": ("hash = repeat('e', 64)", "chains: case {c} v3: hash does not match the stored body"),
+    "seal": ("seal = repeat('d', 64)", "chains: case {c} v3: column seal: "),
+}
+
+
+async def _new_case_event(store: EventStore, index: int, version: int = 3) -> tuple[str, int]:
+    """A case opened after the checkpoint (`reported` makes five events each), and the position of its event."""
+    row = await store.pool.fetchrow(
+        "SELECT case_id, position FROM events WHERE position > $1 AND version = $2 ORDER BY case_id OFFSET $3 LIMIT 1",
+        await _after(store),
+        version,
+        index,
+    )
+    return row["case_id"], row["position"]
+
+
+@pytest.mark.parametrize("tamper", sorted(ROW_TAMPERS))
+async def test_a_row_changed_after_the_checkpoint_is_named_without_parsing_bodies(store: EventStore, tamper: str) -> None:
+    case_id, position = await _new_case_event(store, 0)
+    change, finding = ROW_TAMPERS[tamper]
+    await as_superuser(store, f"UPDATE events SET {change} WHERE position = $1", position)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert any(p.startswith(finding.format(c=case_id)) for p in found), found
+
+
+async def test_two_events_after_the_checkpoint_trading_positions_are_each_named(store: EventStore) -> None:
+    (one, a), (other, b) = await _new_case_event(store, 0), await _new_case_event(store, 1)
+    for was, now in ((a, -1), (b, a), (-1, b)):  # one at a time: the primary key is checked row by row
+        await as_superuser(store, "UPDATE events SET position = $2 WHERE position = $1", was, now)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert f"chains: case {one} v3: column position: the row says {b}, but the event was sealed at {a}" in found
+    assert f"chains: case {other} v3: column position: the row says {a}, but the event was sealed at {b}" in found
