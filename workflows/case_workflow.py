@@ -213,16 +213,17 @@ class CaseWorkflow:
                 raise refused_data(command.command_id, command.case_id, self._state.status) from None
             record, own = self._adopted.settle(command.command_id, outcome.stored)
             for group in record:
-                await self._record(group)
+                # Newly appended, the store holds just the events sent: the state after them is folded already.
+                await self._record(group, state_after if not outcome.duplicate else None)
             if own is not None:
                 return own
             # The store held another command's events from an earlier attempt: they are folded now; decide again.
         raise ApplicationError(f"case {command.case_id}: the store kept moving ahead of the workflow", type="Stalled")
 
-    async def _record(self, events: list[Event]) -> None:
-        """After `events` are stored (and their notices filed): fold them, publish the state, refer for
-        accountability, tell a merge target."""
-        state_after = fold(events, self._state)
+    async def _record(self, events: list[Event], folded: CaseState | None = None) -> None:
+        """After `events` are stored (and their notices filed): fold them (unless `folded`, the state after them, is
+        given), publish the state, refer for accountability, tell a merge target."""
+        state_after = folded or fold(events, self._state)
         assert state_after is not None  # (events is not empty)
         self._state = state_after
         self._changed = True

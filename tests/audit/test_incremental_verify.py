@@ -259,7 +259,9 @@ async def _new_case_event(store: EventStore, index: int, version: int = 3) -> tu
 
 
 @pytest.mark.parametrize("tamper", sorted(ROW_TAMPERS))
-async def test_a_row_changed_after_the_checkpoint_is_named_without_parsing_bodies(store: EventStore, tamper: str) -> None:
+async def test_a_row_changed_after_the_checkpoint_is_named_without_parsing_bodies(
+    store: EventStore, tamper: str
+) -> None:
     case_id, position = await _new_case_event(store, 0)
     change, finding = ROW_TAMPERS[tamper]
     await as_superuser(store, f"UPDATE events SET {change} WHERE position = $1", position)
