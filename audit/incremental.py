@@ -20,6 +20,8 @@ hash already proves the body is the one its writer, which writes only valid even
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 from rectify.audit.checks import (
     CLOCK,
     AuditFindings,
@@ -62,7 +64,7 @@ async def verify_since(store: EventStore, histories: HistoryCheck | None = None)
             _chains(found),
             await _positions(conn, base, position),
             _checkpoints(taken, base, at_base, found),
-            await _clock(conn, taken, base, position),
+            await _clock(conn, taken, base, found),
             CheckResult(
                 check="read models",
                 what="the cases and unit_facts read models equal a rebuild from events",
@@ -140,12 +142,16 @@ def _checkpoints(
     )
 
 
-async def _clock(conn: Conn, taken: list[Checkpoint], base: Checkpoint, position: int) -> CheckResult:
-    """Recording times from the checkpoint's last event on: never back, and never after a later checkpoint's time."""
+async def _clock(conn: Conn, taken: list[Checkpoint], base: Checkpoint, found: Scan) -> CheckResult:
+    """Recording times from the checkpoint's last event on: never back, and never after a later checkpoint's time.
+    The events after the checkpoint are the scan's (the same snapshot), put in position order here."""
     clock = Clock()
     later = sorted((cp for cp in taken if cp.position > base.position and cp.sealed_time), key=lambda c: c.position)
+    rows = sorted(found.read, key=itemgetter("position"))
+    if base.position >= 1 and (last := await queries.event_at(conn, base.position)) is not None:
+        rows.insert(0, last)
     events = 0
-    async for row in queries.in_position_order_from(conn, max(base.position, 1), position):
+    for row in rows:
         while later and later[0].position < row["position"]:
             later.pop(0)
         covering = later[0] if later else None

@@ -51,14 +51,11 @@ async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
     return row
 
 
-async def in_position_order_from(conn: Conn, low: int, high: int) -> AsyncIterator[asyncpg.Record]:
-    """`in_position_order` for positions in [low, high], in the caller's transaction."""
-    query = (
-        "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position >= $1 "
-        "AND position <= $2 ORDER BY position"
+async def event_at(conn: Conn, position: int) -> asyncpg.Record | None:
+    """The event at `position` (the columns `in_position_order` reads), if there is one."""
+    return await conn.fetchrow(
+        "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position = $1", position
     )
-    async for row in conn.cursor(query, low, high, prefetch=PREFETCH):
-        yield row
 
 
 async def count_cases(pool: asyncpg.Pool) -> int:

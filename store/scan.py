@@ -69,6 +69,9 @@ class Scan:
     #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
     tails: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
     seeds: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    #: The incremental verify's rows read, as read (in stream order): its pass in position order sorts them rather
+    #: than reading the same rows a second time.
+    read: list[asyncpg.Record] = field(default_factory=list)
 
 
 def fact_key(fact: Fact) -> tuple:
@@ -237,6 +240,7 @@ async def scan_after(conn: Conn, position: int, upto: int) -> Scan:
         if row["case_id"] != stream.case_id and (seed := seeds.get(row["case_id"])) is not None:
             stream.seed(seed)
         found.events += 1
+        found.read.append(row)
         stream.check(row)
     stream.finish()
     return found
