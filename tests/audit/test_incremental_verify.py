@@ -276,3 +276,24 @@ async def test_two_events_after_the_checkpoint_trading_positions_are_each_named(
     found = problems(await verify(store, since_checkpoint=True))
     assert f"chains: case {one} v3: column position: the row says {b}, but the event was sealed at {a}" in found
     assert f"chains: case {other} v3: column position: the row says {a}, but the event was sealed at {b}" in found
+
+
+async def test_a_time_moved_back_after_the_checkpoint_and_resealed_is_named_by_the_clock(store: EventStore) -> None:
+    """A careful forger moves an event's recorded_at back and recomputes its case's seals: the chains hold, but
+    the record's clock goes back in position order (the pass over the scan's rows, sorted by position)."""
+    case_id, position = await _new_case_event(store, 0)
+    await as_superuser(
+        store, "UPDATE events SET recorded_at = recorded_at - interval '1 hour' WHERE position = $1", position
+    )
+    rows = await store.pool.fetch(
+        "SELECT position, recorded_at, hash FROM events WHERE case_id = $1 ORDER BY version", case_id
+    )
+    prev = GENESIS_HASH
+    for row in rows:
+        prev = seal_hash(prev, row["position"], row["recorded_at"], row["hash"])
+        await as_superuser(store, "UPDATE events SET seal = $2 WHERE position = $1", row["position"], prev)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert not any(p.startswith("chains:") for p in found), found
+    assert any(
+        p.startswith(f"recording times: case {case_id} v3 position {position}: column recorded_at") for p in found
+    ), found
