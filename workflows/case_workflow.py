@@ -87,6 +87,8 @@ class CaseWorkflow:
         #: the same state at the same moment rather than deciding again. Validators do not run on replay, where
         #: the handler decides as it did: `decide` is deterministic.
         self._validated: tuple[str, int, datetime, list[Event]] | None = None
+        #: `next_due` of a state (the loop asks for it twice per wake-up: whether to tick, and when to wake next).
+        self._due: tuple[CaseState, datetime | None] | None = None
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
@@ -295,7 +297,7 @@ class CaseWorkflow:
         """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""
         async with self._lock:
             state = self._case
-            due = next_due(state, self._policy)
+            due = self._next_due()
             if due is None or due > workflow.now():
                 return
             if self._tick_retry_at is not None and self._tick_retry_at > workflow.now():
@@ -313,13 +315,20 @@ class CaseWorkflow:
     def _wake_at(self) -> datetime | None:
         """The next moment the case needs attention without a command: a deadline, a rung, the reopen window."""
         state = self._case
-        due = next_due(state, self._policy)
+        due = self._next_due()
         if due is not None and self._tick_retry_at is not None:
             due = max(due, self._tick_retry_at)
         moments = [m for m in (due,) if m is not None]
         if state.status is CaseStatus.CLOSED and state.closed_at is not None:
             moments.append(reopen_window_end(self._policy, state.closed_at))
         return min(moments) if moments else None
+
+    def _next_due(self) -> datetime | None:
+        """`next_due` of the current state, worked out once per state (a pure function of it and the policy)."""
+        state = self._case
+        if self._due is None or self._due[0] is not state:
+            self._due = (state, next_due(state, self._policy))
+        return self._due[1]
 
     def _finished(self) -> bool:
         assert self._state is not None, "run() opens the case before it waits"
