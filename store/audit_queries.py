@@ -4,6 +4,8 @@ the auditors' SELECT-only role."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -49,6 +51,22 @@ async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
     )
     assert row is not None  # an aggregate without GROUP BY always returns one row
     return row
+
+
+async def export_snapshot(conn: Conn) -> str:
+    """The snapshot of `conn`'s (repeatable read) transaction, for another connection to read the same store."""
+    return await conn.fetchval("SELECT pg_export_snapshot()")
+
+
+@contextlib.asynccontextmanager
+async def in_snapshot(pool: asyncpg.Pool, snapshot: str) -> AsyncIterator[Conn]:
+    """A second connection reading the store exactly as the transaction that exported `snapshot` does (that
+    transaction must stay open until this one has begun)."""
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # PostgreSQL's own id; SET takes no parameters
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield conn
 
 
 async def event_at(conn: Conn, position: int) -> asyncpg.Record | None:

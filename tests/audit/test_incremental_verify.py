@@ -9,6 +9,7 @@ and a claim on a case that was open at the checkpoint (a stream the scan must st
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -297,3 +298,15 @@ async def test_a_time_moved_back_after_the_checkpoint_and_resealed_is_named_by_t
     assert any(
         p.startswith(f"recording times: case {case_id} v3 position {position}: column recorded_at") for p in found
     ), found
+
+
+async def test_a_pool_of_one_connection_reads_the_checkpoint_s_heads_in_turn(store: EventStore) -> None:
+    """The heads at P are read beside the scan on a second connection in the same snapshot; with one connection
+    they are read before it, not waited for forever."""
+    assert store.database_url is not None
+    single = await EventStore.connect(store.database_url, min_size=1, max_size=1)
+    try:
+        report = await asyncio.wait_for(verify(single, since_checkpoint=True), timeout=60)
+    finally:
+        await single.close()
+    assert report.ok and report.scope == "incremental", problems(report)
