@@ -55,7 +55,9 @@ async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
 
 async def export_snapshot(conn: Conn) -> str:
     """The snapshot of `conn`'s (repeatable read) transaction, for another connection to read the same store."""
-    return await conn.fetchval("SELECT pg_export_snapshot()")
+    snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+    assert isinstance(snapshot, str)  # PostgreSQL's id of it, never NULL
+    return snapshot
 
 
 @contextlib.asynccontextmanager
