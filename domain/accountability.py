@@ -139,7 +139,7 @@ def evolve_proceeding(state: ProceedingState | None, event: ProceedingEvent) -> 
             changes["status"] = ProceedingStatus.CLOSED
         case _:
             assert_never(event)
-    return state.model_copy(update=changes)
+    return state.replaced(changes)
 
 
 @overload

@@ -177,7 +177,7 @@ def evolve_point(state: PointState | None, event: PointEvent) -> PointState:
             failure = state.open_failures.get(item)
             if failure is not None and failure.case_id is None:
                 changes["open_failures"] = state.open_failures | {item: failure.model_copy(update={"case_id": opened})}
-            return state.model_copy(update=changes)
+            return state.replaced(changes)
         case _:
             assert_never(event)
 

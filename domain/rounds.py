@@ -272,7 +272,7 @@ def evolve_round(state: RoundState | None, event: RoundEvent) -> RoundState:
             changes |= {"status": RoundStatus.EXPIRED, "ended_at": event.occurred_at}
         case _:
             assert_never(event)
-    return state.model_copy(update=changes)
+    return state.replaced(changes)
 
 
 @overload

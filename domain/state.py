@@ -125,7 +125,7 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             if stage == "rectify":
                 changes["ladder_paused_hours"] = 0.0
         case e.DeadlineMissed(stage=stage):
-            missed = state.deadlines[stage].model_copy(update={"missed": True})
+            missed = state.deadlines[stage].replaced({"missed": True})
             changes["deadlines"] = state.deadlines | {stage: missed}
         case e.EscalationRaised(level=level):
             changes["escalation_level"] = level
@@ -211,7 +211,7 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
             changes |= {"feedback_at": at, "satisfied": satisfied, "deadlines": _without(state.deadlines, "feedback")}
         case _:
             assert_never(event)
-    return state.model_copy(update=changes)
+    return state.replaced(changes)
 
 
 @overload

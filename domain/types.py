@@ -4,15 +4,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_set = object.__setattr__
 
 
 class Frozen(BaseModel):
     """Immutable, strict-shaped base: unknown fields are an error, never silently dropped."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def replaced(self, changes: dict[str, Any]) -> Self:
+        """`model_copy(update=changes)`, without its generic copying: a fold makes one per event (the audit and the
+        rebuild fold every event of the store). Like `model_copy`, the changes are not validated: they come from
+        validated events. A Frozen has no extra fields (forbidden) and no private attributes."""
+        new = type(self).__new__(type(self))
+        _set(new, "__dict__", {**self.__dict__, **changes})
+        _set(new, "__pydantic_fields_set__", self.__pydantic_fields_set__ | changes.keys())
+        _set(new, "__pydantic_extra__", None)
+        _set(new, "__pydantic_private__", None)
+        return new
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -4,6 +4,8 @@ the auditors' SELECT-only role."""
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -51,14 +53,29 @@ async def span_stats(conn: Reader, low: int, high: int) -> asyncpg.Record:
     return row
 
 
-async def in_position_order_from(conn: Conn, low: int, high: int) -> AsyncIterator[asyncpg.Record]:
-    """`in_position_order` for positions in [low, high], in the caller's transaction."""
-    query = (
-        "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position >= $1 "
-        "AND position <= $2 ORDER BY position"
+async def export_snapshot(conn: Conn) -> str:
+    """The snapshot of `conn`'s (repeatable read) transaction, for another connection to read the same store."""
+    snapshot = await conn.fetchval("SELECT pg_export_snapshot()")
+    assert isinstance(snapshot, str)  # PostgreSQL's id of it, never NULL
+    return snapshot
+
+
+@contextlib.asynccontextmanager
+async def in_snapshot(pool: asyncpg.Pool, snapshot: str) -> AsyncIterator[Conn]:
+    """A second connection reading the store exactly as the transaction that exported `snapshot` does (that
+    transaction must stay open until this one has begun)."""
+    if not re.fullmatch(r"[0-9A-F-]+", snapshot):  # PostgreSQL's own id; SET takes no parameters
+        raise ValueError(f"not a snapshot id: {snapshot!r}")
+    async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read", readonly=True):
+        await conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        yield conn
+
+
+async def event_at(conn: Conn, position: int) -> asyncpg.Record | None:
+    """The event at `position` (the columns `in_position_order` reads), if there is one."""
+    return await conn.fetchrow(
+        "SELECT position, case_id, version, hash, seal, recorded_at FROM events WHERE position = $1", position
     )
-    async for row in conn.cursor(query, low, high, prefetch=PREFETCH):
-        yield row
 
 
 async def count_cases(pool: asyncpg.Pool) -> int:

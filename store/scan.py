@@ -69,6 +69,9 @@ class Scan:
     #: hash, seal), and its event before the first read (its head at the checkpoint it starts after).
     tails: dict[str, list[tuple[int, int, str, str]]] = field(default_factory=dict)
     seeds: dict[str, tuple[int, str, str]] = field(default_factory=dict)
+    #: The incremental verify's rows read, as read (in stream order): its pass in position order sorts them rather
+    #: than reading the same rows a second time.
+    read: list[asyncpg.Record] = field(default_factory=list)
 
 
 def fact_key(fact: Fact) -> tuple:
@@ -83,7 +86,7 @@ class _Stream:
 
     With `checks` every event is checked (the audit); without, only parsed and folded (the rebuild, which trusts
     the audit for the chains). With `fold` off (the incremental verify, which starts a stream part-way) the events
-    are parsed but no read-model row is made.
+    are checked against their rows but not parsed into events, and no read-model row is made.
     """
 
     def __init__(self, scan: Scan, *, checks: bool = True, fold: bool = True) -> None:
@@ -156,7 +159,9 @@ class _Stream:
                 self.scan.problems += [ChainProblem(case_id=case_id, version=version, problem=p) for p in problems]
         elif self.fold and not isinstance(body, dict):
             self.folds = False
-        if self.folds and isinstance(body, dict):
+        # A body is parsed into its event only to be folded: the incremental verify, which folds nothing, leaves the
+        # parse (a valid event) to the full verify, as it leaves it the read models.
+        if self.fold and self.folds and isinstance(body, dict):
             try:
                 self.events.append(parse_event(body))
             except ValueError as error:
@@ -226,7 +231,7 @@ CROSS JOIN LATERAL (
 
 async def scan_after(conn: Conn, position: int, upto: int) -> Scan:
     """Check the events at positions in (position, upto], each stream from its event at or before `position`
-    (taken as given: a verified checkpoint fixes it); parsed, not folded. Runs in the caller's transaction."""
+    (taken as given: a verified checkpoint fixes it); neither parsed nor folded. Runs in the caller's transaction."""
     seeds = {row["case_id"]: row for row in await conn.fetch(_SEEDS, position, upto)}
     query = f"SELECT {_select()} FROM events WHERE position > $1 AND position <= $2 ORDER BY case_id, version"
     found = Scan()
@@ -235,6 +240,7 @@ async def scan_after(conn: Conn, position: int, upto: int) -> Scan:
         if row["case_id"] != stream.case_id and (seed := seeds.get(row["case_id"])) is not None:
             stream.seed(seed)
         found.events += 1
+        found.read.append(row)
         stream.check(row)
     stream.finish()
     return found

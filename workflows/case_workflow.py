@@ -87,6 +87,8 @@ class CaseWorkflow:
         #: the same state at the same moment rather than deciding again. Validators do not run on replay, where
         #: the handler decides as it did: `decide` is deterministic.
         self._validated: tuple[str, int, datetime, list[Event]] | None = None
+        #: `next_due` of a state (the loop asks for it twice per wake-up: whether to tick, and when to wake next).
+        self._due: tuple[CaseState, datetime | None] | None = None
 
     @workflow.run
     async def run(self, input: CaseWorkflowInput) -> CaseOutcome:
@@ -213,16 +215,17 @@ class CaseWorkflow:
                 raise refused_data(command.command_id, command.case_id, self._state.status) from None
             record, own = self._adopted.settle(command.command_id, outcome.stored)
             for group in record:
-                await self._record(group)
+                # Newly appended, the store holds just the events sent: the state after them is folded already.
+                await self._record(group, state_after if not outcome.duplicate else None)
             if own is not None:
                 return own
             # The store held another command's events from an earlier attempt: they are folded now; decide again.
         raise ApplicationError(f"case {command.case_id}: the store kept moving ahead of the workflow", type="Stalled")
 
-    async def _record(self, events: list[Event]) -> None:
-        """After `events` are stored (and their notices filed): fold them, publish the state, refer for
-        accountability, tell a merge target."""
-        state_after = fold(events, self._state)
+    async def _record(self, events: list[Event], folded: CaseState | None = None) -> None:
+        """After `events` are stored (and their notices filed): fold them (unless `folded`, the state after them, is
+        given), publish the state, refer for accountability, tell a merge target."""
+        state_after = folded or fold(events, self._state)
         assert state_after is not None  # (events is not empty)
         self._state = state_after
         self._changed = True
@@ -294,7 +297,7 @@ class CaseWorkflow:
         """When a due moment has passed, let the decider say what came due (misses, rungs), in order."""
         async with self._lock:
             state = self._case
-            due = next_due(state, self._policy)
+            due = self._next_due()
             if due is None or due > workflow.now():
                 return
             if self._tick_retry_at is not None and self._tick_retry_at > workflow.now():
@@ -312,13 +315,20 @@ class CaseWorkflow:
     def _wake_at(self) -> datetime | None:
         """The next moment the case needs attention without a command: a deadline, a rung, the reopen window."""
         state = self._case
-        due = next_due(state, self._policy)
+        due = self._next_due()
         if due is not None and self._tick_retry_at is not None:
             due = max(due, self._tick_retry_at)
         moments = [m for m in (due,) if m is not None]
         if state.status is CaseStatus.CLOSED and state.closed_at is not None:
             moments.append(reopen_window_end(self._policy, state.closed_at))
         return min(moments) if moments else None
+
+    def _next_due(self) -> datetime | None:
+        """`next_due` of the current state, worked out once per state (a pure function of it and the policy)."""
+        state = self._case
+        if self._due is None or self._due[0] is not state:
+            self._due = (state, next_due(state, self._policy))
+        return self._due[1]
 
     def _finished(self) -> bool:
         assert self._state is not None, "run() opens the case before it waits"

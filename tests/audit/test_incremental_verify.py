@@ -9,6 +9,7 @@ and a claim on a case that was open at the checkpoint (a stream the scan must st
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -234,3 +235,78 @@ async def test_a_checkpoint_marked_verified_afterwards_breaks_the_checkpoints_ch
         f"checkpoints: position {first.position}: checkpoint {first.number}: its hash does not match its fields"
         in found
     )
+
+
+# -- each row after the checkpoint against itself: the checks that need no parse of the body ------------------
+ROW_TAMPERS: dict[str, tuple[str, str]] = {
+    "body without its hash": (
+        "body = jsonb_set(body, '{occurred_at}', to_jsonb('2020-01-01T00:00:00Z'::text))",
+        "chains: case {c} v3: hash does not match the stored body",
+    ),
+    "hash without its body": ("hash = repeat('e', 64)", "chains: case {c} v3: hash does not match the stored body"),
+    "seal": ("seal = repeat('d', 64)", "chains: case {c} v3: column seal: "),
+}
+
+
+async def _new_case_event(store: EventStore, index: int, version: int = 3) -> tuple[str, int]:
+    """A case opened after the checkpoint (`reported` makes five events each), and the position of its event."""
+    row = await store.pool.fetchrow(
+        "SELECT case_id, position FROM events WHERE position > $1 AND version = $2 ORDER BY case_id OFFSET $3 LIMIT 1",
+        await _after(store),
+        version,
+        index,
+    )
+    return row["case_id"], row["position"]
+
+
+@pytest.mark.parametrize("tamper", sorted(ROW_TAMPERS))
+async def test_a_row_changed_after_the_checkpoint_is_named_without_parsing_bodies(
+    store: EventStore, tamper: str
+) -> None:
+    case_id, position = await _new_case_event(store, 0)
+    change, finding = ROW_TAMPERS[tamper]
+    await as_superuser(store, f"UPDATE events SET {change} WHERE position = $1", position)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert any(p.startswith(finding.format(c=case_id)) for p in found), found
+
+
+async def test_two_events_after_the_checkpoint_trading_positions_are_each_named(store: EventStore) -> None:
+    (one, a), (other, b) = await _new_case_event(store, 0), await _new_case_event(store, 1)
+    for was, now in ((a, -1), (b, a), (-1, b)):  # one at a time: the primary key is checked row by row
+        await as_superuser(store, "UPDATE events SET position = $2 WHERE position = $1", was, now)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert f"chains: case {one} v3: column position: the row says {b}, but the event was sealed at {a}" in found
+    assert f"chains: case {other} v3: column position: the row says {a}, but the event was sealed at {b}" in found
+
+
+async def test_a_time_moved_back_after_the_checkpoint_and_resealed_is_named_by_the_clock(store: EventStore) -> None:
+    """A careful forger moves an event's recorded_at back and recomputes its case's seals: the chains hold, but
+    the record's clock goes back in position order (the pass over the scan's rows, sorted by position)."""
+    case_id, position = await _new_case_event(store, 0)
+    await as_superuser(
+        store, "UPDATE events SET recorded_at = recorded_at - interval '1 hour' WHERE position = $1", position
+    )
+    rows = await store.pool.fetch(
+        "SELECT position, recorded_at, hash FROM events WHERE case_id = $1 ORDER BY version", case_id
+    )
+    prev = GENESIS_HASH
+    for row in rows:
+        prev = seal_hash(prev, row["position"], row["recorded_at"], row["hash"])
+        await as_superuser(store, "UPDATE events SET seal = $2 WHERE position = $1", row["position"], prev)
+    found = problems(await verify(store, since_checkpoint=True))
+    assert not any(p.startswith("chains:") for p in found), found
+    assert any(
+        p.startswith(f"recording times: case {case_id} v3 position {position}: column recorded_at") for p in found
+    ), found
+
+
+async def test_a_pool_of_one_connection_reads_the_checkpoint_s_heads_in_turn(store: EventStore) -> None:
+    """The heads at P are read beside the scan on a second connection in the same snapshot; with one connection
+    they are read before it, not waited for forever."""
+    assert store.database_url is not None
+    single = await EventStore.connect(store.database_url, min_size=1, max_size=1)
+    try:
+        report = await asyncio.wait_for(verify(single, since_checkpoint=True), timeout=60)
+    finally:
+        await single.close()
+    assert report.ok and report.scope == "incremental", problems(report)
