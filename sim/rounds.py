@@ -14,17 +14,17 @@ import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from rectify.city import City
 from rectify.domain.inspection import InspectionPoint
 from rectify.domain.points import ItemAnswer
-from rectify.domain.round_plans import plan_rounds
+from rectify.domain.round_plans import FIRES_AT, plan_rounds
 from rectify.domain.rounds import PlanRound, RoundKind
 from rectify.domain.types import EvidenceRef
 
 #: When the Schedules start rounds (workflows/schedules.py): team rounds daily, the duty leader's on Mondays.
-TEAM_AT, DUTY_AT = time(8, 30), time(9, 0)
+TEAM_AT, DUTY_AT = FIRES_AT[RoundKind.TEAM][0], FIRES_AT[RoundKind.DUTY][0]
 #: Share of points neglected by those who answer for them, and how often an item of theirs fails, or another's.
 NEGLECTED_SHARE, NEGLECTED_FAILS, KEPT_FAILS = 0.2, 0.35, 0.03
 #: The inspectors leave one team round in this many unfinished (they stop after about half the points), taking the
