@@ -114,3 +114,18 @@ async def test_a_round_is_refused_before_it_starts(stack: TestStack) -> None:
         await stack.client.start_round(point_ids=["p001"], actor=INSPECTOR)
     with pytest.raises(CommandRejected, match="each point once"):
         await stack.client.start_round(point_ids=["p001", "p001"], actor=DISPATCHER)
+
+
+async def test_a_round_started_by_hand_is_due_hours_after_the_callers_clock(stack: TestStack) -> None:
+    """The due time counts from the caller's clock (`at`), as a report's duplicate window does, not the wall clock:
+    on a time-skipping server two days ahead of it, a round due an hour after the server's now is planned and runs
+    until then, and is missed after."""
+    await stack.env.sleep(timedelta(days=2))
+    now = await stack.env.get_current_time()
+    started = await stack.client.start_round(point_ids=["p005"], actor=DISPATCHER, round_id="ahead-1", hours=1, at=now)
+    assert started.status is RoundStatus.OPEN and started.due_at == now + timedelta(hours=1)
+    handle = stack.env.client.get_workflow_handle(round_workflow_id("rd-ahead-1"), result_type=RoundState)
+    await stack.env.sleep(timedelta(minutes=50))
+    assert (await handle.query(RoundWorkflow.state)).missed is False  # type: ignore[union-attr]
+    await stack.env.sleep(timedelta(minutes=20))
+    assert (await handle.query(RoundWorkflow.state)).missed is True  # type: ignore[union-attr]
