@@ -14,6 +14,7 @@ from rectify.client import CaseNotFound, CommandRejected
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.points import ItemAnswer
 from rectify.domain.rounds import RoundState, RoundStatus
+from rectify.domain.types import Channel
 from rectify.store import inspections
 from rectify.workflows.models import round_workflow_id
 from rectify.workflows.round_workflow import RoundWorkflow
@@ -129,3 +130,24 @@ async def test_a_round_started_by_hand_is_due_hours_after_the_callers_clock(stac
     assert (await handle.query(RoundWorkflow.state)).missed is False  # type: ignore[union-attr]
     await stack.env.sleep(timedelta(minutes=20))
     assert (await handle.query(RoundWorkflow.state)).missed is True  # type: ignore[union-attr]
+
+
+async def test_a_failed_item_repeating_an_open_case_puts_that_case_on_the_point(stack: TestStack) -> None:
+    """A failed item whose report repeats an open case joins it (the duplicate rule): that case then carries the
+    point's id, so the point's readiness counts it as the point's page lists it."""
+    market = stack.city.points["p001"]
+    citizen = await stack.client.report(
+        idempotency_key="citizen-bins",
+        category="garbage_sorting",  # what p001's bins_ok opens
+        description="农贸市场门口垃圾桶满溢",
+        location=market.location,
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
+    await stack.client.start_round(point_ids=["p001"], actor=DISPATCHER, round_id="repeat-1")
+    recorded = await stack.client.record_point("repeat-1", "p001", INSPECTOR, answers(stack, "p001", "bins_ok"))
+    assert recorded.cases == {"bins_ok": citizen.case_id}  # joined, not opened anew
+    case = await stack.store.get_case(citizen.case_id)
+    assert case is not None and case.duplicates == 1 and case.point_id == "p001"
+    on_point = await inspections.cases_on_points(stack.store.pool, ["p001"])
+    assert [c.case_id for c in on_point["p001"]] == [citizen.case_id]
