@@ -135,13 +135,15 @@ class Rounds(Intake):
     async def rounds(self, **filters: object) -> list[RoundRow]:
         return await inspections.round_rows(self.store.pool, **filters)  # type: ignore[arg-type]
 
-    async def battle_map(self, at: datetime | None = None) -> list[BoardPoint]:
-        """Every point of the city with its readiness at `at`: by default now, or the record's last moment if that
-        is later (a simulated city runs ahead of the clock: `make demo` plays the coming days)."""
+    async def battle_map(self, at: datetime | None = None, point_ids: Sequence[str] | None = None) -> list[BoardPoint]:
+        """Every point of the city (or those named: a point's page) with its readiness at `at`: by default now, or
+        the record's last moment if that is later (a simulated city runs ahead of the clock: `make demo` plays the
+        coming days)."""
         if at is None:
             latest = await self.store.latest_event_time()
             at = max(datetime.now(UTC), latest) if latest else datetime.now(UTC)
-        return await inspections.battle_map(self.store.pool, self.city.points.values(), self.city.policy, at)
+        points = self.city.points.values()
+        return await inspections.battle_map(self.store.pool, points, self.city.policy, at, point_ids)
 
     async def open_failure_case(
         self,
