@@ -20,7 +20,7 @@ from rectify.api.keys import ApiKey
 from rectify.api.v1 import READERS, Caller
 from rectify.client import CaseNotFound, CommandRejected
 from rectify.client.evidence import check_evidence
-from rectify.domain.battle_map import BoardPoint, by_unit, select
+from rectify.domain.battle_map import BOARD_POINT, BoardPoint, by_unit, select
 from rectify.domain.command_table import BY_NAME, Stream
 from rectify.domain.points import ItemAnswer
 from rectify.domain.types import Role
@@ -52,7 +52,7 @@ def _reader(key: ApiKey, unit_id: str) -> None:
 
 
 def _point_out(row: BoardPoint) -> dict[str, Any]:
-    return row.model_dump(mode="json")
+    return BOARD_POINT.dump_python(row, mode="json")
 
 
 @router.get(
@@ -97,7 +97,7 @@ async def get_point(point_id: PointId, key: Caller, request: Request) -> dict:
         raise HTTPException(404, f"no point {point_id[:100]}")  # a unit's key: not even whether it exists
     if key.role not in READERS:
         raise HTTPException(403, f"a {key.role} key cannot read points here")
-    [row] = [b for b in await api.client.battle_map() if b.point.point_id == point_id]
+    [row] = await api.client.battle_map(point_ids=[point_id])  # this point only
     records = await inspections.point_records(api.store.pool, point_id)
     return {"point": _point_out(row), "records": [e.model_dump(mode="json") for e in records]}
 

@@ -20,9 +20,18 @@ from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.converter import data_converter
 from rectify.workflows.models import workflow_id_for
+from rectify.workflows.round_workflow import RoundPlannerWorkflow, RoundWorkflow
 from rectify.workflows.verify_workflow import VerifyWorkflow
 
-WORKFLOWS = (CaseWorkflow, AccountabilityWorkflow, CheckpointWorkflow, VerifyWorkflow, BulletinWorkflow)
+WORKFLOWS = (
+    CaseWorkflow,
+    AccountabilityWorkflow,
+    CheckpointWorkflow,
+    VerifyWorkflow,
+    BulletinWorkflow,
+    RoundWorkflow,
+    RoundPlannerWorkflow,
+)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
 
 

@@ -39,7 +39,8 @@ PHOTO = EvidenceRef(sha256="0" * 64, size=1024, media_type="image/jpeg")
 END = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 #: The two statements of `inspections.battle_map` (store/inspections.py), fetched raw: the baseline.
 BARE = (
-    "SELECT * FROM points WHERE $1::text[] IS NULL OR point_id = ANY($1::text[]) ORDER BY point_id",
+    """SELECT point_id, last_checked_at, failed_items FROM points
+           WHERE $1::text[] IS NULL OR point_id = ANY($1::text[])""",
     """SELECT point_id, case_id, status, due_at, escalation_level FROM cases
        WHERE point_id IS NOT NULL AND ($1::text[] IS NULL OR point_id = ANY($1::text[]))
        ORDER BY point_id, opened_at, case_id""",

@@ -29,12 +29,13 @@ def recover(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Start the workflow of every case and proceeding that the store holds open but Temporal does not run.
+    """Start the workflow of every case, proceeding and round that the store holds open but Temporal does not run.
 
     For a Temporal cluster that lost its persistence, a move to another cluster, or the demo's cases (run on
     the time-skipping server). Each starts from the state folded from its events; its deadlines and rungs
-    follow from that state and the current time, and a rung already recorded is never raised again. Running
-    it again starts nothing new. `rectify up` runs it at start."""
+    follow from that state and the current time, and a rung already recorded is never raised again. The round
+    Schedules are created if the cluster lacks them, and the rounds of their last firing, if it was lost with the
+    cluster, are started. Running it again starts nothing new. `rectify up` runs it at start."""
 
     async def work(client: Any) -> Any:
         with progress_on(err) as progress:
@@ -48,7 +49,8 @@ def recover(
 
 @contextmanager
 def progress_on(out: Console) -> Iterator[Any]:
-    """A progress bar per pass (cases, proceedings, referrals) on `out`; yields the callback recovery calls."""
+    """A progress bar per pass (cases, proceedings, referrals, rounds, schedules, plans) on `out`; yields the
+    callback recovery calls."""
     bar = Progress(TextColumn("recover {task.description}"), BarColumn(), MofNCompleteColumn(), console=out)
     tasks: dict[str, Any] = {}
 

@@ -8,6 +8,7 @@ exception: `CaseNotFound`, `CommandRejected` (with the rule), or `ServerUnavaila
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from temporalio.service import RPCError, RPCStatusCode
@@ -66,12 +67,15 @@ class RectifyClient(Rounds):
     async def close(self) -> None:
         await self.store.close()
 
-    async def recover(self, *, restart_ended: bool = False, progress: Progress | None = None) -> Recovery:
-        """Start the workflow of every case and proceeding the store holds open but Temporal does not run
-        (client/recover.py): after a cluster lost its persistence, a move to another cluster, or the demo."""
+    async def recover(
+        self, *, restart_ended: bool = False, progress: Progress | None = None, now: datetime | None = None
+    ) -> Recovery:
+        """Start the workflow of every case, proceeding and round the store holds open but Temporal does not run,
+        and the round Schedules (client/recover.py): after a cluster lost its persistence, a move to another
+        cluster, or the demo. `now`: the moment it judges from (the clock by default)."""
         from rectify.client.recover import recover
 
-        return await recover(self, restart_ended=restart_ended, progress=progress)
+        return await recover(self, restart_ended=restart_ended, progress=progress, now=now)
 
     # -- reads ----------------------------------------------------------------------------------
     async def get(self, case_id: str) -> CaseView:

@@ -6,9 +6,13 @@ answer that the case has ended. Each such case starts again from the state folde
 derived from that state and the current time (domain/escalation.py `next_due`): a rung the store holds is never
 raised again, one whose moment passed while nothing ran is raised once by the first tick, and later ones wait.
 
-Three passes: cases, open proceedings, and top rungs whose proceeding never recorded its opening (the case
-workflow started it a moment before the cluster was lost). Idempotent: a workflow that runs is left alone, and
-each workflow id is taken once (a second recovery, or the case's own workflow, finds it taken).
+Passes: cases, open proceedings, top rungs whose proceeding never recorded its opening (the case workflow started
+it a moment before the cluster was lost), open rounds (each RoundWorkflow from the round as its events leave it),
+the round Schedules (created when the cluster has none), and the rounds of a Schedule's firing lost with the
+cluster: its last firing planned nothing the store holds while the one before it did, so the planner ran here and
+its last run was lost; its rounds still due are started as the planner starts them. Idempotent: a workflow that
+runs is left alone, and each workflow id is taken once (a second recovery, or the case's own workflow, finds it
+taken).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 import asyncpg
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import ScheduleAlreadyRunningError, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -32,13 +36,18 @@ from rectify.client.errors import ServerUnavailable
 from rectify.client.temporal import register_search_attributes
 from rectify.domain.accountability import ProceedingStatus, fold_proceeding, proceeding_id_for, referral_for
 from rectify.domain.escalation import case_is_live
+from rectify.domain.round_plans import firings, plan_rounds
+from rectify.domain.rounds import PlanRound, RoundKind, RoundStatus
 from rectify.domain.state import fold
 from rectify.domain.types import FINAL_STATUSES, CaseStatus
+from rectify.store import inspections
 from rectify.store import recovery as queries
 from rectify.workflows import search
 from rectify.workflows.accountability_workflow import AccountabilityWorkflow
 from rectify.workflows.case_workflow import CaseWorkflow
-from rectify.workflows.models import CaseWorkflowInput, ProceedingInput, workflow_id_for
+from rectify.workflows.models import CaseWorkflowInput, ProceedingInput, RoundInput, round_workflow_id, workflow_id_for
+from rectify.workflows.round_workflow import RoundWorkflow
+from rectify.workflows.schedules import round_schedules
 
 #: Workflows described or started at once.
 CONCURRENCY = 16
@@ -58,6 +67,9 @@ class Kind(StrEnum):
     CASE = "case"
     PROCEEDING = "proceeding"
     REFERRAL = "referral"  # a top rung whose proceeding has no events yet
+    ROUND = "round"
+    SCHEDULE = "schedule"  # a round Schedule: started means created
+    PLAN = "plan"  # a round of a Schedule's firing lost with the cluster
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,8 @@ class Recovery:
         }
 
 
-#: Told after each item: which pass ("cases", "proceedings", "referrals"), how many are done, how many in all.
+#: Told after each item: which pass ("cases", "proceedings", "referrals", "rounds", "schedules", "plans"), how many
+#: are done, how many in all.
 Progress = Callable[[str, int, int], None]
 
 
@@ -133,7 +146,74 @@ class _Run:
         have = await queries.streams_present(self.pool, [proceeding_id_for(c, v) for c, v in rungs])
         unopened = [(c, v) for c, v in rungs if proceeding_id_for(c, v) not in have]
         items += await _each("referrals", Kind.REFERRAL, unopened, self.referral, progress)
+        rounds = await queries.open_round_ids(self.pool, RoundStatus.OPEN.value)
+        items += await _each("rounds", Kind.ROUND, rounds, self.round, progress)
+        schedules = round_schedules(self.client.task_queue, self.policy.timezone)
+        items += await _each("schedules", Kind.SCHEDULE, schedules, self.schedule, progress)
+        items += await _each("plans", Kind.PLAN, await self._lost_plans(), self.planned, progress)
         return Recovery(items)
+
+    async def round(self, round_id: str) -> Recovered:
+        """An open round's workflow, from the round as its events leave it (its timer from its due time and now)."""
+        workflow_id = round_workflow_id(round_id)
+        status = await self._status(workflow_id)
+        if status is WorkflowExecutionStatus.RUNNING:
+            return Recovered(Kind.ROUND, round_id, Outcome.RUNNING)
+        state = await inspections.round_state(self.pool, round_id)
+        if state is None or state.status is not RoundStatus.OPEN:
+            return Recovered(Kind.ROUND, round_id, Outcome.SETTLED)
+        if status is not None and not self.restart_ended:
+            return Recovered(Kind.ROUND, round_id, Outcome.ENDED, f"Temporal: {status.name.lower()}")
+        if missing := [p.point_id for p in state.points if p.point_id not in self.client.city.points]:
+            raise ValueError(f"points {missing} of the round are no longer in the city")
+        points = tuple(self.client.city.points[p.point_id] for p in state.points)
+        start = RoundInput(policy=self.policy, carried=state, points=points)
+        outcome = await self._start(RoundWorkflow.run, start, workflow_id, ended=status is not None)
+        return Recovered(Kind.ROUND, round_id, outcome, f"{len(state.remaining)} of {len(points)} points left")
+
+    async def schedule(self, item: tuple[str, Any]) -> Recovered:
+        """A round Schedule, created when the cluster lacks it (a Schedule the worker made is lost with the cluster)."""
+        schedule_id, schedule = item
+        handle = self.client.temporal.get_schedule_handle(schedule_id)
+        try:
+            await handle.describe()
+            return Recovered(Kind.SCHEDULE, schedule_id, Outcome.RUNNING)
+        except RPCError as error:
+            if error.status is RPCStatusCode.UNIMPLEMENTED:  # the time-skipping test server has no Schedules
+                return Recovered(Kind.SCHEDULE, schedule_id, Outcome.SETTLED, "this server keeps no Schedules")
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+        try:
+            await self.client.temporal.create_schedule(schedule_id, schedule)
+        except ScheduleAlreadyRunningError:  # created meanwhile by a worker starting
+            return Recovered(Kind.SCHEDULE, schedule_id, Outcome.RUNNING)
+        return Recovered(Kind.SCHEDULE, schedule_id, Outcome.STARTED)
+
+    async def _lost_plans(self) -> list[PlanRound]:
+        """The rounds of each Schedule's last firing, when that firing left no round in the store while the one before
+        it did (the planner ran here, and its last run was lost with the cluster), still due after now."""
+        points = self.client.city.points.values()
+        rows = await inspections.point_rows(self.pool)
+        checked = {point_id: row.last_checked_at for point_id, row in rows.items() if row.last_checked_at}
+        lost: list[PlanRound] = []
+        for kind in (RoundKind.TEAM, RoundKind.DUTY):
+            latest, before = firings(kind, self.now, self.policy.timezone)
+            plans = plan_rounds(kind, points, self.policy, latest, checked)
+            earlier = [p.case_id for p in plan_rounds(kind, points, self.policy, before, checked)]
+            present = await queries.streams_present(self.pool, [p.case_id for p in plans] + earlier)
+            if present.isdisjoint(p.case_id for p in plans) and not present.isdisjoint(earlier):
+                lost += [p for p in plans if p.due_at > self.now]
+        return lost
+
+    async def planned(self, plan: PlanRound) -> Recovered:
+        """A lost firing's round, started as RoundPlannerWorkflow starts it (its id taken once)."""
+        workflow_id = round_workflow_id(plan.case_id)
+        status = await self._status(workflow_id)
+        if status is not None:
+            return Recovered(Kind.PLAN, plan.case_id, Outcome.RUNNING, f"Temporal: {status.name.lower()}")
+        start = RoundInput(policy=self.policy, plan=plan)
+        outcome = await self._start(RoundWorkflow.run, start, workflow_id, ended=False)
+        return Recovered(Kind.PLAN, plan.case_id, outcome, f"due {plan.due_at.isoformat()}")
 
     async def case(self, case_id: str) -> Recovered:
         workflow_id = workflow_id_for(case_id)
@@ -249,7 +329,15 @@ async def _each(
 
 
 async def _guarded(kind: Kind, item: Any, work: Callable[[Any], Awaitable[Recovered]]) -> Recovered:
-    label = item if isinstance(item, str) else proceeding_id_for(*item)
+    match item:
+        case str():
+            label = item
+        case PlanRound():
+            label = item.case_id
+        case (str() as schedule_id, _) if kind is Kind.SCHEDULE:
+            label = schedule_id
+        case _:
+            label = proceeding_id_for(*item)
     try:
         return await work(item)
     except RPCError as error:

@@ -49,15 +49,18 @@ class Rounds(Intake):
         leader: str | None = None,
         task_group: str | None = None,
         inspector_unit: str | None = None,
+        at: datetime | None = None,
     ) -> RoundState:
         """Start a round by hand (专项巡查): these points, walked by `inspector_unit`'s inspectors (the policy's by
-        default), due `hours` from now (the team round's hours by default). Refused, naming the rule, before it
-        starts; the same `round_id` again answers with the round already started."""
+        default), due `hours` after `at` (the team round's hours by default). `at`: the moment it starts on the
+        caller's clock, as for a report (default now; a simulation or a time-skipping test server passes its own).
+        Refused, naming the rule, before it starts; the same `round_id` again answers with the round already
+        started."""
         rules = self.city.policy.inspection
         stream = round_stream(round_id or f"spot-{uuid.uuid4().hex[:12]}")
         if unknown := [p for p in point_ids if p not in self.city.points]:
             raise CommandRejected(f"unknown points {unknown}", rule="invalid_command", case_id=stream)
-        now = datetime.now(UTC)
+        now = at or datetime.now(UTC)
         try:
             plan = PlanRound(
                 command_id=f"plan/{stream}",
@@ -132,13 +135,15 @@ class Rounds(Intake):
     async def rounds(self, **filters: object) -> list[RoundRow]:
         return await inspections.round_rows(self.store.pool, **filters)  # type: ignore[arg-type]
 
-    async def battle_map(self, at: datetime | None = None) -> list[BoardPoint]:
-        """Every point of the city with its readiness at `at`: by default now, or the record's last moment if that
-        is later (a simulated city runs ahead of the clock: `make demo` plays the coming days)."""
+    async def battle_map(self, at: datetime | None = None, point_ids: Sequence[str] | None = None) -> list[BoardPoint]:
+        """Every point of the city (or those named: a point's page) with its readiness at `at`: by default now, or
+        the record's last moment if that is later (a simulated city runs ahead of the clock: `make demo` plays the
+        coming days)."""
         if at is None:
             latest = await self.store.latest_event_time()
             at = max(datetime.now(UTC), latest) if latest else datetime.now(UTC)
-        return await inspections.battle_map(self.store.pool, self.city.points.values(), self.city.policy, at)
+        points = self.city.points.values()
+        return await inspections.battle_map(self.store.pool, points, self.city.policy, at, point_ids)
 
     async def open_failure_case(
         self,

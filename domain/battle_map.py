@@ -7,7 +7,10 @@ is and what figure each responsible leader, task group and unit gets. Filters ar
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+
+from pydantic import TypeAdapter
 
 from rectify.domain.inspection import InspectionPoint
 from rectify.domain.points import CaseOnPoint, PointFacts, PointReadiness, Readiness, case_overdue, readiness
@@ -15,8 +18,10 @@ from rectify.domain.policy import Policy
 from rectify.domain.types import Frozen
 
 
-class BoardPoint(Frozen):
-    """One point on the map: the point as the city gives it, what its records say, and its readiness."""
+@dataclass(frozen=True, slots=True)
+class BoardPoint:
+    """One point on the map: the point as the city gives it, what its records say, and its readiness. A plain
+    dataclass: the map makes one per point on every read (`BOARD_POINT` dumps one for the API)."""
 
     point: InspectionPoint
     readiness: PointReadiness
@@ -24,6 +29,9 @@ class BoardPoint(Frozen):
     failed_items: tuple[str, ...] = ()
     open_cases: tuple[str, ...] = ()
     overdue_cases: tuple[str, ...] = ()
+
+
+BOARD_POINT: TypeAdapter[BoardPoint] = TypeAdapter(BoardPoint)
 
 
 class Share(Frozen):
@@ -52,8 +60,9 @@ def board(
 ) -> list[BoardPoint]:
     """Every point with its readiness at `now`, in point id order."""
     out: list[BoardPoint] = []
+    nothing = PointFacts()
     for point in sorted(points, key=lambda p: p.point_id):
-        known, on_point = facts.get(point.point_id, PointFacts()), cases.get(point.point_id, ())
+        known, on_point = facts.get(point.point_id, nothing), cases.get(point.point_id, ())
         out.append(
             BoardPoint(
                 point=point,

@@ -52,6 +52,8 @@ class AttachDuplicate(CommandBase):
     location: Point
     channel: Channel
     distance_m: Annotated[float, Field(ge=0)]
+    #: The inspection point whose failed item the repeating report came from: the case then answers for it too.
+    point_id: Annotated[str | None, Field(max_length=100)] = None
 
 
 class ClaimCase(CommandBase):

@@ -313,6 +313,7 @@ def decide(state: CaseState | None, command: Command, now: datetime, policy: Pol
                 location=command.location,
                 channel=command.channel,
                 distance_m=command.distance_m,
+                point_id=command.point_id,
             )
         case ReopenCase(reason=reason):
             require_status(state, command, frozenset({S.CLOSED}))

@@ -58,6 +58,7 @@ def attachment(report: ReportCase, found: Duplicate, command_id: str) -> AttachD
         location=report.location,
         channel=report.channel,
         distance_m=found.distance_m,
+        point_id=report.point_id,
     )
 
 

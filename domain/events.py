@@ -126,6 +126,8 @@ class DuplicateAttached(EventBase):
     location: Point
     channel: Channel
     distance_m: float
+    #: The inspection point a repeating failed item came from (left out when absent, as in earlier events).
+    point_id: str | None = Field(default=None, exclude_if=lambda value: value is None)
 
 
 class CaseMerged(EventBase):

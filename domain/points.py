@@ -8,6 +8,7 @@ battle map's colour) is a pure function of the point's state, the cases it opene
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal, assert_never, overload
@@ -214,7 +215,10 @@ REASON_LABELS = {
 }
 
 
-class CaseOnPoint(Frozen):
+# Readiness's inputs and answer are plain frozen dataclasses, not models: the battle map makes one of each per point
+# and per case it reads (thousands a page), from rows the store has already typed, so there is nothing to validate.
+@dataclass(frozen=True, slots=True)
+class CaseOnPoint:
     """What readiness needs of a case the point opened: is it still open, and past its deadline?"""
 
     case_id: str
@@ -223,13 +227,15 @@ class CaseOnPoint(Frozen):
     escalation_level: int = 0
 
 
-class PointReadiness(Frozen):
+@dataclass(frozen=True, slots=True)
+class PointReadiness:
     point_id: str
     level: Readiness
     reasons: tuple[Reason, ...] = ()
 
 
-class PointFacts(Frozen):
+@dataclass(frozen=True, slots=True)
+class PointFacts:
     """What readiness needs of a point's record: when it was last checked and which items still fail."""
 
     last_checked_at: datetime | None = None

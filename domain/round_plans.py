@@ -9,13 +9,34 @@ Schedule that fires twice plans the same round twice, which its workflow id then
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from rectify.domain.inspection import InspectionPoint, duty_leader, round_stream
 from rectify.domain.policy import Policy
 from rectify.domain.rounds import PlanRound, RoundKind
 from rectify.domain.types import SYSTEM_ACTOR
+
+#: When the round Schedules fire (workflows/schedules.py), in the city's zone: each task group's team round every
+#: day at 08:30, the duty leader's every Monday (weekday 0) at 09:00.
+FIRES_AT: dict[RoundKind, tuple[time, int | None]] = {
+    RoundKind.TEAM: (time(8, 30), None),
+    RoundKind.DUTY: (time(9, 0), 0),
+}
+
+
+def firings(kind: RoundKind, now: datetime, timezone: str) -> tuple[datetime, datetime]:
+    """The last moment at or before `now` the Schedule of `kind` fired, and the one before it."""
+    at, weekday = FIRES_AT[kind]
+    zone = ZoneInfo(timezone)
+    day = now.astimezone(zone).date()
+    step = timedelta(days=1 if weekday is None else 7)
+    if weekday is not None:
+        day -= timedelta(days=(day.weekday() - weekday) % 7)
+    latest = datetime.combine(day, at, zone)
+    if latest > now:
+        latest = datetime.combine(day - step, at, zone)
+    return latest, datetime.combine(latest.date() - step, at, zone)
 
 
 def plan_rounds(

@@ -132,8 +132,10 @@ def evolve(state: CaseState | None, event: Event) -> CaseState:
         case e.CaseRejected() | e.CaseWithdrawn():
             status = CaseStatus.REJECTED if isinstance(event, e.CaseRejected) else CaseStatus.WITHDRAWN
             changes |= {"status": status, "ended_at": at, "deadlines": {}}
-        case e.DuplicateAttached():
+        case e.DuplicateAttached(point_id=point_id):
             changes["duplicates"] = state.duplicates + 1
+            if state.point_id is None and point_id is not None:  # a point's failed item joined it: it answers there
+                changes["point_id"] = point_id
         case e.CaseMerged(into_case_id=into):
             changes |= {"status": CaseStatus.MERGED, "merged_into": into, "ended_at": at, "deadlines": {}}
         case e.CaseAbsorbed(merged_case_id=merged):

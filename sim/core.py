@@ -176,7 +176,8 @@ class Simulation:
             state = await self.engine.plan_round(item, at)
             self.counts.rounds += 1
             self._round_changed(state)
-            for walk in walks(self.city, self.config.seed, item, at):
+            day_index = (at.astimezone(self.policy.calendar.zone).date() - self.config.start).days
+            for walk in walks(self.city, self.config.seed, item, at, day_index):
                 self._push(walk.at, _WALK, walk)
         elif rank == _WALK:
             await self._walk(item, at)

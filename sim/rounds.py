@@ -4,7 +4,8 @@ A seeded model, the same for every engine. Every day at 08:30 each task group's 
 09:00 the duty leader's (domain/round_plans.py, as the Schedules plan them). Some points are neglected: their items
 fail often, so their failures open cases that the units then work like any other. Some rounds are not finished:
 the inspectors stop part-way and the round misses its due time. Everything is a pure function of the seed, the
-round and the point, so both engines walk the same points at the same moments and find the same things.
+round's place in the run (its kind, its task group and the day's index, never its date) and the point, so both engines
+walk the same points at the same moments and find the same things, and any start gives the same rounds.
 """
 
 from __future__ import annotations
@@ -13,21 +14,22 @@ import hashlib
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from rectify.city import City
 from rectify.domain.inspection import InspectionPoint
 from rectify.domain.points import ItemAnswer
-from rectify.domain.round_plans import plan_rounds
+from rectify.domain.round_plans import FIRES_AT, plan_rounds
 from rectify.domain.rounds import PlanRound, RoundKind
 from rectify.domain.types import EvidenceRef
 
 #: When the Schedules start rounds (workflows/schedules.py): team rounds daily, the duty leader's on Mondays.
-TEAM_AT, DUTY_AT = time(8, 30), time(9, 0)
+TEAM_AT, DUTY_AT = FIRES_AT[RoundKind.TEAM][0], FIRES_AT[RoundKind.DUTY][0]
 #: Share of points neglected by those who answer for them, and how often an item of theirs fails, or another's.
 NEGLECTED_SHARE, NEGLECTED_FAILS, KEPT_FAILS = 0.2, 0.35, 0.03
-#: Share of rounds the inspectors leave unfinished (they stop after about half the points).
-UNFINISHED_SHARE = 0.15
+#: The inspectors leave one team round in this many unfinished (they stop after about half the points), taking the
+#: run's team rounds in order from a seeded offset, so every run of a few days has some; and this share of duty rounds.
+UNFINISHED_EVERY, UNFINISHED_SHARE = 7, 0.15
 #: Minutes between two points of a round, and the first point's distance from the start.
 WALK_MINUTES = 25
 NOTES = ("现场检查发现问题，已拍照取证", "问题仍未整改到位", "群众反映强烈，需尽快整改")
@@ -64,21 +66,37 @@ def rounds_starting(city: City, day_start: datetime, last_checked: Mapping[str, 
     return plans
 
 
-def walks(city: City, seed: int, plan: PlanRound, start: datetime) -> list[Walk]:
+def round_key(plan: PlanRound, day_index: int) -> str:
+    """The round's place in the run, for its randomness: its id carries its date (and the duty leader rotates by
+    date), so keying on it would make which rounds are left unfinished depend on when the run starts."""
+    return f"{plan.kind.value}/{plan.task_group or ''}/{day_index}"
+
+
+def unfinished(city: City, seed: int, plan: PlanRound, day_index: int) -> bool:
+    """Whether the inspectors stop part-way: the run's team rounds are numbered day by day in task-group order and
+    every UNFINISHED_EVERY-th is left, from an offset the seed picks; a duty round draws from its own key."""
+    if plan.kind is RoundKind.TEAM and plan.task_group is not None:
+        groups = sorted(city.policy.inspection.task_groups)
+        number = day_index * len(groups) + groups.index(plan.task_group)
+        return (number + _rng(seed, "unfinished").randrange(UNFINISHED_EVERY)) % UNFINISHED_EVERY == 0
+    return _rng(seed, "round", round_key(plan, day_index)).random() < UNFINISHED_SHARE
+
+
+def walks(city: City, seed: int, plan: PlanRound, start: datetime, day_index: int) -> list[Walk]:
     """How the round is walked: its points in order, a few minutes apart, each item answered as found."""
-    rng = _rng(seed, "round", plan.case_id)
+    key = round_key(plan, day_index)
     points = list(plan.points)
-    if rng.random() < UNFINISHED_SHARE:
+    if unfinished(city, seed, plan, day_index):
         points = points[: max(0, len(points) // 2)]
     out = []
     for index, point in enumerate(points):
         at = start + timedelta(minutes=WALK_MINUTES * (index + 1), seconds=7)
-        out.append(Walk(at, plan.case_id, point.point_id, _answers(city, seed, plan.case_id, point)))
+        out.append(Walk(at, plan.case_id, point.point_id, _answers(city, seed, key, plan.case_id, point)))
     return out
 
 
-def _answers(city: City, seed: int, round_stream: str, point: InspectionPoint) -> tuple[ItemAnswer, ...]:
-    rng = _rng(seed, "answers", round_stream, point.point_id)
+def _answers(city: City, seed: int, key: str, round_stream: str, point: InspectionPoint) -> tuple[ItemAnswer, ...]:
+    rng = _rng(seed, "answers", key, point.point_id)
     fails = NEGLECTED_FAILS if neglected(seed, point.point_id) else KEPT_FAILS
     answers = []
     for item in city.policy.inspection.point_categories[point.category].items:

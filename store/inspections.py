@@ -28,7 +28,7 @@ from rectify.domain.types import OPEN_STATUSES
 from rectify.store.projections import PointRow, RoundRow
 
 Pool = asyncpg.Pool | asyncpg.Connection
-_OPEN = sorted(s.value for s in OPEN_STATUSES)
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
 
 
 async def point_rows(pool: Pool, point_ids: Sequence[str] | None = None) -> dict[str, PointRow]:
@@ -49,30 +49,33 @@ async def cases_on_points(pool: Pool, point_ids: Sequence[str] | None = None) ->
         None if point_ids is None else list(point_ids),
     )
     found: dict[str, list[CaseOnPoint]] = {}
-    for r in rows:
-        found.setdefault(r["point_id"], []).append(
-            CaseOnPoint(
-                case_id=r["case_id"],
-                open=r["status"] in _OPEN,
-                due_at=r["due_at"],
-                escalation_level=r["escalation_level"],
-            )
-        )
+    for point_id, case_id, status, due_at, level in rows:
+        found.setdefault(point_id, []).append(CaseOnPoint(case_id, status in _OPEN, due_at, level))
     return found
 
 
-def facts_of_row(row: PointRow) -> PointFacts:
-    failed = tuple(item for item in row.failed_items.split(",") if item)
-    return PointFacts(last_checked_at=row.last_checked_at, failed_items=failed)
-
-
-async def battle_map(pool: Pool, points: Iterable[InspectionPoint], policy: Policy, now: datetime) -> list[BoardPoint]:
-    """Every point with its readiness at `now` (the 攻坚作战图's data): two queries, whatever the number of points."""
-    points = list(points)
-    rows = await point_rows(pool)
-    cases = await cases_on_points(pool)
-    facts = {point_id: facts_of_row(row) for point_id, row in rows.items()}
-    return board(points, facts, cases, now, policy)
+async def battle_map(
+    pool: Pool,
+    points: Iterable[InspectionPoint],
+    policy: Policy,
+    now: datetime,
+    point_ids: Sequence[str] | None = None,
+) -> list[BoardPoint]:
+    """Every point with its readiness at `now` (the 攻坚作战图's data), or only those named (a point's page): two
+    queries, whatever the number of points, each reading only the columns readiness needs into plain tuples."""
+    wanted = None if point_ids is None else list(point_ids)
+    if wanted is not None:
+        named = set(wanted)
+        points = [p for p in points if p.point_id in named]
+    rows = await pool.fetch(
+        """SELECT point_id, last_checked_at, failed_items FROM points
+           WHERE $1::text[] IS NULL OR point_id = ANY($1::text[])""",
+        wanted,
+    )
+    facts = {
+        point_id: PointFacts(checked, tuple(failed.split(",")) if failed else ()) for point_id, checked, failed in rows
+    }
+    return board(points, facts, await cases_on_points(pool, wanted), now, policy)
 
 
 async def point_records(pool: Pool, point_id: str) -> list[PointEvent]:

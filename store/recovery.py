@@ -1,5 +1,5 @@
-"""What `rectify recover` asks the store (client/recover.py): the cases and proceedings it holds open, and
-the top rungs whose proceeding has no stream yet."""
+"""What `rectify recover` asks the store (client/recover.py): the cases, proceedings and rounds it holds open,
+and which streams exist (the top rungs' proceedings, the rounds a Schedule's firing planned)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,9 @@ async def streams_present(pool: asyncpg.Pool, stream_ids: Collection[str]) -> se
         "SELECT DISTINCT case_id FROM events WHERE case_id = ANY($1::text[]) AND version = 1", list(stream_ids)
     )
     return {r["case_id"] for r in rows}
+
+
+async def open_round_ids(pool: asyncpg.Pool, status: str) -> list[str]:
+    """The rounds in `status` (open), oldest first."""
+    rows = await pool.fetch("SELECT round_id FROM rounds WHERE status = $1 ORDER BY planned_at, round_id", status)
+    return [r["round_id"] for r in rows]

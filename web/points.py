@@ -206,7 +206,7 @@ async def point_page(request: Request, point_id: str) -> Response:
             cases = {o.item: o.case_id_opened for o in opened if o.round_id == event.round_id}
             visits.append(Visit(event, items, cases))
     visits.reverse()  # newest first
-    row = next((r for r in await web.client.battle_map() if r.point.point_id == point_id), None)
+    row = next(iter(await web.client.battle_map(point_ids=[point_id])), None)  # this point only
     case_rows = []
     for o in opened:
         case = await web.store.get_case(o.case_id_opened)

@@ -17,6 +17,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError, RPCStatusCode
 
+from rectify.domain.round_plans import FIRES_AT
 from rectify.domain.rounds import RoundKind
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.models import BulletinRequest, PlannerInput
@@ -72,21 +73,20 @@ async def ensure_bulletin_schedule(client: Client, task_queue: str, timezone: st
     return await _ensure(client, BULLETIN_SCHEDULE_ID, schedule)
 
 
-async def ensure_round_schedules(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:
+def round_schedules(task_queue: str, timezone: str = "Asia/Shanghai") -> list[tuple[str, Schedule]]:
     """天天督查: every day at 08:30 in the city's zone, each task group's team round; every Monday at 09:00, the
-    round of the week's duty leader (rotating through the leaders). Each run plans its rounds and starts them."""
-
-    def at(hour: int, minute: int, *days: int) -> ScheduleCalendarSpec:
-        weekdays = [ScheduleRange(d) for d in days] if days else [ScheduleRange(0, 6)]
-        return ScheduleCalendarSpec(
-            day_of_week=weekdays, hour=[ScheduleRange(hour)], minute=[ScheduleRange(minute)], second=[ScheduleRange(0)]
-        )
-
+    round of the week's duty leader (rotating through the leaders); when, from domain/round_plans.py `FIRES_AT`.
+    Each run plans its rounds and starts them."""
     made = []
-    for schedule_id, kind, when in (
-        (TEAM_ROUNDS_SCHEDULE_ID, RoundKind.TEAM, at(8, 30)),
-        (DUTY_ROUND_SCHEDULE_ID, RoundKind.DUTY, at(9, 0, 1)),
-    ):
+    for schedule_id, kind in ((TEAM_ROUNDS_SCHEDULE_ID, RoundKind.TEAM), (DUTY_ROUND_SCHEDULE_ID, RoundKind.DUTY)):
+        at, weekday = FIRES_AT[kind]
+        days = [ScheduleRange(0, 6)] if weekday is None else [ScheduleRange((weekday + 1) % 7)]  # Sunday is 0 here
+        when = ScheduleCalendarSpec(
+            day_of_week=days,
+            hour=[ScheduleRange(at.hour)],
+            minute=[ScheduleRange(at.minute)],
+            second=[ScheduleRange(0)],
+        )
         schedule = Schedule(
             action=ScheduleActionStartWorkflow(
                 RoundPlannerWorkflow.run,
@@ -96,8 +96,13 @@ async def ensure_round_schedules(client: Client, task_queue: str, timezone: str 
             ),
             spec=ScheduleSpec(calendars=[when], time_zone_name=timezone),
         )
-        made.append(await _ensure(client, schedule_id, schedule))
-    return all(made)
+        made.append((schedule_id, schedule))
+    return made
+
+
+async def ensure_round_schedules(client: Client, task_queue: str, timezone: str = "Asia/Shanghai") -> bool:
+    """The round Schedules (`round_schedules`), created if missing."""
+    return all([await _ensure(client, schedule_id, s) for schedule_id, s in round_schedules(task_queue, timezone)])
 
 
 async def _ensure(client: Client, schedule_id: str, schedule: Schedule) -> bool:

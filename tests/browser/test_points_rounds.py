@@ -7,7 +7,6 @@ and are photographed at 1280 and 375 px.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from playwright.sync_api import Browser, Page, Route, expect
@@ -24,14 +23,16 @@ BIN = photo((60, 120, 60), (200, 200, 60))
 
 
 def start(site: Site, round_id: str, *point_ids: str) -> Any:
-    """A round started by hand, due 8 hours from the server's now: the time-skipping server runs ahead of the wall
-    clock the SDK counts from (the seeded overdue case took it a month ahead)."""
+    """A round started by hand, due 8 hours after it starts on the server's clock, which the time-skipping server
+    runs ahead of the wall clock (the seeded overdue case took it a month ahead)."""
 
     async def work() -> Any:
-        ahead = await site.stack.env.get_current_time() - datetime.now(UTC)
-        hours = max(ahead.total_seconds(), 0) / 3600 + 8
         return await site.stack.client.start_round(
-            point_ids=list(point_ids), actor=DISPATCHER, round_id=round_id, hours=hours
+            point_ids=list(point_ids),
+            actor=DISPATCHER,
+            round_id=round_id,
+            hours=8,
+            at=await site.stack.env.get_current_time(),
         )
 
     return site.run(work())

@@ -289,6 +289,28 @@ def test_a_duplicate_report_is_attached_with_what_it_said_and_where() -> None:
         14.2,
     )
     assert fold(events, given(report())).duplicates == 1
+    assert "point_id" not in e.model_dump() and fold(events, given(report())).point_id is None
+
+
+def test_a_failed_item_repeating_an_open_case_puts_the_case_on_the_point_unless_it_answers_for_another() -> None:
+    def attach(point_id: str) -> c.AttachDuplicate:
+        return cmd(
+            c.AttachDuplicate,
+            Actor(unit_id="office_inspection", role=Role.INSPECTOR),
+            idempotency_key=f"round/r-1/{point_id}/bins_ok",
+            description="垃圾桶满溢",
+            location=Point(lon=106.5701, lat=29.6001),
+            channel=Channel.INSPECTION,
+            distance_m=3.0,
+            point_id=point_id,
+        )
+
+    first = when(given(report()), attach("p-market"))
+    assert first[0].point_id == "p-market"
+    on_point = fold(first, given(report()))
+    assert on_point.point_id == "p-market"
+    second = when(on_point, attach("p-alley"))
+    assert second[0].point_id == "p-alley" and fold(second, on_point).point_id == "p-market"  # the first point stays
 
 
 def test_a_command_for_another_case_is_refused_naming_both() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -135,7 +136,7 @@ def test_an_overdue_case_on_the_point_makes_it_red_and_a_case_in_time_does_not()
     assert readiness("p", passed, [in_time], T0 + timedelta(hours=1), IPOLICY).level is Readiness.READY
     late = readiness("p", passed, [in_time], T0 + timedelta(hours=3), IPOLICY)
     assert late.level is Readiness.NOT_READY and late.reasons == (Reason.OVERDUE_CASE,)
-    closed = in_time.model_copy(update={"open": False})
+    closed = replace(in_time, open=False)
     assert readiness("p", passed, [closed], T0 + timedelta(hours=3), IPOLICY).level is Readiness.READY
     climbing = CaseOnPoint(case_id="c2", open=True, due_at=None, escalation_level=1)
     assert readiness("p", passed, [climbing], T0, IPOLICY).level is Readiness.NOT_READY

@@ -1,8 +1,9 @@
 """The Temporal dev server loses its persistence under live cases: stopped, its database file deleted, started
 empty. `rectify recover` starts every case and proceeding the store holds open from its folded state: each
 takes its next command, each rung fires once (one whose moment passed while nothing ran fires once, after the
-recovery), a top rung whose proceeding never opened gets one, and `audit verify` passes. A second recovery
-starts nothing."""
+recovery), a top rung whose proceeding never opened gets one, and `audit verify` passes. Open rounds take their
+next point, the round Schedules are there again, and the team rounds of the day's firing, which the cluster lost
+(yesterday's are in the store), are started as the planner starts them. A second recovery starts nothing."""
 
 from __future__ import annotations
 
@@ -24,11 +25,17 @@ from rectify.devstack import EmbeddedPostgres, TemporalDevServer
 from rectify.domain.accountability import proceeding_id_for
 from rectify.domain.commands import Tick
 from rectify.domain.decider import decide
+from rectify.domain.points import ItemAnswer
 from rectify.domain.policy import Policy, StageLimits
+from rectify.domain.round_plans import firings, plan_rounds
+from rectify.domain.rounds import RoundKind, round_id_of
 from rectify.domain.state import fold
-from rectify.domain.types import SYSTEM_ACTOR, Channel
+from rectify.domain.types import SYSTEM_ACTOR, Actor, Channel, Role
 from rectify.store import EventStore, migrate
 from rectify.worker import build_worker
+from rectify.workflows.models import RoundInput, round_workflow_id
+from rectify.workflows.round_workflow import RoundWorkflow
+from rectify.workflows.schedules import DUTY_ROUND_SCHEDULE_ID, TEAM_ROUNDS_SCHEDULE_ID
 from tests.support.faults import assert_audit_verifies
 from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, SECOND, photo, point_in, round_the_clock, unit
 
@@ -44,7 +51,10 @@ def seconds_policy(policy: Policy) -> Policy:
         for code, c in base.categories.items()
     }
     stages = StageLimits(dispatch_hours=1.0, claim_hours=1.0, verify_hours=1.0, feedback_hours=1.0)
-    return base.model_copy(update={"categories": categories, "stages": stages})
+    # Rounds still due whenever the test runs: a team round of yesterday's firing, a duty round of last Monday's.
+    rounds = base.inspection.rounds.model_copy(update={"team_round_hours": 48.0, "duty_round_hours": 24.0 * 8})
+    inspection = base.inspection.model_copy(update={"rounds": rounds})
+    return base.model_copy(update={"categories": categories, "stages": stages, "inspection": inspection})
 
 
 async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float = 60) -> None:
@@ -93,7 +103,30 @@ async def test_recover_after_the_cluster_lost_its_persistence(pg: EmbeddedPostgr
         async def lead(case_id: str) -> object:
             return unit((await store.get_case(case_id)).lead_unit)
 
-        async with build_worker(temporal, store, "recover-queue"):
+        inspector = Actor(unit_id=city.policy.inspection.rounds.inspector_unit, role=Role.INSPECTOR)
+
+        def passing(point_id: str) -> list[ItemAnswer]:
+            category = city.policy.inspection.point_categories[city.points[point_id].category]
+            return [ItemAnswer(item=item.code, passed=True) for item in category.items]
+
+        async with build_worker(temporal, store, "recover-queue", city=city, open_case=client.open_failure_case):
+            # Rounds: one by hand, half walked; yesterday's team round of a task group, as its Schedule started it.
+            # The moment recovery judges from is taken now, so today's firing is the one these rounds precede.
+            judged_at = datetime.now(UTC)
+            spot_points = sorted(city.points)[:2]
+            spot = (await client.start_round(point_ids=spot_points, actor=DISPATCHER, hours=48)).round_id
+            await client.record_point(spot, spot_points[0], inspector, passing(spot_points[0]))
+            latest, before = firings(RoundKind.TEAM, judged_at, city.policy.timezone)
+            yesterday = plan_rounds(RoundKind.TEAM, city.points.values(), city.policy, before)[0]
+            await temporal.start_workflow(
+                RoundWorkflow.run,
+                RoundInput(policy=city.policy, plan=yesterday),
+                id=round_workflow_id(yesterday.case_id),
+                task_queue="recover-queue",
+            )
+            await until("yesterday's round planned", lambda: _is_set(store.head(yesterday.case_id)))
+            todays = {p.case_id for p in plan_rounds(RoundKind.TEAM, city.points.values(), city.policy, latest)}
+
             a = await report("a", CALM, "st_guanyinqiao")  # stays dispatched
             b = await report("b", CALM, "st_huaxinjie")  # claimed
             c = await report("c", CALM, "st_wulidian")  # submitted
@@ -128,7 +161,7 @@ async def test_recover_after_the_cluster_lost_its_persistence(pg: EmbeddedPostgr
             temporal_back = datetime.now(UTC)
             before_recovery = {case: await level(case) for case in (d1, d2, d3)}
 
-            recovery = await client.recover()
+            recovery = await client.recover(now=judged_at)
             started = {(i.kind, i.id) for i in recovery.items if i.outcome is Outcome.STARTED}
             assert recovery.ok, recovery.as_dict()["failed"]
             assert {i for k, i in started if k is Kind.CASE} == {a, b, c, d1, d2, d3, e}
@@ -136,13 +169,28 @@ async def test_recover_after_the_cluster_lost_its_persistence(pg: EmbeddedPostgr
             assert (Kind.PROCEEDING, await proceeding(d1)) in started  # carried: still waiting for the explanation
             [d3_proceeding] = [p for lv, p in await rungs(d3) if lv == TOP]
             assert (Kind.REFERRAL, d3_proceeding) in started  # the top rung's proceeding, opened by the recovery
+            assert {i for k, i in started if k is Kind.ROUND} == {spot, round_id_of(yesterday.case_id)}
+            assert {i for k, i in started if k is Kind.SCHEDULE} == {TEAM_ROUNDS_SCHEDULE_ID, DUTY_ROUND_SCHEDULE_ID}
+            for schedule_id in (TEAM_ROUNDS_SCHEDULE_ID, DUTY_ROUND_SCHEDULE_ID):
+                await temporal.get_schedule_handle(schedule_id).describe()
+            # Today's firing was lost (yesterday's is in the store): its team rounds; no duty round ran here before.
+            assert {i for k, i in started if k is Kind.PLAN} == todays
+            for stream in todays:
+                await until(f"{stream} planned", lambda stream=stream: _is_set(store.head(stream)))
 
             await until("d2 climbed to the top again after the recovery", lambda: _at_least(level(d2), TOP))
             await until("d2's proceeding opened", lambda: _is_set(proceeding(d2)))
             await until("d3's proceeding opened", lambda: _is_set(proceeding(d3)))
-            again = await client.recover()
+            again = await client.recover(now=judged_at)
             assert [i for i in again.items if i.outcome is Outcome.STARTED] == []  # idempotent
             assert again.ok and again.count(Kind.CASE, Outcome.RUNNING) == 7
+            assert again.count(Kind.ROUND, Outcome.RUNNING) == 2 + len(todays)
+            assert again.count(Kind.SCHEDULE, Outcome.RUNNING) == 2
+
+            # The open round takes its next point and completes.
+            walked = await client.record_point(spot, spot_points[1], inspector, passing(spot_points[1]))
+            assert walked.state.status == "completed"
+            assert (await client.round(round_id_of(yesterday.case_id))).status == "open"
 
             # Every open case takes its next command.
             await client.claim(a, await lead(a))

@@ -1,4 +1,5 @@
-"""Record the replay corpus: real case, checkpoint, verify and bulletin workflow runs on the time-skipping server.
+"""Record the replay corpus: real case, checkpoint, verify, bulletin and round workflow runs on the time-skipping
+server.
 
     .venv/bin/python -m tests.histories.record
 
@@ -19,10 +20,13 @@ from rectify.audit.replay import fetch_runs
 from rectify.client import RectifyClient
 from rectify.devstack import TestStack
 from rectify.domain.accountability import Outcome
+from rectify.domain.points import ItemAnswer
+from rectify.domain.rounds import RoundKind
 from rectify.domain.types import Actor, Channel, Role
 from rectify.workflows.bulletin_workflow import BulletinWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
-from rectify.workflows.models import BulletinRequest, workflow_id_for
+from rectify.workflows.models import BulletinRequest, PlannerInput, round_workflow_id, workflow_id_for
+from rectify.workflows.round_workflow import RoundPlannerWorkflow
 from rectify.workflows.verify_workflow import VerifyTask, VerifyWorkflow
 from tests.support.scenario import DISPATCHER, INSPECTOR, REPORTER, photo, point_in, unit
 
@@ -42,7 +46,8 @@ async def record(out: Path = HERE) -> list[Path]:
                 idempotency_key=f"corpus-{name}",
                 category=category,
                 description="占道经营（回放样本）",
-                location=point_in(city, "st_guanyinqiao"),
+                # Each its own spot: the same category at the same place would join the first open case (duplicates).
+                location=point_in(city, "st_guanyinqiao", index=len(cases)),
                 channel=Channel.HOTLINE,
                 actor=REPORTER,
             )
@@ -99,6 +104,8 @@ async def record(out: Path = HERE) -> list[Path]:
             await long_lived.submit(continued, unit(lead), [photo(f"round {round_}")], "已整改")
             await long_lived.verify(continued, INSPECTOR, False, "未到位")
 
+        rounds = await record_rounds(stack)
+
         await stack.env.sleep(timedelta(days=14))
         # 四问责 opened a proceeding (a child workflow); its explanation deadline has passed unanswered.
         [proceeding] = await client.proceedings(case_id=ladder)
@@ -125,6 +132,7 @@ async def record(out: Path = HERE) -> list[Path]:
             await stack.env.client.execute_workflow(
                 BulletinWorkflow.run, BulletinRequest(week=None), id=bulletin_id, task_queue=stack.task_queue
             )
+        rounds["round_planner"] = await record_planner(stack)
         cases["accountability"] = proceeding.proceeding_id
         written = []
         for name, case_id in cases.items():
@@ -134,11 +142,57 @@ async def record(out: Path = HERE) -> list[Path]:
                 path = out / (f"{name}.json" if len(runs) == 1 else f"{name}.run{n + 1}.json")
                 path.write_text(history.to_json(), encoding="utf-8")
                 written.append(path)
-        for name, workflow_id in (("checkpoint", checkpoint_id), ("verify", verify_id), ("bulletin", bulletin_id)):
+        singles = [("checkpoint", checkpoint_id), ("verify", verify_id), ("bulletin", bulletin_id), *rounds.items()]
+        for name, workflow_id in singles:
             history = (await fetch_runs(stack.env.client, workflow_id))[-1]
             (out / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
             written.append(out / f"{name}.json")
         return written
+
+
+async def record_rounds(stack: TestStack) -> dict[str, str]:
+    """Rounds (RoundWorkflow): one walked to the end, an item failing and opening a case; one missing its due time,
+    climbing the ladder and expiring (over the days slept after this); one whose workflow was lost and
+    `rectify recover` started again from the store, then walked. By workflow id, for the caller to fetch."""
+    client, env = stack.client, stack.env
+    inspector = Actor(unit_id=stack.city.policy.inspection.rounds.inspector_unit, role=Role.INSPECTOR)
+
+    def answers(point_id: str, failing: str | None = None) -> list[ItemAnswer]:
+        category = stack.city.policy.inspection.point_categories[stack.city.points[point_id].category]
+        return [
+            ItemAnswer(item=i.code, passed=False, evidence=(photo(i.code),), note="垃圾桶满溢（回放样本）")
+            if i.code == failing
+            else ItemAnswer(item=i.code, passed=True)
+            for i in category.items
+        ]
+
+    async def start(round_id: str, hours: float, *points: str) -> str:
+        await client.start_round(
+            point_ids=points, actor=DISPATCHER, round_id=round_id, hours=hours, at=await env.get_current_time()
+        )
+        return round_workflow_id(round_id)
+
+    walked = await start("corpus-walked", 8, "p001", "p002")
+    await client.record_point("corpus-walked", "p001", inspector, answers("p001", "bins_ok"))
+    await client.record_point("corpus-walked", "p002", inspector, answers("p002"))
+    missed = await start("corpus-missed", 1, "p003", "p004")
+    await client.record_point("corpus-missed", "p003", inspector, answers("p003"))
+    recovered = await start("corpus-recovered", 8, "p005", "p006")
+    await client.record_point("corpus-recovered", "p005", inspector, answers("p005"))
+    await env.client.get_workflow_handle(recovered).terminate("the cluster lost it (replay corpus)")
+    await client.recover(restart_ended=True, now=await env.get_current_time())
+    await client.record_point("corpus-recovered", "p006", inspector, answers("p006"))
+    return {"round": walked, "round_missed": missed, "round_recovered": recovered}
+
+
+async def record_planner(stack: TestStack) -> str:
+    """A round Schedule's run: the planner starts the day's team rounds (left running: nothing sleeps after this)."""
+    planner = "rectify-round-planner-corpus"
+    with stack.env.auto_time_skipping_disabled():
+        await stack.env.client.execute_workflow(
+            RoundPlannerWorkflow.run, PlannerInput(kind=RoundKind.TEAM), id=planner, task_queue=stack.task_queue
+        )
+    return planner
 
 
 if __name__ == "__main__":

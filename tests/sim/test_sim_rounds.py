@@ -4,7 +4,7 @@ red points, and the store still verifies. On the direct engine and, shorter, on 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from rectify.city import DEFAULT_CITY_DIR, City, load_city
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.points import Readiness
 from rectify.sim.core import SimConfig
+from rectify.sim.rounds import rounds_starting, walks
 from rectify.sim.run import EngineName, SimOptions, simulate
 from rectify.store import EventStore, inspections
 from tests.support.starts import configured_start, future_start, quiet_start
@@ -68,3 +69,30 @@ async def test_rounds_leave_a_city_of_green_amber_and_red_points(
         assert count > 0 and problems == [] and diff.clean
     finally:
         await store.close()
+
+
+def _walked(city: City, start: date, days: int) -> list[tuple]:
+    """What the inspectors do on each round of a run from `start`, told by the round's place in the run (kind, task
+    group, day's index), not its date: the points planned and, for each point walked, when and what was found."""
+    out: list[tuple] = []
+    for index in range(days):
+        day_start = datetime.combine(start + timedelta(days=index), time(0), city.policy.calendar.zone)
+        for plan in rounds_starting(city, day_start, {}):
+            if plan.task_group is None:  # the duty leader rotates by date, and so do the duty round's points
+                continue
+            steps = [
+                (w.at - day_start, w.point_id, [(a.item, a.passed, a.note) for a in w.answers])  # photos name the round
+                for w in walks(city, 3, plan, day_start, index)
+            ]
+            out.append((plan.kind, plan.task_group, index, tuple(p.point_id for p in plan.points), steps))
+    return out
+
+
+def test_the_simulated_rounds_do_not_depend_on_the_start_date(city: City) -> None:
+    """Which rounds are left unfinished and what is found on each point follow the seed and the day's index only:
+    a run from a week near the Spring Festival of a year the calendar does not know yet walks as one in autumn."""
+    days = 3
+    runs = {start: _walked(city, start, days) for start in (START, date(2027, 2, 1), date(2026, 9, 28))}
+    assert len({repr(run) for run in runs.values()}) == 1, list(runs)
+    unfinished = [r for r in runs[START] if len(r[4]) < len(r[3])]
+    assert unfinished, "a run of a few days leaves some team rounds unfinished"

@@ -79,6 +79,9 @@ async def test_the_battle_map_colours_points_from_records_and_cases(store: Event
     assert colours["p-alley"].readiness.level is Readiness.STALE  # never checked
     later = T0 + timedelta(days=1)  # the case's two-hour limit long past
     assert (await q.battle_map(store.pool, [MARKET], IPOLICY, later))[0].overdue_cases == (opened[0].case_id,)
+    # A point's page asks for its point only: the same row as on the whole map, and no other.
+    for point_id in ("p-market", "p-alley"):
+        assert await q.battle_map(store.pool, [MARKET, ALLEY], IPOLICY, at, [point_id]) == [colours[point_id]]
 
 
 async def test_audit_verify_covers_point_streams_and_catches_a_tampered_record(store: EventStore) -> None:

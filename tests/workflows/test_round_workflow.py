@@ -14,6 +14,7 @@ from rectify.client import CaseNotFound, CommandRejected
 from rectify.devstack import EmbeddedPostgres, TestStack
 from rectify.domain.points import ItemAnswer
 from rectify.domain.rounds import RoundState, RoundStatus
+from rectify.domain.types import Channel
 from rectify.store import inspections
 from rectify.workflows.models import round_workflow_id
 from rectify.workflows.round_workflow import RoundWorkflow
@@ -114,3 +115,39 @@ async def test_a_round_is_refused_before_it_starts(stack: TestStack) -> None:
         await stack.client.start_round(point_ids=["p001"], actor=INSPECTOR)
     with pytest.raises(CommandRejected, match="each point once"):
         await stack.client.start_round(point_ids=["p001", "p001"], actor=DISPATCHER)
+
+
+async def test_a_round_started_by_hand_is_due_hours_after_the_callers_clock(stack: TestStack) -> None:
+    """The due time counts from the caller's clock (`at`), as a report's duplicate window does, not the wall clock:
+    on a time-skipping server two days ahead of it, a round due an hour after the server's now is planned and runs
+    until then, and is missed after."""
+    await stack.env.sleep(timedelta(days=2))
+    now = await stack.env.get_current_time()
+    started = await stack.client.start_round(point_ids=["p005"], actor=DISPATCHER, round_id="ahead-1", hours=1, at=now)
+    assert started.status is RoundStatus.OPEN and started.due_at == now + timedelta(hours=1)
+    handle = stack.env.client.get_workflow_handle(round_workflow_id("rd-ahead-1"), result_type=RoundState)
+    await stack.env.sleep(timedelta(minutes=50))
+    assert (await handle.query(RoundWorkflow.state)).missed is False  # type: ignore[union-attr]
+    await stack.env.sleep(timedelta(minutes=20))
+    assert (await handle.query(RoundWorkflow.state)).missed is True  # type: ignore[union-attr]
+
+
+async def test_a_failed_item_repeating_an_open_case_puts_that_case_on_the_point(stack: TestStack) -> None:
+    """A failed item whose report repeats an open case joins it (the duplicate rule): that case then carries the
+    point's id, so the point's readiness counts it as the point's page lists it."""
+    market = stack.city.points["p001"]
+    citizen = await stack.client.report(
+        idempotency_key="citizen-bins",
+        category="garbage_sorting",  # what p001's bins_ok opens
+        description="农贸市场门口垃圾桶满溢",
+        location=market.location,
+        channel=Channel.HOTLINE,
+        actor=REPORTER,
+    )
+    await stack.client.start_round(point_ids=["p001"], actor=DISPATCHER, round_id="repeat-1")
+    recorded = await stack.client.record_point("repeat-1", "p001", INSPECTOR, answers(stack, "p001", "bins_ok"))
+    assert recorded.cases == {"bins_ok": citizen.case_id}  # joined, not opened anew
+    case = await stack.store.get_case(citizen.case_id)
+    assert case is not None and case.duplicates == 1 and case.point_id == "p001"
+    on_point = await inspections.cases_on_points(stack.store.pool, ["p001"])
+    assert [c.case_id for c in on_point["p001"]] == [citizen.case_id]
