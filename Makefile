@@ -49,12 +49,19 @@ pdf-libs:
 		fi; \
 	fi
 
+# The suite on one pytest-xdist worker per core (at most 4): its tests mostly wait on servers, and each worker starts
+# its own (PostgreSQL, Temporal, receivers, uvicorn, Chromium) on ports and folders of its own. A test module stays
+# on one worker (loadscope: its module fixtures start once), in collection order (the browser modules last on each
+# worker: see tests/conftest.py). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 2); [ $$n -gt 4 ] && n=4; echo $$n)
+PARALLEL := -n $(TEST_WORKERS) --dist loadscope
+
 test: $(STAMP) browser pdf-libs
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	@$(MAKE) --no-print-directory types
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PARALLEL)
 
 # The pages' pictures in docs/screenshots (README), taken by the browser tests at desktop and phone width.
 screenshots: $(STAMP) browser

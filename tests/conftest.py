@@ -2,6 +2,12 @@
 
 The run leaves through `os._exit` (temporalio/sdk-python#300: a process that used a Temporal client
 may abort at interpreter exit), after the servers are stopped and the summary is printed.
+
+Under pytest-xdist (`make test` runs `-n 2 --dist loadscope`) every worker is a session of its own: its own
+PostgreSQL, Temporal servers, receivers and Chromium, each on a free port and in a folder of its own. A worker
+leaves through `os._exit` too, after its session has stopped its servers and sent its last report to the
+controller (xdist sends it from pytest_sessionfinish, before pytest_unconfigure); the controller's own exit
+status is the run's.
 """
 
 from __future__ import annotations
@@ -27,6 +33,10 @@ _own_basetemp: Path | None = None
 def pytest_configure(config: pytest.Config) -> None:
     """A malformed `RECTIFY_TEST_START` stops the run here, before any test, with what to write instead."""
     global _exit_status, _own_basetemp
+    if hasattr(config.option, "loadscopereorder"):
+        # xdist's loadscope would send the modules with the most tests first, browser modules among them; in
+        # collection order (pytest_collection_modifyitems) each worker runs its browser modules last.
+        config.option.loadscopereorder = False
     if os.geteuid() == 0 and not config.option.basetemp:
         # As root, PostgreSQL runs as another user, which needs to pass through the temporary folders. Each pytest
         # session makes /tmp/pytest-of-root private again at its start, which would lock out the servers of a run
@@ -45,7 +55,8 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The browser tests last. Playwright's sync API marks its own event loop as running in this thread between
     calls (playwright/_impl/_greenlets.py), for as long as its session fixture lives, and pytest-asyncio cannot
-    start another loop after that."""
+    start another loop after that. Under xdist each worker runs its modules in this order (pytest_configure turns
+    off loadscope's reordering by size, which would put a browser module before the others)."""
     items.sort(key=lambda item: item.nodeid.startswith("tests/browser/"))
 
 

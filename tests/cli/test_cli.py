@@ -17,7 +17,7 @@ import pytest
 
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.city.sampling import point_in
-from rectify.devstack import port_open
+from rectify.devstack import free_port, port_open
 from tests.support.scenario import PYTHON, rectify
 
 
@@ -43,7 +43,8 @@ def running_stack() -> Iterator[dict[str, str]]:
     Not under pytest's own temporary folder: another pytest run on the machine resets it to 0700, and the postgres
     user (PostgreSQL refuses to run as root) then loses its data folder in the middle of this module."""
     data_dir = Path(tempfile.mkdtemp(prefix="rectify-test-up-"))
-    env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "COLUMNS": "200"}
+    # A port of its own: another run's `rectify up` (or another xdist worker's) may be taking 8311 right now.
+    env = {**os.environ, "RECTIFY_DATA_DIR": str(data_dir), "RECTIFY_API_PORT": str(free_port()), "COLUMNS": "200"}
     for name in ("RECTIFY_TEMPORAL_ADDRESS", "RECTIFY_DATABASE_URL"):
         env.pop(name, None)
     proc = subprocess.Popen([PYTHON, "-m", "rectify.cli", "up"], env=env, stdout=subprocess.PIPE, text=True)
