@@ -39,6 +39,16 @@ from rectify.workflows.verify_workflow import VerifyWorkflow
 
 log = structlog.get_logger("rectify.worker")
 
+#: Every workflow a worker runs.
+WORKFLOWS = (
+    CaseWorkflow,
+    AccountabilityWorkflow,
+    CheckpointWorkflow,
+    VerifyWorkflow,
+    BulletinWorkflow,
+    RoundWorkflow,
+    RoundPlannerWorkflow,
+)
 #: How long a stopping worker lets running activities finish before it cancels them (Temporal runs them again).
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 #: The longest a stop waits for the worker. A workflow task still running then (a local append waiting on the
@@ -79,15 +89,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[
-            CaseWorkflow,
-            AccountabilityWorkflow,
-            CheckpointWorkflow,
-            VerifyWorkflow,
-            BulletinWorkflow,
-            RoundWorkflow,
-            RoundPlannerWorkflow,
-        ],
+        workflows=list(WORKFLOWS),
         activities=activities,
         identity=identity,
         max_cached_workflows=max_cached_workflows,

@@ -19,6 +19,7 @@ from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
     from rectify.activities.interface import APPEND_NOT_RETRIED, UNSTORABLE
+    from rectify.domain.errors import DomainError
 
 #: What a give-up raises in workflow code: an ActivityError, or for a local activity its cause as it is.
 GAVE_UP = (ActivityError, ApplicationError, ActivityTimeout)
@@ -113,5 +114,27 @@ def unstorable(error: BaseException) -> bool:
 
 
 def rejected(error: BaseException) -> bool:
-    """Whether `error` is a command refused by the rules (workflows/case_workflow.py `refusal`)."""
+    """Whether `error` is a command refused by the rules (`refusal` below)."""
     return isinstance(error, ApplicationError) and error.type == "CommandRejected"
+
+
+def rejection(error: DomainError) -> ApplicationError:
+    """A domain error as the caller sees it: non-retryable, typed, with the rule in the details."""
+    return refusal(str(error), error.rule, error.case_id, error.status, error.message)
+
+
+def refusal(
+    text: str, rule: str, case_id: str | None, status: str | None = None, message: str = ""
+) -> ApplicationError:
+    return ApplicationError(
+        text,
+        {"rule": rule, "case_id": case_id, "status": status, "message": message or text},
+        type="CommandRejected",
+        non_retryable=True,
+    )
+
+
+def refused_data(command_id: str, case_id: str, status: str | None) -> ApplicationError:
+    """The store refused the command's data for good: refused with the rule `unstorable`, nothing written."""
+    text = f"case {case_id}: the store refused the data of command {command_id}; nothing was written [rule: unstorable]"
+    return refusal(text, "unstorable", case_id, status)

@@ -17,9 +17,12 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from rectify.workflows import calls
-
 with workflow.unsafe.imports_passed_through():
+    # Each helper named in full (`import a.b as b`, not `from a import b`): the sandbox passes through the module an
+    # import statement names, and a submodule reached through `from rectify.workflows import ...` would be executed
+    # again inside the sandbox for every new run of the workflow.
+    import rectify.workflows.calls as calls
+    import rectify.workflows.search as search
     from rectify.activities.interface import APPEND_EVENTS, AppendEvents, AppendOutcome
     from rectify.domain.accountability import referral_for
     from rectify.domain.commands import AbsorbCase, Command, ReportCase, Tick
@@ -31,9 +34,9 @@ with workflow.unsafe.imports_passed_through():
     from rectify.domain.state import CaseState, fold
     from rectify.domain.text import check_text
     from rectify.domain.types import SYSTEM_ACTOR, CaseStatus
-    from rectify.workflows import search
     from rectify.workflows.adopt import Adopted
     from rectify.workflows.models import (
+        ACCOUNTABILITY_WORKFLOW,
         CaseOutcome,
         CaseWorkflowInput,
         CommandResult,
@@ -41,32 +44,9 @@ with workflow.unsafe.imports_passed_through():
         workflow_id_for,
     )
 
-ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
 ABSORB_SIGNAL = "absorb"
 #: Patch (docs/workflow-changes.md): upsert only the search attributes an append changed.
 UPSERT_CHANGED = "upsert-changed-attributes"
-
-
-def rejection(error: DomainError) -> ApplicationError:
-    """A domain error as the caller sees it: non-retryable, typed, with the rule in the details."""
-    return refusal(str(error), error.rule, error.case_id, error.status, error.message)
-
-
-def refusal(
-    text: str, rule: str, case_id: str | None, status: str | None = None, message: str = ""
-) -> ApplicationError:
-    return ApplicationError(
-        text,
-        {"rule": rule, "case_id": case_id, "status": status, "message": message or text},
-        type="CommandRejected",
-        non_retryable=True,
-    )
-
-
-def refused_data(command_id: str, case_id: str, status: str | None) -> ApplicationError:
-    """The store refused the command's data for good: refused with the rule `unstorable`, nothing written."""
-    text = f"case {case_id}: the store refused the data of command {command_id}; nothing was written [rule: unstorable]"
-    return refusal(text, "unstorable", case_id, status)
 
 
 @workflow.defn
@@ -159,7 +139,7 @@ class CaseWorkflow:
         try:
             return decide(self._state, command, workflow.now(), self._policy)
         except DomainError as error:
-            raise rejection(error) from None
+            raise calls.rejection(error) from None
 
     def _decision(self, command: Command) -> list[Event]:
         """The validator's decision if it was taken on this state at this moment; else `decide` now."""
@@ -174,7 +154,7 @@ class CaseWorkflow:
         try:
             check_text(command, self._policy.text_limits(), case_id=command.case_id)
         except DomainError as error:
-            raise rejection(error) from None
+            raise calls.rejection(error) from None
 
     async def _open(self, report: ReportCase) -> None:
         """Record the report. The store out of reach for a whole append budget: keep the report, try again."""
@@ -185,7 +165,7 @@ class CaseWorkflow:
                 return
             except calls.GAVE_UP as error:
                 if calls.unstorable(error):
-                    self._refused = refused_data(report.command_id, report.case_id, None)
+                    self._refused = calls.refused_data(report.command_id, report.case_id, None)
                 elif calls.rejected(error):
                     self._refused = error
                 else:  # the store stayed out of reach for the append's whole budget
@@ -212,7 +192,7 @@ class CaseWorkflow:
             except calls.GAVE_UP as error:
                 if not calls.unstorable(error) or self._state is None:
                     raise
-                raise refused_data(command.command_id, command.case_id, self._state.status) from None
+                raise calls.refused_data(command.command_id, command.case_id, self._state.status) from None
             record, own = self._adopted.settle(command.command_id, outcome.stored)
             for group in record:
                 # Newly appended, the store holds just the events sent: the state after them is folded already.
@@ -341,4 +321,4 @@ class CaseWorkflow:
         return info.is_continue_as_new_suggested()
 
 
-__all__ = ["CaseWorkflow", "ReportCase", "rejection"]
+__all__ = ["CaseWorkflow", "ReportCase"]

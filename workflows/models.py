@@ -12,6 +12,9 @@ from rectify.domain.rounds import PlanRound, RoundKind, RoundState
 from rectify.domain.state import CaseState
 from rectify.domain.types import Frozen
 
+#: The proceeding's workflow type: the case workflow starts it as a child by this name.
+ACCOUNTABILITY_WORKFLOW = "AccountabilityWorkflow"
+
 
 def workflow_id_for(case_id: str) -> str:
     return f"case-{case_id}"

@@ -19,9 +19,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
-from rectify.workflows import calls
-
 with workflow.unsafe.imports_passed_through():
+    import rectify.workflows.calls as calls  # named in full, so passed through (case_workflow.py says why)
     from rectify.activities.interface import (
         APPEND_ROUND_EVENTS,
         OPEN_FAILURE_CASES,
@@ -52,8 +51,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from rectify.domain.types import SYSTEM_ACTOR
     from rectify.workflows.models import PlannerInput, RoundInput, RoundRecorded, round_workflow_id
-
-from rectify.workflows.case_workflow import rejection
 
 ROUND_WORKFLOW = "RoundWorkflow"
 
@@ -147,7 +144,7 @@ class RoundWorkflow:
         try:
             check_answers(point, on_point.answers, self._policy, on_point.case_id)
         except DomainError as error:
-            raise rejection(error) from None
+            raise calls.rejection(error) from None
 
     @workflow.update(name="opened")
     async def opened(self) -> RoundState:
@@ -169,7 +166,7 @@ class RoundWorkflow:
         try:
             return decide_round(self._state, command, workflow.now(), self._policy)
         except DomainError as error:
-            raise rejection(error) from None
+            raise calls.rejection(error) from None
 
     async def _execute(self, command: RoundCommand) -> list[RoundEvent]:
         events = self._decide(command)
