@@ -30,25 +30,10 @@ from rectify.config import Settings
 from rectify.domain.policy import Policy
 from rectify.store import EventStore, migrate
 from rectify.telemetry import flush_traces, relay_observer, tracing_interceptors, worker_runtime
-from rectify.workflows.accountability_workflow import AccountabilityWorkflow
-from rectify.workflows.bulletin_workflow import BulletinWorkflow
-from rectify.workflows.case_workflow import CaseWorkflow
-from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
-from rectify.workflows.round_workflow import RoundPlannerWorkflow, RoundWorkflow
-from rectify.workflows.verify_workflow import VerifyWorkflow
+from rectify.workflows.registry import WORKFLOWS
 
 log = structlog.get_logger("rectify.worker")
 
-#: Every workflow a worker runs.
-WORKFLOWS = (
-    CaseWorkflow,
-    AccountabilityWorkflow,
-    CheckpointWorkflow,
-    VerifyWorkflow,
-    BulletinWorkflow,
-    RoundWorkflow,
-    RoundPlannerWorkflow,
-)
 #: How long a stopping worker lets running activities finish before it cancels them (Temporal runs them again).
 GRACEFUL_SHUTDOWN = timedelta(seconds=5)
 #: The longest a stop waits for the worker. A workflow task still running then (a local append waiting on the

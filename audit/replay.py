@@ -14,24 +14,10 @@ from pathlib import Path
 from temporalio.client import Client, WorkflowHistory
 from temporalio.worker import Replayer
 
-from rectify.workflows.accountability_workflow import AccountabilityWorkflow
-from rectify.workflows.bulletin_workflow import BulletinWorkflow
-from rectify.workflows.case_workflow import CaseWorkflow
-from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
 from rectify.workflows.converter import data_converter
 from rectify.workflows.models import workflow_id_for
-from rectify.workflows.round_workflow import RoundPlannerWorkflow, RoundWorkflow
-from rectify.workflows.verify_workflow import VerifyWorkflow
+from rectify.workflows.registry import WORKFLOWS
 
-WORKFLOWS = (
-    CaseWorkflow,
-    AccountabilityWorkflow,
-    CheckpointWorkflow,
-    VerifyWorkflow,
-    BulletinWorkflow,
-    RoundWorkflow,
-    RoundPlannerWorkflow,
-)
 Histories = Iterable[WorkflowHistory] | AsyncIterator[WorkflowHistory]
 
 

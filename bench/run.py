@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -248,8 +249,14 @@ def _scalars(settings: dict[str, Any]) -> list[str]:
     return sorted(k for k, v in settings.items() if not isinstance(v, list))
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the run as Ctrl-C does (asyncio.run cancels the run on SIGINT): every server it started stops."""
+    signal.raise_signal(signal.SIGINT)
+
+
 if __name__ == "__main__":
     chosen, only, settings = parse(sys.argv[1:])
+    signal.signal(signal.SIGTERM, _interrupt)
     status = 0
     try:
         recorded = asyncio.run(main(chosen, only, settings))

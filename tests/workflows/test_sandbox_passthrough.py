@@ -15,7 +15,7 @@ from temporalio import workflow
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
-from rectify.worker import WORKFLOWS
+from rectify.workflows.registry import WORKFLOWS
 
 
 class Recording(SandboxedWorkflowRunner):
