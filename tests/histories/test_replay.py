@@ -7,10 +7,13 @@ from pathlib import Path
 
 from temporalio import workflow
 
-from rectify.audit.replay import WORKFLOWS, load_histories, replay
+# This module defines workflows, so the sandbox imports it afresh for each of their runs: what it imports besides
+# the workflows themselves is passed through, as in the workflow modules (workflows/case_workflow.py).
+with workflow.unsafe.imports_passed_through():
+    from rectify.audit.replay import WORKFLOWS, load_histories, replay
+    from rectify.workflows.models import CaseOutcome, CaseWorkflowInput, RoundInput
 from rectify.workflows.case_workflow import CaseWorkflow
 from rectify.workflows.checkpoint_workflow import CheckpointWorkflow
-from rectify.workflows.models import CaseOutcome, CaseWorkflowInput, RoundInput
 from rectify.workflows.round_workflow import RoundWorkflow
 
 CORPUS = Path(__file__).parent
