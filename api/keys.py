@@ -11,7 +11,7 @@ from datetime import datetime
 
 import asyncpg
 
-from rectify.client.access import territories
+from rectify.client.access import area_problem
 from rectify.domain.policy import Policy
 from rectify.domain.types import Actor, Frozen, Role
 from rectify.store.keys import KeyRecords
@@ -58,12 +58,8 @@ def check_holder(policy: Policy, unit_id: str, role: Role, areas: Sequence[str] 
         raise ApiKeyError(f"{unit_id!r} is not a dispatching office ({', '.join(policy.dispatcher_units)})")
     if role not in UNIT_ROLES and not _NAME.match(unit_id):
         raise ApiKeyError(f"{role.value} key holder {unit_id!r}: a name of 2-64 lower-case letters, digits, _ or -")
-    if areas and role is not Role.INSPECTOR:
-        raise ApiKeyError(f"area: only an inspector key has an area, not a {role.value} key")
-    known = territories(policy)
-    for area in areas:
-        if area not in known:
-            raise ApiKeyError(f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(known)})")
+    if problem := area_problem(policy, areas, inspector=role is Role.INSPECTOR, holder="key"):
+        raise ApiKeyError(problem if role is Role.INSPECTOR else f"{problem}, not a {role.value} key")
     return tuple(dict.fromkeys(areas))
 
 

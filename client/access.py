@@ -37,3 +37,15 @@ def outside_area(role: str, areas: Sequence[str], row: CaseRow) -> bool:
 def territories(policy: Policy) -> list[str]:
     """The streets and towns of the city: what an inspector's area is made of."""
     return [u for u, spec in policy.units.items() if spec.kind in (UnitKind.STREET, UnitKind.TOWN)]
+
+
+def area_problem(policy: Policy, areas: Sequence[str], *, inspector: bool, holder: str) -> str | None:
+    """What is wrong with an area given to an account or key (`holder`, e.g. "key" or "account"), or None: only an
+    inspector has one, and it is made of the city's streets and towns."""
+    if areas and not inspector:
+        return f"area: only an inspector {holder} has an area"
+    known = territories(policy)
+    for area in areas:
+        if area not in known:
+            return f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(known)})"
+    return None

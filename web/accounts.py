@@ -16,7 +16,7 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from rectify.client.access import territories
+from rectify.client.access import area_problem
 from rectify.domain.policy import Policy, UnitKind
 from rectify.domain.types import Actor, Role
 from rectify.store.staff import NoSuchStaff, StaffStore, StaffUser
@@ -79,12 +79,9 @@ def check_account(policy: Policy, name: str, unit_id: str, role: str) -> StaffRo
 
 def check_areas(policy: Policy, role: StaffRole, areas: Sequence[str]) -> tuple[str, ...]:
     """An inspector's area: streets and towns of the city, each once, in the order given; no other role has one."""
-    if areas and role is not StaffRole.INSPECTOR:
-        raise AccountError(f"area: only an inspector account has an area, not a {role.value} account")
-    known = territories(policy)
-    for area in areas:
-        if area not in known:
-            raise AccountError(f"area {area!r}: not a street or town of {policy.city} (one of {', '.join(known)})")
+    inspector = role is StaffRole.INSPECTOR
+    if problem := area_problem(policy, areas, inspector=inspector, holder="account"):
+        raise AccountError(problem if inspector else f"{problem}, not a {role.value} account")
     return tuple(dict.fromkeys(areas))
 
 
