@@ -22,7 +22,16 @@ from rectify.store import EventStore
 from rectify.store.checkpoints import checkpoints
 from rectify.store.projections import CASE_COLUMNS, PROCEEDING_COLUMNS
 from rectify.store.scan import FACT_FIELDS
-from tests.support.audit import a_case, as_superuser, build_base, bundle_files, copy_of, problems, reseal
+from tests.support.audit import (
+    a_case,
+    as_superuser,
+    build_base,
+    bundle_files,
+    copy_of,
+    problems,
+    reseal,
+    reseal_case,
+)
 
 #: The event changed: the third of a case with at least six, so events before and after it show what broke.
 VERSION = 3
@@ -103,17 +112,6 @@ async def test_two_events_trading_positions_are_each_named(store: EventStore) ->
     found = problems(await verify(store))
     assert f"chains: case {case_id} v3: column position: the row says {b}, but the event was sealed at {a}" in found
     assert f"chains: case {other} v3: column position: the row says {a}, but the event was sealed at {b}" in found
-
-
-async def reseal_case(store: EventStore, case_id: str) -> None:
-    """What a careful forger does after changing a time: recompute the case's seals (the algorithm is public)."""
-    rows = await store.pool.fetch(
-        "SELECT position, recorded_at, hash FROM events WHERE case_id = $1 ORDER BY version", case_id
-    )
-    prev = GENESIS_HASH
-    for row in rows:
-        prev = seal_hash(prev, row["position"], row["recorded_at"], row["hash"])
-        await as_superuser(store, "UPDATE events SET seal = $2 WHERE position = $1", row["position"], prev)
 
 
 async def test_a_resealed_time_is_caught_by_the_checkpoint_and_the_neighbours(store: EventStore) -> None:

@@ -27,7 +27,7 @@ from rectify.domain.state import fold
 from rectify.domain.types import Actor, Role
 from rectify.store import EventStore
 from rectify.store.checkpoints import checkpoints, latest_checkpoint
-from tests.support.audit import as_superuser, build_base, copy_of, problems
+from tests.support.audit import as_superuser, build_base, copy_of, problems, reseal_case
 from tests.support.given import reported
 
 NEW_CASES = 3
@@ -286,13 +286,7 @@ async def test_a_time_moved_back_after_the_checkpoint_and_resealed_is_named_by_t
     await as_superuser(
         store, "UPDATE events SET recorded_at = recorded_at - interval '1 hour' WHERE position = $1", position
     )
-    rows = await store.pool.fetch(
-        "SELECT position, recorded_at, hash FROM events WHERE case_id = $1 ORDER BY version", case_id
-    )
-    prev = GENESIS_HASH
-    for row in rows:
-        prev = seal_hash(prev, row["position"], row["recorded_at"], row["hash"])
-        await as_superuser(store, "UPDATE events SET seal = $2 WHERE position = $1", row["position"], prev)
+    await reseal_case(store, case_id)
     found = problems(await verify(store, since_checkpoint=True))
     assert not any(p.startswith("chains:") for p in found), found
     assert any(

@@ -20,7 +20,7 @@ from rectify.audit.verify import AuditFindings
 from rectify.city import City
 from rectify.devstack import EmbeddedPostgres
 from rectify.domain.accountability import decide_proceeding, fold_proceeding, referral_for
-from rectify.domain.canonical import canonical_json
+from rectify.domain.canonical import GENESIS_HASH, canonical_json, seal_hash
 from rectify.domain.state import fold
 from rectify.sim.core import SimConfig
 from rectify.sim.run import EngineName, SimOptions, simulate
@@ -103,3 +103,14 @@ def reseal(files: dict[str, bytes]) -> dict[str, bytes]:
     manifest = json.loads(files["manifest.json"])
     manifest["files"] = {n: hashlib.sha256(d).hexdigest() for n, d in files.items() if n in manifest["files"]}
     return files | {"manifest.json": canonical_json(manifest)}
+
+
+async def reseal_case(store: EventStore, case_id: str) -> None:
+    """What a careful forger does after changing a time: recompute the case's seals (the algorithm is public)."""
+    rows = await store.pool.fetch(
+        "SELECT position, recorded_at, hash FROM events WHERE case_id = $1 ORDER BY version", case_id
+    )
+    prev = GENESIS_HASH
+    for row in rows:
+        prev = seal_hash(prev, row["position"], row["recorded_at"], row["hash"])
+        await as_superuser(store, "UPDATE events SET seal = $2 WHERE position = $1", row["position"], prev)
