@@ -30,7 +30,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench import results
+from bench import interrupt, results
 from rectify import logs
 from rectify.city import DEFAULT_CITY_DIR, load_city
 from rectify.devstack import EmbeddedPostgres
@@ -158,16 +158,9 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
                 lambda: timed(points.run(pg, city, s["points"], s["point_weeks"], s["map_reps"], s["round_reps"])),
             ),
         }
-        for name in BENCHMARKS:
-            if only is not None and name not in only:
-                continue
-            status, job = jobs[name]
-            with console.status(status):
-                try:
-                    rows += await job()
-                except Exception as error:  # one benchmark's failure is recorded; the others still run
-                    failed[name] = f"{type(error).__name__}: {error}"
-                    console.print(f"[red]{name} failed[/red]: {failed[name]}")
+        rows += await run_each(
+            {name: jobs[name] for name in BENCHMARKS if only is None or name in only}, console, failed
+        )
     load["after"] = results.load_average()
     path = results.record(
         rows, size=size, only=only, started=started, load=load, curves=curves, settings=s, failed=failed
@@ -175,6 +168,25 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
     console.print(table(rows, size))
     console.print(f"recorded in {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return path
+
+
+async def run_each(
+    jobs: dict[str, tuple[str, Callable[[], Awaitable[list[dict]]]]], console: Console, failed: dict[str, str]
+) -> list[dict]:
+    """Each benchmark's rows in turn. One that fails is named in `failed` and the others still run; but after a
+    Ctrl-C none does, even where a library turned the cancel into an error of its own (the Temporal SDK raises
+    WorkflowUpdateRPCTimeoutOrCancelledError for a cancelled update)."""
+    rows: list[dict] = []
+    for name, (status, job) in jobs.items():
+        interrupt.raise_if_interrupted()
+        with console.status(status):
+            try:
+                rows += await job()
+            except Exception as error:
+                interrupt.raise_if_interrupted()
+                failed[name] = f"{type(error).__name__}: {error}"
+                console.print(f"[red]{name} failed[/red]: {failed[name]}")
+    return rows
 
 
 def table(rows: list[dict], size: str) -> Table:

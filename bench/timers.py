@@ -33,6 +33,7 @@ from typing import Any
 import psutil
 from temporalio.worker import Worker
 
+from bench import interrupt
 from bench.raw_workflows import BenchTimer
 from bench.results import Target, row
 from bench.temporal import percentile, spots
@@ -269,8 +270,10 @@ async def run(
     grace = max(60.0, 1.5 * life)
     points = []
     for n in sizes:
+        interrupt.raise_if_interrupted()
         raw = await raw_point(pg, n, window, minute_s, grace)
         for count in workers:
+            interrupt.raise_if_interrupted()
             ours = await rectify_point(pg, n, window, count, minute_s, grace)
             points.append({"cases": n, "workers": count, "rectify": ours, "raw": raw})
     curve = {"window_s": window, "minute_s": minute_s, "points": points}

@@ -275,6 +275,8 @@ class TemporalDevServer:
     host: str = "127.0.0.1"
     namespace: str = "default"
     log_file: Path | None = None
+    #: No web UI (test and bench stacks): one process and one port fewer.
+    headless: bool = False
     _proc: subprocess.Popen | None = field(default=None, repr=False)
 
     @property
@@ -287,8 +289,8 @@ class TemporalDevServer:
 
     def start(self, timeout: float = 60.0) -> TemporalDevServer:
         self.port = self.port or free_port(self.host)
-        self.ui_port = self.ui_port or free_port(self.host)
-        for p in (self.port, self.ui_port):
+        self.ui_port = 0 if self.headless else self.ui_port or free_port(self.host)
+        for p in (self.port, self.ui_port) if not self.headless else (self.port,):
             if port_open(self.host, p):
                 raise StackError(f"port {self.host}:{p} is already taken")
         args = [
@@ -299,8 +301,7 @@ class TemporalDevServer:
             self.host,
             "--port",
             str(self.port),
-            "--ui-port",
-            str(self.ui_port),
+            *(["--headless"] if self.headless else ["--ui-port", str(self.ui_port)]),
             "--namespace",
             self.namespace,
             "--log-level",

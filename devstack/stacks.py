@@ -17,7 +17,6 @@ from rectify.devstack.servers import (
     EmbeddedPostgres,
     StackError,
     TemporalDevServer,
-    binary,
     stop_together,
     test_server_path,
 )
@@ -166,6 +165,7 @@ class TestStack(_Stack):
     async def _start_temporal(self) -> None:
         from temporalio.testing import WorkflowEnvironment
 
+        from rectify.client import connect_temporal
         from rectify.workflows.converter import data_converter
 
         if self.time_skipping:
@@ -173,12 +173,12 @@ class TestStack(_Stack):
                 test_server_existing_path=str(test_server_path()), data_converter=data_converter
             )
         else:
-            self.env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=str(binary("temporal")),
-                data_converter=data_converter,
-                search_attributes=(),
-                dev_server_extra_args=["--log-level", "warn"],
-            )
+            # Our own start, not WorkflowEnvironment.start_local: the SDK spawns its server with no parent-death
+            # signal, so a killed test or bench would leave it running. Started from the loop's (main) thread.
+            server = TemporalDevServer(None, headless=True).start()
+            self._stack.callback(server.stop)
+            client = await connect_temporal(Settings(temporal_address=server.address), patience=30)
+            self.env = WorkflowEnvironment.from_client(client)
         self._stack.push_async_callback(self.env.shutdown)
         if self.bulletin_dir is None:
             import tempfile
