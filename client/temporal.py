@@ -68,7 +68,9 @@ async def _patiently(send: Callable[[], Awaitable[Any]]) -> Any:
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as error:
             current = asyncio.current_task()
             if current is not None and current.cancelling():
-                raise  # our own caller gave up: not the server's "not now"
+                # Our own caller gave up (Ctrl-C, a timeout): not the server's "not now". The SDK turned the cancel
+                # into its own error; give the caller its cancel back, so no "record the failure, go on" takes it.
+                raise asyncio.CancelledError from error
             not_now = isinstance(error, WorkflowUpdateRPCTimeoutOrCancelledError) or _not_now(error)
             if not not_now or time.monotonic() + delay > deadline:
                 raise
