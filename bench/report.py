@@ -94,7 +94,7 @@ def figure(r: dict[str, Any]) -> dict[str, str]:
     return {
         "id": r["id"],
         "name": r["name"],
-        "size": r["size"]["text"],
+        "size": r["size"]["text"] + (f" (rerun {r['rerun']})" if "rerun" in r else ""),
         "value": number(r["value"], r["unit"]),
         "baseline": "—" if base is None else f"{number(base['value'], r['unit'])} ({base['name']})",
         "ratio": "—" if r["ratio"] is None else f"{r['ratio']:.2f}×",

@@ -30,7 +30,7 @@ RESULTS = HERE / "results.json"
 PARTIAL = HERE / "results-partial.json"
 SCHEMA = 2
 ROW_KEYS = {"id", "group", "name", "size", "unit", "better", "value", "baseline", "ratio", "target", "met"}
-OPTIONAL_KEYS = {"unjudged", "audit_ok", "note", "details", "took_s", "missing"}
+OPTIONAL_KEYS = {"unjudged", "audit_ok", "note", "details", "took_s", "missing", "rerun"}
 
 
 @dataclass(frozen=True)
@@ -187,6 +187,55 @@ def record(
     }
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return path
+
+
+def failed_in_record() -> dict[str, Any]:
+    """The complete run on record (results.json), to measure again the benchmarks it lost (`--redo-failed`)."""
+    try:
+        document = json.loads(RESULTS.read_text())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{RESULTS}: no complete run to complete ({error})") from None
+    if document.get("only"):
+        raise ValueError(f"{RESULTS}: holds an --only run, not a complete one")
+    return document
+
+
+def complete(
+    rows: Iterable[dict[str, Any]],
+    *,
+    redone: set[str],
+    started: datetime,
+    load: dict[str, Any],
+    curves: dict[str, Any],
+    settings: dict[str, Any],
+    failed: dict[str, str] | None = None,
+) -> Path:
+    """Add the rows of benchmarks measured again to the complete run that lost them (results.json). The run keeps
+    its own time, commit and settings; each rerun is listed under `reruns` with its own, and its rows carry
+    `rerun` (its index there), so the page says which figures were measured when, on which code."""
+    rows = list(rows)
+    for r in rows:
+        check(r)
+    document = failed_in_record()
+    if unknown := redone - set(document.get("failed") or {}):
+        raise ValueError(f"{RESULTS}: {', '.join(sorted(unknown))} did not fail in the recorded run")
+    reruns = document.setdefault("reruns", [])
+    reruns.append(
+        {
+            "benchmarks": sorted(redone),
+            "started": started.isoformat(timespec="seconds"),
+            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+            "git": git_commit(),
+            "load": load,
+            "settings": settings,
+            "failed_before": {k: document["failed"][k] for k in sorted(redone)},
+        }
+    )
+    document["rows"] += [dict(r, rerun=len(reruns) - 1) for r in rows]
+    document["curves"] = {**document.get("curves", {}), **curves}
+    document["failed"] = {k: v for k, v in document["failed"].items() if k not in redone} | (failed or {})
+    RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return RESULTS
 
 
 def load_average() -> list[float]:

@@ -1,12 +1,14 @@
 """`make bench`: every figure as a ratio against the strongest baseline measured in the same run, with its target.
 
-    .venv/bin/python -m bench.run [--quick]
+    .venv/bin/python -m bench.run [--quick | --redo-failed]
         [--only store,audit,temporal,burst,timers,month,notify,web,web_filing,points]
         [--timer-sizes 250,500,1000,2000] [--timer-workers 1,2] [--timer-window S]
         [--set audit_days=12 --set minute_s=20 ...]
 
 A run of every benchmark is recorded in bench/results.json (its size, the commit, the machine); an `--only` run
-in bench/results-partial.json, so it never replaces a complete one. `python -m bench.report` then writes
+in bench/results-partial.json, so it never replaces a complete one. `--redo-failed` measures again the benchmarks
+that stopped with an error in the recorded complete run and adds their rows to it, listed as a rerun with its own
+time, commit and settings. `python -m bench.report` then writes
 docs/performance.md and its timer curve from results.json. Embedded PostgreSQL and the Temporal dev servers are
 started here and stopped at the end, as everywhere else.
 """
@@ -86,7 +88,7 @@ SIZES: dict[str, dict[str, Any]] = {
 BENCHMARKS = ("store", "audit", "temporal", "burst", "timers", "month", "notify", "web", "web_filing", "points")
 
 
-async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Path:
+async def main(size: str, only: set[str] | None, settings: dict[str, Any], redo: bool = False) -> Path:
     from bench import audit, month, notify, points, store, temporal, timers, web, web_filing
 
     logs.configure(logging.WARNING)
@@ -162,9 +164,13 @@ async def main(size: str, only: set[str] | None, settings: dict[str, Any]) -> Pa
             {name: jobs[name] for name in BENCHMARKS if only is None or name in only}, console, failed
         )
     load["after"] = results.load_average()
-    path = results.record(
-        rows, size=size, only=only, started=started, load=load, curves=curves, settings=s, failed=failed
-    )
+    if redo:
+        assert only is not None
+        path = results.complete(rows, redone=only, started=started, load=load, curves=curves, settings=s, failed=failed)
+    else:
+        path = results.record(
+            rows, size=size, only=only, started=started, load=load, curves=curves, settings=s, failed=failed
+        )
     console.print(table(rows, size))
     console.print(f"recorded in {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
     return path
@@ -217,10 +223,15 @@ def _ints(text: str) -> list[int]:
     return values
 
 
-def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
+def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any], bool]:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, to check the harness (minutes)")
     parser.add_argument("--only", help=f"comma-separated: {','.join(BENCHMARKS)} (recorded in results-partial.json)")
+    parser.add_argument(
+        "--redo-failed",
+        action="store_true",
+        help="measure again the benchmarks that failed in bench/results.json, at its sizes, and add their rows to it",
+    )
     parser.add_argument("--timer-sizes", type=_ints, help="live cases at each point of the timer curve")
     parser.add_argument("--timer-workers", type=_ints, help="worker processes at each size (e.g. 1,2)")
     parser.add_argument("--timer-window", type=float, help="seconds over which each point's reports are paced")
@@ -239,6 +250,16 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
         parser.error("--timer-window must be more than 0 seconds")
     size = "quick" if args.quick else "default"
     settings = dict(SIZES[size])
+    if args.redo_failed:
+        if args.quick or only is not None:
+            parser.error("--redo-failed takes the benchmarks and sizes of the recorded run: no --quick or --only")
+        try:
+            recorded = results.failed_in_record()
+        except ValueError as error:
+            parser.error(str(error))
+        if not recorded.get("failed"):
+            parser.error(f"{results.RESULTS}: every benchmark of the recorded run has its rows; nothing to redo")
+        only, size, settings = set(recorded["failed"]), recorded["size"], dict(recorded["settings"])
     for key in ("timer_sizes", "timer_workers", "timer_window"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
@@ -252,9 +273,11 @@ def parse(argv: list[str]) -> tuple[str, set[str] | None, dict[str, Any]]:
             parser.error(f"--set {item}: {value!r} is not a number")
         if settings[key] <= 0:
             parser.error(f"--set {item}: must be more than 0")
+    if args.redo_failed:
+        return size, only, settings, True  # the recorded run's label; its rerun's own settings are kept with it
     if settings != SIZES[size]:
         size = "custom"  # sizes other than the named ones: the page says so, and which (the run's settings)
-    return size, only, settings
+    return size, only, settings, False
 
 
 def _scalars(settings: dict[str, Any]) -> list[str]:
@@ -267,11 +290,11 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 if __name__ == "__main__":
-    chosen, only, settings = parse(sys.argv[1:])
+    chosen, only, settings, redo = parse(sys.argv[1:])
     signal.signal(signal.SIGTERM, _interrupt)
     status = 0
     try:
-        recorded = asyncio.run(main(chosen, only, settings))
+        recorded = asyncio.run(main(chosen, only, settings, redo))
         if json.loads(recorded.read_text()).get("failed"):
             status = 1  # recorded, with the benchmarks that stopped named in it
     except KeyboardInterrupt:

@@ -251,7 +251,16 @@ async def raw_point(pg: Any, n: int, window: float, minute_s: float, grace: floa
 
         async with Worker(stack.env.client, task_queue=queue, workflows=[BenchTimer]):
             await _paced(n, window, start)
-            waiting = [asyncio.ensure_future(h.result()) for h in handles]
+            # A few result long-polls at a time: the dev server refuses more than its namespace's poller limit
+            # ("namespace concurrent poller limit exceeded" at 500 at once). A workflow that has finished answers
+            # its turn at once, so waiting in turn does not make a point longer.
+            polls = asyncio.Semaphore(32)
+
+            async def lateness(handle: Any) -> list[float]:
+                async with polls:
+                    return await handle.result()
+
+            waiting = [asyncio.ensure_future(lateness(h)) for h in handles]
             done, pending = await asyncio.wait(waiting, timeout=max(offsets) + grace)
             for task in pending:
                 task.cancel()

@@ -177,3 +177,44 @@ def test_the_page_says_where_the_timer_curve_leaves_its_target(tmp_path: Path, m
     ]
     page, _, _ = report.render(document, tmp_path / "performance.md")
     assert "- 2 worker processes: within the target up to 500 live cases, beyond it from 1,000 (p99 2.00 s" in page
+
+
+def test_a_rerun_fills_in_the_benchmarks_the_recorded_run_lost(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "results.json")
+    common = {"started": datetime.now(UTC), "load": {"before": [0.1, 0.1, 0.1], "after": [0.2, 0.2, 0.2]}}
+    kept = figure(90, 100, Target(">=", 0.8, "≥ 0.8×"))
+    results.record(
+        [kept], size="custom", only=None, curves={}, settings={"minute_s": 40}, failed={"timers": "RPCError"}, **common
+    )
+    with pytest.raises(ValueError, match="store did not fail"):
+        results.complete([kept], redone={"store"}, curves={}, settings={}, **common)
+    redone = dict(kept, id="timers.p99")
+    curves = {"timers": {"points": []}}
+    results.complete([redone], redone={"timers"}, curves=curves, settings={"minute_s": 20}, **common)
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert [r.get("rerun") for r in written["rows"]] == [None, 0]
+    assert written["failed"] == {} and written["curves"] == {"timers": {"points": []}}
+    assert written["reruns"][0]["benchmarks"] == ["timers"]
+    assert written["reruns"][0]["failed_before"] == {"timers": "RPCError"}
+    assert written["reruns"][0]["settings"] == {"minute_s": 20} and written["settings"] == {"minute_s": 40}
+    page, _, _ = report.render(written, tmp_path / "performance.md")
+    assert "**Measured again** (timers" in page and "`minute_s` 20" in page and "(rerun 0)" in page
+
+
+def test_redo_failed_takes_the_recorded_runs_lost_benchmarks_and_sizes(tmp_path: Path, monkeypatch, capsys) -> None:
+    from bench.run import SIZES, parse
+
+    monkeypatch.setattr(results, "RESULTS", tmp_path / "results.json")
+    with pytest.raises(SystemExit):
+        parse(["--redo-failed"])
+    assert "no complete run to complete" in capsys.readouterr().err
+    settings = dict(SIZES["default"], minute_s=40)
+    common = {"started": datetime.now(UTC), "load": {}, "curves": {}, "settings": settings, "size": "custom"}
+    results.record([], only=None, failed={"timers": "RPCError"}, **common)
+    size, only, chosen, redo = parse(["--redo-failed", "--set", "minute_s=20"])
+    assert (size, only, redo) == ("custom", {"timers"}, True)
+    assert chosen == dict(settings, minute_s=20)
+    results.record([], only=None, failed={}, **common)
+    with pytest.raises(SystemExit):
+        parse(["--redo-failed"])
+    assert "nothing to redo" in capsys.readouterr().err
