@@ -189,7 +189,7 @@ async def _scope(api: Any, key: ApiKey, spec: CommandSpec, target: str) -> set[s
         raise HTTPException(403, f"a {key.role} key cannot act here; use /open311/v2")
     if not access.may_read(key.role, key.unit_id, unit):
         raise HTTPException(404, f"no {spec.stream} {target[:100]} for {key.unit_id}")  # not even whether it exists
-    if row is not None and access.outside_area(key.role, key.areas, row):
+    if row is not None and access.outside_area(key.role, key.areas, row.territorial_unit):
         message = (
             f"case {target[:100]} is in {row.territorial_unit or 'no territory'}, outside this inspector key's area"
             f" ({', '.join(key.areas)}); an inspector acts only on cases in its area"

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from rectify.domain.policy import Policy, UnitKind
 from rectify.domain.types import Role
-from rectify.store.projections import CaseRow
 
 #: The rule a refused action names (the API's 403 body, the web form's refusal).
 OUTSIDE_AREA = "outside_area"
@@ -29,9 +28,10 @@ def may_read(role: str, unit_id: str, lead_unit: str | None) -> bool:
     return scope is None or lead_unit == scope
 
 
-def outside_area(role: str, areas: Sequence[str], row: CaseRow) -> bool:
-    """Whether an inspector acting on this case would act outside its area (and must be refused)."""
-    return role == Role.INSPECTOR and bool(areas) and row.territorial_unit not in areas
+def outside_area(role: str, areas: Sequence[str], territory: str | None) -> bool:
+    """Whether an inspector acting on a case of this territory (属地) would act outside its area (and must be
+    refused; the web offers it no form there)."""
+    return role == Role.INSPECTOR and bool(areas) and territory not in areas
 
 
 def territories(policy: Policy) -> list[str]:

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from pydantic import ValidationError
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError, RPCStatusCode
 
 from rectify.client.errors import CaseNotFound, CommandRejected, from_failure, invalid, rejected
 from rectify.client.intake import Intake
-from rectify.client.temporal import update
+from rectify.client.temporal import update, why_not_opened
 from rectify.domain.battle_map import BoardPoint
 from rectify.domain.errors import DomainError
 from rectify.domain.inspection import (
@@ -73,7 +74,9 @@ class Rounds(Intake):
                 points=tuple(self.city.points[p] for p in point_ids),
                 due_at=now + timedelta(hours=hours or rules.rounds.team_round_hours),
             )
-            decide_round(None, plan, now, self.city.policy)
+            # Against the later of the caller's clock and this machine's: a round due before the server's clock
+            # would end at once, before it was opened.
+            decide_round(None, plan, max(now, datetime.now(UTC)), self.city.policy)
         except DomainError as error:
             raise rejected(error) from None
         except ValidationError as error:
@@ -89,7 +92,14 @@ class Rounds(Intake):
         try:
             return await update(handle, RoundWorkflow.opened, id=f"opened-{uuid.uuid4()}")
         except WorkflowUpdateFailedError as error:
+            if (await handle.describe()).status is not WorkflowExecutionStatus.RUNNING:
+                # it ended before it was opened: the server's clock refused the plan (due already passed)
+                raise await why_not_opened(handle, stream) from None
             raise from_failure(error, stream) from None
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            raise await why_not_opened(handle, stream) from None  # it ended before the update reached it
 
     async def record_point(
         self,

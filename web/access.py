@@ -29,7 +29,7 @@ def may_read(user: StaffUser, row: CaseRow) -> bool:
 
 def outside_area(user: StaffUser, row: CaseRow) -> bool:
     """Whether this person, an inspector, would act on a case outside its area."""
-    return access.outside_area(user.role, user.areas, row)
+    return access.outside_area(user.role, user.areas, row.territorial_unit)
 
 
 def may_see_evidence(user: StaffUser, row: CaseRow) -> bool:

@@ -124,8 +124,9 @@ async def _again(
         for field_name, photos in posted.photos.items():  # a browser never fills a file input again
             if photos:
                 form.errors.setdefault(field_name, "照片无误，但本次未能提交，请重新选择照片。")
-    elif refusal is not None:  # no longer offered: say why above the remaining forms
+    elif refusal is not None:  # no longer offered: say why above the remaining forms, with what was typed
         context["refused"] = (spec.label, refusal)
+        context["typed"] = "；".join(v for v in posted.typed.values() if v)
     return render(request, "case.html", context, status=status, user=user)
 
 

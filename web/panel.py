@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from rectify.client import access
 from rectify.domain import events as e
 from rectify.domain.command_table import BY_NAME, CommandSpec, InputKind, Stream
 from rectify.domain.offers import offered
@@ -21,7 +22,7 @@ from rectify.web.context import Web, templates
 from rectify.web.forms import FormField, FormTokens, fields_for
 from rectify.web.labels import unit_name
 from rectify.web.present import local
-from rectify.web.rejections import Refusal
+from rectify.web.rejections import Refusal, area_words
 
 #: The photo inputs tell the browser the size limit, so a phone says so before sending 12 MB for nothing.
 templates.env.globals["max_photo_bytes"] = EVIDENCE_MAX_BYTES
@@ -126,7 +127,7 @@ def panel(
 ) -> list[ActionForm]:
     """The forms for what `user` may do on the case now (those in `only`, when given), primary ones first."""
     actor = actor_of(user)
-    if actor is None:
+    if actor is None or access.outside_area(user.role, user.areas, state.territorial_unit):
         return []
     policy = web.policy
     issue = tokens(web).issue
@@ -177,4 +178,7 @@ async def page_actions(
         "pending": pending(state, events, web.policy) if forms else [],
         "flash": f"办理成功：{spec.label}" if spec else None,
         "restored": restored,
+        "outside_area": area_words(web.policy, None, user.areas, state.territorial_unit)
+        if access.outside_area(user.role, user.areas, state.territorial_unit)
+        else None,
     }

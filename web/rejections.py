@@ -53,13 +53,12 @@ def _window_closed(spec: CommandSpec, state: CaseState, policy: Policy) -> str:
     return f"已超过政策规定的期限，不能{spec.label}。"
 
 
-def area_words(policy: Policy, spec: CommandSpec, areas: Sequence[str], territory: str | None) -> str:
-    """Why an inspector may not act on a case outside its area (client/access.py)."""
+def area_words(policy: Policy, spec: CommandSpec | None, areas: Sequence[str], territory: str | None) -> str:
+    """Why an inspector may not act (`spec`, or at all) on a case outside its area (client/access.py)."""
     where = unit_name(policy, territory) if territory else "未确定属地的区域"
     mine = "、".join(unit_name(policy, a) for a in areas)
-    return (
-        f"本案属地为{where}，不在您的核查区域（{mine}）内，不能{spec.label}。请由该区域的核查员办理，或与指挥中心联系。"
-    )
+    what = f"不能{spec.label}" if spec else "可以查看，不能办理"
+    return f"本案属地为{where}，不在您的核查区域（{mine}）内，{what}。请由该区域的核查员办理，或与指挥中心联系。"
 
 
 def in_words(

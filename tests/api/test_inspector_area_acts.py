@@ -1,5 +1,6 @@
 """An inspector with an area (核查区域) acts only on the cases whose territory is in it, on every path: the web
-form (refused beside the form, in Chinese, the case untouched) and /v1 (403 naming the rule `outside_area`).
+pages (no form offered outside the area; a form sent from a stale page refused in Chinese, what was typed kept,
+the case untouched) and /v1 (403 naming the rule `outside_area`).
 Inside the area, and without one, the same inspector's action goes through. Over a real stack."""
 
 from __future__ import annotations
@@ -58,7 +59,10 @@ async def signed_in(api: Api, name: str, areas: list[str]) -> httpx.AsyncClient:
 
 async def verify_on_the_page(http: httpx.AsyncClient, case_id: str) -> httpx.Response:
     """Open the case page, fill in its 核查 form (通过) and send it, as a browser does."""
-    page = (await http.get(f"/cases/{case_id}")).text
+    return await send_verify(http, case_id, (await http.get(f"/cases/{case_id}")).text)
+
+
+async def send_verify(http: httpx.AsyncClient, case_id: str, page: str) -> httpx.Response:
     form = re.search(rf'<form method="post" action="/cases/{case_id}/act/verify".*?</form>', page, re.S)
     assert form is not None, "the verify form is offered on the case page"
     hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form[0]))
@@ -88,15 +92,23 @@ async def test_an_inspector_acts_on_v1_only_in_its_area(api: Api) -> None:
     assert whole.status_code == 200, whole.text  # a key without an area: the whole district
 
 
-async def test_an_inspector_is_refused_beside_the_form_outside_its_area(api: Api) -> None:
+async def test_an_inspector_is_offered_no_form_outside_its_area_and_a_stale_one_is_refused(api: Api) -> None:
     case_id = await submitted(api, 2)
     away = await signed_in(api, "wang.jc", [ELSEWHERE])
-    refused = await verify_on_the_page(away, case_id)
+    page = (await away.get(f"/cases/{case_id}")).text
+    assert f'action="/cases/{case_id}/act/' not in page, "no form is offered outside the area"
+    assert "本案属地为观音桥街道，不在您的核查区域（华新街街道）内，可以查看，不能办理。" in page
+    # A form opened while the account still had the whole district, sent after its area was set.
+    stale = await signed_in(api, "zhou.jc", [])
+    opened = (await stale.get(f"/cases/{case_id}")).text
+    assert f'action="/cases/{case_id}/act/verify"' in opened
+    await api.app.state.web.accounts.set_areas("zhou.jc", [ELSEWHERE])  # type: ignore[attr-defined]
+    refused = await send_verify(stale, case_id, opened)
     assert refused.status_code == 403, refused.text
-    form = re.search(rf'id="act-{case_id[:8]}-verify".*?</form>', refused.text, re.S)
-    assert form is not None, "the case page comes back with the verify form"
-    assert "未能核查：</strong>本案属地为观音桥街道，不在您的核查区域（华新街街道）内，不能核查。" in form[0]
-    assert "outside_area" in form[0] and "现场已整改" in form[0]  # the rule named, what was typed kept
+    alert = re.search(r'<div class="alert alert-error" role="alert">.*?</div>\s*</div>', refused.text, re.S)
+    assert alert is not None, "the refusal is shown above the case's forms"
+    assert "未能核查：</strong>本案属地为观音桥街道，不在您的核查区域（华新街街道）内，不能核查。" in alert[0]
+    assert "outside_area" in alert[0] and "您填写的内容：" in alert[0] and "现场已整改" in alert[0]
     assert await status(api, case_id) == "submitted"
     near = await signed_in(api, "li.jc", [HERE, ELSEWHERE])
     done = await verify_on_the_page(near, case_id)

@@ -5,7 +5,7 @@ its due time (and climbing the ladder, as the sample city's policy says rounds d
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from temporalio.client import WorkflowExecutionStatus
@@ -115,6 +115,23 @@ async def test_a_round_is_refused_before_it_starts(stack: TestStack) -> None:
         await stack.client.start_round(point_ids=["p001"], actor=INSPECTOR)
     with pytest.raises(CommandRejected, match="each point once"):
         await stack.client.start_round(point_ids=["p001", "p001"], actor=DISPATCHER)
+
+
+async def test_a_round_due_before_the_clocks_now_is_refused_naming_the_rule(stack: TestStack) -> None:
+    """Due before this machine's clock: refused before it starts. Due before the server's clock only (a
+    time-skipping server two days ahead): the workflow refuses the plan, and the answer still names the rule, not
+    the server's "workflow completed"."""
+    wall = datetime.now(UTC)
+    with pytest.raises(CommandRejected, match="due time must come after it starts") as refused:
+        await stack.client.start_round(
+            point_ids=["p005"], actor=DISPATCHER, hours=1, at=wall - timedelta(hours=3), round_id="past-1"
+        )
+    assert refused.value.rule == "invalid_command"
+    await stack.env.sleep(timedelta(days=2))
+    with pytest.raises(CommandRejected, match="due time must come after it starts") as refused:
+        await stack.client.start_round(point_ids=["p005"], actor=DISPATCHER, hours=1, round_id="past-2")
+    assert refused.value.rule == "invalid_command"
+    assert await stack.client.rounds() == []
 
 
 async def test_a_round_started_by_hand_is_due_hours_after_the_callers_clock(stack: TestStack) -> None:
