@@ -231,8 +231,16 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     try:
         document = json.loads(args.results.read_text())
+    except (OSError, ValueError) as error:
+        print(f"bench.report: {args.results}: {error}", file=sys.stderr)
+        return 2
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         _, lacking, stale = render(document, args.out)
-    except (OSError, ValueError, KeyError) as error:
+    except OSError as error:
+        print(f"bench.report: cannot write {args.out}: {error}", file=sys.stderr)
+        return 2
+    except (ValueError, KeyError) as error:
         print(f"bench.report: {args.results}: {error}", file=sys.stderr)
         return 2
     print(f"wrote {args.out}")
