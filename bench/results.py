@@ -166,9 +166,7 @@ def record(
     failed: dict[str, str] | None = None,
 ) -> Path:
     """Write the run: results.json for a complete run, results-partial.json for an `--only` run."""
-    rows = list(rows)
-    for r in rows:
-        check(r)
+    rows = _checked(rows)
     path = PARTIAL if only else RESULTS
     document = {
         "schema": SCHEMA,
@@ -185,6 +183,17 @@ def record(
         #: Benchmarks that stopped with an error (their rows are absent), by name: the error.
         "failed": failed or {},
     }
+    return _write(path, document)
+
+
+def _checked(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = list(rows)
+    for r in rows:
+        check(r)
+    return rows
+
+
+def _write(path: Path, document: dict[str, Any]) -> Path:
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return path
 
@@ -213,9 +222,7 @@ def complete(
     """Add the rows of benchmarks measured again to the complete run that lost them (results.json). The run keeps
     its own time, commit and settings; each rerun is listed under `reruns` with its own, and its rows carry
     `rerun` (its index there), so the page says which figures were measured when, on which code."""
-    rows = list(rows)
-    for r in rows:
-        check(r)
+    rows = _checked(rows)
     document = failed_in_record()
     if unknown := redone - set(document.get("failed") or {}):
         raise ValueError(f"{RESULTS}: {', '.join(sorted(unknown))} did not fail in the recorded run")
@@ -234,8 +241,7 @@ def complete(
     document["rows"] += [dict(r, rerun=len(reruns) - 1) for r in rows]
     document["curves"] = {**document.get("curves", {}), **curves}
     document["failed"] = {k: v for k, v in document["failed"].items() if k not in redone} | (failed or {})
-    RESULTS.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return RESULTS
+    return _write(RESULTS, document)
 
 
 def load_average() -> list[float]:
